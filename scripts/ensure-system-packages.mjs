@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Installs the Debian packages the tests need when they are missing (DEVELOPERS rule 5):
+// CI and new machines start bare. Plain .mjs so it runs before anything is built.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Debian package -> a file that proves it is installed. */
+const required = {
+  mosquitto: '/usr/sbin/mosquitto',
+  socat: '/usr/bin/socat',
+  openssl: '/usr/bin/openssl',
+};
+
+const missing = Object.entries(required)
+  .filter(([, probe]) => !existsSync(probe))
+  .map(([pkg]) => pkg);
+
+if (missing.length === 0) process.exit(0);
+
+if (process.getuid?.() !== 0) {
+  console.error(`missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+  process.exit(1);
+}
+
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env }).status;
+console.error(`installing Debian packages: ${missing.join(' ')}`);
+if (run(['update', '-qq']) !== 0 || run(['install', '-y', '-qq', '--no-install-recommends', ...missing]) !== 0) {
+  console.error('apt-get failed; install the packages by hand and run the tests again');
+  process.exit(1);
+}
