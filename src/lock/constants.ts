@@ -30,7 +30,7 @@ export const MAX_EVENTS_PER_FRAME = 64;
 export const MAX_EVENT_DETAIL = 64;
 
 /** Message types. A response is the request type with bit 7 set; ERROR answers any request. */
-export const enum MessageType {
+export enum MessageType {
   Hello = 0x01,
   Info = 0x02,
   Auth = 0x03,
@@ -61,35 +61,35 @@ export const enum MessageType {
 export const RESPONSE_BIT = 0x80;
 
 export const MESSAGE_NAMES: Readonly<Record<number, string>> = {
-  0x01: 'HELLO',
-  0x02: 'INFO',
-  0x03: 'AUTH',
-  0x04: 'READ',
-  0x05: 'EVENTS',
-  0x06: 'WRITE',
-  0x07: 'COMMIT',
-  0x08: 'SEAL',
-  0x09: 'CHALLENGE',
-  0x0a: 'CARRIER_AUTH',
-  0x0b: 'UNSEAL',
-  0x0c: 'BYE',
-  0x81: 'HELLO_R',
-  0x82: 'INFO_R',
-  0x83: 'AUTH_R',
-  0x84: 'READ_R',
-  0x85: 'EVENTS_R',
-  0x86: 'WRITE_R',
-  0x87: 'COMMIT_R',
-  0x88: 'SEAL_R',
-  0x89: 'CHALLENGE_R',
-  0x8a: 'CARRIER_AUTH_R',
-  0x8b: 'UNSEAL_R',
-  0x8c: 'BYE_R',
-  0xff: 'ERROR',
+  1: 'HELLO',
+  2: 'INFO',
+  3: 'AUTH',
+  4: 'READ',
+  5: 'EVENTS',
+  6: 'WRITE',
+  7: 'COMMIT',
+  8: 'SEAL',
+  9: 'CHALLENGE',
+  10: 'CARRIER_AUTH',
+  11: 'UNSEAL',
+  12: 'BYE',
+  129: 'HELLO_R',
+  130: 'INFO_R',
+  131: 'AUTH_R',
+  132: 'READ_R',
+  133: 'EVENTS_R',
+  134: 'WRITE_R',
+  135: 'COMMIT_R',
+  136: 'SEAL_R',
+  137: 'CHALLENGE_R',
+  138: 'CARRIER_AUTH_R',
+  139: 'UNSEAL_R',
+  140: 'BYE_R',
+  255: 'ERROR',
 };
 
 /** Numbered error codes a lock returns in an ERROR frame (PROTOCOL.md §8). */
-export const enum WireError {
+export enum WireError {
   Malformed = 1,
   Version = 2,
   UnknownType = 3,
@@ -137,7 +137,7 @@ export function wireErrorName(code: number): string {
 }
 
 /** Seal states reported in INFO and in BLE advertising. */
-export const enum SealState {
+export enum SealState {
   Unsealed = 0,
   Sealed = 1,
   /** The shackle was opened without an authenticated UNSEAL. */
@@ -145,7 +145,7 @@ export const enum SealState {
 }
 
 /** Event kinds in the lock's hash-chained log (PROTOCOL.md §7). */
-export const enum EventKind {
+export enum EventKind {
   Sealed = 1,
   Opened = 2,
   Tamper = 3,

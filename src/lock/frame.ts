@@ -24,7 +24,8 @@ export class Frame {
     readonly seq: number,
     readonly body: Uint8Array,
   ) {
-    if (body.byteLength > MAX_BODY) throw new RangeError(`frame body of ${body.byteLength} bytes exceeds ${MAX_BODY}`);
+    if (body.byteLength > MAX_BODY)
+      throw new RangeError(`frame body of ${body.byteLength} bytes exceeds ${MAX_BODY}`);
   }
 
   get typeName(): string {
@@ -57,7 +58,10 @@ export class Frame {
    */
   static fromBuffer(bytes: Uint8Array): Frame {
     if (bytes.byteLength < HEADER_SIZE + CRC_SIZE) {
-      throw new CtopError('E_FRAME_SHORT', `frame of ${bytes.byteLength} bytes is shorter than ${HEADER_SIZE + CRC_SIZE}`);
+      throw new CtopError(
+        'E_FRAME_SHORT',
+        `frame of ${bytes.byteLength} bytes is shorter than ${HEADER_SIZE + CRC_SIZE}`,
+      );
     }
     if (bytes.byteLength > MAX_FRAME) {
       throw new CtopError('E_FRAME_LENGTH', `frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME}`);
@@ -76,12 +80,18 @@ export class Frame {
     const seq = r.u16();
     const len = r.u16();
     if (!SUPPORTED_VERSIONS.includes(version)) {
-      throw new CtopError('E_FRAME_VERSION', `frame version ${version} is not supported`, { details: { version } });
+      throw new CtopError('E_FRAME_VERSION', `frame version ${version} is not supported`, {
+        details: { version },
+      });
     }
     if (len !== r.remaining) {
-      throw new CtopError('E_FRAME_LENGTH', `length field says ${len} body bytes, frame carries ${r.remaining}`, {
-        details: { declared: len, actual: r.remaining },
-      });
+      throw new CtopError(
+        'E_FRAME_LENGTH',
+        `length field says ${len} body bytes, frame carries ${r.remaining}`,
+        {
+          details: { declared: len, actual: r.remaining },
+        },
+      );
     }
     return new Frame(version, type, seq, r.bytes(len));
   }

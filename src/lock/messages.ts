@@ -24,12 +24,13 @@ import { Frame } from './frame.js';
 const u8 = z.number().int().min(0).max(0xff);
 const u16 = z.number().int().min(0).max(0xffff);
 const u32 = z.number().int().min(0).max(0xffffffff);
+const byteString = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'must be a byte string' });
 const bytes = (size: number) =>
-  z.instanceof(Uint8Array).refine((b) => b.byteLength === size, { message: `must be exactly ${size} bytes` });
+  byteString.refine((b) => b.byteLength === size, { message: `must be exactly ${size} bytes` });
 const bytesUpTo = (max: number, min = 0) =>
-  z
-    .instanceof(Uint8Array)
-    .refine((b) => b.byteLength >= min && b.byteLength <= max, { message: `must be ${min}-${max} bytes` });
+  byteString.refine((b) => b.byteLength >= min && b.byteLength <= max, {
+    message: `must be ${min}-${max} bytes`,
+  });
 const text = (max: number, min = 0) => z.string().min(min).max(max);
 const empty = z.object({});
 const chainHead = z.object({ ecount: u32, ehead: bytes(32) });
@@ -77,8 +78,14 @@ const schemas = {
   [MessageType.AuthResponse]: z.object({ sig: bytes(64) }),
   [MessageType.Read]: z.object({ off: u32, len: z.number().int().min(1).max(MAX_CHUNK) }),
   [MessageType.ReadResponse]: z.object({ off: u32, data: bytesUpTo(MAX_CHUNK) }),
-  [MessageType.Events]: z.object({ from: u32.min(1), max: z.number().int().min(1).max(MAX_EVENTS_PER_FRAME) }),
-  [MessageType.EventsResponse]: z.object({ ev: z.array(lockEventSchema).max(MAX_EVENTS_PER_FRAME), count: u32 }),
+  [MessageType.Events]: z.object({
+    from: u32.min(1),
+    max: z.number().int().min(1).max(MAX_EVENTS_PER_FRAME),
+  }),
+  [MessageType.EventsResponse]: z.object({
+    ev: z.array(lockEventSchema).max(MAX_EVENTS_PER_FRAME),
+    count: u32,
+  }),
   [MessageType.Write]: z.object({ off: u32, data: bytesUpTo(MAX_CHUNK, 1) }),
   [MessageType.WriteResponse]: z.object({ staged: u32 }),
   [MessageType.Commit]: z.object({ size: u32, hash: bytes(32) }),
@@ -111,10 +118,33 @@ export type BodyOf<T extends MessageTypeCode> = z.infer<Schemas[T]>;
 
 /** A decoded message: its frame header fields plus a body typed by its message type. */
 export type Message = {
-  [T in MessageTypeCode]: { readonly version: number; readonly type: T; readonly seq: number; readonly body: BodyOf<T> };
+  [T in MessageTypeCode]: {
+    readonly version: number;
+    readonly type: T;
+    readonly seq: number;
+    readonly body: BodyOf<T>;
+  };
 }[MessageTypeCode];
 
 export type MessageOf<T extends MessageTypeCode> = Extract<Message, { type: T }>;
+
+/** The response type of each request type. */
+interface ResponseTypes {
+  [MessageType.Hello]: MessageType.HelloResponse;
+  [MessageType.Info]: MessageType.InfoResponse;
+  [MessageType.Auth]: MessageType.AuthResponse;
+  [MessageType.Read]: MessageType.ReadResponse;
+  [MessageType.Events]: MessageType.EventsResponse;
+  [MessageType.Write]: MessageType.WriteResponse;
+  [MessageType.Commit]: MessageType.CommitResponse;
+  [MessageType.Seal]: MessageType.SealResponse;
+  [MessageType.Challenge]: MessageType.ChallengeResponse;
+  [MessageType.CarrierAuth]: MessageType.CarrierAuthResponse;
+  [MessageType.Unseal]: MessageType.UnsealResponse;
+  [MessageType.Bye]: MessageType.ByeResponse;
+}
+export type RequestTypeCode = keyof ResponseTypes;
+export type ResponseOf<T extends MessageTypeCode> = T extends RequestTypeCode ? ResponseTypes[T] : never;
 
 export function isKnownType(type: number): type is MessageTypeCode {
   return Object.hasOwn(schemas, type);
@@ -133,7 +163,9 @@ export function encodeMessage<T extends MessageTypeCode>(
 ): Frame {
   const parsed = schemas[type].safeParse(body);
   if (!parsed.success) {
-    throw new TypeError(`refusing to send an invalid ${MESSAGE_NAMES[type]} body: ${z.prettifyError(parsed.error)}`);
+    throw new TypeError(
+      `refusing to send an invalid ${MESSAGE_NAMES[type]} body: ${z.prettifyError(parsed.error)}`,
+    );
   }
   const encoded = encodeCanonical(body);
   if (encoded.byteLength > MAX_BODY) {
@@ -152,17 +184,25 @@ export function decodeMessage(frame: Frame): Message {
   try {
     value = decodeToObjects(frame.body);
   } catch (err) {
-    throw new CtopError('E_FRAME_BODY', `${frame.typeName} body is not valid CBOR: ${(err as Error).message}`, {
-      cause: err,
-      details: { type: frame.typeName },
-    });
+    throw new CtopError(
+      'E_FRAME_BODY',
+      `${frame.typeName} body is not valid CBOR: ${(err as Error).message}`,
+      {
+        cause: err,
+        details: { type: frame.typeName },
+      },
+    );
   }
   const parsed = schemas[type].safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new CtopError('E_FRAME_BODY', `${frame.typeName} body: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
-      details: { type: frame.typeName, path: issue?.path.join('.') },
-    });
+    throw new CtopError(
+      'E_FRAME_BODY',
+      `${frame.typeName} body: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      {
+        details: { type: frame.typeName, path: issue?.path.join('.') },
+      },
+    );
   }
   return { version: frame.version, type, seq: frame.seq, body: parsed.data } as Message;
 }

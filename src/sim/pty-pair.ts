@@ -44,7 +44,9 @@ export class PtyPair {
   async restore(): Promise<void> {
     if (this.connected) return;
     const end = (path: string) => `pty,raw,echo=0,link=${path}`;
-    const socat = spawn('socat', [end(this.gatewayPath), end(this.lockPath)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const socat = spawn('socat', [end(this.gatewayPath), end(this.lockPath)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     socat.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString();
@@ -56,9 +58,13 @@ export class PtyPair {
       const failed = await Promise.race([spawnError, sleep(10).then(() => undefined)]);
       if (failed || socat.exitCode !== null || Date.now() > deadline) {
         socat.kill('SIGKILL');
-        throw new CtopError('E_TRANSPORT_OPEN', `socat could not create a pty pair: ${failed?.message ?? stderr.trim()}`, {
-          details: { gatewayPath: this.gatewayPath },
-        });
+        throw new CtopError(
+          'E_TRANSPORT_OPEN',
+          `socat could not create a pty pair: ${failed?.message ?? stderr.trim()}`,
+          {
+            details: { gatewayPath: this.gatewayPath },
+          },
+        );
       }
     }
   }

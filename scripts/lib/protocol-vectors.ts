@@ -1,0 +1,514 @@
+import { crc32 } from 'node:zlib';
+import nacl from 'tweetnacl';
+import { encodeCanonical } from '../../src/cbor/index.js';
+import { EventKind, MAX_LINE, MessageType, SealState, WireError } from '../../src/lock/constants.js';
+import { eventToWire } from '../../src/lock/event-log.js';
+import type { Frame } from '../../src/lock/frame.js';
+import { authPayload, carrierAuthPayload, sha256 } from '../../src/lock/identity.js';
+import { type BodyOf, encodeMessage, type MessageTypeCode } from '../../src/lock/messages.js';
+import { appendEvents } from '../../src/sim/event-log-builder.js';
+
+/**
+ * The test vectors of firmware-protocol/vectors/, built from fixed inputs. Published keys:
+ * these seeds are for vectors only and protect nothing.
+ */
+
+export type VectorExpectation = 'valid' | 'noise' | { error: string };
+
+export interface FrameVector {
+  name: string;
+  description: string;
+  kind: 'line';
+  /** The line as on the wire, without its LF. */
+  line: string;
+  expect: VectorExpectation;
+  frame?: {
+    version: number;
+    type: string;
+    typeCode: number;
+    seq: number;
+    length: number;
+    crc: string;
+    hex: string;
+  };
+  /** The body in JSON, byte strings as { "hex": "…" }. */
+  body?: unknown;
+}
+
+export interface SignatureVector {
+  name: string;
+  description: string;
+  kind: 'signature';
+  publicKey: string;
+  /** The exact bytes signed, hex. */
+  payload: string;
+  signature: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface EventChainVector {
+  name: string;
+  description: string;
+  kind: 'event-chain';
+  lockId: string;
+  publicKey: string;
+  events: {
+    counter: number;
+    time: number;
+    kind: number;
+    detail: string;
+    prev: string;
+    hash: string;
+    sig: string;
+    cbor: string;
+  }[];
+}
+
+export type Vector = FrameVector | SignatureVector | EventChainVector;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const seedOf = (label: string) => sha256(Buffer.from(label, 'utf8'));
+
+export const VECTOR_LOCK_ID = 'SSL-KZ-000123';
+export const vectorLockKey = nacl.sign.keyPair.fromSeed(seedOf('ctop test vector lock identity key'));
+export const vectorCarrierKey = nacl.sign.keyPair.fromSeed(seedOf('ctop test vector carrier key'));
+const NONCE = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+const MANIFEST = Buffer.from('A manifest stands here: COSE_Sign1 bytes in real life.', 'utf8');
+const T0 = 1_790_000_000;
+
+/** Body as JSON for the vector files: byte strings become { hex }. */
+export function bodyToJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { hex: hex(value) };
+  if (Array.isArray(value)) return value.map(bodyToJson);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bodyToJson(v)]));
+  }
+  return value;
+}
+
+/** The inverse of bodyToJson. */
+export function bodyFromJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(bodyFromJson);
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (Object.keys(o).length === 1 && typeof o.hex === 'string') return Buffer.from(o.hex, 'hex');
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, bodyFromJson(v)]));
+  }
+  return value;
+}
+
+function describeFrame(frame: Frame): FrameVector['frame'] {
+  const bin = frame.toBuffer();
+  return {
+    version: frame.version,
+    type: frame.typeName,
+    typeCode: frame.type,
+    seq: frame.seq,
+    length: frame.body.byteLength,
+    crc: `0x${bin
+      .readUInt32BE(bin.byteLength - 4)
+      .toString(16)
+      .padStart(8, '0')}`,
+    hex: hex(bin),
+  };
+}
+
+function valid<T extends MessageTypeCode>(
+  name: string,
+  description: string,
+  type: T,
+  seq: number,
+  body: BodyOf<T>,
+): FrameVector {
+  const frame = encodeMessage(type, seq, body);
+  return {
+    name,
+    description,
+    kind: 'line',
+    line: frame.toLine().toString('latin1').trimEnd(),
+    expect: 'valid',
+    frame: describeFrame(frame),
+    body: bodyToJson(body),
+  };
+}
+
+/** A binary frame with a correct CRC over whatever header and body are given. */
+function rawLine(version: number, type: number, seq: number, length: number, body: Uint8Array): string {
+  const head = Buffer.alloc(6);
+  head.writeUInt8(version, 0);
+  head.writeUInt8(type, 1);
+  head.writeUInt16BE(seq, 2);
+  head.writeUInt16BE(length, 4);
+  const covered = Buffer.concat([head, body]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(covered));
+  return `~${Buffer.concat([covered, crc]).toString('base64')}`;
+}
+
+function invalid(name: string, description: string, line: string, error: string): FrameVector {
+  return { name, description, kind: 'line', line, expect: { error } };
+}
+
+export function buildVectors(): Vector[] {
+  const mhash = sha256(MANIFEST);
+  const events = appendEvents(
+    VECTOR_LOCK_ID,
+    vectorLockKey.secretKey,
+    [],
+    [
+      { kind: EventKind.Write, time: T0, detail: Buffer.from('carrier:KTZE-EXPRESS-01') },
+      { kind: EventKind.Commit, time: T0 + 30, detail: mhash.subarray(0, 8) },
+      { kind: EventKind.Sealed, time: T0 + 60, detail: Buffer.from('MSKU9070323') },
+    ],
+  );
+  const head = events.at(-1)!;
+  const info = {
+    id: VECTOR_LOCK_ID,
+    fw: 'acme-lock 2.4.1',
+    key: vectorLockKey.publicKey,
+    bat: 87,
+    seal: SealState.Sealed,
+    msize: MANIFEST.byteLength,
+    mhash,
+    ecount: head.counter,
+    ehead: head.hash,
+    chunk: 1024,
+    win: 8,
+    time: T0 + 3600,
+    staged: 0,
+  };
+  const auth = {
+    lockId: VECTOR_LOCK_ID,
+    nonce: NONCE,
+    manifestHash: mhash,
+    eventHead: head.hash,
+    eventCount: head.counter,
+  };
+  const authSig = nacl.sign.detached(authPayload(auth), vectorLockKey.secretKey);
+  const carrierNonce = seedOf('carrier nonce');
+  const carrierSig = nacl.sign.detached(
+    carrierAuthPayload(VECTOR_LOCK_ID, carrierNonce),
+    vectorCarrierKey.secretKey,
+  );
+  const chunk1024 = Buffer.alloc(1024, 0);
+  for (let i = 0; i < chunk1024.byteLength; i++) chunk1024[i] = i & 0xff;
+  const chainHead = { ecount: head.counter, ehead: head.hash };
+
+  const v: Vector[] = [
+    valid('hello-request', 'HELLO offering version 1', MessageType.Hello, 0x1234, {
+      v: [1],
+      gw: 'KZ-DOSTYK-GW01',
+    }),
+    valid(
+      'hello-response',
+      'HELLO answered with version 1 and the lock info',
+      MessageType.HelloResponse,
+      0x1234,
+      {
+        ...info,
+        v: 1,
+      },
+    ),
+    valid('info-request', 'INFO has an empty map as body', MessageType.Info, 0x1235, {}),
+    valid('info-response', 'INFO answer', MessageType.InfoResponse, 0x1235, info),
+    valid('auth-request', 'AUTH with a 32-byte nonce', MessageType.Auth, 0x1236, { nonce: NONCE }),
+    valid(
+      'auth-response',
+      'AUTH answered with the signature of auth-signature.json',
+      MessageType.AuthResponse,
+      0x1236,
+      {
+        sig: authSig,
+      },
+    ),
+    valid('read-request', 'READ the first 1024 bytes', MessageType.Read, 0x1237, { off: 0, len: 1024 }),
+    valid('read-response', 'READ answer: the whole 54-byte manifest', MessageType.ReadResponse, 0x1237, {
+      off: 0,
+      data: MANIFEST,
+    }),
+    valid(
+      'read-response-max-chunk',
+      'READ answer with the largest chunk, 1024 bytes',
+      MessageType.ReadResponse,
+      0x0102,
+      {
+        off: 65536,
+        data: chunk1024,
+      },
+    ),
+    valid('events-request', 'EVENTS from counter 1, at most 64', MessageType.Events, 0x1238, {
+      from: 1,
+      max: 64,
+    }),
+    valid(
+      'events-response',
+      'EVENTS answer: the chain of event-chain.json',
+      MessageType.EventsResponse,
+      0x1238,
+      {
+        ev: events.map(eventToWire),
+        count: head.counter,
+      },
+    ),
+    valid(
+      'events-response-empty',
+      'EVENTS answer past the end of the log',
+      MessageType.EventsResponse,
+      0x1239,
+      {
+        ev: [],
+        count: head.counter,
+      },
+    ),
+    valid('write-request', 'WRITE a chunk into the staging area', MessageType.Write, 0x2001, {
+      off: 0,
+      data: MANIFEST,
+    }),
+    valid(
+      'write-response',
+      'WRITE answered with the contiguous staged size',
+      MessageType.WriteResponse,
+      0x2001,
+      {
+        staged: MANIFEST.byteLength,
+      },
+    ),
+    valid('commit-request', 'COMMIT the staged manifest', MessageType.Commit, 0x2002, {
+      size: MANIFEST.byteLength,
+      hash: mhash,
+    }),
+    valid(
+      'commit-response',
+      'COMMIT answered with the new event head',
+      MessageType.CommitResponse,
+      0x2002,
+      chainHead,
+    ),
+    valid('seal-request', 'SEAL for a container', MessageType.Seal, 0x2003, {
+      t: T0 + 60,
+      ref: 'MSKU9070323',
+    }),
+    valid(
+      'seal-response',
+      'SEAL answered with the new event head',
+      MessageType.SealResponse,
+      0x2003,
+      chainHead,
+    ),
+    valid('challenge-request', 'CHALLENGE for carrier authentication', MessageType.Challenge, 0x2004, {}),
+    valid('challenge-response', 'CHALLENGE answered with a nonce', MessageType.ChallengeResponse, 0x2004, {
+      nonce: carrierNonce,
+    }),
+    valid(
+      'carrier-auth-request',
+      'CARRIER_AUTH with the signature of carrier-auth-signature.json',
+      MessageType.CarrierAuth,
+      0x2005,
+      {
+        kid: 'KTZE-EXPRESS-01',
+        sig: carrierSig,
+      },
+    ),
+    valid('carrier-auth-response', 'CARRIER_AUTH accepted', MessageType.CarrierAuthResponse, 0x2005, {}),
+    valid('unseal-request', 'UNSEAL with a reason', MessageType.Unseal, 0x2006, {
+      t: T0 + 7200,
+      reason: 'customs inspection',
+    }),
+    valid(
+      'unseal-response',
+      'UNSEAL answered with the new event head',
+      MessageType.UnsealResponse,
+      0x2006,
+      chainHead,
+    ),
+    valid('bye-request', 'BYE', MessageType.Bye, 0x123a, {}),
+    valid('bye-response', 'BYE answered', MessageType.ByeResponse, 0x123a, {}),
+    valid('error-busy', 'ERROR BUSY asking for a 50 ms pause', MessageType.Error, 0x1240, {
+      code: WireError.Busy,
+      msg: 'window full',
+      retry: 50,
+    }),
+    valid('error-version', 'ERROR VERSION listing the versions the lock speaks', MessageType.Error, 0x1241, {
+      code: WireError.Version,
+      v: [2, 3],
+    }),
+    valid('error-out-of-range', 'ERROR OUT_OF_RANGE for a READ past the end', MessageType.Error, 0x1242, {
+      code: WireError.OutOfRange,
+    }),
+    valid('error-gap', 'ERROR GAP telling where WRITE must continue', MessageType.Error, 0x2007, {
+      code: WireError.Gap,
+      staged: 4096,
+    }),
+    valid('error-vendor', 'ERROR with a vendor-specific code', MessageType.Error, 0x1243, {
+      code: 0x8001,
+      msg: 'flash wear level',
+    }),
+    valid('seq-wraparound', 'sequence numbers wrap from 0xffff to 0x0000', MessageType.Read, 0xffff, {
+      off: 1024,
+      len: 1024,
+    }),
+  ];
+
+  const crlf = valid('crlf-line', 'a line may end in CR LF; the CR is ignored', MessageType.Bye, 0x0001, {});
+  crlf.line = `${crlf.line}\r`;
+  v.push(crlf);
+  v.push({
+    name: 'noise-line',
+    description: 'a line without the ~ marker is noise (boot banner) and is ignored',
+    kind: 'line',
+    line: 'acme-lock 2.4.1 booting, flash ok',
+    expect: 'noise',
+  });
+
+  const good = encodeMessage(MessageType.Read, 0x1237, { off: 0, len: 1024 }).toBuffer();
+  const badCrc = Buffer.from(good);
+  badCrc[badCrc.byteLength - 1]! ^= 0x01;
+  const readBody = encodeCanonical({ off: 0, len: 1024 });
+  v.push(
+    invalid('bad-crc', 'the last CRC bit flipped', `~${badCrc.toString('base64')}`, 'E_FRAME_CRC'),
+    invalid(
+      'bad-base64',
+      'a character outside the base64 alphabet',
+      `~${good.toString('base64').slice(0, -4)}*AAA`,
+      'E_FRAME_ENCODING',
+    ),
+    invalid(
+      'unpadded-base64',
+      'base64 must be padded to whole quanta',
+      `~${good.toString('base64').replace(/=+$/, '')}`,
+      'E_FRAME_ENCODING',
+    ),
+    invalid(
+      'short-frame',
+      'fewer than 10 bytes',
+      `~${Buffer.from([1, 4, 0, 1]).toString('base64')}`,
+      'E_FRAME_SHORT',
+    ),
+    invalid(
+      'unknown-version',
+      'frame version 9',
+      rawLine(9, MessageType.Read, 1, readBody.byteLength, readBody),
+      'E_FRAME_VERSION',
+    ),
+    invalid(
+      'length-oversize',
+      'length field 65535 with 10 body bytes, CRC correct',
+      rawLine(1, MessageType.Read, 1, 0xffff, readBody),
+      'E_FRAME_LENGTH',
+    ),
+    invalid(
+      'length-undersize',
+      'length field 2 with 10 body bytes, CRC correct',
+      rawLine(1, MessageType.Read, 1, 2, readBody),
+      'E_FRAME_LENGTH',
+    ),
+    invalid(
+      'unknown-type',
+      'message type 0x30',
+      rawLine(1, 0x30, 1, readBody.byteLength, readBody),
+      'E_FRAME_TYPE',
+    ),
+    invalid(
+      'body-not-cbor',
+      'body is a truncated CBOR map',
+      rawLine(1, MessageType.Read, 1, 3, Buffer.from([0xa2, 0x63, 0x6f])),
+      'E_FRAME_BODY',
+    ),
+    invalid(
+      'body-missing-field',
+      'READ without len',
+      rawLine(1, MessageType.Read, 1, encodeCanonical({ off: 0 }).byteLength, encodeCanonical({ off: 0 })),
+      'E_FRAME_BODY',
+    ),
+    invalid(
+      'body-wrong-type',
+      'READ with off as a text string',
+      rawLine(
+        1,
+        MessageType.Read,
+        1,
+        encodeCanonical({ off: '0', len: 16 }).byteLength,
+        encodeCanonical({ off: '0', len: 16 }),
+      ),
+      'E_FRAME_BODY',
+    ),
+    invalid(
+      'read-len-too-large',
+      'READ asking for 4096 bytes, above the 1024-byte chunk limit',
+      rawLine(
+        1,
+        MessageType.Read,
+        1,
+        encodeCanonical({ off: 0, len: 4096 }).byteLength,
+        encodeCanonical({ off: 0, len: 4096 }),
+      ),
+      'E_FRAME_BODY',
+    ),
+    invalid(
+      'auth-short-nonce',
+      'AUTH with a 16-byte nonce',
+      rawLine(
+        1,
+        MessageType.Auth,
+        1,
+        encodeCanonical({ nonce: NONCE.subarray(0, 16) }).byteLength,
+        encodeCanonical({ nonce: NONCE.subarray(0, 16) }),
+      ),
+      'E_FRAME_BODY',
+    ),
+    invalid(
+      'line-too-long',
+      `a line of ${MAX_LINE} bytes before its LF`,
+      `~${'A'.repeat(MAX_LINE - 1)}`,
+      'E_LINE_TOO_LONG',
+    ),
+  );
+
+  v.push(
+    {
+      name: 'auth-signature',
+      description: 'the AUTH payload (PROTOCOL.md §5.2) and its Ed25519 signature by the test lock key',
+      kind: 'signature',
+      publicKey: hex(vectorLockKey.publicKey),
+      payload: hex(authPayload(auth)),
+      signature: hex(authSig),
+      inputs: {
+        lockId: VECTOR_LOCK_ID,
+        nonce: hex(NONCE),
+        manifestHash: hex(mhash),
+        eventHead: hex(head.hash),
+        eventCount: head.counter,
+      },
+    },
+    {
+      name: 'carrier-auth-signature',
+      description: 'the CARRIER_AUTH payload (PROTOCOL.md §5.3) signed by the test carrier key',
+      kind: 'signature',
+      publicKey: hex(vectorCarrierKey.publicKey),
+      payload: hex(carrierAuthPayload(VECTOR_LOCK_ID, carrierNonce)),
+      signature: hex(carrierSig),
+      inputs: { lockId: VECTOR_LOCK_ID, nonce: hex(carrierNonce) },
+    },
+    {
+      name: 'event-chain',
+      description: 'three chained, signed events (PROTOCOL.md §7): write, commit, sealed',
+      kind: 'event-chain',
+      lockId: VECTOR_LOCK_ID,
+      publicKey: hex(vectorLockKey.publicKey),
+      events: events.map((e) => ({
+        counter: e.counter,
+        time: e.time,
+        kind: e.kind,
+        detail: hex(e.detail),
+        prev: hex(e.prev),
+        hash: hex(e.hash),
+        sig: hex(e.sig),
+        cbor: hex(encodeCanonical([e.counter, e.time, e.kind, e.detail, e.prev])),
+      })),
+    },
+  );
+  // Keep file names stable and unique.
+  const names = new Set(v.map((x) => x.name));
+  if (names.size !== v.length) throw new Error('duplicate vector names');
+  return v;
+}

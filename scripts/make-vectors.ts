@@ -1,0 +1,15 @@
+/**
+ * Writes firmware-protocol/vectors/*.json: wire lines a conforming implementation must
+ * produce or reject, derived from fixed keys and fixed inputs so the output never changes
+ * unless the protocol does. `npm run vectors`; test/lock/vectors.test.ts replays every file
+ * and fails if this script would write something different.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { buildVectors } from './lib/protocol-vectors.js';
+
+const dir = new URL('../firmware-protocol/vectors/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(new URL(f, dir));
+const vectors = buildVectors();
+for (const v of vectors) writeFileSync(new URL(`${v.name}.json`, dir), `${JSON.stringify(v, null, 2)}\n`);
+console.log(`wrote ${vectors.length} vectors to ${dir.pathname}`);

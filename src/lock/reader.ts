@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, systemClock } from '../clock.js';
+import { CtopError, type ErrorCode, isCtopError, toCtopError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { type ChainProblem, type LockEvent, verifyEventChain } from './event-log.js';
+import type { LinkOpener, LockLink } from './link.js';
+import { ManifestAssembly } from './manifest-assembly.js';
+import type { LockInfo } from './messages.js';
+import { type AuthProof, LockSession, type SessionOptions, type SessionStats } from './session.js';
+
+export interface ReadCheckpoint {
+  lockId: string;
+  manifestHash: Uint8Array;
+  size: number;
+  /** The verified prefix of the manifest. */
+  prefix: Uint8Array;
+}
+
+export type ReadPhase =
+  | 'connecting'
+  | 'hello'
+  | 'auth'
+  | 'manifest'
+  | 'events'
+  | 'retrying'
+  | 'done'
+  | 'failed';
+
+export interface ReadProgress {
+  phase: ReadPhase;
+  lockId?: string;
+  /** Verified manifest bytes so far. */
+  bytes: number;
+  /** Manifest size; 0 until HELLO. */
+  total: number;
+  /** Link attempt, from 1. */
+  attempt: number;
+  retransmits: number;
+  error?: CtopError;
+}
+
+export interface ReadLockOptions extends SessionOptions {
+  /** Opens a link to the lock; called again for every retry. */
+  open: LinkOpener;
+  /** Links opened at most. Default 6. */
+  attempts?: number;
+  /** Pause before opening the next link: base × 2^(attempt-1), capped. Default 200 / 5000 ms. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** The identity key pinned for this lock, if known. */
+  pinnedKey?: Uint8Array;
+  /** A partial read to continue (from a checkpoint stored before a restart). */
+  checkpoint?: ReadCheckpoint;
+  onProgress?: (progress: ReadProgress) => void;
+  /** Aborting ends the read at the next step; the result carries a checkpoint. */
+  signal?: AbortSignal;
+}
+
+export interface ReadStats extends SessionStats {
+  /** Links opened (attempts that got as far as a link). */
+  links: number;
+  /** Offsets at which a new link continued a partial manifest. */
+  resumedFrom: number[];
+}
+
+export interface LockReadResult {
+  transport: LockLink['kind'] | 'unknown';
+  endpoint: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: 'complete' | 'failed';
+  error?: CtopError;
+  info?: LockInfo;
+  /** The lock proved possession of `info.key` in this read. */
+  auth?: AuthProof;
+  /** Exactly the bytes read, after the end-to-end SHA-256 check. */
+  manifest?: Buffer;
+  events: LockEvent[];
+  /** Continuity and signature problems of the event log (empty when intact). */
+  chainProblems: ChainProblem[];
+  stats: ReadStats;
+  /** Where to continue when the read failed part-way through the manifest. */
+  checkpoint?: ReadCheckpoint;
+}
+
+/** Errors a new link may cure. Anything else is the lock's fault and is final. */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'E_LOCK_TIMEOUT',
+  'E_LOCK_DISCONNECTED',
+  'E_TRANSPORT_OPEN',
+  'E_LINE_SLOW',
+  'E_LINE_TOO_LONG',
+  'E_FRAME_REPLAY',
+  'E_FRAME_SEQ',
+  'E_FRAME_CRC',
+  'E_FRAME_LENGTH',
+  'E_FRAME_ENCODING',
+  'E_FRAME_BODY',
+]);
+
+export function isRetryable(err: unknown): boolean {
+  return isCtopError(err) && RETRYABLE.has(err.code);
+}
+
+/**
+ * Reads one lock completely: HELLO, AUTH, the manifest (windowed, resumed from the last
+ * verified offset on every new link), the event log. Never throws for the lock's faults:
+ * the result says `failed` with a typed error, and what was verified so far.
+ */
+export async function readLock(options: ReadLockOptions): Promise<LockReadResult> {
+  const clock: Clock = options.clock ?? systemClock;
+  const log = (options.log ?? silentLogger).child({ component: 'lock-reader' });
+  const attempts = options.attempts ?? 6;
+  const stats: ReadStats = {
+    bytesIn: 0,
+    framesOut: 0,
+    framesIn: 0,
+    retransmits: 0,
+    crcErrors: 0,
+    badFrames: 0,
+    noiseLines: 0,
+    replays: 0,
+    strays: 0,
+    late: 0,
+    links: 0,
+    resumedFrom: [],
+  };
+  const result: LockReadResult = {
+    transport: 'unknown',
+    endpoint: '',
+    startedAt: clock.now(),
+    finishedAt: 0,
+    outcome: 'failed',
+    events: [],
+    chainProblems: [],
+    stats,
+  };
+  let assembly = options.checkpoint
+    ? new ManifestAssembly(
+        options.checkpoint.size,
+        options.checkpoint.manifestHash,
+        options.checkpoint.prefix,
+      )
+    : undefined;
+  let lockId = options.checkpoint?.lockId;
+  let hashRetried = false;
+  let attempt = 0;
+  const report = (phase: ReadPhase, error?: CtopError) =>
+    options.onProgress?.({
+      phase,
+      ...(lockId ? { lockId } : {}),
+      bytes: assembly?.verifiedBytes ?? 0,
+      total: assembly?.size ?? result.info?.msize ?? 0,
+      attempt,
+      retransmits: stats.retransmits,
+      ...(error ? { error } : {}),
+    });
+
+  for (attempt = 1; attempt <= attempts; attempt++) {
+    if (options.signal?.aborted) {
+      result.error = new CtopError('E_TRANSPORT_CLOSED', 'read aborted', { details: { canceled: true } });
+      break;
+    }
+    report('connecting');
+    let session: LockSession | undefined;
+    try {
+      const link = await options.open();
+      result.transport = link.kind;
+      result.endpoint = link.endpoint;
+      stats.links++;
+      session = new LockSession(link, options);
+      const abort = () => void session?.close();
+      options.signal?.addEventListener('abort', abort, { once: true });
+      try {
+        report('hello');
+        const info = await session.hello();
+        if (lockId && info.id !== lockId) {
+          log.warn({ was: lockId, now: info.id }, 'a different lock answers on this link; starting over');
+          assembly = undefined;
+        }
+        lockId = info.id;
+        result.info = info;
+        report('auth');
+        result.auth = await session.authenticate(options.pinnedKey);
+
+        if (!assembly?.matches(info.msize, info.mhash)) {
+          assembly = info.msize > 0 ? new ManifestAssembly(info.msize, info.mhash) : undefined;
+        } else if (assembly.verifiedBytes > 0 && !assembly.complete) {
+          stats.resumedFrom.push(assembly.verifiedBytes);
+          log.info({ lockId, offset: assembly.verifiedBytes, size: assembly.size }, 'resuming manifest read');
+        }
+        if (assembly) {
+          report('manifest');
+          await session.readManifest(assembly, () => report('manifest'));
+          try {
+            result.manifest = assembly.verify();
+          } catch (err) {
+            if (isCtopError(err, 'E_LOCK_HASH') && !hashRetried) {
+              // One full re-read: a bit flipped in a chunk that passed its CRC is rare but possible.
+              hashRetried = true;
+              log.warn({ lockId, ...err.toLog() }, 'manifest hash mismatch; reading it again from the start');
+              assembly = undefined;
+              await session.close();
+              attempt--;
+              continue;
+            }
+            throw err;
+          }
+        }
+        report('events');
+        result.events = await session.readEvents();
+        result.chainProblems = verifyEventChain(info.id, info.key, result.events, {
+          count: info.ecount,
+          head: info.ehead,
+        });
+        await session.bye();
+        result.outcome = 'complete';
+        delete result.error;
+        break;
+      } finally {
+        options.signal?.removeEventListener('abort', abort);
+      }
+    } catch (err) {
+      const e = toCtopError(err);
+      result.error = e;
+      await session?.close();
+      const retry = isRetryable(e) && attempt < attempts && !options.signal?.aborted;
+      log[retry ? 'info' : 'warn'](
+        { ...e.toLog(), lockId, attempt, verified: assembly?.verifiedBytes ?? 0 },
+        retry ? `read attempt failed, retrying: ${e.message}` : `read failed: ${e.message}`,
+      );
+      if (!retry) break;
+      report('retrying', e);
+      const pause = Math.min(
+        options.backoffMaxMs ?? 5000,
+        (options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
+      );
+      await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+    } finally {
+      if (session) addStats(stats, session.stats);
+    }
+  }
+
+  result.finishedAt = clock.now();
+  if (result.outcome === 'failed' && assembly && lockId && assembly.verifiedBytes > 0 && !assembly.complete) {
+    result.checkpoint = {
+      lockId,
+      manifestHash: assembly.sha256,
+      size: assembly.size,
+      prefix: Buffer.from(assembly.prefix()),
+    };
+  }
+  report(result.outcome === 'complete' ? 'done' : 'failed', result.error);
+  return result;
+}
+
+function addStats(total: ReadStats, s: SessionStats): void {
+  for (const key of Object.keys(s) as (keyof SessionStats)[]) total[key] += s[key];
+}
