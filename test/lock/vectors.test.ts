@@ -104,17 +104,18 @@ t.test('signature vectors verify with node:crypto and rebuild from their inputs'
     const flipped = Buffer.from(payload);
     flipped[0]! ^= 1;
     t.notOk(nodeVerify(v.publicKey, flipped, v.signature), `${v.name} fails on a flipped byte`);
-    const i = v.inputs as Record<string, string & number>;
+    const i = v.inputs as Record<string, string>;
+    const hexOf = (k: string) => Buffer.from(i[k] ?? '', 'hex');
     const rebuilt =
       v.name === 'auth-signature'
         ? authPayload({
-            lockId: i.lockId,
-            nonce: Buffer.from(i.nonce, 'hex'),
-            manifestHash: Buffer.from(i.manifestHash, 'hex'),
-            eventHead: Buffer.from(i.eventHead, 'hex'),
-            eventCount: i.eventCount,
+            lockId: i.lockId ?? '',
+            nonce: hexOf('nonce'),
+            manifestHash: hexOf('manifestHash'),
+            eventHead: hexOf('eventHead'),
+            eventCount: Number(i.eventCount),
           })
-        : carrierAuthPayload(i.lockId, Buffer.from(i.nonce, 'hex'));
+        : carrierAuthPayload(i.lockId ?? '', hexOf('nonce'));
     t.equal(rebuilt.toString('hex'), v.payload, `${v.name} payload layout`);
   }
 });
