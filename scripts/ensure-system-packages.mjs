@@ -18,14 +18,19 @@ const missing = Object.entries(required)
 if (missing.length === 0) process.exit(0);
 
 if (process.getuid?.() !== 0) {
-  console.error(`missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+  console.error(
+    `missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`,
+  );
   process.exit(1);
 }
 
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env }).status;
 console.error(`installing Debian packages: ${missing.join(' ')}`);
-if (run(['update', '-qq']) !== 0 || run(['install', '-y', '-qq', '--no-install-recommends', ...missing]) !== 0) {
+if (
+  run(['update', '-qq']) !== 0 ||
+  run(['install', '-y', '-qq', '--no-install-recommends', ...missing]) !== 0
+) {
   console.error('apt-get failed; install the packages by hand and run the tests again');
   process.exit(1);
 }

@@ -27,7 +27,10 @@ export class ByteReader {
 
   #need(n: number): void {
     if (n > this.remaining) {
-      throw new CtopError(this.#errorCode, `need ${n} bytes at offset ${this.#pos}, only ${this.remaining} left`);
+      throw new CtopError(
+        this.#errorCode,
+        `need ${n} bytes at offset ${this.#pos}, only ${this.remaining} left`,
+      );
     }
   }
 

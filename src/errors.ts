@@ -149,6 +149,170 @@ export const ERRORS = {
     hint: 'expected during shutdown; otherwise see the preceding log line for the cause',
   },
 
+  // --- manifest (src/manifest/, src/cbor/; firmware-protocol/MANIFEST.md) ---
+  E_MANIFEST_TOO_LARGE: {
+    category: 'manifest',
+    summary: 'a manifest or goods file is larger than the configured maximum',
+    hint: 'a genuine manifest is far smaller; raise the limit only for a manifest you trust',
+  },
+  E_MANIFEST_LIMIT: {
+    category: 'manifest',
+    summary: 'a manifest exceeds a structural limit (goods lines, nesting depth, string length, recipients)',
+    hint: 'split the consignment or shorten the field named in the message; see MANIFEST.md §7',
+  },
+  E_MANIFEST_MALFORMED: {
+    category: 'manifest',
+    summary: 'the manifest is not well-formed CBOR/COSE or does not have the structure of MANIFEST.md',
+    hint: 'the bytes were damaged or produced by a non-conforming issuer; they are kept as evidence',
+  },
+  E_MANIFEST_NOT_CANONICAL: {
+    category: 'manifest',
+    summary: 'the manifest CBOR is not deterministic (RFC 8949 §4.2)',
+    hint: 'the issuer must encode shortest-form, definite-length, sorted-key CBOR; see MANIFEST.md §2',
+  },
+  E_MANIFEST_SCHEMA: {
+    category: 'manifest',
+    summary: 'a manifest field is missing, of the wrong type, or has an invalid value',
+    hint: 'correct the field named in the message (path and line); MANIFEST.md §3 lists every field',
+  },
+  E_MANIFEST_INPUT: {
+    category: 'manifest',
+    summary: 'the goods file is not valid JSON or CSV',
+    hint: 'fix the syntax at the line given; MANIFEST.md §8 describes both input formats',
+  },
+  E_MANIFEST_EXCLUDED: {
+    category: 'manifest',
+    summary: 'goods for personal use or international postal items are not exchanged under the CTOP Protocol',
+    hint: 'CTOP Protocol Art. 2 excludes them: declare them through the personal-use or postal procedure',
+  },
+  E_MANIFEST_CONTAINER: {
+    category: 'manifest',
+    summary: 'the container number is not a valid ISO 6346 number (format or check digit)',
+    hint: 'copy the number from the container door: 4 letters, 6 digits, check digit',
+  },
+  E_MANIFEST_WAGON: {
+    category: 'manifest',
+    summary: 'the 8-digit 1520-gauge wagon number fails its check digit',
+    hint: 'copy the number from the wagon side; the last digit is the check digit',
+  },
+  E_MANIFEST_KZ_BIN: {
+    category: 'manifest',
+    summary: 'the Kazakhstan BIN/IIN is not 12 digits or fails its checksum',
+    hint: 'take the BIN/IIN from the registration certificate of the party',
+  },
+  E_MANIFEST_CN_USCC: {
+    category: 'manifest',
+    summary: 'the China unified social credit code is not 18 characters or fails its check character',
+    hint: 'take the 18-character code from the business licence (统一社会信用代码)',
+  },
+  E_MANIFEST_RU_INN: {
+    category: 'manifest',
+    summary: 'the Russian INN is not 10 or 12 digits or fails its check digits',
+    hint: 'take the INN from the registration documents of the party',
+  },
+  E_MANIFEST_HS_CODE: {
+    category: 'manifest',
+    summary: 'the commodity code is not a 10-digit EAEU CN FEA / HS code',
+    hint: 'give all 10 digits of the commodity code from the declaration',
+  },
+  E_MANIFEST_COUNTRY: {
+    category: 'manifest',
+    summary: 'not an ISO 3166-1 alpha-2 country code',
+    hint: 'use two capital letters such as KZ, CN, RU, DE',
+  },
+  E_MANIFEST_CURRENCY: {
+    category: 'manifest',
+    summary: 'not an active ISO 4217 currency code, or more decimals than the currency has',
+    hint: 'use a current three-letter code such as KZT, CNY, USD, EUR with at most its minor-unit digits',
+  },
+  E_MANIFEST_UNIT: {
+    category: 'manifest',
+    summary: 'not a UN/ECE Recommendation 20 unit code',
+    hint: 'use the common code such as KGM (kilogram), TNE (tonne), H87 (piece), LTR (litre)',
+  },
+  E_MANIFEST_DECLARATION: {
+    category: 'manifest',
+    summary: 'the declaration number is neither EAEU (office/ddmmyy/number) nor an 18-digit China number',
+    hint: 'copy the registration number from the goods declaration, e.g. 55201/150325/0001234',
+  },
+  E_MANIFEST_DECIMAL: {
+    category: 'manifest',
+    summary: 'a quantity, weight or value is not a plain decimal number within its precision',
+    hint: 'write digits with an optional point, e.g. 1250.5; no signs, exponents or thousands separators',
+  },
+  E_MANIFEST_DATE: {
+    category: 'manifest',
+    summary: 'a date or time is not valid',
+    hint: 'dates are YYYY-MM-DD; times are ISO 8601 with a zone, e.g. 2025-03-14T08:30:00Z',
+  },
+  E_MANIFEST_UNKNOWN_SIGNER: {
+    category: 'integrity',
+    summary: 'the manifest is signed with a key that is not a trusted signer key',
+    hint: 'treat the data as unverified: keep it as evidence, hold the container, check the trust store',
+  },
+  E_MANIFEST_BAD_SIGNATURE: {
+    category: 'integrity',
+    summary: 'the manifest signature does not verify: the bytes were altered after signing',
+    hint: 'tamper alert: keep the bytes as evidence and inspect the container',
+  },
+  E_MANIFEST_EXPIRED: {
+    category: 'integrity',
+    summary: 'the manifest was created outside the validity window of its signer key',
+    hint: 'the issuer used an expired or not yet valid key; ask the issuing customs office to re-issue',
+  },
+  E_MANIFEST_REVOKED: {
+    category: 'integrity',
+    summary: 'the manifest was signed by a key revoked before the manifest was created',
+    hint: 'treat as forged: keep as evidence and report; the revocation reason is in the trust store',
+  },
+  E_MANIFEST_NOT_ENCRYPTED: {
+    category: 'usage',
+    summary: 'only a manifest whose goods body is encrypted can be signed',
+    hint: 'run `ctop-agent manifest encrypt --to <kid>` on the draft first',
+  },
+  E_MANIFEST_NOT_RECIPIENT: {
+    category: 'security',
+    summary: 'the manifest is not encrypted for this key',
+    hint: 'use the customs recipient key whose kid the manifest lists (`manifest show` prints them)',
+  },
+  E_MANIFEST_DECRYPT: {
+    category: 'integrity',
+    summary: 'the goods body or its wrapped content key does not decrypt',
+    hint: 'the key does not match its kid or the ciphertext is damaged; keep the bytes as evidence',
+  },
+  E_MANIFEST_RECIPIENT: {
+    category: 'config',
+    summary: 'a recipient kid is not a customs recipient key in the trust store',
+    hint: 'add the recipient public key with `ctop-agent keys trust add`, or check the kid',
+  },
+
+  // --- keys and trust store (src/keys/) ---
+  E_KEY_PERMISSIONS: {
+    category: 'security',
+    summary: 'a private key file is accessible by group or others',
+    hint: 'run the chmod printed in the message (chmod 600 <file>); the key may have been exposed',
+  },
+  E_KEY_FORMAT: {
+    category: 'config',
+    summary: 'a key file is not a valid ctop-agent key file',
+    hint: 'generate keys with `ctop-agent keys gen`; the format is in MANIFEST.md §6',
+  },
+  E_KEY_EXISTS: {
+    category: 'usage',
+    summary: 'a key file with that kid already exists',
+    hint: 'choose another --kid or pass --force to replace it (the old key is lost)',
+  },
+  E_KEY_ROLE: {
+    category: 'usage',
+    summary: 'the key has the wrong role or algorithm for this operation',
+    hint: 'sign with a signer key, decrypt with a recipient key (see `ctop-agent keys show <file>`)',
+  },
+  E_TRUST_STORE: {
+    category: 'config',
+    summary: 'the trust store file is not valid',
+    hint: 'fix the entry named in the message; the previous trust store stays in force until then',
+  },
+
   // --- command line (src/cli/) ---
   E_USAGE: {
     category: 'usage',
@@ -194,7 +358,10 @@ export class CtopError extends Error {
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message?: string, options: CtopErrorOptions = {}) {
-    super(message ?? ERRORS[code].summary, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? ERRORS[code].summary,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'CtopError';
     this.code = code;
     this.details = options.details ?? {};

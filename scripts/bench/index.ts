@@ -15,7 +15,9 @@ const selected = wanted.length > 0 ? all.filter((b) => wanted.includes(b)) : all
 let failed = 0;
 for (const bench of selected) {
   console.log(`\n=== ${bench} ===`);
-  const r = spawnSync(process.execPath, ['--import=tsx', new URL(`${bench}.ts`, dir).pathname], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import=tsx', new URL(`${bench}.ts`, dir).pathname], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

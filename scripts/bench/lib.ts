@@ -19,7 +19,11 @@ export interface BenchFigure {
   met?: boolean;
 }
 
-export function writeBenchResults(bench: string, figures: BenchFigure[], extra: Record<string, unknown> = {}): string {
+export function writeBenchResults(
+  bench: string,
+  figures: BenchFigure[],
+  extra: Record<string, unknown> = {},
+): string {
   const dir = new URL('../../var/bench/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${bench}.json`, dir);

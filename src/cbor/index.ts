@@ -40,7 +40,8 @@ function normaliseInteger(n: number | bigint): number | bigint {
 
 function normalise(value: unknown): unknown {
   if (typeof value === 'number' || typeof value === 'bigint') return normaliseInteger(value);
-  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean')
+    return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (Array.isArray(value)) return value.map(normalise);
   const entries: [unknown, unknown][] =

@@ -10,7 +10,9 @@ import { commands } from './commands/index.js';
  */
 export function buildProgram(): Command {
   const program = new Command('ctop-agent')
-    .description('Edge agent of the KZ–CN CTOP rail corridor: safe and smart locks, customs manifests, exchange sync')
+    .description(
+      'Edge agent of the KZ–CN CTOP rail corridor: safe and smart locks, customs manifests, exchange sync',
+    )
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError()
     .exitOverride();
