@@ -102,7 +102,12 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-class RequestTimeout extends Error {}
+class RequestTimeout extends Error {
+  /** True when a later request was answered first: a loss, found without waiting. */
+  constructor(readonly overtaken = false) {
+    super('request timed out');
+  }
+}
 
 /** How many answered/abandoned sequence numbers are remembered to classify strays. */
 const SEQ_MEMORY = 256;
@@ -142,6 +147,9 @@ export class LockSession {
   #order = 0;
   /** When the last answer arrived: requests queued behind others are timed from here. */
   #lastAnswerAt = 0;
+  #lastBackoffAt = 0;
+  /** The last frame dropped as malformed, and when: the likely reason a request went unanswered. */
+  #lastFrameError: { error: CtopError; at: number } | undefined;
   #version = PROTOCOL_VERSION;
   #state = SessionState.Opening;
   #failure: CtopError | undefined;
@@ -437,6 +445,7 @@ export class LockSession {
     version = this.#version,
     retries = this.#options.retries,
   ): Promise<MessageOf<ResponseOf<T>>> {
+    const firstSentAt = this.#clock.monotonic();
     for (let attempt = 0; ; attempt++) {
       if (this.#failure) throw this.#failure;
       const seq = this.#seq;
@@ -453,32 +462,43 @@ export class LockSession {
         const busy = isCtopError(err, 'E_LOCK_REFUSED') && err.details.wireCode === WireError.Busy;
         if (!(err instanceof RequestTimeout) && !busy) throw toCtopError(err, 'E_LOCK_DISCONNECTED');
         if (attempt >= retries) {
-          throw this.#fail(
-            busy
-              ? (err as CtopError)
-              : new CtopError(
-                  'E_LOCK_TIMEOUT',
-                  `${MESSAGE_NAMES[type]} unanswered after ${attempt + 1} attempts`,
-                  {
-                    details: {
-                      type: MESSAGE_NAMES[type],
-                      attempts: attempt + 1,
-                      timeoutMs: this.#rto.timeoutMs,
-                    },
-                  },
-                ),
-          );
+          throw this.#fail(busy ? (err as CtopError) : this.#unanswered(type, attempt + 1, firstSentAt));
         }
         if (busy) {
           await delay(Math.min(Number((err as CtopError).details.retryMs ?? 100), 5000));
         } else {
           this.#abandoned.add(seq);
-          this.#rto.backoff();
+          // Back off once per silence, not once for every request of the window that timed
+          // out with it; a loss detected by a later answer is no silence at all.
+          const now = this.#clock.monotonic();
+          if (!(err as RequestTimeout).overtaken && now - this.#lastBackoffAt >= this.#rto.timeoutMs) {
+            this.#rto.backoff();
+            this.#lastBackoffAt = now;
+          }
           this.stats.retransmits++;
           this.#log.debug({ type: MESSAGE_NAMES[type], seq, attempt }, 'request timed out, retransmitting');
         }
       }
     }
+  }
+
+  /**
+   * The error for a request that got no usable answer. If the lock kept answering with
+   * malformed frames, that is the real cause and more useful to an operator than a timeout.
+   */
+  #unanswered(type: MessageTypeCode, attempts: number, since: number): CtopError {
+    const frameError = this.#lastFrameError;
+    const details = { type: MESSAGE_NAMES[type], attempts, timeoutMs: Math.round(this.#rto.timeoutMs) };
+    if (frameError && frameError.at >= since) {
+      return new CtopError(
+        frameError.error.code,
+        `${MESSAGE_NAMES[type]} got only malformed answers: ${frameError.error.message}`,
+        { cause: frameError.error, details: { ...frameError.error.details, ...details } },
+      );
+    }
+    return new CtopError('E_LOCK_TIMEOUT', `${MESSAGE_NAMES[type]} unanswered after ${attempts} attempts`, {
+      details,
+    });
   }
 
   #await(
@@ -510,10 +530,10 @@ export class LockSession {
     pending.timer = setTimeout(() => this.#lose(seq, pending), this.#rto.timeoutMs);
   }
 
-  #lose(seq: number, pending: Pending): void {
+  #lose(seq: number, pending: Pending, overtaken = false): void {
     if (pending.timer) clearTimeout(pending.timer);
     this.#pending.delete(seq);
-    pending.reject(new RequestTimeout());
+    pending.reject(new RequestTimeout(overtaken));
   }
 
   #forget(seq: number): void {
@@ -574,7 +594,7 @@ export class LockSession {
     this.#lastAnswerAt = now;
     for (const [seq, other] of this.#pending) {
       // Answers come in request order: anything sent before this request is lost.
-      if (other.order < pending.order) this.#lose(seq, other);
+      if (other.order < pending.order) this.#lose(seq, other, true);
       else this.#arm(seq, other);
     }
     if (message.type === MessageType.Error) {
@@ -601,6 +621,7 @@ export class LockSession {
 
   #dropFrame(err: unknown, lineBytes: number): void {
     const e = toCtopError(err, 'E_FRAME_BODY');
+    this.#lastFrameError = { error: e, at: this.#clock.monotonic() };
     if (e.code === 'E_FRAME_CRC') this.stats.crcErrors++;
     else this.stats.badFrames++;
     this.#log.warn({ ...e.toLog(), lineBytes }, `dropped a frame: ${e.message}`);
