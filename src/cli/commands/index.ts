@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { register as lockSim } from './lock-sim.js';
+import { register as read } from './read.js';
 
 /** Every CLI command registers itself on the program; one file per command group. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [read, lockSim];

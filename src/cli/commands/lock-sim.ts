@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CtopError } from '../../errors.js';
+import { EventKind, LOCK_ID_PATTERN } from '../../lock/constants.js';
+import { createLogger } from '../../log.js';
+import { appendEvents } from '../../sim/event-log-builder.js';
+import { generateLockIdentity, LockEngine } from '../../sim/lock-engine.js';
+import { PtyPair } from '../../sim/pty-pair.js';
+import { SerialLockServer } from '../../sim/serial-lock-server.js';
+import { type LockFaults, SimulatedLock } from '../../sim/simulated-lock.js';
+import { parseHex, parseInteger, parseRate } from '../parse.js';
+
+export function register(program: Command): void {
+  const n = (name: string) => parseInteger(name, 0, 2 ** 31);
+  program
+    .command('lock-sim')
+    .description('serve a simulated lock on a serial line (a fresh pseudo-terminal pair, or a tty path)')
+    .option('--link <path>', 'with a fresh pty pair: the path the gateway opens (default: a temporary path)')
+    .option('--path <tty>', 'serve on this existing tty instead of a fresh pty pair')
+    .option('--manifest <file>', 'manifest bytes the lock carries (default: 8 KiB of random bytes)')
+    .option('--lock-id <id>', 'lock id, 1-16 of A-Z 0-9 -', 'SSL-KZ-000123')
+    .option('--baud <n>', 'line rate the output is paced to', parseInteger('--baud', 300, 4_000_000), 115200)
+    .option(
+      '--identity-seed <hex>',
+      'Ed25519 seed of the lock identity (32 bytes hex; default random)',
+      parseHex('--identity-seed', 32),
+    )
+    .option('--latency-ms <n>', 'processing time per request', n('--latency-ms'))
+    .option('--drop-rate <p>', 'probability a response is dropped', parseRate('--drop-rate'))
+    .option('--corrupt-rate <p>', 'probability a response has a bad CRC', parseRate('--corrupt-rate'))
+    .option('--replay-rate <p>', 'probability an old response is sent again', parseRate('--replay-rate'))
+    .option('--stall-after <n>', 'stall once after this many responses', n('--stall-after'))
+    .option('--stall-ms <n>', 'how long the stall lasts', n('--stall-ms'), 5000)
+    .option(
+      '--disconnect-after <bytes>',
+      'pull the cable once after serving this many manifest bytes',
+      n('--disconnect-after'),
+    )
+    .option(
+      '--endless-line-after <n>',
+      'after this many responses, send an endless line',
+      n('--endless-line-after'),
+    )
+    .option('--slow-loris-after <n>', 'after this many responses, dribble bytes', n('--slow-loris-after'))
+    .option(
+      '--slow-loris-interval-ms <n>',
+      'pause between dribbled bytes',
+      n('--slow-loris-interval-ms'),
+      500,
+    )
+    .option(
+      '--oversize-frame-after <n>',
+      'after this many responses, lie in the frame length field',
+      n('--oversize-frame-after'),
+    )
+    .option('--oversize-manifest', 'announce a 4 GiB manifest')
+    .option('--wrong-hash', 'announce a manifest hash that does not match')
+    .option('--cloned', 'present the identity public key but sign with another key')
+    .option('--seed <n>', 'fault PRNG seed', n('--seed'), 1)
+    .action(async (opts) => {
+      const log = createLogger({ fd: 2 });
+      if (!LOCK_ID_PATTERN.test(opts.lockId)) {
+        throw new CtopError(
+          'E_USAGE',
+          `--lock-id "${opts.lockId}" must be 1-16 characters of A-Z, 0-9 and -`,
+        );
+      }
+      if (opts.path && opts.link) throw new CtopError('E_USAGE', '--path and --link exclude each other');
+      let manifest: Uint8Array;
+      try {
+        manifest = opts.manifest ? readFileSync(opts.manifest) : randomBytes(8 * 1024);
+      } catch (err) {
+        throw new CtopError('E_FILE', `cannot read --manifest ${opts.manifest}: ${(err as Error).message}`);
+      }
+      const identity = generateLockIdentity(opts.identitySeed);
+      const now = Math.floor(Date.now() / 1000);
+      const events = appendEvents(
+        opts.lockId,
+        identity.secretKey,
+        [],
+        [
+          { kind: EventKind.Commit, time: now - 3600 },
+          { kind: EventKind.Sealed, time: now - 3500 },
+        ],
+      );
+      const faults: LockFaults = {
+        seed: opts.seed,
+        ...(opts.latencyMs !== undefined && { latencyMs: opts.latencyMs }),
+        ...(opts.dropRate !== undefined && { dropRate: opts.dropRate }),
+        ...(opts.corruptRate !== undefined && { corruptCrcRate: opts.corruptRate }),
+        ...(opts.replayRate !== undefined && { replayRate: opts.replayRate }),
+        ...(opts.stallAfter !== undefined && {
+          stall: { afterResponses: opts.stallAfter, durationMs: opts.stallMs },
+        }),
+        ...(opts.disconnectAfter !== undefined && {
+          disconnect: { afterManifestBytes: opts.disconnectAfter },
+        }),
+        ...(opts.endlessLineAfter !== undefined && {
+          endlessLine: { afterResponses: opts.endlessLineAfter },
+        }),
+        ...(opts.slowLorisAfter !== undefined && {
+          slowLoris: { afterResponses: opts.slowLorisAfter, byteIntervalMs: opts.slowLorisIntervalMs },
+        }),
+        ...(opts.oversizeFrameAfter !== undefined && {
+          oversizeFrameLength: { afterResponses: opts.oversizeFrameAfter },
+        }),
+      };
+      const engine = new LockEngine({
+        lockId: opts.lockId,
+        identity,
+        manifest,
+        events,
+        ...(opts.oversizeManifest && { announcedSizeOverride: 0xfffffff0 }),
+        ...(opts.wrongHash && { announcedHashOverride: randomBytes(32) }),
+        ...(opts.cloned && { signingKeyOverride: generateLockIdentity().secretKey }),
+      });
+      const lock = new SimulatedLock(engine, faults, log);
+      const pty = opts.path
+        ? undefined
+        : await PtyPair.open(opts.link ? { gatewayPath: opts.link, lockPath: `${opts.link}.lock` } : {});
+      const server = await SerialLockServer.start({
+        lock,
+        path: opts.path ?? pty!.lockPath,
+        baudRate: opts.baud,
+        log,
+        ...(pty ? { pty } : {}),
+      });
+      const gatewayPath = pty?.gatewayPath ?? '(the other end of ' + opts.path + ')';
+      process.stdout.write(
+        `lock ${opts.lockId} serving ${manifest.byteLength} manifest bytes at ${opts.baud} baud\n` +
+          `identity ${Buffer.from(identity.publicKey).toString('hex')}\n` +
+          `read it with: ctop-agent read --serial ${gatewayPath} --baud ${opts.baud} --out manifest.bin\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.stop();
+      await pty?.close();
+    });
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { EXIT_CODES } from '../../src/errors.js';
+import { runCli, startCli, stopCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ctop-cli-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+async function simulator(t: { teardown: (fn: () => unknown) => void }, name: string, extra: string[] = []) {
+  const link = join(dir, name);
+  const manifest = join(dir, `${name}.manifest`);
+  writeFileSync(manifest, Buffer.from(`manifest of ${name} `.repeat(300)));
+  const sim = await startCli(
+    ['lock-sim', '--link', link, '--baud', '921600', '--manifest', manifest, ...extra],
+    /read it with/,
+  );
+  t.teardown(() => stopCli(sim.child));
+  return { link, manifest, sim };
+}
+
+t.test('lock-sim + read: manifest written owner-only, info printed, exit 0', async (t) => {
+  const { link, manifest, sim } = await simulator(t, 'good');
+  const out = join(dir, 'good.out');
+  const r = await runCli(['read', '--serial', link, '--baud', '921600', '--out', out]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /lock {8}SSL-KZ-000123/);
+  t.match(r.stdout, /seal {8}sealed/);
+  t.match(r.stdout, /event #2 .* sealed/);
+  t.same(readFileSync(out), readFileSync(manifest));
+  t.equal(statSync(out).mode & 0o777, 0o600);
+  const identity = /identity (\w{64})/.exec(sim.stdout())![1]!;
+  t.match(r.stdout, new RegExp(`identity    ${identity}`));
+
+  const pinned = await runCli([
+    'read',
+    '--serial',
+    link,
+    '--baud',
+    '921600',
+    '--out',
+    out,
+    '--pin-key',
+    identity,
+    '--json',
+  ]);
+  t.equal(pinned.code, 0);
+  const json = JSON.parse(pinned.stdout);
+  t.equal(json.outcome, 'complete');
+  t.equal(json.manifestBytes, readFileSync(manifest).byteLength);
+});
+
+t.test('a cloned lock: exit code of the integrity category, no manifest written', async (t) => {
+  const { link } = await simulator(t, 'clone', ['--cloned']);
+  const out = join(dir, 'clone.out');
+  const r = await runCli(['read', '--serial', link, '--baud', '921600', '--out', out]);
+  t.equal(r.code, EXIT_CODES.integrity);
+  t.match(r.stderr, /E_LOCK_CLONED/);
+  t.match(r.stderr, /what to do: treat the container as suspect/);
+  t.throws(() => statSync(out));
+});
+
+t.test('a device that does not exist: transport exit code', async (t) => {
+  const r = await runCli([
+    'read',
+    '--serial',
+    join(dir, 'nothing'),
+    '--attempts',
+    '1',
+    '--out',
+    join(dir, 'x'),
+  ]);
+  t.equal(r.code, EXIT_CODES.transport);
+  t.match(r.stderr, /E_TRANSPORT_OPEN/);
+});
+
+t.test('bad option values: usage exit code naming the option', async (t) => {
+  const r = await runCli(['read', '--serial', '/dev/null', '--baud', 'fast', '--out', 'x']);
+  t.equal(r.code, EXIT_CODES.usage);
+  t.match(r.stderr, /--baud must be an integer/);
+  const missing = await runCli(['read', '--out', 'x']);
+  t.equal(missing.code, EXIT_CODES.usage);
+  t.match(missing.stderr, /--serial/);
+});
