@@ -131,6 +131,11 @@ export const ERRORS = {
     summary: 'the manifest read from the lock does not match the SHA-256 the lock announced',
     hint: 'the read was repeated and still failed; treat the lock as suspect and inspect the container',
   },
+  E_LOCK_TAMPER: {
+    category: 'integrity',
+    summary: "the lock's event log is broken, altered or records an opening",
+    hint: 'treat the container as suspect: hold it for inspection; the alert is stored and reported',
+  },
   E_LOCK_STATE: {
     category: 'usage',
     summary: 'a session operation was called in a state that does not allow it',
@@ -311,6 +316,83 @@ export const ERRORS = {
     category: 'config',
     summary: 'the trust store file is not valid',
     hint: 'fix the entry named in the message; the previous trust store stays in force until then',
+  },
+
+  // --- store (src/store/) ---
+  E_STORE_OPEN: {
+    category: 'store',
+    summary: 'the database file cannot be opened or created',
+    hint: 'check the --db path, that its directory exists and belongs to the agent user',
+  },
+  E_STORE_PERMISSIONS: {
+    category: 'security',
+    summary: 'the database file or its -wal/-shm file is accessible by group or others',
+    hint: 'run the chmod printed in the message; the customs data may have been exposed (CTOP Art. 6)',
+  },
+  E_STORE_CORRUPT: {
+    category: 'store',
+    summary: 'the database failed its integrity check or is not a SQLite database',
+    hint: 'stop the agent, keep the file as evidence, restore the last backup or run `sqlite3 <db> .recover`',
+  },
+  E_STORE_VERSION: {
+    category: 'store',
+    summary: 'the database was written by a newer agent version (schema version above this one)',
+    hint: 'run the newer agent; never downgrade an agent over its database',
+  },
+  E_STORE_MIGRATION: {
+    category: 'store',
+    summary: 'a schema migration failed; the database stays at its previous version',
+    hint: 'a bug or a damaged database: keep the file and report the log lines around the error',
+  },
+  E_STORE_FULL: {
+    category: 'store',
+    summary: 'the disk or the database is full: new lock reads are not stored',
+    hint: 'free disk space (or raise the limit); ingest resumes by itself, stored data and sync are unaffected',
+  },
+  E_STORE_BUSY: {
+    category: 'store',
+    summary: 'the database stayed locked by another process beyond the busy timeout',
+    hint: 'another agent or a long query holds the database; stop it or raise the busy timeout',
+  },
+  E_STORE_IO: {
+    category: 'store',
+    summary: 'the database reported an I/O or unexpected SQLite error',
+    hint: 'check the disk (dmesg, SMART); the last transaction was rolled back',
+  },
+  E_STORE_INPUT: {
+    category: 'internal',
+    summary: 'a module handed the store a record that breaks the store interface',
+    hint: 'a bug in the caller: report it with the log lines around it',
+  },
+  E_STORE_PROTECTED: {
+    category: 'internal',
+    summary: 'something tried to delete or purge data the exchange has not acknowledged',
+    hint: 'refused by the database itself; a bug: report it with the log lines around it',
+  },
+  E_STORE_OUTBOX_STATE: {
+    category: 'internal',
+    summary: 'an outbox row is not in a state that allows this transition',
+    hint: 'a bug in the sync or a receipt for a row that was already settled; see the row id in the log',
+  },
+  E_STORE_PIN_CONFLICT: {
+    category: 'integrity',
+    summary: 'a provisioned identity key differs from the key already pinned for that lock',
+    hint: 'check the provisioning list against the lock vendor; a lock is re-keyed only by its vendor',
+  },
+  E_STORE_NOT_FOUND: {
+    category: 'usage',
+    summary: 'no stored manifest, lock or row matches',
+    hint: 'list what is stored with `ctop-agent manifests list` or `ctop-agent locks list`',
+  },
+  E_BUNDLE_FORMAT: {
+    category: 'integrity',
+    summary: 'the export bundle is not a valid ctop-agent bundle or its contents do not match their hashes',
+    hint: 'the file was damaged in transfer: export it again on the sending gateway',
+  },
+  E_BUNDLE_SIGNATURE: {
+    category: 'integrity',
+    summary: 'the export bundle signature does not verify or its signer is not a trusted gateway key',
+    hint: 'do not import it; check --trust/--signer names the sending gateway key, else treat as forged',
   },
 
   // --- command line (src/cli/) ---
