@@ -1,4 +1,13 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder, Tag } from 'cbor-x';
+import { assertDeterministic, type CborErrorCodes, type CborLimits } from './deterministic.js';
+
+export { Tag } from 'cbor-x';
+export {
+  assertDeterministic,
+  type CborErrorCodes,
+  type CborLimits,
+  MANIFEST_CBOR_ERRORS,
+} from './deterministic.js';
 
 /**
  * Deterministic CBOR (RFC 8949 §4.2.1) on top of cbor-x: map keys sorted by their
@@ -43,6 +52,7 @@ function normalise(value: unknown): unknown {
   if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean')
     return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Tag) return new Tag(normalise(value.value), value.tag);
   if (Array.isArray(value)) return value.map(normalise);
   const entries: [unknown, unknown][] =
     value instanceof Map
@@ -73,5 +83,19 @@ export function decodeToObjects(bytes: Uint8Array): unknown {
 
 /** Decodes CBOR with every map as a Map (for integer-keyed structures such as COSE headers). */
 export function decodeToMaps(bytes: Uint8Array): unknown {
+  return mapDecoder.decode(bytes);
+}
+
+/**
+ * Decodes untrusted bytes that must be deterministic CBOR: checked first by
+ * `assertDeterministic` (no allocation before the limits hold), then decoded with every
+ * map as a Map. Tags come back as cbor-x `Tag` objects.
+ */
+export function decodeDeterministic(
+  bytes: Uint8Array,
+  limits: CborLimits = {},
+  codes?: CborErrorCodes,
+): unknown {
+  assertDeterministic(bytes, limits, codes);
   return mapDecoder.decode(bytes);
 }

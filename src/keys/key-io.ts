@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { CtopError } from '../errors.js';
+import {
+  isPrivateKey,
+  type PrivateKey,
+  type PublicKey,
+  parseKeyFile,
+  publicPart,
+  serializePrivateKey,
+  serializePublicKey,
+} from './key-file.js';
+
+/** Key files are tiny; anything bigger is not one, and is not read into memory. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+export interface WriteKeyPairOptions {
+  /** Replace existing files of the same name; default false (E_KEY_EXISTS). */
+  overwrite?: boolean;
+  /** File name without extension; default the kid. Fixtures use `<kid>.TEST-ONLY`. */
+  basename?: string;
+}
+
+export interface KeyPairPaths {
+  privateKey: string;
+  publicKey: string;
+}
+
+/**
+ * Writes `<dir>/<kid>.key` (mode 0600) and `<dir>/<kid>.pub` (mode 0644). The private key
+ * is written to a temporary file created with mode 0600 — never chmod-ed afterwards, so it is
+ * never readable by others even for an instant — synced, then linked into place, which
+ * fails atomically if the name exists (no clobbering without `overwrite`).
+ */
+export function writeKeyPair(dir: string, key: PrivateKey, options: WriteKeyPairOptions = {}): KeyPairPaths {
+  const base = options.basename ?? key.kid;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const privatePath = path.join(dir, `${base}.key`);
+  const publicPath = path.join(dir, `${base}.pub`);
+  placeFile(privatePath, serializePrivateKey(key), 0o600, options.overwrite === true);
+  placeFile(publicPath, serializePublicKey(publicPart(key)), 0o644, options.overwrite === true);
+  return { privateKey: privatePath, publicKey: publicPath };
+}
+
+/** Writes a public key file alone (e.g. exported for a trust store). */
+export function writePublicKey(file: string, key: PublicKey, overwrite = false): void {
+  placeFile(file, serializePublicKey(publicPart(key)), 0o644, overwrite);
+}
+
+function placeFile(target: string, content: string, mode: number, overwrite: boolean): void {
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  let fd: number;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  } catch (err) {
+    throw new CtopError('E_FILE', `cannot create ${tmp}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (overwrite) {
+      renameSync(tmp, target);
+      return;
+    }
+    try {
+      linkSync(tmp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new CtopError('E_KEY_EXISTS', `${target} already exists`, { details: { file: target } });
+      }
+      throw new CtopError('E_FILE', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
+    }
+    unlinkSync(tmp);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or never created
+    }
+    throw err;
+  }
+}
+
+function readKeyFile(file: string, requireOwnerOnly: boolean): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY);
+  } catch (err) {
+    throw new CtopError('E_FILE', `cannot open key file ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { file },
+    });
+  }
+  try {
+    // fstat on the open descriptor: the checked file is the file read (no rename race).
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new CtopError('E_KEY_FORMAT', `${file} is not a regular file`);
+    if (requireOwnerOnly && (st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new CtopError(
+        'E_KEY_PERMISSIONS',
+        `private key ${file} has mode ${mode} and is accessible by group or others; refusing to use it. Run: chmod 600 ${file}`,
+        { details: { file, mode } },
+      );
+    }
+    if (st.size > MAX_KEY_FILE_BYTES)
+      throw new CtopError('E_KEY_FORMAT', `${file} is too large to be a key file`);
+    const buf = Buffer.alloc(st.size);
+    let read = 0;
+    while (read < st.size) {
+      const n = readSync(fd, buf, read, st.size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Loads a private key, refusing — like ssh — a file that group or others may access
+ * (E_KEY_PERMISSIONS, with the chmod to run).
+ */
+export function loadPrivateKey(file: string): PrivateKey {
+  const key = parseKeyFile(readKeyFile(file, true), file);
+  if (!isPrivateKey(key))
+    throw new CtopError('E_KEY_FORMAT', `${file} holds a public key, not a private key`);
+  return key;
+}
+
+/**
+ * Loads a public key from a `.pub` file. Given a `.key` file it applies the private-key
+ * permission check and returns the public half.
+ */
+export function loadPublicKey(file: string): PublicKey {
+  const text = readKeyFile(file, false);
+  const key = parseKeyFile(text, file);
+  if (isPrivateKey(key)) return publicPart(loadPrivateKey(file));
+  return key;
+}
