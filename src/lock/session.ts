@@ -45,6 +45,8 @@ export interface SessionOptions {
   retries?: number;
   /** Largest manifest accepted, checked before anything is allocated. Default 256 KiB. */
   maxManifestBytes?: number;
+  /** Timeout of a request before any round trip was measured. Default: scaled to the link rate. */
+  initialTimeoutMs?: number;
   /** Most events accepted from one lock. Default 4096. */
   maxEvents?: number;
   /** Replayed or unmatched frames tolerated before the session is ended. Default 32. */
@@ -137,7 +139,7 @@ export class LockSession {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #random: (n: number) => Uint8Array;
-  readonly #options: Required<Omit<SessionOptions, 'log' | 'clock' | 'randomBytes'>>;
+  readonly #options: Required<Omit<SessionOptions, 'log' | 'clock' | 'randomBytes' | 'initialTimeoutMs'>>;
   readonly #framer: LineFramer;
   readonly #rto: RetransmitTimer;
   readonly #pending = new Map<number, Pending>();
@@ -175,7 +177,7 @@ export class LockSession {
     // Timeouts scale with the time one full line takes on this link.
     const lineMs = link.bytesPerSecond ? (MAX_LINE * 1000) / link.bytesPerSecond : 50;
     this.#rto = new RetransmitTimer({
-      initialMs: Math.max(1000, 2 * (this.#options.window + 1) * lineMs),
+      initialMs: options.initialTimeoutMs ?? Math.max(1000, 2 * (this.#options.window + 1) * lineMs),
       minMs: 200 + 2 * lineMs,
       maxMs: 10_000 + this.#options.window * lineMs,
     });
