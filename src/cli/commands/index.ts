@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { register as demo } from './demo.js';
 import { register as lockSim } from './lock-sim.js';
 import { register as read } from './read.js';
 
 /** Every CLI command registers itself on the program; one file per command group. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [read, lockSim];
+export const commands: RegisterCommand[] = [read, lockSim, demo];
