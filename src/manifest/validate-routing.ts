@@ -1,3 +1,4 @@
+import { LOCK_ID_PATTERN } from '../lock/constants.js';
 import { isCountryCode } from './codes/countries.js';
 import {
   asRecord,
@@ -31,7 +32,8 @@ export const ROUTING_KEYS = [
   'issuingAuthority',
 ] as const;
 
-export const LOCK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+/** The lock id as the lock announces it in HELLO (PROTOCOL.md): one definition for both. */
+export { LOCK_ID_PATTERN };
 export const STATION_PATTERN = /^[A-Z0-9][A-Z0-9._:-]{0,19}$/;
 
 /** The parties to the CTOP Protocol: goods leave one for (or through) the other. */
@@ -89,9 +91,9 @@ export function validateRouting(
   const input = issues.mode === 'input';
   const lockId = readText(r, 'lockId', path, issues, {
     required: true,
-    max: 64,
+    max: 16,
     pattern: LOCK_ID_PATTERN,
-    patternHint: 'a lock id (letters, digits and . _ : -, at most 64)',
+    patternHint: 'a lock id (1–16 of A–Z 0–9 -)',
   });
   const container = readChecked(r, 'container', path, issues, {
     required: true,
