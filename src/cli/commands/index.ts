@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { register as keys } from './keys.js';
 import { register as demo } from './demo.js';
+import { register as keys } from './keys.js';
 import { register as lockSim } from './lock-sim.js';
 import { register as manifest } from './manifest.js';
 import { register as read } from './read.js';
