@@ -395,6 +395,18 @@ export const ERRORS = {
     hint: 'do not import it; check --trust/--signer names the sending gateway key, else treat as forged',
   },
 
+  // --- ble-sim (src/ble-sim/: the simulated radio beneath noble) ---
+  E_BLESIM_PORT: {
+    category: 'transport',
+    summary: 'the simulated HCI controller could not open its end of the serial line',
+    hint: 'check that socat made the pty pair and that the path still exists',
+  },
+  E_BLESIM_VALUE_SIZE: {
+    category: 'internal',
+    summary: 'a simulated peripheral tried to notify a value larger than ATT MTU - 3',
+    hint: 'a bug in the simulated peripheral app: split values to connection.maxNotifyLength',
+  },
+
   // --- command line (src/cli/) ---
   E_USAGE: {
     category: 'usage',

@@ -1,0 +1,112 @@
+import { SerialPort } from 'serialport';
+import { CtopError } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
+import { type ControllerOptions, HciController } from './controller.js';
+import { H4Parser } from './h4-parser.js';
+import type { SimWorld } from './world.js';
+
+export interface HciEmulatorOptions extends ControllerOptions {
+  world: SimWorld;
+  /** The controller's end of the serial line (PtyPair.lockPath, or any tty). */
+  path: string;
+  /** Nominal; a pseudo-terminal ignores it. Default 1000000, as noble's UART driver uses. */
+  baudRate?: number;
+  log?: Logger;
+}
+
+export interface EmulatorStats {
+  bytesFromHost: number;
+  bytesToHost: number;
+  /** Bytes from the host that were not part of an H4 command or ACL packet. */
+  bytesDiscarded: number;
+}
+
+/**
+ * An HCI controller on a serial line, speaking H4 like a UART Bluetooth dongle (an nRF52
+ * running Zephyr's hci_uart, for instance). noble reaches it through its own HCI-over-UART
+ * driver, so noble's real HCI, L2CAP, ATT and GATT code runs against the simulated world.
+ */
+export class HciEmulator {
+  readonly controller: HciController;
+  readonly stats: EmulatorStats = { bytesFromHost: 0, bytesToHost: 0, bytesDiscarded: 0 };
+  readonly #port: SerialPort;
+  readonly #parser: H4Parser;
+  readonly #log: Logger;
+  #out: Buffer[] = [];
+  #flush: NodeJS.Immediate | undefined;
+  #stopped = false;
+
+  private constructor(o: HciEmulatorOptions, port: SerialPort) {
+    this.#log = (o.log ?? silentLogger).child({ component: 'ble-sim-hci', path: o.path });
+    this.#port = port;
+    this.controller = new HciController(o.world, o, (packet) => this.#send(packet), o.log ?? silentLogger);
+    this.#parser = new H4Parser({
+      onDiscard: (n) => {
+        this.stats.bytesDiscarded += n;
+        this.#log.warn({ bytes: n }, 'bytes from the host skipped: not an H4 command or ACL packet');
+      },
+    });
+    this.#parser.on('data', (packet: Buffer) => this.controller.receive(packet));
+    port.on('data', (chunk: Buffer) => {
+      this.stats.bytesFromHost += chunk.length;
+      this.#parser.write(chunk);
+    });
+    // A vanished pty (the pair was cut) reports EIO; the line is simply gone.
+    port.on('error', (err) => this.#log.debug({ err: err.message }, 'serial port error'));
+  }
+
+  static async start(o: HciEmulatorOptions): Promise<HciEmulator> {
+    const port = new SerialPort({
+      path: o.path,
+      baudRate: o.baudRate ?? 1_000_000,
+      autoOpen: false,
+      lock: false,
+    });
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) =>
+        err
+          ? reject(
+              new CtopError('E_BLESIM_PORT', `cannot open ${o.path}: ${err.message}`, {
+                cause: err,
+                details: { path: o.path },
+              }),
+            )
+          : resolve(),
+      ),
+    );
+    return new HciEmulator(o, port);
+  }
+
+  get world(): SimWorld {
+    return this.controller.world;
+  }
+
+  /** Powers the controller off: connections end without events, the port closes. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.controller.close();
+    if (this.#flush) clearImmediate(this.#flush);
+    this.#out = [];
+    this.#parser.removeAllListeners('data');
+    this.#parser.destroy();
+    const port = this.#port;
+    port.removeAllListeners('data');
+    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  /** Packets of one event-loop turn go out in one write. */
+  #send(packet: Buffer): void {
+    if (this.#stopped) return;
+    this.#out.push(packet);
+    this.#flush ??= setImmediate(() => {
+      this.#flush = undefined;
+      const out = this.#out;
+      this.#out = [];
+      if (out.length === 0 || this.#stopped) return;
+      const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+      this.stats.bytesToHost += bytes.length;
+      this.#port.write(bytes);
+    });
+  }
+}
