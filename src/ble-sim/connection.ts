@@ -51,6 +51,8 @@ export interface ConnectionInfo {
   llOctets: number;
   mtu: number;
   subscribed: boolean;
+  /** Notifications waiting in the peripheral's TX buffer (at most its txBufferDepth). */
+  txQueued: number;
   /** Theoretical ATT value bytes per simulated second, peripheral → central (notifications). */
   goodputToCentral: number;
   /** The same toward the peripheral (write commands), with the host's ACL fragmentation. */
@@ -252,6 +254,7 @@ export class Connection implements SimConnection {
       llOctets: this.llOctets,
       mtu: this.mtu,
       subscribed: this.subscribed,
+      txQueued: this.#link.queuedNotifications,
       goodputToCentral: linkGoodput(link, q),
       goodputToPeripheral: linkGoodput(link, { ...q, aclLength: this.#o.aclLength }),
       stats: { ...this.#link.stats },
