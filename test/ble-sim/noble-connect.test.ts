@@ -134,7 +134,7 @@ t.test('several connections at once up to the controller limit; the next is refu
   for (let i = 0; i < 4; i++) world.add(lockPeripheral(i, { app: echoApp() }));
   const found = await discover(noble, 4);
   const [a, b, c, d] = found as [Peripheral, Peripheral, Peripheral, Peripheral];
-  const links = [];
+  const links: LockLinkChars[] = [];
   for (const p of [a, b, c]) links.push(await openLockLink(p));
   t.equal(radio.emulator.controller.connections.length, 3);
   await t.rejects(d.connectAsync(), /Connection Limit Exceeded \(0x9\)/, 'fourth refused with HCI 0x09');

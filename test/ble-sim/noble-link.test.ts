@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Peripheral } from '@stoprocent/noble';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { echoApp, FloodApp } from '../../src/ble-sim/apps.js';
 import { linkGoodput } from '../../src/ble-sim/link-params.js';
 import { discover, echoThrough, lockPeripheral, openLockLink, startRadio } from './fixtures.js';
 
 async function timedEcho(
-  t: Tap.Test,
+  t: Test,
   options: { lossRate?: number; timeScale?: number; size: number; seed?: number },
 ): Promise<{ simMs: number; wallMs: number; intact: boolean }> {
   const { world, noble } = await startRadio(t, {
@@ -40,7 +40,7 @@ t.test('packet loss slows a 64 KiB echo but never corrupts it', async (t) => {
 
 /** Simulated and wall ms to receive `size` bytes of notifications from a flooding lock. */
 async function timedFlood(
-  t: Tap.Test,
+  t: Test,
   timeScale: number,
   size: number,
 ): Promise<{ simMs: number; wallMs: number }> {
