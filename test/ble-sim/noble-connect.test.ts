@@ -5,6 +5,7 @@ import type { SimConnection, SimPeripheralApp } from '../../src/ble-sim/peripher
 import {
   discover,
   echoThrough,
+  type LockLinkChars,
   lockId,
   lockPeripheral,
   openLockLink,
