@@ -1,0 +1,41 @@
+/**
+ * The SQLite store (DESIGN.md §6). Knows nothing of BLE, serial, frames or MQTT: it keeps
+ * what the layers around it hand over, in single transactions, and never loses or
+ * duplicates it.
+ *
+ * - `openStore({ path, trustOnFirstUse?, clock?, log?, backoff?, space? })` → Store
+ * - `store.ingest({ read, inspection?, alerts? })` → IngestResult (one transaction)
+ * - `store.saveReadCheckpoint(cp)` / `store.loadReadCheckpoint(lockId)`
+ * - `store.outbox`: claimDue, recordMessageId, findByMessageId, acknowledge, reject,
+ *   retryLater, recoverInFlight, requeue, enqueue, status (see Outbox's doc comment)
+ * - `store.outages`, `store.exchangeStats`: for the sync's reports (traceability Art. 11,
+ *   CTOP Art. 5)
+ * - `store.locks.provision(list)`, `store.manifests.list(query)`, `store.alarm`,
+ *   `store.retention(options)`
+ * - `exportBundle` / `importBundle`: signed bundles for manual transfer
+ */
+export { type AlertRecord, Alerts, alertFingerprint, STORE_ALERT_KINDS } from './alerts.js';
+export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export { type OpenDatabaseOptions, openDatabase } from './database.js';
+export { type ExchangeDay, type ExchangeDelta, ExchangeStats, utcDay } from './exchange-stats.js';
+export type { LockEvents, StoredLockEvent } from './lock-events.js';
+export type { LockListEntry, LockRecord, Locks, PinSource, ProvisionedLock } from './locks.js';
+export type { ManifestListEntry, ManifestQuery, ManifestRecord, Manifests } from './manifests.js';
+export { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+export { type OutageRecord, Outages } from './outages.js';
+export {
+  OUTBOX_KINDS,
+  OUTBOX_STATES,
+  Outbox,
+  type OutboxEntry,
+  type OutboxKind,
+  type OutboxReceipt,
+  type OutboxRouting,
+  type OutboxState,
+  type OutboxStatus,
+} from './outbox.js';
+export { type ReadRecord, type Reads, readUid } from './reads.js';
+export type { RetentionOptions, RetentionReport } from './retention.js';
+export type { SpaceOptions, StoreAlarm } from './space.js';
+export { DEFAULT_DB_PATH, openStore, Store, type StoreOptions } from './store.js';
+export * from './types.js';

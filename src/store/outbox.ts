@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { CtopError } from '../errors.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import type { Manifests } from './manifests.js';
+import type { SpaceGuard } from './space.js';
+
+export type OutboxState = 'queued' | 'in_flight' | 'acknowledged' | 'rejected';
+export type OutboxKind = 'manifest' | 'lock_events' | 'alert' | 'outage' | 'pairing';
+
+export const OUTBOX_STATES: readonly OutboxState[] = ['queued', 'in_flight', 'acknowledged', 'rejected'];
+export const OUTBOX_KINDS: readonly OutboxKind[] = ['manifest', 'lock_events', 'alert', 'outage', 'pairing'];
+
+/** Fields the sync needs to address a message without decoding its payload (topic, envelope headers). */
+export type OutboxRouting = Record<string, string | number | boolean | null>;
+
+/** The exchange's signed processing-result notification for one message. */
+export interface OutboxReceipt {
+  /** The receipt exactly as received (signed CBOR); kept for the traceability period. */
+  bytes: Uint8Array;
+  status: 'accepted' | 'rejected';
+  /** The exchange's reason code (required for a rejection). */
+  reasonCode?: string;
+  /** When it arrived, ms. */
+  at: number;
+}
+
+export interface OutboxEntry {
+  id: number;
+  kind: OutboxKind;
+  state: OutboxState;
+  /** Manifest rows: the manifest whose bytes are the payload. */
+  manifestId?: string;
+  /** The bytes to send. Absent only once retention purged an acknowledged row. */
+  payload?: Buffer;
+  payloadSha256: Buffer;
+  payloadSize: number;
+  routing: OutboxRouting;
+  /** Recorded by the sync (deterministic from the content); resends reuse it. */
+  messageId?: string;
+  /** Claims so far, this one included. */
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  createdAt: number;
+  claimedAt?: number;
+  receipt?: OutboxReceipt;
+}
+
+export interface OutboxStatus {
+  counts: Record<OutboxState, number>;
+  /** Creation time of the oldest queued or in-flight row. */
+  oldestUnacknowledgedAt?: number;
+  /** now − oldestUnacknowledgedAt. */
+  oldestUnacknowledgedAgeMs?: number;
+  /** Earliest next attempt among queued rows. */
+  nextAttemptAt?: number;
+  /** The quarantine, oldest first (at most 100). */
+  rejected: { id: number; kind: OutboxKind; manifestId?: string; reasonCode?: string; at?: number }[];
+}
+
+interface OutboxRow {
+  outbox_id: number;
+  kind: OutboxKind;
+  state: OutboxState;
+  manifest_id: string | null;
+  payload: Buffer | null;
+  payload_sha256: Buffer;
+  payload_size: number;
+  routing: string;
+  message_id: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  claimed_at: number | null;
+  receipt: Buffer | null;
+  receipt_status: 'accepted' | 'rejected' | null;
+  receipt_reason: string | null;
+  receipt_at: number | null;
+}
+
+function fromRow(r: OutboxRow): OutboxEntry {
+  return {
+    id: r.outbox_id,
+    kind: r.kind,
+    state: r.state,
+    manifestId: r.manifest_id ?? undefined,
+    payload: r.payload ?? undefined,
+    payloadSha256: r.payload_sha256,
+    payloadSize: r.payload_size,
+    routing: JSON.parse(r.routing) as OutboxRouting,
+    messageId: r.message_id ?? undefined,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error ?? undefined,
+    createdAt: r.created_at,
+    claimedAt: r.claimed_at ?? undefined,
+    receipt:
+      r.receipt !== null && r.receipt_status !== null && r.receipt_at !== null
+        ? {
+            bytes: r.receipt,
+            status: r.receipt_status,
+            ...(r.receipt_reason === null ? {} : { reasonCode: r.receipt_reason }),
+            at: r.receipt_at,
+          }
+        : undefined,
+  };
+}
+
+/** Row with the manifest bytes in place of the (NULL) payload of manifest rows. */
+const SELECT_WITH_PAYLOAD = `SELECT o.outbox_id, o.kind, o.state, o.manifest_id, coalesce(o.payload, p.bytes) AS payload,
+  o.payload_sha256, o.payload_size, o.routing, o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.created_at,
+  o.claimed_at, o.receipt, o.receipt_status, o.receipt_reason, o.receipt_at
+  FROM outbox o LEFT JOIN manifest_payload p ON p.manifest_id = o.manifest_id`;
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+function routingJson(routing: OutboxRouting): string {
+  for (const [key, value] of Object.entries(routing)) {
+    const t = typeof value;
+    if (
+      !(value === null || t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value)))
+    ) {
+      throw new CtopError(
+        'E_STORE_INPUT',
+        `outbox routing field "${key}" must be a string, finite number, boolean or null`,
+      );
+    }
+  }
+  return JSON.stringify(routing);
+}
+
+/**
+ * The outbox: everything that must reach the customs exchange, kept until the exchange's
+ * signed receipt says it arrived. The sync (src/sync/) is its one consumer.
+ *
+ * Life of a row:
+ *
+ *     enqueue ─▶ queued ──claimDue()──▶ in_flight ──acknowledge(receipt)──▶ acknowledged  (final)
+ *                  ▲  ▲                    │    └──────reject(receipt)──────▶ rejected    (quarantine)
+ *                  │  └──retryLater(err)───┘                                     │
+ *                  ├──recoverInFlight() at start-up: a crash left rows in flight │
+ *                  └──requeue() by an operator ─────────────────────────────────┘
+ *
+ * Rules the sync can rely on:
+ * - Rows come from ingest (kind manifest, lock_events, alert) or from `enqueue` (outage,
+ *   pairing, …). A manifest row's payload is the manifest exactly as read, stored once.
+ * - `claimDue(now, limit)` hands out due queued rows oldest-due first, marks them in
+ *   flight and counts the attempt, in one transaction: two claimers never get one row.
+ * - The messageId is the sync's to derive (deterministic from the content) and to
+ *   `recordMessageId` before the first publish; it never changes, so a resend is
+ *   recognisable and `findByMessageId` maps a receipt back to its row.
+ * - `acknowledge` needs an accepted receipt, `reject` a rejected one; both accept a row
+ *   that is queued or in flight (a receipt may arrive after a restart re-queued it) and
+ *   return false for a duplicate receipt of an already settled row.
+ * - Nothing that is not acknowledged is ever deleted or stripped of its payload — by any
+ *   code path: triggers in the schema refuse it with E_STORE_PROTECTED.
+ * - Every method is synchronous and atomic; failures are CtopErrors (E_STORE_FULL when the
+ *   disk is full, E_STORE_OUTBOX_STATE for a transition the row's state does not allow,
+ *   E_STORE_NOT_FOUND for an unknown id).
+ * - The outbox counts nothing: the sync records its figures with `ExchangeStats.record`.
+ */
+export class Outbox {
+  readonly #space: SpaceGuard;
+  readonly #manifests: Manifests;
+  readonly #backoff: BackoffOptions;
+  readonly #insert: Database.Statement<Record<string, unknown>>;
+  readonly #get: Database.Statement<[number], OutboxRow>;
+  readonly #byMessageId: Database.Statement<[string], OutboxRow>;
+  readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
+  readonly #claim: Database.Statement<[number, number]>;
+  readonly #setMessageId: Database.Statement<[string, number, string]>;
+  readonly #settle: Database.Statement<Record<string, unknown>>;
+  readonly #retry: Database.Statement<[number, string, number]>;
+  readonly #recover: Database.Statement<[]>;
+  readonly #requeue: Database.Statement<[number, number]>;
+  readonly #counts: Database.Statement<[], { state: OutboxState; n: number }>;
+  readonly #oldest: Database.Statement<[], { created: number | null; next: number | null }>;
+  readonly #rejected: Database.Statement<[], OutboxRow>;
+  readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
+  readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
+
+  constructor(db: Database.Database, space: SpaceGuard, manifests: Manifests, backoff: BackoffOptions = {}) {
+    this.#space = space;
+    this.#manifests = manifests;
+    this.#backoff = backoff;
+    this.#insert = db.prepare(`
+      INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at)
+      VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now)`);
+    this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
+    this.#byMessageId = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.message_id = ?`);
+    this.#due = db.prepare(`SELECT outbox_id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
+      ORDER BY next_attempt_at, outbox_id LIMIT ?`);
+    this.#claim = db.prepare(
+      `UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, claimed_at = ? WHERE outbox_id = ? AND state = 'queued'`,
+    );
+    this.#setMessageId = db.prepare(
+      'UPDATE outbox SET message_id = ? WHERE outbox_id = ? AND (message_id IS NULL OR message_id = ?)',
+    );
+    this.#settle = db.prepare(`
+      UPDATE outbox SET state = @to, receipt = @bytes, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
+      WHERE outbox_id = @id`);
+    this.#retry = db.prepare(
+      `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
+    );
+    this.#recover = db.prepare(`UPDATE outbox SET state = 'queued' WHERE state = 'in_flight'`);
+    this.#requeue = db.prepare(`
+      UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = 'requeued after rejection: ' || coalesce(receipt_reason, '?'),
+        receipt = NULL, receipt_status = NULL, receipt_reason = NULL, receipt_at = NULL
+      WHERE outbox_id = ? AND state = 'rejected'`);
+    this.#counts = db.prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state');
+    this.#oldest = db.prepare(`SELECT
+      (SELECT min(created_at) FROM outbox WHERE state IN ('queued', 'in_flight')) AS created,
+      (SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued') AS next`);
+    this.#rejected = db.prepare(
+      `${SELECT_WITH_PAYLOAD} WHERE o.state = 'rejected' ORDER BY o.receipt_at, o.outbox_id LIMIT 100`,
+    );
+
+    this.#claimDue = db.transaction((now: number, limit: number) => {
+      const ids = this.#due.all(now, limit).map((r) => r.outbox_id);
+      for (const id of ids) this.#claim.run(now, id);
+      return ids.map((id) => fromRow(this.#get.get(id)!));
+    }).immediate;
+    this.#settleTx = db.transaction((id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => {
+      const row = this.#get.get(id);
+      if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
+      if (row.state === to) return false;
+      if (row.state === 'acknowledged' || row.state === 'rejected') {
+        throw new CtopError(
+          'E_STORE_OUTBOX_STATE',
+          `outbox row ${id} is ${row.state}; a ${receipt.status} receipt cannot settle it`,
+          {
+            details: { id, state: row.state },
+          },
+        );
+      }
+      this.#settle.run({
+        id,
+        to,
+        bytes: receipt.bytes,
+        status: receipt.status,
+        reason: receipt.reasonCode ?? null,
+        at: receipt.at,
+      });
+      if (to === 'acknowledged' && row.manifest_id !== null)
+        this.#manifests.markSynced(row.manifest_id, receipt.at);
+      return true;
+    }).immediate;
+  }
+
+  /**
+   * Adds a row other modules produce (outage reports, pairing records). Manifest, event
+   * and alert rows are created by ingest in the same transaction as what they carry.
+   */
+  enqueue(
+    kind: Exclude<OutboxKind, 'manifest'>,
+    payload: Uint8Array,
+    routing: OutboxRouting,
+    now: number,
+  ): number {
+    if ((kind as OutboxKind) === 'manifest' || !OUTBOX_KINDS.includes(kind)) {
+      throw new CtopError('E_STORE_INPUT', `outbox kind "${kind}" cannot be enqueued directly`);
+    }
+    return this.#space.run('outbox enqueue', () => this.insertRow(kind, undefined, payload, routing, now));
+  }
+
+  /** @internal ingest and import: one row, inside their transaction. */
+  insertRow(
+    kind: OutboxKind,
+    manifestId: string | undefined,
+    payload: Uint8Array,
+    routing: OutboxRouting,
+    now: number,
+  ): number {
+    const info = this.#insert.run({
+      kind,
+      manifestId: manifestId ?? null,
+      payload: manifestId === undefined ? payload : null,
+      sha256: sha256(payload),
+      size: payload.byteLength,
+      routing: routingJson(routing),
+      now,
+    });
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Due queued rows, oldest due first, now in flight with their attempt counted; with payloads. */
+  claimDue(now: number, limit: number): OutboxEntry[] {
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new CtopError('E_STORE_INPUT', `claim limit ${limit} must be a positive integer`);
+    return this.#space.run('outbox claim', () => this.#claimDue(now, limit));
+  }
+
+  /** Records the messageId the sync derived; the same id again is a no-op, another one an error. */
+  recordMessageId(id: number, messageId: string): void {
+    this.#space.run('outbox message id', () => {
+      let changes: number;
+      try {
+        changes = this.#setMessageId.run(messageId, id, messageId).changes;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          const other = this.#byMessageId.get(messageId);
+          throw new CtopError(
+            'E_STORE_OUTBOX_STATE',
+            `messageId ${messageId} is already row ${other?.outbox_id}'s`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      }
+      if (changes === 1) return;
+      const row = this.#get.get(id);
+      if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
+      throw new CtopError('E_STORE_OUTBOX_STATE', `outbox row ${id} already has messageId ${row.message_id}`);
+    });
+  }
+
+  findByMessageId(messageId: string): OutboxEntry | undefined {
+    const row = this.#space.run('outbox find', () => this.#byMessageId.get(messageId));
+    return row ? fromRow(row) : undefined;
+  }
+
+  get(id: number): OutboxEntry | undefined {
+    const row = this.#space.run('outbox get', () => this.#get.get(id));
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Settles a row with an accepted receipt; false when it was already acknowledged (duplicate receipt). */
+  acknowledge(id: number, receipt: OutboxReceipt): boolean {
+    if (receipt.status !== 'accepted')
+      throw new CtopError('E_STORE_INPUT', 'acknowledge needs an accepted receipt');
+    return this.#space.run('outbox acknowledge', () => this.#settleTx(id, receipt, 'acknowledged'));
+  }
+
+  /** Quarantines a row the exchange refused; false when it was already rejected. */
+  reject(id: number, receipt: OutboxReceipt): boolean {
+    if (receipt.status !== 'rejected')
+      throw new CtopError('E_STORE_INPUT', 'reject needs a rejected receipt');
+    return this.#space.run('outbox reject', () => this.#settleTx(id, receipt, 'rejected'));
+  }
+
+  /** Puts an in-flight row back in the queue after a failed attempt; returns when it is due again. */
+  retryLater(id: number, now: number, error: string): number {
+    return this.#space.run('outbox retry', () => {
+      const row = this.#get.get(id);
+      if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
+      const next = now + backoffDelay(row.attempts, this.#backoff);
+      if (this.#retry.run(next, error.slice(0, 1000), id).changes !== 1) {
+        throw new CtopError('E_STORE_OUTBOX_STATE', `outbox row ${id} is ${row.state}, not in flight`, {
+          details: { id, state: row.state },
+        });
+      }
+      return next;
+    });
+  }
+
+  /** Start-up: rows a crash left in flight go back to the queue, due as they were. Returns how many. */
+  recoverInFlight(): number {
+    return this.#space.run('outbox recover', () => this.#recover.run().changes);
+  }
+
+  /** An operator sends a rejected row again (after the cause was fixed on the exchange side). */
+  requeue(id: number, now: number): void {
+    this.#space.run('outbox requeue', () => {
+      if (this.#requeue.run(now, id).changes === 1) return;
+      const row = this.#get.get(id);
+      if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
+      throw new CtopError('E_STORE_OUTBOX_STATE', `outbox row ${id} is ${row.state}, not rejected`);
+    });
+  }
+
+  status(now: number): OutboxStatus {
+    return this.#space.run('outbox status', () => {
+      const counts: Record<OutboxState, number> = { queued: 0, in_flight: 0, acknowledged: 0, rejected: 0 };
+      for (const { state, n } of this.#counts.all()) counts[state] = n;
+      const { created, next } = this.#oldest.get()!;
+      return {
+        counts,
+        ...(created === null
+          ? {}
+          : { oldestUnacknowledgedAt: created, oldestUnacknowledgedAgeMs: now - created }),
+        ...(next === null ? {} : { nextAttemptAt: next }),
+        rejected: this.#rejected.all().map((r) => ({
+          id: r.outbox_id,
+          kind: r.kind,
+          ...(r.manifest_id === null ? {} : { manifestId: r.manifest_id }),
+          ...(r.receipt_reason === null ? {} : { reasonCode: r.receipt_reason }),
+          ...(r.receipt_at === null ? {} : { at: r.receipt_at }),
+        })),
+      };
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import t from 'tap';
+import { isCtopError } from '../../src/errors.js';
+import { backoffDelay } from '../../src/store/index.js';
+import { inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
+
+const receipt = (status: 'accepted' | 'rejected', at: number, reasonCode?: string) => ({
+  bytes: Buffer.from(`signed receipt ${status} ${at}`),
+  status,
+  at,
+  ...(reasonCode ? { reasonCode } : {}),
+});
+
+t.test('claimDue hands out due rows oldest first, in flight, attempt counted, with payloads', async (t) => {
+  const { store, clock } = openTestStore(t);
+  const lock = new TestLock('LK-1', 1);
+  const r = store.ingest({
+    read: lock.read(),
+    inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
+  });
+  clock.advance(1000);
+  const outage = store.outbox.enqueue('outage', Buffer.from('outage report'), { cause: 'dns' }, clock.now());
+  const now = clock.now();
+  const first = store.outbox.claimDue(now, 1);
+  t.same(
+    first.map((o) => o.id),
+    [r.outboxIds[0]],
+  );
+  t.equal(first[0]!.state, 'in_flight');
+  t.equal(first[0]!.attempts, 1);
+  t.equal(first[0]!.claimedAt, now);
+  t.ok(first[0]!.payload!.equals(lock.manifest));
+  t.ok(first[0]!.payloadSha256.equals(sha256(lock.manifest)));
+  t.equal(first[0]!.payloadSize, lock.manifest.byteLength);
+  const rest = store.outbox.claimDue(now, 10);
+  t.same(
+    rest.map((o) => o.id),
+    [outage],
+  );
+  t.equal(rest[0]!.payload!.toString(), 'outage report');
+  t.same(rest[0]!.routing, { cause: 'dns' });
+  t.same(store.outbox.claimDue(now, 10), [], 'nothing is handed out twice');
+  const bad = t.throws(() => store.outbox.claimDue(now, 0));
+  t.ok(isCtopError(bad, 'E_STORE_INPUT'));
+});
+
+t.test('messageIds are recorded once and find their row', async (t) => {
+  const { store, clock } = openTestStore(t);
+  const a = store.outbox.enqueue('pairing', Buffer.from('a'), {}, clock.now());
+  const b = store.outbox.enqueue('pairing', Buffer.from('b'), {}, clock.now());
+  store.outbox.recordMessageId(a, 'urn:uuid:00000000-0000-5000-8000-00000000000a');
+  store.outbox.recordMessageId(a, 'urn:uuid:00000000-0000-5000-8000-00000000000a');
+  t.equal(store.outbox.findByMessageId('urn:uuid:00000000-0000-5000-8000-00000000000a')!.id, a);
+  t.equal(store.outbox.findByMessageId('urn:uuid:nope'), undefined);
+  const changed = t.throws(() => store.outbox.recordMessageId(a, 'urn:uuid:other'));
+  t.ok(isCtopError(changed, 'E_STORE_OUTBOX_STATE'), 'a messageId never changes');
+  const taken = t.throws(() =>
+    store.outbox.recordMessageId(b, 'urn:uuid:00000000-0000-5000-8000-00000000000a'),
+  );
+  t.ok(isCtopError(taken, 'E_STORE_OUTBOX_STATE'), 'two rows never share one');
+  const missing = t.throws(() => store.outbox.recordMessageId(999, 'urn:uuid:x'));
+  t.ok(isCtopError(missing, 'E_STORE_NOT_FOUND'));
+});
+
+t.test(
+  'acknowledge and reject settle a row once; duplicates are no-ops, contradictions errors',
+  async (t) => {
+    const { store, clock } = openTestStore(t);
+    const lock = new TestLock('LK-2', 2);
+    const r = store.ingest({ read: lock.read() });
+    const manifestRow = r.outboxIds[0]!;
+    const other = store.outbox.enqueue('outage', Buffer.from('x'), {}, clock.now());
+    store.outbox.claimDue(clock.now(), 10);
+    t.equal(store.outbox.acknowledge(manifestRow, receipt('accepted', clock.now())), true);
+    t.equal(
+      store.outbox.acknowledge(manifestRow, receipt('accepted', clock.now() + 5)),
+      false,
+      'duplicate receipt',
+    );
+    const row = store.outbox.get(manifestRow)!;
+    t.equal(row.state, 'acknowledged');
+    t.equal(row.receipt!.at, clock.now(), 'the first receipt is kept');
+    t.equal(store.manifests.get(r.manifest!.manifestId)!.syncedAt, clock.now());
+    const wrongKind = t.throws(() => store.outbox.acknowledge(other, receipt('rejected', 1, 'X')));
+    t.ok(isCtopError(wrongKind, 'E_STORE_INPUT'));
+    t.equal(store.outbox.reject(other, receipt('rejected', clock.now(), 'SCHEMA')), true);
+    t.equal(store.outbox.reject(other, receipt('rejected', clock.now(), 'SCHEMA')), false);
+    t.equal(store.outbox.get(other)!.receipt!.reasonCode, 'SCHEMA');
+    const late = t.throws(() => store.outbox.acknowledge(other, receipt('accepted', clock.now())));
+    t.ok(isCtopError(late, 'E_STORE_OUTBOX_STATE'), 'a rejected row is not acknowledged without a requeue');
+    const backwards = t.throws(() => store.outbox.reject(manifestRow, receipt('rejected', clock.now(), 'X')));
+    t.ok(isCtopError(backwards, 'E_STORE_OUTBOX_STATE'));
+    const missing = t.throws(() => store.outbox.acknowledge(12345, receipt('accepted', 1)));
+    t.ok(isCtopError(missing, 'E_STORE_NOT_FOUND'));
+    // A receipt arriving after a restart re-queued the row still settles it.
+    const queued = store.outbox.enqueue('alert', Buffer.from('y'), {}, clock.now());
+    t.equal(store.outbox.acknowledge(queued, receipt('accepted', clock.now())), true);
+    // An operator requeues the rejected row after fixing the cause.
+    store.outbox.requeue(other, clock.now());
+    t.equal(store.outbox.get(other)!.state, 'queued');
+    t.match(store.outbox.get(other)!.lastError, /SCHEMA/);
+    const notRejected = t.throws(() => store.outbox.requeue(manifestRow, clock.now()));
+    t.ok(isCtopError(notRejected, 'E_STORE_OUTBOX_STATE'));
+  },
+);
+
+t.test('retryLater backs off exponentially with jitter, capped, and only from in flight', async (t) => {
+  let random = 0;
+  const { store, clock } = openTestStore(t, {
+    backoff: { baseMs: 1000, maxMs: 10_000, random: () => random },
+  });
+  const id = store.outbox.enqueue('outage', Buffer.from('x'), {}, clock.now());
+  const delays: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const now = clock.now();
+    t.equal(store.outbox.claimDue(now, 1).length, 1);
+    const next = store.outbox.retryLater(id, now, `broker unreachable #${i}`);
+    delays.push(next - now);
+    t.same(store.outbox.claimDue(next - 1, 1), [], 'not due before its time');
+    clock.set(next);
+  }
+  t.same(delays, [500, 1000, 2000, 4000, 5000, 5000], 'half fixed with random 0, capped at max');
+  t.equal(store.outbox.get(id)!.attempts, 6);
+  t.equal(store.outbox.get(id)!.lastError, 'broker unreachable #5');
+  random = 0.999999;
+  t.equal(backoffDelay(1, { baseMs: 1000, maxMs: 10_000, random: () => random }), 1000);
+  const queued = t.throws(() => store.outbox.retryLater(id, clock.now(), 'x'));
+  t.ok(isCtopError(queued, 'E_STORE_OUTBOX_STATE'), 'a queued row cannot be retried');
+});
+
+t.test('recoverInFlight puts rows a crash left in flight back in the queue', async (t) => {
+  const { store, clock, path } = openTestStore(t);
+  store.outbox.enqueue('outage', Buffer.from('1'), {}, clock.now());
+  store.outbox.enqueue('outage', Buffer.from('2'), {}, clock.now());
+  t.equal(store.outbox.claimDue(clock.now(), 10).length, 2);
+  store.close();
+  const { openStore } = await import('../../src/store/index.js');
+  const reopened = openStore({ path, clock });
+  t.teardown(() => reopened.close());
+  t.equal(reopened.outbox.status(clock.now()).counts.in_flight, 2);
+  t.equal(reopened.outbox.recoverInFlight(), 2);
+  t.equal(reopened.outbox.claimDue(clock.now(), 10).length, 2, 'due at once');
+});
+
+t.test('status counts by state and tells the age of the oldest unacknowledged row', async (t) => {
+  const { store, clock } = openTestStore(t);
+  const t0 = clock.now();
+  const a = store.outbox.enqueue('outage', Buffer.from('a'), {}, t0);
+  clock.advance(60_000);
+  const b = store.outbox.enqueue('outage', Buffer.from('b'), {}, clock.now());
+  const c = store.outbox.enqueue('outage', Buffer.from('c'), {}, clock.now());
+  store.outbox.enqueue('outage', Buffer.from('d'), {}, clock.now());
+  store.outbox.claimDue(clock.now(), 3);
+  store.outbox.acknowledge(a, receipt('accepted', clock.now()));
+  store.outbox.reject(b, receipt('rejected', clock.now(), 'DUPLICATE'));
+  clock.advance(5000);
+  const s = store.outbox.status(clock.now());
+  t.same(s.counts, { queued: 1, in_flight: 1, acknowledged: 1, rejected: 1 });
+  t.equal(s.oldestUnacknowledgedAt, t0 + 60_000);
+  t.equal(s.oldestUnacknowledgedAgeMs, 5000);
+  t.same(s.rejected, [{ id: b, kind: 'outage', reasonCode: 'DUPLICATE', at: t0 + 60_000 }]);
+  t.ok(c);
+});
+
+t.test('enqueue refuses manifest rows and non-JSON routing', async (t) => {
+  const { store } = openTestStore(t);
+  const m = t.throws(() => store.outbox.enqueue('manifest' as never, Buffer.from('x'), {}, 1));
+  t.ok(isCtopError(m, 'E_STORE_INPUT'));
+  const r = t.throws(() => store.outbox.enqueue('outage', Buffer.from('x'), { at: Number.NaN }, 1));
+  t.ok(isCtopError(r, 'E_STORE_INPUT'));
+});
