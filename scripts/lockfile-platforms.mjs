@@ -30,7 +30,9 @@ for (const [path, pkg] of Object.entries(packages)) {
 }
 if (process.argv.includes('--check')) {
   if (missing.length > 0) {
-    console.error(`package-lock.json lacks ${missing.length} optional platform entries; run: node scripts/lockfile-platforms.mjs`);
+    console.error(
+      `package-lock.json lacks ${missing.length} optional platform entries; run: node scripts/lockfile-platforms.mjs`,
+    );
     process.exit(1);
   }
   process.exit(0);
