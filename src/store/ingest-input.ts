@@ -30,8 +30,28 @@ export function sha256Hex(bytes: Uint8Array): string {
  * a broken record is a bug upstream (E_STORE_INPUT), never half-stored.
  */
 export function checkIngestInput(input: IngestInput): void {
+  try {
+    check(input);
+  } catch (err) {
+    if (err instanceof CtopError) throw err;
+    // A shape so far off that a check itself tripped over it (a null where an object belongs).
+    throw new CtopError('E_STORE_INPUT', `ingest: malformed record (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+}
+
+function object(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object`);
+}
+
+function check(input: IngestInput): void {
+  object(input, 'input');
   const { read, inspection } = input;
-  if (typeof read !== 'object' || read === null) fail('read is missing');
+  object(read, 'read');
+  if (!Array.isArray(read.events)) fail('events must be an array');
+  if (!Array.isArray(read.chainProblems)) fail('chainProblems must be an array');
+  if (input.alerts !== undefined && !Array.isArray(input.alerts)) fail('alerts must be an array');
   text(read.gatewayId, 'gatewayId', 128);
   if (!['serial', 'ble', 'unknown'].includes(read.transport))
     fail(`transport "${read.transport}" is not serial, ble or unknown`);
@@ -42,12 +62,14 @@ export function checkIngestInput(input: IngestInput): void {
   if (read.outcome !== 'complete' && read.outcome !== 'failed')
     fail(`outcome "${read.outcome}" is not complete or failed`);
   if (read.error !== undefined) {
+    object(read.error, 'error');
     text(read.error.code, 'error.code', 64);
     text(read.error.message, 'error.message', 4096, true);
   }
   if (typeof read.authenticated !== 'boolean') fail('authenticated must be a boolean');
   const lock = read.lock;
   if (lock !== undefined) {
+    object(lock, 'lock');
     text(lock.lockId, 'lock.lockId', 128);
     bytes(lock.identityKey, 'lock.identityKey', 32);
     text(lock.firmware, 'lock.firmware', 128, true);
@@ -69,8 +91,8 @@ export function checkIngestInput(input: IngestInput): void {
       fail('manifest bytes do not match the SHA-256 the lock announced (the reader must check it)');
     }
   }
-  if (!Array.isArray(read.events)) fail('events must be an array');
   for (const e of read.events) {
+    object(e, 'event');
     integer(e.counter, 'event.counter');
     integer(e.time, 'event.time');
     integer(e.kind, 'event.kind');
@@ -79,17 +101,19 @@ export function checkIngestInput(input: IngestInput): void {
     bytes(e.sig, 'event.sig', 64);
     bytes(e.hash, 'event.hash', 32);
   }
-  if (!Array.isArray(read.chainProblems)) fail('chainProblems must be an array');
   for (const p of read.chainProblems) {
+    object(p, 'chainProblem');
     text(p.kind, 'chainProblem.kind', 32);
     integer(p.counter, 'chainProblem.counter');
     text(p.detail, 'chainProblem.detail', 1024, true);
   }
   const s = read.stats;
-  if (typeof s !== 'object' || s === null) fail('stats are missing');
+  object(s, 'stats');
   for (const key of ['bytesRead', 'frames', 'retries', 'resumes', 'crcErrors'] as const)
     integer(s[key], `stats.${key}`);
   if (inspection !== undefined) {
+    object(inspection, 'inspection');
+    object(inspection.verification, 'inspection.verification');
     if (read.manifest === undefined) fail('an inspection without manifest bytes');
     if (inspection.manifestId !== sha256Hex(read.manifest))
       fail('inspection.manifestId is not the SHA-256 of the manifest bytes');
@@ -104,6 +128,7 @@ export function checkIngestInput(input: IngestInput): void {
     }
     const r = inspection.routing;
     if (r !== undefined) {
+      object(r, 'inspection.routing');
       for (const key of ['lockId', 'container', 'wagon', 'departure', 'destination', 'signerKid'] as const)
         text(r[key], `routing.${key}`, 128);
       for (const key of ['train', 'departureCountry', 'destinationCountry'] as const) {
@@ -113,6 +138,7 @@ export function checkIngestInput(input: IngestInput): void {
     }
   }
   for (const a of input.alerts ?? []) {
+    object(a, 'alert');
     text(a.kind, 'alert.kind', 32);
     text(a.detail, 'alert.detail', 4096);
     if (a.evidence !== undefined) bytes(a.evidence, 'alert.evidence');

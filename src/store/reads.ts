@@ -99,8 +99,9 @@ function fromRow(r: ReadRow): ReadRecord {
 }
 
 /**
- * The identity of a read: who read which lock where and when, and what it got. The same
- * read handed over twice (a retry after a crash, an imported bundle) has the same uid.
+ * The identity of a read: who read which lock where and when, which key it presented and
+ * what it got. The same read handed over twice (a retry after a crash, an imported bundle)
+ * has the same uid; a clone answering at the same instant does not.
  */
 export function readUid(read: LockReadRecord): string {
   return createHash('sha256')
@@ -112,7 +113,13 @@ export function readUid(read: LockReadRecord): string {
         read.startedAt,
         read.finishedAt,
         read.lock?.lockId ?? null,
+        read.lock?.identityKey ?? null,
+        read.authenticated,
+        read.outcome,
+        read.error?.code ?? null,
         read.manifest ? createHash('sha256').update(read.manifest).digest() : null,
+        read.events.length,
+        read.events.at(-1)?.hash ?? null,
       ]),
     )
     .digest('hex');
