@@ -1,6 +1,7 @@
 import type { Peripheral } from '@stoprocent/noble';
 import t from 'tap';
 import { echoApp } from '../../src/ble-sim/apps.js';
+import { ByteStreamApp } from '../../src/ble-sim/byte-stream-app.js';
 import type { SimConnection, SimPeripheralApp } from '../../src/ble-sim/peripheral-app.js';
 import {
   discover,
@@ -171,3 +172,43 @@ t.test('a connection attempt to a lock out of range waits until cancelled', asyn
   await t.rejects(attempt, /cancel/);
   t.equal(radio.emulator.controller.connections.length, 0);
 });
+
+t.test(
+  'a byte-stream device: output waits for the subscription, a full ring buffer drops the excess',
+  async (t) => {
+    const { world, noble } = await startRadio(t, { timeScale: 4 });
+    const burst = Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => i % 251));
+    const app = new ByteStreamApp(
+      {
+        attach: (output) => output.write(burst),
+        receive: () => undefined,
+        detach: () => undefined,
+      },
+      { maxQueuedBytes: 64 * 1024 },
+    );
+    world.add(lockPeripheral(1, { app }));
+    const [p] = (await discover(noble, 1)) as [Peripheral];
+    const received: Buffer[] = [];
+    let total = 0;
+    const all = new Promise<void>((resolve) => {
+      p.on('handleNotify', (_h: number, d: Buffer) => {
+        received.push(d);
+        total += d.length;
+        if (total >= 64 * 1024) resolve();
+      });
+    });
+    await p.connectAsync();
+    await world.clock.sleep(300);
+    t.equal(total, 0, 'nothing notified before the central subscribes');
+    t.equal(app.overflowed, 36 * 1024, 'the excess was dropped');
+    const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync([SERVICE], [TX]);
+    await characteristics[0]!.subscribeAsync();
+    await all;
+    t.same(Buffer.concat(received), burst.subarray(0, 64 * 1024), 'the first 64 KiB, in order');
+    t.ok(
+      received.every((d) => d.length <= (p.mtu ?? 23) - 3),
+      'cut to MTU - 3',
+    );
+    await p.disconnectAsync();
+  },
+);

@@ -65,7 +65,7 @@ t.test('a lock that disconnects in a loop: every attempt ends with reason 0x13',
     const reason = await new Promise<unknown>((resolve) => p.once('disconnect', resolve));
     t.equal(reason, 0x13, `attempt ${i}: remote user terminated`);
     const after = world.clock.monotonic() - since;
-    t.ok(after >= 300 && after < 400, `attempt ${i}: dropped ${after.toFixed(0)} ms after connecting`);
+    t.ok(after >= 300 && after < 1000, `attempt ${i}: dropped ${after.toFixed(0)} ms after connecting`);
   }
 });
 

@@ -8,8 +8,8 @@ import { discover, echoThrough, lockPeripheral, openLockLink, startRadio } from 
 async function timedEcho(
   t: Test,
   options: { lossRate?: number; timeScale?: number; size: number; seed?: number },
-): Promise<{ simMs: number; wallMs: number; intact: boolean }> {
-  const { world, noble } = await startRadio(t, {
+): Promise<{ simMs: number; wallMs: number; intact: boolean; lost: number; delivered: number }> {
+  const { world, radio, noble } = await startRadio(t, {
     seed: options.seed ?? 1,
     timeScale: options.timeScale ?? 1,
     link: { connectionIntervalMs: 15, packetsPerInterval: 4, lossRate: options.lossRate ?? 0 },
@@ -23,8 +23,9 @@ async function timedEcho(
   const echoed = await echoThrough(p, link, data);
   const simMs = world.clock.monotonic() - sim0;
   const wallMs = performance.now() - wall0;
+  const { pdusLost, pdusDelivered } = radio.emulator.controller.connections[0]!.stats;
   await p.disconnectAsync();
-  return { simMs, wallMs, intact: echoed.equals(data) };
+  return { simMs, wallMs, intact: echoed.equals(data), lost: pdusLost, delivered: pdusDelivered };
 }
 
 t.test('packet loss slows a 64 KiB echo but never corrupts it', async (t) => {
@@ -33,9 +34,13 @@ t.test('packet loss slows a 64 KiB echo but never corrupts it', async (t) => {
   const lossy = await timedEcho(t, { size: 64 * 1024, lossRate: 0.3, seed: 7 });
   t.ok(clean.intact, 'lossless echo intact');
   t.ok(lossy.intact, '30% LL loss: echo intact');
+  t.equal(clean.lost, 0);
+  // Theory: 1 / (1 - 0.3) = 1.43 transmissions per PDU. Counted, so it holds on a busy machine.
+  const attempts = (lossy.lost + lossy.delivered) / lossy.delivered;
+  t.ok(Math.abs(attempts - 1 / 0.7) < 0.08, `${attempts.toFixed(2)} transmissions per delivered PDU`);
+  // Timing also depends on the CPU the test gets; only the direction is asserted.
   const slowdown = lossy.simMs / clean.simMs;
-  // Theory: 1 / (1 - 0.3) = 1.43 more slots per PDU.
-  t.ok(slowdown > 1.25 && slowdown < 1.7, `loss slows the transfer by ${slowdown.toFixed(2)}x`);
+  t.ok(slowdown > 1.1, `loss slows the transfer by ${slowdown.toFixed(2)}x`);
 });
 
 /** Simulated and wall ms to receive `size` bytes of notifications from a flooding lock. */

@@ -88,7 +88,7 @@ t.test('the duplicate filter lets a changed payload through (a lock whose state 
 });
 
 t.test('a train passes: locks appear in arrival order and vanish after their dwell', async (t) => {
-  const { world, noble } = await startRadio(t, { seed: 9, timeScale: 5 });
+  const { world, noble } = await startRadio(t, { seed: 9, timeScale: 2 });
   // Presence counts from the clock's zero; the radio has been up for a while already.
   const t0 = world.clock.monotonic() + 500;
   for (let i = 0; i < 4; i++) {
@@ -114,7 +114,7 @@ t.test('a train passes: locks appear in arrival order and vanish after their dwe
       firstSeen.get(a)! < arrive + 400,
       `lock ${i} seen soon after it arrives (${firstSeen.get(a)! - arrive} ms)`,
     );
-    // Reports can trail the clock by one batch; allow a little slack past departure.
-    t.ok(lastSeen.get(a)! < arrive + 1500 + 100, `lock ${i} not seen after it left`);
+    // noble receives a report a little after the radio sent it; allow that much past departure.
+    t.ok(lastSeen.get(a)! < arrive + 1500 + 300, `lock ${i} not seen after it left`);
   }
 });
