@@ -1,19 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { AdvertisingChannel } from './advertising-channel.js';
+import { CompletedPackets } from './completed-packets.js';
 import { Connection, type ConnectionInfo } from './connection.js';
-import {
-  DEFAULT_EVENT_MASK,
-  DEFAULT_LE_EVENT_MASK,
-  Evt,
-  H4,
-  LeSub,
-  LL_MAX_OCTETS,
-  LL_MIN_OCTETS,
-  Op,
-  Status,
-} from './hci-constants.js';
+import { EventMasks } from './event-masks.js';
+import { Evt, H4, LeSub, LL_MAX_OCTETS, LL_MIN_OCTETS, Op, Status } from './hci-constants.js';
 import * as ev from './hci-events.js';
+import { Initiator, type PendingConnection } from './initiator.js';
 import { intervalUnits } from './link-params.js';
 import { answerLocalInfo } from './local-info.js';
 import type { SimPeripheral } from './peripheral.js';
@@ -55,21 +48,7 @@ export interface ControllerEvents {
   disconnect: [ConnectionInfo, number | undefined];
 }
 
-interface PendingConnection {
-  address: string;
-  addressType: 'public' | 'random';
-  /** Fraction of the time the initiator listens: scan window / scan interval. */
-  duty: number;
-  intervalMaxUnits: number;
-  latency: number;
-  supervisionUnits: number;
-}
-
 const CONNECTION_HANDLE_MAX = 0x0eff;
-
-function maskBit(mask: bigint, bit: number): boolean {
-  return ((mask >> BigInt(bit)) & 1n) === 1n;
-}
 
 /**
  * The simulated LE controller: HCI commands and ACL data from the host in, events and ACL
@@ -98,13 +77,11 @@ export class HciController extends EventEmitter<ControllerEvents> {
   readonly #air: AdvertisingChannel;
   readonly #connections = new Map<number, Connection>();
   readonly #byAddress = new Map<string, Connection>();
-  readonly #completed = new Map<number, number>();
-  #completedFlush: NodeJS.Immediate | undefined;
+  readonly #completed: CompletedPackets;
   #nextHandle = 0x0040;
-  #eventMask = DEFAULT_EVENT_MASK;
-  #leEventMask = DEFAULT_LE_EVENT_MASK;
+  readonly #masks = new EventMasks();
   readonly #scanner = new Scanner();
-  #pending: PendingConnection | undefined;
+  readonly #initiator = new Initiator();
   #closed = false;
   readonly #onDepart = (p: SimPeripheral) => this.#byAddress.get(p.address)?.linkLost();
 
@@ -134,6 +111,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.aclBufferCount = aclBufferCount;
     this.dataLengthExtension = dataLengthExtension;
     this.#toHost = toHost;
+    this.#completed = new CompletedPackets(toHost);
     this.#log = log.child({ component: 'ble-sim-controller' });
     this.#air = new AdvertisingChannel(
       world,
@@ -176,7 +154,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.#reset();
     this.#closed = true;
     this.world.off('depart', this.#onDepart);
-    if (this.#completedFlush) clearImmediate(this.#completedFlush);
+    this.#completed.close();
   }
 
   // --- commands ---
@@ -208,11 +186,11 @@ export class HciController extends EventEmitter<ControllerEvents> {
         this.#complete(op, Status.Success);
         break;
       case Op.SetEventMask:
-        this.#eventMask = p.readBigUInt64LE(0);
+        this.#masks.setPage1(p);
         this.#complete(op, Status.Success);
         break;
       case Op.LeSetEventMask:
-        this.#leEventMask = p.readBigUInt64LE(0);
+        this.#masks.setLe(p);
         this.#complete(op, Status.Success);
         break;
       case Op.LeSetDataLength:
@@ -264,9 +242,8 @@ export class HciController extends EventEmitter<ControllerEvents> {
   /** HCI Reset: scanning off, connections and the pending attempt gone without events, masks back to defaults. */
   #reset(): void {
     this.#scanner.reset();
-    this.#pending = undefined;
-    this.#eventMask = DEFAULT_EVENT_MASK;
-    this.#leEventMask = DEFAULT_LE_EVENT_MASK;
+    this.#initiator.take();
+    this.#masks.reset();
     for (const c of [...this.#connections.values()]) c.dropSilently();
     this.#completed.clear();
     this.#updateListening();
@@ -307,45 +284,28 @@ export class HciController extends EventEmitter<ControllerEvents> {
   }
 
   #createConnection(op: number, p: Buffer): void {
-    const scanInterval = p.readUInt16LE(0);
-    const scanWindow = p.readUInt16LE(2);
-    const filterPolicy = p.readUInt8(4);
-    const peerAddressType = p.readUInt8(5) === 1 ? 'random' : 'public';
-    const peerAddress = ev.addressFromHci(p.subarray(6, 12));
-    const intervalMax = p.readUInt16LE(15);
-    const latency = p.readUInt16LE(17);
-    const supervision = p.readUInt16LE(19);
-    let status: number = Status.Success;
-    if (this.#pending) status = Status.CommandDisallowed;
-    else if (filterPolicy !== 0) status = Status.UnsupportedFeature;
-    else if (this.#byAddress.has(peerAddress)) status = Status.ConnectionAlreadyExists;
-    else if (this.#connections.size >= this.maxConnections) {
-      status = Status.ConnectionLimitExceeded;
-      this.#stats.refusedAtLimit++;
-    } else if (scanWindow === 0 || scanWindow > scanInterval) status = Status.InvalidParameters;
-    this.#toHost(ev.commandStatus(op, status));
-    if (status !== Status.Success) {
-      this.#log.debug({ peer: peerAddress, status }, 'LE Create Connection refused');
+    const peer = ev.addressFromHci(p.subarray(6, 12));
+    if (this.#byAddress.has(peer)) {
+      this.#toHost(ev.commandStatus(op, Status.ConnectionAlreadyExists));
       return;
     }
-    this.#pending = {
-      address: peerAddress,
-      addressType: peerAddressType,
-      duty: scanWindow / scanInterval,
-      intervalMaxUnits: intervalMax,
-      latency,
-      supervisionUnits: supervision,
-    };
+    if (this.#connections.size >= this.maxConnections && !this.#initiator.pending) {
+      this.#stats.refusedAtLimit++;
+      this.#toHost(ev.commandStatus(op, Status.ConnectionLimitExceeded));
+      return;
+    }
+    const { status } = this.#initiator.create(p);
+    this.#toHost(ev.commandStatus(op, status));
+    if (status !== Status.Success) this.#log.debug({ peer, status }, 'LE Create Connection refused');
     this.#updateListening();
   }
 
   #cancelConnection(op: number): void {
-    const pending = this.#pending;
+    const pending = this.#initiator.take();
     if (!pending) {
       this.#complete(op, Status.CommandDisallowed);
       return;
     }
-    this.#pending = undefined;
     this.#updateListening();
     this.#complete(op, Status.Success);
     this.#leEvent(
@@ -390,14 +350,13 @@ export class HciController extends EventEmitter<ControllerEvents> {
   // --- advertising, scanning, initiating ---
 
   #updateListening(): void {
-    this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#pending !== undefined));
+    this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));
   }
 
   #advertisingEvent(p: SimPeripheral): void {
     const random = this.world.random;
-    const pending = this.#pending;
-    if (pending && pending.address === p.address && p.connectable && random() < pending.duty) {
-      this.#establish(p, pending);
+    if (this.#initiator.hears(p, random)) {
+      this.#establish(p, this.#initiator.take()!);
       return;
     }
     for (const report of this.#scanner.hear(p, this.world.rssi(p), random))
@@ -405,7 +364,6 @@ export class HciController extends EventEmitter<ControllerEvents> {
   }
 
   #establish(p: SimPeripheral, pending: PendingConnection): void {
-    this.#pending = undefined;
     this.#updateListening();
     const link = this.world.linkFor(p);
     const intervalUnitsInForce = intervalUnits(link.connectionIntervalMs ?? pending.intervalMaxUnits * 1.25);
@@ -424,7 +382,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       },
       {
         toHost: (packet) => this.#toHost(packet),
-        completed: (h, count) => this.#packetsCompleted(h, count),
+        completed: (h, count) => this.#completed.add(h, count),
         closed: (conn, reason) => this.#connectionClosed(conn, reason),
       },
     );
@@ -461,12 +419,11 @@ export class HciController extends EventEmitter<ControllerEvents> {
   #connectionClosed(c: Connection, hostReason: number | undefined): void {
     this.#connections.delete(c.handle);
     if (this.#byAddress.get(c.peripheral.address) === c) this.#byAddress.delete(c.peripheral.address);
-    // The host reclaims the buffers of a closed handle itself (Vol 4 Part E §4.3); no NOCP for them.
-    this.#completed.delete(c.handle);
+    this.#completed.forget(c.handle);
     if (hostReason !== undefined) {
       const key = `0x${hostReason.toString(16).padStart(2, '0')}`;
       this.#stats.disconnections[key] = (this.#stats.disconnections[key] ?? 0) + 1;
-      if (maskBit(this.#eventMask, Evt.DisconnectionComplete - 1)) {
+      if (this.#masks.allows(Evt.DisconnectionComplete)) {
         this.#toHost(ev.disconnectionComplete(c.handle, hostReason));
       }
     }
@@ -495,18 +452,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     c.fromHost(pb, packet.subarray(5));
   }
 
-  #packetsCompleted(handle: number, count: number): void {
-    this.#completed.set(handle, (this.#completed.get(handle) ?? 0) + count);
-    // One event for everything that completed in this turn of the event loop.
-    this.#completedFlush ??= setImmediate(() => {
-      this.#completedFlush = undefined;
-      if (this.#completed.size === 0 || this.#closed) return;
-      this.#toHost(ev.numberOfCompletedPackets(this.#completed));
-      this.#completed.clear();
-    });
-  }
-
   #leEvent(sub: LeSub, packet: Buffer): void {
-    if (maskBit(this.#eventMask, Evt.LeMeta - 1) && maskBit(this.#leEventMask, sub - 1)) this.#toHost(packet);
+    if (this.#masks.allowsLe(sub)) this.#toHost(packet);
   }
 }
