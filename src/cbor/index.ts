@@ -40,6 +40,11 @@ export type CborValue =
 
 function normaliseInteger(n: number | bigint): number | bigint {
   if (typeof n === 'bigint') {
+    // cbor-x writes -2^64 as a tag-3 bignum instead of 0x3b ff…ff, and anything beyond 64
+    // bits as a bignum: neither is the deterministic integer encoding, so both are refused.
+    if (n <= -(2n ** 64n) || n >= 2n ** 64n) {
+      throw new TypeError(`deterministic CBOR: integer ${n} is outside the 64-bit range`);
+    }
     return n >= -(2n ** 32n) && n < 2n ** 32n ? Number(n) : n;
   }
   if (!Number.isInteger(n)) throw new TypeError(`deterministic CBOR: non-integer number ${n} is not allowed`);

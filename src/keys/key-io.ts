@@ -101,7 +101,7 @@ function placeFile(target: string, content: string, mode: number, overwrite: boo
   }
 }
 
-function readKeyFile(file: string, requireOwnerOnly: boolean): string {
+function readKeyFile(file: string): { text: string; mode: number } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY);
@@ -112,17 +112,9 @@ function readKeyFile(file: string, requireOwnerOnly: boolean): string {
     });
   }
   try {
-    // fstat on the open descriptor: the checked file is the file read (no rename race).
+    // fstat on the open descriptor: the mode checked is that of the file read (no rename race).
     const st = fstatSync(fd);
     if (!st.isFile()) throw new CtopError('E_KEY_FORMAT', `${file} is not a regular file`);
-    if (requireOwnerOnly && (st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new CtopError(
-        'E_KEY_PERMISSIONS',
-        `private key ${file} has mode ${mode} and is accessible by group or others; refusing to use it. Run: chmod 600 ${file}`,
-        { details: { file, mode } },
-      );
-    }
     if (st.size > MAX_KEY_FILE_BYTES)
       throw new CtopError('E_KEY_FORMAT', `${file} is too large to be a key file`);
     const buf = Buffer.alloc(st.size);
@@ -132,9 +124,20 @@ function readKeyFile(file: string, requireOwnerOnly: boolean): string {
       if (n === 0) break;
       read += n;
     }
-    return buf.subarray(0, read).toString('utf8');
+    return { text: buf.subarray(0, read).toString('utf8'), mode: st.mode };
   } finally {
     closeSync(fd);
+  }
+}
+
+function assertOwnerOnly(file: string, mode: number): void {
+  if ((mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    throw new CtopError(
+      'E_KEY_PERMISSIONS',
+      `private key ${file} has mode ${octal} and is accessible by group or others; refusing to use it. Run: chmod 600 ${file}`,
+      { details: { file, mode: octal } },
+    );
   }
 }
 
@@ -143,9 +146,11 @@ function readKeyFile(file: string, requireOwnerOnly: boolean): string {
  * (E_KEY_PERMISSIONS, with the chmod to run).
  */
 export function loadPrivateKey(file: string): PrivateKey {
-  const key = parseKeyFile(readKeyFile(file, true), file);
+  const { text, mode } = readKeyFile(file);
+  const key = parseKeyFile(text, file);
   if (!isPrivateKey(key))
     throw new CtopError('E_KEY_FORMAT', `${file} holds a public key, not a private key`);
+  assertOwnerOnly(file, mode);
   return key;
 }
 
@@ -154,8 +159,9 @@ export function loadPrivateKey(file: string): PrivateKey {
  * permission check and returns the public half.
  */
 export function loadPublicKey(file: string): PublicKey {
-  const text = readKeyFile(file, false);
+  const { text, mode } = readKeyFile(file);
   const key = parseKeyFile(text, file);
-  if (isPrivateKey(key)) return publicPart(loadPrivateKey(file));
-  return key;
+  if (!isPrivateKey(key)) return key;
+  assertOwnerOnly(file, mode);
+  return publicPart(key);
 }

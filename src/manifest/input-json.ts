@@ -12,8 +12,7 @@ export function parseJsonGoods(text: string, source: string): { input: unknown; 
     input = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? lineAt(text, Number(position[1])) : undefined;
+    const line = lineAt(text, jsonErrorOffset(text));
     throw new CtopError(
       'E_MANIFEST_INPUT',
       `${source}${line === undefined ? '' : `:${line}`}: not valid JSON: ${message}`,
@@ -25,6 +24,105 @@ export function parseJsonGoods(text: string, source: string): { input: unknown; 
   }
   const lines = jsonValueLines(text);
   return { input, locate: (path) => lines.get(path) ?? lines.get(path.replace(/(\.[^.[\]]+|\[\d+\])$/, '')) };
+}
+
+/**
+ * Offset of the first syntax error in text JSON.parse refused (V8's message does not always
+ * carry a position): a minimal recursive-descent check that stops where parsing fails.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\r\n\ufeff'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const expect = (s: string) => {
+    if (text.startsWith(s, i)) i += s.length;
+    else fail();
+  };
+  const string = () => {
+    expect('"');
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? '')) fail();
+      }
+      i++;
+    }
+    expect('"');
+  };
+  const value = (depth: number): void => {
+    space();
+    if (depth > 512) fail();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      space();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        string();
+        space();
+        expect(':');
+        value(depth + 1);
+        space();
+        if (text[i] !== ',') {
+          expect('}');
+          return;
+        }
+        i++;
+      }
+    }
+    if (c === '[') {
+      i++;
+      space();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        space();
+        if (text[i] !== ',') {
+          expect(']');
+          return;
+        }
+        i++;
+      }
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0) {
+      i += m[0].length;
+      return;
+    }
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return;
+      }
+    }
+    fail();
+  };
+  try {
+    value(0);
+    space();
+    return i;
+  } catch (offset) {
+    return offset as number;
+  }
 }
 
 function lineAt(text: string, offset: number): number {

@@ -56,18 +56,31 @@ export function encodeDraft(manifest: Manifest): Buffer {
 
 function checkVersion(record: Record<string, unknown>): void {
   if (record.v !== MANIFEST_VERSION) {
+    // Decoded maps have no prototype: String() of one throws, so only numbers are quoted.
+    const version = typeof record.v === 'number' ? String(record.v) : `of type ${typeof record.v}`;
     throw new CtopError(
       'E_MANIFEST_MALFORMED',
-      `schema version ${String(record.v)} is not supported (this agent reads v${MANIFEST_VERSION})`,
+      `schema version ${version} is not supported (this agent reads v${MANIFEST_VERSION})`,
     );
   }
 }
 
-/** Decodes and validates a signed payload's bytes; throws the first issue's code. */
-export function decodePayload(bytes: Uint8Array, limits: ManifestLimits): ManifestPayload {
+/**
+ * Decodes and validates a signed payload's bytes; throws the first issue's code. A draft
+ * (plaintext body) is E_MANIFEST_MALFORMED as a received manifest, and
+ * E_MANIFEST_NOT_ENCRYPTED (`forSigning`) when someone tries to sign it.
+ */
+export function decodePayload(
+  bytes: Uint8Array,
+  limits: ManifestLimits,
+  options: { forSigning?: boolean } = {},
+): ManifestPayload {
   const record = asTopRecord(decodeDeterministic(bytes, envelopeCborLimits(limits)));
   if ('body' in record && !('sealed' in record)) {
-    throw new CtopError('E_MANIFEST_NOT_ENCRYPTED', 'this is an unencrypted draft, not a manifest payload');
+    throw new CtopError(
+      options.forSigning ? 'E_MANIFEST_NOT_ENCRYPTED' : 'E_MANIFEST_MALFORMED',
+      'the goods body is not encrypted: this is a draft, not a manifest payload',
+    );
   }
   checkVersion(record);
   const issues = new Issues('wire');

@@ -38,7 +38,7 @@ export function signManifest(
     );
   }
   const payloadBytes = payload instanceof Uint8Array ? payload : encodePayload(payload);
-  decodePayload(payloadBytes, limits);
+  decodePayload(payloadBytes, limits, { forSigning: true });
   const protectedBytes = encodeProtectedHeader(signer.kid);
   const signature = signDetached(signer, sigStructure(protectedBytes, payloadBytes), 'signer');
   const cose = encodeSign1(protectedBytes, payloadBytes, signature);

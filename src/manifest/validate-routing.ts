@@ -97,7 +97,7 @@ export function validateRouting(
   });
   const container = readChecked(r, 'container', path, issues, {
     required: true,
-    max: 11 + (input ? 8 : 0),
+    max: 20,
     code: 'E_MANIFEST_CONTAINER',
     check: checkContainerNumber,
     ...(input ? { normalise: normaliseContainerNumber } : {}),
