@@ -130,6 +130,8 @@ export interface NewRead {
   uid: string;
   trust: ReadTrust;
   manifestId?: string;
+  /** Default: the number of events in `read` (an imported read carries only the count). */
+  eventsRead?: number;
   eventsNew: number;
   evidence?: Uint8Array;
   now: number;
@@ -191,7 +193,7 @@ export class Reads {
       eventCount: lock?.eventCount ?? null,
       eventHead: lock?.eventHead ?? null,
       manifestId: r.manifestId ?? null,
-      eventsRead: read.events.length,
+      eventsRead: r.eventsRead ?? read.events.length,
       eventsNew: r.eventsNew,
       evidence: r.evidence ?? null,
       stats: JSON.stringify(read.stats),

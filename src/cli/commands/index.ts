@@ -1,11 +1,25 @@
 import type { Command } from 'commander';
 import { register as demo } from './demo.js';
+import { register as exportImport } from './export.js';
 import { register as keys } from './keys.js';
 import { register as lockSim } from './lock-sim.js';
+import { register as locks } from './locks.js';
 import { register as manifest } from './manifest.js';
+import { register as manifests } from './manifests.js';
+import { register as outbox } from './outbox.js';
 import { register as read } from './read.js';
 
 /** Every CLI command registers itself on the program; one file per command group. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [read, lockSim, demo, manifest, keys];
+export const commands: RegisterCommand[] = [
+  read,
+  lockSim,
+  demo,
+  manifest,
+  keys,
+  manifests,
+  locks,
+  outbox,
+  exportImport,
+];

@@ -1,0 +1,494 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { encodeCanonical } from '../cbor/index.js';
+import { CtopError } from '../errors.js';
+import type { PrivateKey } from '../keys/index.js';
+import type { Logger } from '../log.js';
+import { type BundleContents, openBundle, sealBundle } from './bundle-format.js';
+import { encodeEvents } from './lock-events.js';
+import type { OutboxRouting } from './outbox.js';
+import type { Store } from './store.js';
+import type { LockEventRecord, ManifestInspection, StoredVerification } from './types.js';
+
+export interface ExportOptions {
+  /** Everything stored at or after this time (ms). */
+  since: number;
+  gatewayId: string;
+  /** The gateway's Ed25519 key (role gateway); its public half travels in the bundle. */
+  key: PrivateKey;
+  now: number;
+}
+
+export interface ExportSummary {
+  manifests: number;
+  reads: number;
+  events: number;
+  alerts: number;
+  locks: number;
+  /** Manifests received since `since` whose bytes retention already purged (acknowledged, not exported). */
+  purged: number;
+}
+
+/** Collects what was stored since `options.since` and signs it into bundle bytes. */
+export function exportBundle(
+  store: Store,
+  options: ExportOptions,
+): { bundle: Buffer; summary: ExportSummary } {
+  const db = store.db;
+  const manifestRows = db
+    .prepare(`SELECT manifest_id FROM manifest WHERE received_at >= ? ORDER BY received_at, manifest_id`)
+    .pluck()
+    .all(options.since) as string[];
+  const contents: BundleContents = {
+    gatewayId: options.gatewayId,
+    createdAt: options.now,
+    since: options.since,
+    locks: [],
+    manifests: [],
+    reads: [],
+    events: [],
+    alerts: [],
+  };
+  const lockIds = new Set<string>();
+  let purged = 0;
+  for (const id of manifestRows) {
+    const m = store.manifests.get(id)!;
+    const bytes = store.manifests.bytes(id);
+    if (!bytes) {
+      purged++;
+      continue;
+    }
+    if (m.lockId) lockIds.add(m.lockId);
+    const r = m.routing;
+    contents.manifests.push({
+      manifestId: id,
+      bytes,
+      receivedAt: m.receivedAt,
+      lockId: m.lockId,
+      verification: m.verification,
+      verificationDetail: m.verificationDetail,
+      signerKid: m.signerKid,
+      routing:
+        r?.lockId !== undefined &&
+        r.container !== undefined &&
+        r.wagon !== undefined &&
+        r.departure !== undefined &&
+        r.destination !== undefined &&
+        r.createdAt !== undefined &&
+        r.signerKid !== undefined
+          ? {
+              lockId: r.lockId,
+              container: r.container,
+              wagon: r.wagon,
+              train: r.train,
+              departure: r.departure,
+              destination: r.destination,
+              departureCountry: r.departureCountry,
+              destinationCountry: r.destinationCountry,
+              createdAt: r.createdAt,
+              signerKid: r.signerKid,
+            }
+          : undefined,
+    });
+  }
+  const exported = new Set(contents.manifests.map((m) => m.manifestId));
+  for (const read of store.reads.ingestedSince(options.since)) {
+    if (read.lockId) lockIds.add(read.lockId);
+    contents.reads.push({
+      readUid: read.readUid,
+      gatewayId: read.gatewayId,
+      transport: read.transport,
+      endpoint: read.endpoint,
+      startedAt: read.startedAt,
+      finishedAt: read.finishedAt,
+      outcome: read.outcome,
+      errorCode: read.errorCode,
+      errorMessage: read.errorMessage,
+      lockId: read.lockId,
+      presentedKey: read.presentedKey,
+      authenticated: read.authenticated,
+      trust: read.trust,
+      firmware: read.firmware,
+      battery: read.battery,
+      sealState: read.sealState,
+      manifestSize: read.manifestSize,
+      manifestSha256: read.manifestSha256,
+      eventCount: read.eventCount,
+      eventHead: read.eventHead,
+      manifestId:
+        read.manifestId !== undefined && exported.has(read.manifestId) ? read.manifestId : undefined,
+      eventsRead: read.eventsRead,
+      evidence: read.evidence,
+      stats: read.stats,
+    });
+  }
+  for (const e of store.events.storedSince(options.since)) {
+    lockIds.add(e.lockId);
+    const { readId: _readId, storedAt: _storedAt, ...event } = e;
+    contents.events.push(event);
+  }
+  for (const a of store.alerts.raisedSince(options.since)) {
+    if (a.lockId) lockIds.add(a.lockId);
+    contents.alerts.push({
+      kind: a.kind,
+      lockId: a.lockId,
+      manifestId: a.manifestId !== undefined && exported.has(a.manifestId) ? a.manifestId : undefined,
+      subject: a.subject,
+      detail: a.detail,
+      evidence: a.evidence,
+      raisedAt: a.raisedAt,
+    });
+  }
+  for (const lockId of [...lockIds].sort()) {
+    const lock = store.locks.get(lockId);
+    contents.locks.push({ lockId, identityKey: lock?.identityKey });
+  }
+  return {
+    bundle: sealBundle(contents, options.key),
+    summary: {
+      manifests: contents.manifests.length,
+      reads: contents.reads.length,
+      events: contents.events.length,
+      alerts: contents.alerts.length,
+      locks: contents.locks.length,
+      purged,
+    },
+  };
+}
+
+export interface ImportOptions {
+  /** The key the bundle must be signed with: the sending gateway's, from a trust store or its .pub file. */
+  trustedSigner: { kid?: string; publicKey: Uint8Array };
+  /** Re-inspects each new manifest with this side's trust store; without it the sender's verdict is kept. */
+  inspect?: (bytes: Uint8Array) => ManifestInspection;
+  now: number;
+  log?: Logger;
+}
+
+export interface ImportSummary {
+  /** The very same bundle file was imported before: nothing was done. */
+  alreadyImported: boolean;
+  gatewayId: string;
+  signerKid: string;
+  manifests: { new: number; seen: number };
+  reads: { new: number; seen: number };
+  events: { new: number; seen: number; conflicts: number; skipped: number };
+  alerts: { new: number; seen: number };
+  outboxIds: number[];
+}
+
+/**
+ * Imports a bundle in one transaction, deduplicated item by item (manifests by SHA-256,
+ * reads by uid, events by lock and counter, alerts by fingerprint) and queues what is new
+ * for this gateway's sync, so the data reaches the exchange from wherever the network is.
+ */
+export function importBundle(store: Store, file: Uint8Array, options: ImportOptions): ImportSummary {
+  const { signer, contents } = openBundle(file, options.trustedSigner);
+  const bundleSha = createHash('sha256').update(file).digest();
+  const summary: ImportSummary = {
+    alreadyImported: false,
+    gatewayId: contents.gatewayId,
+    signerKid: signer.kid,
+    manifests: { new: 0, seen: 0 },
+    reads: { new: 0, seen: 0 },
+    events: { new: 0, seen: 0, conflicts: 0, skipped: 0 },
+    alerts: { new: 0, seen: 0 },
+    outboxIds: [],
+  };
+  const run = store.db.transaction(() =>
+    importContents(store, store.db, contents, bundleSha, signer.kid, options, summary),
+  ).immediate;
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof CtopError) throw err;
+    throw new CtopError('E_STORE_IO', `import: ${(err as Error).message}`, { cause: err });
+  }
+  options.log?.info(
+    { gatewayId: summary.gatewayId, signerKid: summary.signerKid, ...countsOf(summary) },
+    'bundle imported',
+  );
+  return summary;
+}
+
+function countsOf(s: ImportSummary): Record<string, number> {
+  return { manifests: s.manifests.new, reads: s.reads.new, events: s.events.new, alerts: s.alerts.new };
+}
+
+function importContents(
+  store: Store,
+  db: Database.Database,
+  contents: BundleContents,
+  bundleSha: Buffer,
+  signerKid: string,
+  options: ImportOptions,
+  summary: ImportSummary,
+): void {
+  const now = options.now;
+  const seenBefore = db
+    .prepare('SELECT import_id FROM bundle_import WHERE bundle_sha256 = ?')
+    .pluck()
+    .get(bundleSha);
+  if (seenBefore !== undefined) {
+    summary.alreadyImported = true;
+    return;
+  }
+  const importId = Number(
+    db
+      .prepare(
+        'INSERT INTO bundle_import (bundle_sha256, gateway_id, signer_kid, created_at, imported_at, counts) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(bundleSha, contents.gatewayId, signerKid, contents.createdAt, now, '{}').lastInsertRowid,
+  );
+  const origin = { importedFrom: contents.gatewayId };
+
+  // Locks: a key travels with the bundle; it pins a lock this gateway has no key for, and a
+  // different key than the one pinned here is a clone alert (its events are not merged).
+  const conflicting = new Set<string>();
+  for (const l of contents.locks) {
+    const known = store.locks.ensure(l.lockId, now);
+    if (!l.identityKey) continue;
+    if (!known.identityKey) {
+      store.locks.pin(l.lockId, l.identityKey, 'imported', now);
+    } else if (!known.identityKey.equals(l.identityKey)) {
+      conflicting.add(l.lockId);
+      raise(
+        store,
+        summary,
+        {
+          kind: 'clone',
+          lockId: l.lockId,
+          subject: `key:${Buffer.from(l.identityKey).toString('hex')}`,
+          detail: `bundle from ${contents.gatewayId} carries another identity key for lock ${l.lockId} than the one pinned here`,
+          evidence: l.identityKey,
+        },
+        now,
+        origin,
+      );
+    }
+  }
+
+  for (const m of contents.manifests) {
+    if (store.manifests.get(m.manifestId)) {
+      summary.manifests.seen++;
+      continue;
+    }
+    const inspection: ManifestInspection | undefined = options.inspect
+      ? options.inspect(m.bytes)
+      : m.verification === 'unverified'
+        ? undefined
+        : {
+            manifestId: m.manifestId,
+            size: m.bytes.byteLength,
+            verification: {
+              status: m.verification,
+              ...(m.signerKid === undefined ? {} : { signerKid: m.signerKid }),
+              detail: `as verified by gateway ${contents.gatewayId}${m.verificationDetail ? `: ${m.verificationDetail}` : ''}`,
+            },
+            ...(m.routing ? { routing: m.routing } : {}),
+          };
+    if (m.lockId) store.locks.ensure(m.lockId, now);
+    store.manifests.insert(m.manifestId, m.bytes, inspection, m.lockId, now);
+    summary.manifests.new++;
+    const status: StoredVerification = inspection?.verification.status ?? 'unverified';
+    const r = inspection?.routing;
+    const routing: OutboxRouting = {
+      manifestId: m.manifestId,
+      lockId: m.lockId ?? null,
+      verification: status,
+      ...origin,
+      ...(r
+        ? {
+            routingLockId: r.lockId,
+            container: r.container,
+            wagon: r.wagon,
+            train: r.train ?? null,
+            departure: r.departure,
+            destination: r.destination,
+            departureCountry: r.departureCountry ?? null,
+            destinationCountry: r.destinationCountry ?? null,
+            createdAt: r.createdAt,
+            signerKid: r.signerKid,
+          }
+        : {}),
+    };
+    summary.outboxIds.push(store.outbox.insertRow('manifest', m.manifestId, m.bytes, routing, now));
+    if (inspection && status !== 'valid') {
+      raise(
+        store,
+        summary,
+        {
+          kind: status,
+          ...(m.lockId === undefined ? {} : { lockId: m.lockId }),
+          manifestId: m.manifestId,
+          subject: status,
+          detail: `manifest ${m.manifestId.slice(0, 16)}… ${status.replace('_', ' ')}${inspection.verification.detail ? `: ${inspection.verification.detail}` : ''}; kept as evidence`,
+        },
+        now,
+        origin,
+      );
+    }
+  }
+
+  for (const r of contents.reads) {
+    if (store.reads.byUid(r.readUid)) {
+      summary.reads.seen++;
+      continue;
+    }
+    if (r.lockId) store.locks.ensure(r.lockId, now);
+    store.reads.insert({
+      read: {
+        gatewayId: r.gatewayId,
+        transport: r.transport,
+        endpoint: r.endpoint,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        outcome: r.outcome,
+        ...(r.errorCode === undefined ? {} : { error: { code: r.errorCode, message: r.errorMessage ?? '' } }),
+        ...(r.lockId === undefined || r.presentedKey === undefined
+          ? {}
+          : {
+              lock: {
+                lockId: r.lockId,
+                identityKey: r.presentedKey,
+                firmware: r.firmware ?? '',
+                battery: r.battery ?? 0,
+                sealState: r.sealState ?? 0,
+                manifestSize: r.manifestSize ?? 0,
+                manifestSha256: r.manifestSha256 ?? new Uint8Array(32),
+                eventCount: r.eventCount ?? 0,
+                eventHead: r.eventHead ?? new Uint8Array(32),
+              },
+            }),
+        authenticated: r.authenticated,
+        events: [],
+        chainProblems: [],
+        stats: r.stats,
+      },
+      uid: r.readUid,
+      trust: r.trust,
+      ...(r.manifestId !== undefined && store.manifests.get(r.manifestId)
+        ? { manifestId: r.manifestId }
+        : {}),
+      eventsRead: r.eventsRead,
+      eventsNew: 0,
+      ...(r.evidence === undefined ? {} : { evidence: r.evidence }),
+      now,
+      importId,
+    });
+    summary.reads.new++;
+  }
+
+  const fresh = new Map<string, LockEventRecord[]>();
+  for (const e of contents.events) {
+    if (conflicting.has(e.lockId)) {
+      summary.events.skipped++;
+      continue;
+    }
+    store.locks.ensure(e.lockId, now);
+    const { lockId, ...event } = e;
+    if (store.events.insert(lockId, event, undefined, now)) {
+      summary.events.new++;
+      fresh.set(lockId, [...(fresh.get(lockId) ?? []), event]);
+      continue;
+    }
+    const stored = store.events.get(lockId, e.counter)!;
+    if (stored.hash.equals(e.hash)) {
+      summary.events.seen++;
+      continue;
+    }
+    summary.events.conflicts++;
+    raise(
+      store,
+      summary,
+      {
+        kind: 'tamper',
+        lockId,
+        subject: `event:${e.counter}:${Buffer.from(e.hash).toString('hex')}`,
+        detail: `lock ${lockId} event ${e.counter} in the bundle from ${contents.gatewayId} differs from the one stored here`,
+        evidence: encodeEvents(lockId, undefined, [event]),
+      },
+      now,
+      origin,
+    );
+  }
+  for (const [lockId, events] of fresh) {
+    const key = store.locks.get(lockId)?.identityKey;
+    summary.outboxIds.push(
+      store.outbox.insertRow(
+        'lock_events',
+        undefined,
+        encodeEvents(lockId, key, events),
+        {
+          lockId,
+          firstCounter: events[0]!.counter,
+          lastCounter: events.at(-1)!.counter,
+          count: events.length,
+          ...origin,
+        },
+        now,
+      ),
+    );
+  }
+
+  for (const a of contents.alerts) {
+    if (a.lockId) store.locks.ensure(a.lockId, now);
+    raise(
+      store,
+      summary,
+      {
+        kind: a.kind,
+        ...(a.lockId === undefined ? {} : { lockId: a.lockId }),
+        ...(a.manifestId !== undefined && store.manifests.get(a.manifestId)
+          ? { manifestId: a.manifestId }
+          : {}),
+        subject: a.subject,
+        detail: a.detail,
+        ...(a.evidence === undefined ? {} : { evidence: a.evidence }),
+      },
+      a.raisedAt,
+      origin,
+    );
+  }
+  db.prepare('UPDATE bundle_import SET counts = ? WHERE import_id = ?').run(
+    JSON.stringify(countsOf(summary)),
+    importId,
+  );
+}
+
+function raise(
+  store: Store,
+  summary: ImportSummary,
+  alert: {
+    kind: string;
+    lockId?: string;
+    manifestId?: string;
+    subject: string;
+    detail: string;
+    evidence?: Uint8Array;
+  },
+  at: number,
+  origin: { importedFrom: string },
+): void {
+  const raised = store.alerts.raise(alert, undefined, at);
+  if (!raised.new) {
+    summary.alerts.seen++;
+    return;
+  }
+  summary.alerts.new++;
+  summary.outboxIds.push(
+    store.outbox.insertRow(
+      'alert',
+      undefined,
+      encodeCanonical({ alertId: raised.alertId, ...alert, raisedAt: at, gatewayId: origin.importedFrom }),
+      {
+        alertKind: alert.kind,
+        alertId: raised.alertId,
+        lockId: alert.lockId ?? null,
+        manifestId: alert.manifestId ?? null,
+        ...origin,
+      },
+      at,
+    ),
+  );
+}
