@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
@@ -41,16 +42,18 @@ export function register(program: Command): void {
       `${KEY_ROLES.join(' | ')} (recipient keys are X25519, the others Ed25519)`,
       parseRole,
     )
-    .requiredOption('--kid <kid>', 'key id, e.g. kz-customs-signer-1 (1-64 of A-Z a-z 0-9 . _ -)')
+    .option(
+      '--kid <kid>',
+      'key id, e.g. kz-customs-signer-1 (1-64 of A-Z a-z 0-9 . _ -); default <cc>-<role>-<random>',
+    )
     .option('--country <cc>', 'ISO 3166-1 alpha-2 of the owner, e.g. KZ or CN')
     .requiredOption('--out <dir>', 'directory for the key files (created with mode 0700 if missing)')
     .option('--force', 'replace existing key files of the same kid')
-    .action((opts: { role: KeyRole; kid: string; country?: string; out: string; force?: boolean }) => {
-      const key = generateKey(
-        opts.role,
-        opts.kid,
-        opts.country === undefined ? {} : { country: opts.country },
-      );
+    .action((opts: { role: KeyRole; kid?: string; country?: string; out: string; force?: boolean }) => {
+      const kid =
+        opts.kid ??
+        [opts.country?.toLowerCase(), opts.role, randomBytes(3).toString('hex')].filter(Boolean).join('-');
+      const key = generateKey(opts.role, kid, opts.country === undefined ? {} : { country: opts.country });
       const paths = writeKeyPair(opts.out, key, { overwrite: opts.force === true });
       process.stdout.write(
         `${key.role} key ${key.kid} (${key.alg})\n` +

@@ -131,6 +131,7 @@ function recipientsFrom(kids: string[], pubs: string[], trustFile: string | unde
   return recipients;
 }
 
+/** Accumulates repeated and variadic option values: `--to a b --to c` → [a, b, c]. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function register(program: Command): void {
@@ -182,9 +183,14 @@ export function register(program: Command): void {
     .command('encrypt')
     .description('encrypt the goods body of a draft for customs recipients (routing stays clear)')
     .requiredOption('--in <file>', 'draft from `manifest compose`')
-    .option('--to <kid>', 'customs recipient key id, looked up in --trust (repeatable)', collect, [])
+    .option(
+      '--to <kid...>',
+      'customs recipient key ids, looked up in --trust (several, or repeat --to)',
+      collect,
+      [],
+    )
     .option('--trust <file>', 'trust store holding the recipient keys')
-    .option('--recipient-key <pub>', 'recipient public key file instead of --to (repeatable)', collect, [])
+    .option('--recipient-key <pub...>', 'recipient public key files instead of --to', collect, [])
     .requiredOption('--out <file>', 'encrypted, unsigned payload')
     .option(...maxBytes)
     .action(
