@@ -395,6 +395,60 @@ export const ERRORS = {
     hint: 'do not import it; check --trust/--signer names the sending gateway key, else treat as forged',
   },
 
+  // --- sync (src/sync/: the agent's side of the exchange; firmware-protocol/EXCHANGE.md) ---
+  E_SYNC_CONFIG: {
+    category: 'config',
+    summary: 'the sync configuration is invalid (brokers, addresses, timeouts or TLS files)',
+    hint: 'fix the setting named in the message; EXCHANGE.md §2 lists the addressing rules',
+  },
+  E_SYNC_MALFORMED: {
+    category: 'sync',
+    summary: 'a message on an exchange topic is not a well-formed ctop message of the expected kind',
+    hint: 'it was ignored and logged; the other side speaks another EXCHANGE.md version or the message is forged',
+  },
+  E_SYNC_SIGNATURE: {
+    category: 'security',
+    summary: 'a message is not signed by a trusted key of the expected role (unknown, bad, expired or revoked)',
+    hint: 'it was ignored, never acknowledged; add the exchange key to the trust store or treat it as forged',
+  },
+  E_SYNC_RECEIPT_MISMATCH: {
+    category: 'integrity',
+    summary: 'a validly signed receipt names a message this gateway did not send, another gateway or other content',
+    hint: 'it was ignored; check that the exchange and this gateway agree on the gateway address, then tell the exchange operator',
+  },
+  E_SYNC_ENVELOPE: {
+    category: 'internal',
+    summary: 'an outbox row cannot be put into an envelope (payload purged or routing unusable)',
+    hint: 'a bug or a damaged row: report it with the outbox id from the log',
+  },
+  E_SYNC_OFFLINE: {
+    category: 'sync',
+    summary: 'no working connection to a broker: the request was not sent',
+    hint: 'wait for the connection to come back (`ctop-agent outages list` shows the current outage) and retry',
+  },
+  E_SYNC_QUERY_TIMEOUT: {
+    category: 'sync',
+    summary: 'the exchange did not answer a query in time',
+    hint: 'the exchange may be down or slow; retry later',
+  },
+  E_SYNC_QUERY_REFUSED: {
+    category: 'sync',
+    summary: 'the exchange refused a query',
+    hint: 'read the reason in the message; fix the query (document id, period) and ask again',
+  },
+
+  // --- reference exchange (src/exchange/, scripts/exchange.ts) ---
+  E_EXCHANGE_CONFIG: {
+    category: 'config',
+    summary: 'the reference exchange configuration is invalid',
+    hint: 'fix the option named in the message (broker URL, database path, exchange key, trust store)',
+  },
+  E_EXCHANGE_DB: {
+    category: 'store',
+    summary: 'the exchange database cannot be opened or written',
+    hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
+  },
+
   // --- ble-sim (src/ble-sim/: the simulated radio beneath noble) ---
   E_BLESIM_PORT: {
     category: 'transport',

@@ -1,0 +1,27 @@
+/**
+ * The reference exchange: the other end of the sync in tests, the benchmark, `npm start`
+ * and `scripts/exchange.ts`. What a real exchange must do is specified in
+ * firmware-protocol/EXCHANGE.md; this is one implementation of it.
+ *
+ * - `startExchange({ brokerUrl, dbPath, key, trust, address?, tls?, protocolVersion?, … })`
+ *   → `{ stop(), stats, db, address, connected }` once connected and subscribed
+ * - `judgeEnvelope(bytes, topic, ctx)`: the checks, as a pure function
+ * - `mosquittoAcl()`: the broker ACL that confines each gateway to its subtree
+ */
+export { ExchangeDb, type StoredMessage, toQueryRecord } from './db.js';
+export {
+  type Exchange,
+  type ExchangeCounters,
+  type ExchangeFaults,
+  type ExchangeOptions,
+  startExchange,
+} from './exchange.js';
+export {
+  type JudgeContext,
+  judgeEnvelope,
+  REJECTION_REASONS,
+  type RejectionReason,
+  type Verdict,
+} from './judge.js';
+export { mosquittoAcl } from './mosquitto-acl.js';
+export { answerQuery } from './queries.js';

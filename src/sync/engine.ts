@@ -1,0 +1,576 @@
+import { EventEmitter } from 'node:events';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import { type Clock, systemClock } from '../clock.js';
+import { CtopError, isCtopError } from '../errors.js';
+import type { PrivateKey, TrustStore } from '../keys/index.js';
+import { type Logger, silentLogger } from '../log.js';
+import { OUTBOX_KINDS, type OutboxEntry, type OutboxKind, type Store } from '../store/index.js';
+import { loadTlsFiles, type ResolvedSyncConfig, resolveSyncConfig, type SyncConfig } from './config.js';
+import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './connection.js';
+import type { SyncEventMap, SyncStatus } from './events.js';
+import { type InFlight, InFlightRegistry } from './in-flight.js';
+import { OutageTracker } from './outage-tracker.js';
+import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
+import {
+  CONTENT_TYPES,
+  Ed25519Signer,
+  encodeStatus,
+  gatewayTopic,
+  KIND_TOPICS,
+  kidBelongsTo,
+  type QueryResult,
+  sealEnvelope,
+} from './protocol/index.js';
+import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-client.js';
+import { settleReceipts } from './receipts.js';
+import { StatsBuffer, transactWithStats } from './store-tx.js';
+
+export interface SyncEngineOptions {
+  store: Store;
+  /** The gateway's Ed25519 key (role gateway); its kid is the gateway id or `{gatewayId}.{suffix}`. */
+  gatewayKey: PrivateKey;
+  /** Holds the exchange key(s) receipts and answers must be signed with. */
+  trust: TrustStore;
+  config: SyncConfig;
+  log?: Logger;
+  clock?: Clock;
+  /** Uniform in [0, 1) for reconnect jitter. */
+  random?: () => number;
+}
+
+/**
+ * Drains the outbox to the exchange over MQTT (DESIGN.md §7, EXCHANGE.md): every row goes
+ * out in a signed envelope, QoS 1, and is done only when the exchange's signed receipt for
+ * exactly that content arrives — never on PUBACK. No receipt in time: the row goes back to
+ * the queue with the store's backoff and is sent again under the same messageId. A
+ * rejection quarantines the row. Periods without a working path are recorded as outages and
+ * reported to the exchange once it is back.
+ *
+ * Crash safety comes from the store, not from memory: a row is in flight in the database
+ * while published, `recoverInFlight` re-queues it after a crash, and the exchange
+ * deduplicates by messageId — so killing the process at any instant loses nothing and
+ * duplicates nothing at the exchange.
+ */
+export class SyncEngine extends EventEmitter<SyncEventMap> {
+  readonly config: ResolvedSyncConfig;
+  readonly #store: Store;
+  readonly #trust: TrustStore;
+  readonly #signer: Ed25519Signer;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #connection: BrokerConnection;
+  readonly #tracker: OutageTracker;
+  readonly #queries: QueryClient;
+  readonly #inFlight = new InFlightRegistry();
+  readonly #stats = new StatsBuffer();
+  readonly #envelope: EnvelopeContext;
+  readonly #kindTopics: Record<OutboxKind, string>;
+  #running = false;
+  #stopping = false;
+  /** Connection number; bumped on every up and down, so late callbacks of an old connection are ignored. */
+  #epoch = 0;
+  #client: MqttClient | undefined;
+  #up: (ConnectionUp & { at: number }) | undefined;
+  #pumping = false;
+  #pumpAgain = false;
+  #ticker: NodeJS.Timeout | undefined;
+  #lastPoll = 0;
+  #receipts: Buffer[] = [];
+  #receiptsScheduled = false;
+  #lastReceiptAt: number | undefined;
+  /** The first publish that no receipt has followed yet (for the no_receipts outage). */
+  #waitingSince: number | undefined;
+  #failStreak = 0;
+
+  constructor(options: SyncEngineOptions) {
+    super();
+    this.config = resolveSyncConfig(options.config);
+    const c = this.config;
+    this.#store = options.store;
+    this.#trust = options.trust;
+    this.#signer = new Ed25519Signer(options.gatewayKey, 'gateway');
+    if (!kidBelongsTo(this.#signer.kid, c.gatewayId)) {
+      throw new CtopError(
+        'E_SYNC_CONFIG',
+        `gateway key ${this.#signer.kid} does not belong to gateway ${c.gatewayId}: its kid must be "${c.gatewayId}" or "${c.gatewayId}.<suffix>"`,
+      );
+    }
+    this.#log = (options.log ?? silentLogger).child({ component: 'sync' });
+    this.#clock = options.clock ?? systemClock;
+    this.#envelope = { from: c.address, to: c.exchangeAddress, replyTo: c.topics.receipt };
+    this.#kindTopics = Object.fromEntries(
+      OUTBOX_KINDS.map((k) => [k, gatewayTopic(c, KIND_TOPICS[k])]),
+    ) as Record<OutboxKind, string>;
+    this.#connection = new BrokerConnection({
+      brokers: c.brokers,
+      ...(c.tls ? { tls: loadTlsFiles(c.tls) } : {}),
+      clientId: c.clientId,
+      protocolVersion: c.protocolVersion,
+      keepaliveSeconds: c.keepaliveSeconds,
+      connectTimeoutMs: c.connectTimeoutMs,
+      reconnectDelayMs: c.reconnectDelayMs,
+      sessionExpirySeconds: c.sessionExpirySeconds,
+      will: () => ({
+        topic: c.topics.status,
+        payload: encodeStatus({ state: 'offline', from: c.address, at: this.#clock.now(), reason: 'lost' }),
+      }),
+      log: this.#log,
+      ...(options.random ? { random: options.random } : {}),
+    });
+    this.#connection.on('up', (up) => this.#onUp(up));
+    this.#connection.on('down', (down) => this.#onDown(down));
+    this.#tracker = new OutageTracker({
+      store: this.#store,
+      from: c.address,
+      graceMs: c.outageGraceMs,
+      log: this.#log,
+      onStart: (o) => this.emit('outage-start', o),
+      onEnd: (o) => {
+        this.emit('outage-end', o);
+        this.kick();
+      },
+    });
+    this.#queries = new QueryClient({
+      signer: this.#signer,
+      trust: this.#trust,
+      from: c.address,
+      to: c.exchangeAddress,
+      topics: { query: c.topics.query, queryResult: c.topics.queryResult },
+      timeoutMs: c.queryTimeoutMs,
+      protocolVersion: c.protocolVersion,
+      clock: this.#clock,
+      log: this.#log,
+    });
+  }
+
+  /** Re-queues what a crash left in flight, then connects and drains. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopping = false;
+    const recovered = this.#store.outbox.recoverInFlight();
+    if (recovered > 0)
+      this.#log.info({ recovered }, `${recovered} outbox rows left in flight by the last run queued again`);
+    this.#tracker.start(this.#clock.now());
+    const tickMs = Math.max(
+      10,
+      Math.min(1000, Math.floor(this.config.receiptTimeoutMs / 4), this.config.pollIntervalMs),
+    );
+    this.#ticker = setInterval(() => this.#tick(), tickMs);
+    this.#connection.start();
+    this.#log.info(
+      {
+        brokers: this.config.brokers,
+        address: this.config.address,
+        protocolVersion: this.config.protocolVersion,
+      },
+      'sync started',
+    );
+  }
+
+  /**
+   * Graceful stop: no new claims, a short wait for the receipts of what is in flight, the
+   * retained status set to offline, then what is still in flight goes back to the queue.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running || this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#ticker);
+    const deadline = this.#clock.monotonic() + this.config.stopTimeoutMs;
+    while (this.#inFlight.size > 0 && this.#client && this.#clock.monotonic() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.#flushReceipts();
+    const now = this.#clock.now();
+    await this.#connection.stop(async (client) => {
+      await client.publishAsync(
+        this.config.topics.status,
+        encodeStatus({
+          state: 'offline',
+          from: this.config.address,
+          at: now,
+          reason: 'stopped',
+          backlog: this.#backlog(),
+        }),
+        { qos: 1, retain: true },
+      );
+    });
+    this.#client = undefined;
+    this.#up = undefined;
+    this.#queries.failAll(new CtopError('E_SYNC_OFFLINE', 'sync stopped'));
+    this.#inFlight.clear();
+    transactWithStats(this.#store, this.#stats, () => this.#store.outbox.recoverInFlight());
+    this.#running = false;
+    this.#log.info('sync stopped');
+  }
+
+  /** New rows were added to the outbox: look now instead of at the next poll. */
+  kick(): void {
+    if (this.#client) setImmediate(() => this.#pump());
+  }
+
+  status(): SyncStatus {
+    const now = this.#clock.now();
+    const outbox = this.#store.outbox.status(now);
+    const current = this.#tracker.current;
+    return {
+      running: this.#running && !this.#stopping,
+      connected: this.#client !== undefined,
+      ...(this.#up
+        ? { broker: this.#up.broker, sessionPresent: this.#up.sessionPresent, connectedSince: this.#up.at }
+        : {}),
+      protocolVersion: this.config.protocolVersion,
+      inFlight: this.#inFlight.size,
+      backlog: outbox.counts.queued + outbox.counts.in_flight,
+      outbox: outbox.counts,
+      ...(outbox.oldestUnacknowledgedAgeMs === undefined
+        ? {}
+        : { oldestUnacknowledgedAgeMs: outbox.oldestUnacknowledgedAgeMs }),
+      ...(current ? { currentOutage: current } : {}),
+      ...(this.#lastReceiptAt === undefined ? {} : { lastReceiptAt: this.#lastReceiptAt }),
+    };
+  }
+
+  /** EEC decision No. 124 "by document": what the exchange holds about a manifest, container or message. */
+  queryByDocument(query: DocumentQuery): Promise<QueryResult> {
+    return this.#queries.byDocument(this.#connected(), query);
+  }
+
+  /** EEC decision No. 124 "updates for a period": what the exchange recorded from this gateway. */
+  queryUpdates(query: UpdatesQuery): Promise<QueryResult> {
+    return this.#queries.updates(this.#connected(), query);
+  }
+
+  #connected(): MqttClient {
+    if (!this.#client) throw new CtopError('E_SYNC_OFFLINE', 'not connected to a broker');
+    return this.#client;
+  }
+
+  #backlog(): number {
+    const { counts } = this.#store.outbox.status(this.#clock.now());
+    return counts.queued + counts.in_flight;
+  }
+
+  async #onUp(up: ConnectionUp): Promise<void> {
+    const epoch = ++this.#epoch;
+    const c = this.config;
+    const { client } = up;
+    client.on('message', (topic, payload) => {
+      if (topic === c.topics.receipt) this.#onReceipt(payload);
+      else if (topic === c.topics.queryResult) this.#queries.handle(payload);
+    });
+    try {
+      const granted = await client.subscribeAsync([c.topics.receipt, c.topics.queryResult], { qos: 1 });
+      const refused = granted.filter((g) => g.qos >= 0x80);
+      if (refused.length > 0) {
+        // Receipts can never arrive: the no_receipts outage will show it; say why here.
+        this.#log.error(
+          { topics: refused.map((g) => g.topic) },
+          'the broker refused the receipt subscription (ACL?)',
+        );
+      }
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'subscribe failed; the connection is dropped');
+      client.end(true);
+      return;
+    }
+    if (epoch !== this.#epoch || this.#stopping) return;
+    const now = this.#clock.now();
+    this.#client = client;
+    this.#up = { ...up, at: now };
+    this.#failStreak = 0;
+    this.#tracker.connected(now);
+    client.publish(
+      c.topics.status,
+      encodeStatus({
+        state: 'online',
+        from: c.address,
+        at: now,
+        reason: 'connected',
+        backlog: this.#backlog(),
+      }),
+      { qos: 1, retain: true },
+    );
+    this.#log.info(
+      { broker: up.broker, sessionPresent: up.sessionPresent, inFlight: this.#inFlight.size },
+      'connected',
+    );
+    this.emit('connected', {
+      broker: up.broker,
+      sessionPresent: up.sessionPresent,
+      protocolVersion: c.protocolVersion,
+    });
+    // The broker lost its state (no session): anything in flight may be gone. Otherwise only
+    // what it never acknowledged is resent; the rest waits for its receipt.
+    for (const entry of this.#inFlight.values()) {
+      if (!up.sessionPresent || entry.pubackedOn === undefined) this.#publish(client, entry, now);
+    }
+    this.#pump();
+  }
+
+  #onDown(down: ConnectionDown): void {
+    const now = this.#clock.now();
+    const wasUp = this.#client !== undefined;
+    this.#epoch++;
+    this.#client = undefined;
+    this.#up = undefined;
+    this.#tracker.failed(down.cause, `${down.broker}: ${down.detail}`, now);
+    this.#queries.failAll(new CtopError('E_SYNC_OFFLINE', `connection lost: ${down.detail}`));
+    const fields = { broker: down.broker, cause: down.cause, detail: down.detail };
+    if (wasUp) {
+      this.#log.warn(fields, 'connection to the broker lost');
+      this.emit('disconnected', fields);
+    } else if (this.#failStreak++ === 0) {
+      this.#log.warn(fields, 'cannot connect to the broker; trying the others in turn');
+    } else {
+      this.#log.debug(fields, 'connection attempt failed');
+    }
+  }
+
+  /** Claims due rows up to the in-flight limit and publishes them; again while there is room. */
+  #pump(): void {
+    const client = this.#client;
+    if (!client || this.#stopping || !this.#running) return;
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      const limit = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
+      if (limit <= 0) return;
+      const now = this.#clock.now();
+      this.#lastPoll = now;
+      const claimed = this.#claim(now, limit);
+      for (const entry of claimed) this.#publish(client, entry, now);
+      if (claimed.length === limit) this.#pumpAgain = true;
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message, code: (err as CtopError).code }, 'outbox claim failed');
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.#pumpAgain) {
+      this.#pumpAgain = false;
+      // Yield first: receipts that arrived meanwhile are settled before the next batch.
+      setImmediate(() => this.#pump());
+    }
+  }
+
+  #claim(now: number, limit: number): InFlight[] {
+    const out: InFlight[] = [];
+    const { outbox } = this.#store;
+    transactWithStats(this.#store, this.#stats, () => {
+      for (const row of outbox.claimDue(now, limit)) {
+        const messageId = messageIdOf(row, this.config.address);
+        if (!row.messageId && !this.#recordMessageId(row, messageId, now)) continue;
+        out.push({
+          row,
+          messageId,
+          attempt: row.attempts,
+          firstSentAt: now,
+          lastSentAt: now,
+          pubackedOn: undefined,
+          bytes: 0,
+        });
+      }
+    });
+    for (const entry of out) this.#inFlight.add(entry);
+    return out;
+  }
+
+  /**
+   * Records the messageId before the first publish. Two rows with the very same content
+   * are the same message: the second one settles with the first one's receipt.
+   */
+  #recordMessageId(row: OutboxEntry, messageId: string, now: number): boolean {
+    const { outbox } = this.#store;
+    try {
+      outbox.recordMessageId(row.id, messageId);
+      return true;
+    } catch (err) {
+      if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
+    }
+    const twin = outbox.findByMessageId(messageId);
+    if (twin?.receipt && twin.state === 'acknowledged') outbox.acknowledge(row.id, twin.receipt);
+    else if (twin?.receipt && twin.state === 'rejected') outbox.reject(row.id, twin.receipt);
+    else outbox.retryLater(row.id, now, `same content as outbox row ${twin?.id}: settled by its receipt`);
+    return false;
+  }
+
+  #publish(client: MqttClient, entry: InFlight, now: number): void {
+    const resend = entry.bytes > 0 || entry.attempt > 1;
+    if (entry.bytes > 0) entry.attempt++;
+    entry.lastSentAt = now;
+    entry.pubackedOn = undefined;
+    let bytes: Buffer;
+    try {
+      bytes = sealEnvelope(
+        this.#signer,
+        envelopeFor(entry.row, entry.messageId, this.#envelope, now, entry.attempt),
+      );
+    } catch (err) {
+      const e = isCtopError(err)
+        ? err
+        : new CtopError('E_SYNC_ENVELOPE', (err as Error).message, { cause: err });
+      this.#log.error({ ...e.toLog(), outboxId: entry.row.id }, e.message);
+      this.#inFlight.delete(entry.messageId);
+      this.#store.outbox.retryLater(entry.row.id, now, e.message);
+      return;
+    }
+    entry.bytes = bytes.byteLength;
+    const epoch = this.#epoch;
+    const options: IClientPublishOptions = { qos: 1 };
+    if (this.config.protocolVersion === 5) {
+      options.properties = {
+        responseTopic: this.#envelope.replyTo,
+        correlationData: Buffer.from(entry.messageId),
+        contentType: CONTENT_TYPES.envelope,
+      };
+    }
+    client.publish(this.#kindTopics[entry.row.kind], bytes, options, (err) => {
+      if (!err && epoch === this.#epoch && this.#inFlight.get(entry.messageId) === entry)
+        entry.pubackedOn = epoch;
+    });
+    this.#waitingSince ??= now;
+    this.#stats.add(
+      now,
+      resend ? { resends: 1, bytesSent: bytes.byteLength } : { messagesSent: 1, bytesSent: bytes.byteLength },
+    );
+    this.#log.debug(
+      { outboxId: entry.row.id, messageId: entry.messageId, kind: entry.row.kind, attempt: entry.attempt },
+      'sent',
+    );
+    this.emit('sent', {
+      outboxId: entry.row.id,
+      messageId: entry.messageId,
+      kind: entry.row.kind,
+      bytes: bytes.byteLength,
+      attempt: entry.attempt,
+      resend,
+    });
+  }
+
+  #onReceipt(payload: Buffer): void {
+    this.#receipts.push(payload);
+    if (this.#receiptsScheduled) return;
+    this.#receiptsScheduled = true;
+    setImmediate(() => this.#flushReceipts());
+  }
+
+  /** Settles every receipt that arrived since the last flush in one transaction. */
+  #flushReceipts(): void {
+    this.#receiptsScheduled = false;
+    const batch = this.#receipts;
+    if (batch.length === 0) return;
+    this.#receipts = [];
+    const now = this.#clock.now();
+    let outcome: ReturnType<typeof settleReceipts>;
+    try {
+      outcome = settleReceipts(batch, {
+        store: this.#store,
+        trust: this.#trust,
+        address: this.config.address,
+        inFlight: this.#inFlight,
+        stats: this.#stats,
+        now,
+      });
+    } catch (err) {
+      // The store failed (disk?): the receipts will come again with the resends.
+      this.#log.error(
+        { err: (err as Error).message, code: (err as CtopError).code },
+        'receipts not recorded',
+      );
+      return;
+    }
+    for (const ignored of outcome.ignored) {
+      this.#log.warn(
+        { code: ignored.code, messageId: ignored.messageId },
+        `receipt ignored: ${ignored.message}`,
+      );
+      this.emit('receipt-ignored', ignored);
+    }
+    for (const s of outcome.settled) {
+      this.#inFlight.delete(s.messageId);
+      this.emit('receipt', {
+        outboxId: s.outboxId,
+        messageId: s.messageId,
+        kind: s.kind,
+        status: s.status,
+        ...(s.reason === undefined ? {} : { reason: s.reason }),
+        duplicate: s.duplicate,
+        ...(s.latencyMs === undefined ? {} : { latencyMs: s.latencyMs }),
+        changed: s.changed,
+      });
+      if (s.status === 'rejected' && s.changed) {
+        this.#log.warn(
+          { outboxId: s.outboxId, messageId: s.messageId, kind: s.kind, reason: s.reason, detail: s.detail },
+          `the exchange rejected outbox row ${s.outboxId} (${s.reason}): quarantined`,
+        );
+        this.emit('rejection', {
+          outboxId: s.outboxId,
+          messageId: s.messageId,
+          kind: s.kind,
+          reason: s.reason ?? 'unknown',
+          ...(s.detail === undefined ? {} : { detail: s.detail }),
+        });
+      }
+    }
+    if (outcome.settled.length > 0 || outcome.verified > 0) {
+      this.#lastReceiptAt = now;
+      this.#waitingSince = this.#inFlight.size > 0 ? now : undefined;
+      this.#tracker.working(now);
+    }
+    this.#pump();
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    try {
+      this.#expire(now);
+      if (this.#client) {
+        if (this.#waitingSince !== undefined && now - this.#waitingSince >= this.config.noReceiptOutageMs) {
+          this.#tracker.unanswered(
+            this.#waitingSince,
+            `${this.#inFlight.size} messages without a receipt since ${new Date(this.#waitingSince).toISOString()}`,
+          );
+        }
+        if (this.#tracker.broken && this.#inFlight.size === 0 && this.#backlog() === 0) {
+          // Nothing waits: the connection is all the path there is to prove.
+          this.#waitingSince = undefined;
+          this.#tracker.working(now);
+        }
+      }
+      this.#tracker.tick(now);
+      if (!this.#stats.empty) transactWithStats(this.#store, this.#stats, () => undefined);
+      if (now - this.#lastPoll >= this.config.pollIntervalMs) this.#pump();
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error).message, code: (err as CtopError).code },
+        'sync housekeeping failed',
+      );
+    }
+  }
+
+  /** Messages without a receipt in time go back to the queue (store backoff), to be resent as they were. */
+  #expire(now: number): void {
+    const expired = this.#inFlight.expired(now, this.config.receiptTimeoutMs);
+    if (expired.length === 0) return;
+    const retried: { entry: InFlight; next: number; reason: string }[] = [];
+    transactWithStats(this.#store, this.#stats, () => {
+      for (const entry of expired) {
+        const reason = `no receipt within ${this.config.receiptTimeoutMs} ms (attempt ${entry.attempt})`;
+        try {
+          retried.push({ entry, next: this.#store.outbox.retryLater(entry.row.id, now, reason), reason });
+        } catch (err) {
+          // Settled meanwhile (a receipt that came by another path): nothing to retry.
+          if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
+        }
+      }
+    });
+    for (const e of expired) this.#inFlight.delete(e.messageId);
+    for (const { entry, next, reason } of retried) {
+      this.#log.info({ outboxId: entry.row.id, messageId: entry.messageId, nextAttemptAt: next }, reason);
+      this.emit('retry', { outboxId: entry.row.id, messageId: entry.messageId, nextAttemptAt: next, reason });
+    }
+  }
+}

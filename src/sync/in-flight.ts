@@ -1,0 +1,60 @@
+import type { OutboxEntry } from '../store/index.js';
+
+/** A message published and not yet answered by a receipt. */
+export interface InFlight {
+  /** The claimed row, payload included, so a resend needs no store read. */
+  row: OutboxEntry;
+  messageId: string;
+  /** The attempt number the next publish carries in its envelope. */
+  attempt: number;
+  firstSentAt: number;
+  lastSentAt: number;
+  /** Connection number on which the broker acknowledged the latest publish (PUBACK), if it did. */
+  pubackedOn: number | undefined;
+  /** Size of the latest envelope. */
+  bytes: number;
+}
+
+/** The messages in flight, by messageId and by outbox row. */
+export class InFlightRegistry {
+  readonly #byMessageId = new Map<string, InFlight>();
+
+  get size(): number {
+    return this.#byMessageId.size;
+  }
+
+  add(entry: InFlight): void {
+    this.#byMessageId.set(entry.messageId, entry);
+  }
+
+  get(messageId: string): InFlight | undefined {
+    return this.#byMessageId.get(messageId);
+  }
+
+  delete(messageId: string): boolean {
+    return this.#byMessageId.delete(messageId);
+  }
+
+  values(): IterableIterator<InFlight> {
+    return this.#byMessageId.values();
+  }
+
+  /** When the longest-waiting message was last sent, or undefined when nothing is in flight. */
+  oldestSentAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const e of this.#byMessageId.values())
+      if (oldest === undefined || e.lastSentAt < oldest) oldest = e.lastSentAt;
+    return oldest;
+  }
+
+  /** Messages whose latest publish got no receipt within `timeoutMs`. */
+  expired(now: number, timeoutMs: number): InFlight[] {
+    return [...this.#byMessageId.values()].filter((e) => now - e.lastSentAt >= timeoutMs);
+  }
+
+  clear(): InFlight[] {
+    const all = [...this.#byMessageId.values()];
+    this.#byMessageId.clear();
+    return all;
+  }
+}

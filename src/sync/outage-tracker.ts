@@ -1,0 +1,157 @@
+import type { Logger } from '../log.js';
+import type { OutageRecord, Store } from '../store/index.js';
+import type { OutageCause } from './outage-cause.js';
+import { encodeOutageReport } from './protocol/index.js';
+import { inTransaction } from './store-tx.js';
+
+export interface OutageTrackerOptions {
+  store: Store;
+  /** The gateway's address, written into every report. */
+  from: string;
+  /** A broken path shorter than this is not recorded. */
+  graceMs: number;
+  log: Logger;
+  onStart: (outage: OutageRecord) => void;
+  onEnd: (outage: OutageRecord) => void;
+}
+
+/**
+ * Decides when the path to the exchange is broken and when it works again, and keeps the
+ * store's outage records (traceability agreement Art. 11).
+ *
+ * - The path breaks at the first failure after it last worked: a lost connection, a failed
+ *   connection attempt (with its cause: DNS, unreachable, TLS, refused, timeouts) or, while
+ *   connected, messages waiting without any receipt (no_receipts). The period is recorded
+ *   once it has lasted `graceMs`, from its real start and with its first cause.
+ * - The path works again when a valid receipt arrives, or when connected with nothing
+ *   waiting. A connection-level outage ends when the connection that proved to work was
+ *   made; a no_receipts outage when the receipt came.
+ * - Closing an outage and queueing its report to the exchange are one transaction: an
+ *   outage is never closed without its report on the way.
+ */
+export class OutageTracker {
+  readonly #o: OutageTrackerOptions;
+  /** When the current broken period began, if the path is broken. */
+  #brokenSince: number | undefined;
+  #cause: OutageCause | undefined;
+  #detail = '';
+  /** When the present connection was made (undefined while disconnected). */
+  #connectedAt: number | undefined;
+  /** The open outage record (also one a previous run left open). */
+  #open: OutageRecord | undefined;
+
+  constructor(options: OutageTrackerOptions) {
+    this.#o = options;
+  }
+
+  get current(): OutageRecord | undefined {
+    return this.#open;
+  }
+
+  /** The path is not known to work (a broken period or an open outage). */
+  get broken(): boolean {
+    return this.#brokenSince !== undefined || this.#open !== undefined;
+  }
+
+  /** Adopts an outage a previous run left open, and reports closed ones it left unreported. */
+  start(now: number): void {
+    this.#open = this.#o.store.outages.current();
+    if (this.#open) {
+      this.#brokenSince = this.#open.startedAt;
+      this.#cause = this.#open.cause as OutageCause;
+      this.#detail = this.#open.detail ?? '';
+    } else {
+      // Nothing is known to work until a connection proves it; the cause comes with the first failure.
+      this.#brokenSince = now;
+    }
+    for (const outage of this.#o.store.outages.unreported()) this.#report(outage, now);
+  }
+
+  /** The connection went down or an attempt failed. */
+  failed(cause: OutageCause, detail: string, at: number): void {
+    this.#connectedAt = undefined;
+    this.#markBroken(cause, detail, at);
+  }
+
+  connected(at: number): void {
+    this.#connectedAt = at;
+  }
+
+  /**
+   * Connected, but the oldest message waiting for a receipt was sent at `since` and no
+   * receipt came after it.
+   */
+  unanswered(since: number, detail: string): void {
+    this.#markBroken('no_receipts', detail, since);
+  }
+
+  /** The path is proven to work at `at` (a valid receipt, or connected with nothing to send). */
+  working(at: number): void {
+    if (this.#connectedAt === undefined) return;
+    if (this.#brokenSince === undefined && !this.#open) return;
+    const open = this.#open;
+    this.#brokenSince = undefined;
+    this.#cause = undefined;
+    if (!open) return;
+    const endAt = open.cause === 'no_receipts' ? at : Math.max(this.#connectedAt, open.startedAt);
+    let closed: OutageRecord | undefined;
+    inTransaction(this.#o.store, () => {
+      closed = this.#o.store.outages.close(endAt);
+      if (closed) this.#report(closed, at);
+    });
+    this.#open = undefined;
+    if (closed) {
+      this.#o.log.warn(
+        { outageId: closed.id, cause: closed.cause, startedAt: closed.startedAt, endedAt: closed.endedAt },
+        `exchange path back after ${Math.round((closed.endedAt! - closed.startedAt) / 1000)} s (${closed.cause}); outage reported`,
+      );
+      this.#o.onEnd(closed);
+    }
+  }
+
+  /** Opens the outage record once a broken period has lasted the grace time. */
+  tick(now: number): void {
+    if (this.#open || this.#brokenSince === undefined || this.#cause === undefined) return;
+    if (now - this.#brokenSince < this.#o.graceMs) return;
+    this.#open = this.#o.store.outages.open(this.#cause, this.#brokenSince, this.#detail || undefined);
+    this.#o.log.warn(
+      {
+        outageId: this.#open.id,
+        cause: this.#open.cause,
+        detail: this.#open.detail,
+        startedAt: this.#open.startedAt,
+      },
+      `no working path to the exchange since ${new Date(this.#open.startedAt).toISOString()} (${this.#open.cause})`,
+    );
+    this.#o.onStart(this.#open);
+  }
+
+  #markBroken(cause: OutageCause, detail: string, at: number): void {
+    if (this.#cause !== undefined) return;
+    this.#brokenSince ??= at;
+    this.#cause = cause;
+    this.#detail = detail;
+  }
+
+  /** Queues the report and marks the outage reported, inside the caller's transaction or its own. */
+  #report(outage: OutageRecord, now: number): void {
+    const { store, from } = this.#o;
+    inTransaction(store, () => {
+      const payload = encodeOutageReport({
+        outageId: outage.id,
+        gateway: from,
+        startedAt: outage.startedAt,
+        endedAt: outage.endedAt!,
+        cause: outage.cause,
+        ...(outage.detail === undefined ? {} : { detail: outage.detail }),
+      });
+      store.outbox.enqueue(
+        'outage',
+        payload,
+        { outageId: outage.id, cause: outage.cause, startedAt: outage.startedAt, endedAt: outage.endedAt! },
+        now,
+      );
+      store.outages.markReported(outage.id, now);
+    });
+  }
+}

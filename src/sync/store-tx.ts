@@ -1,0 +1,77 @@
+import type { ExchangeDelta, ExchangeStats, Store } from '../store/index.js';
+import { utcDay } from '../store/index.js';
+
+/**
+ * Runs several store calls as one SQLite transaction (BEGIN IMMEDIATE; the store's own
+ * transactions nest as savepoints). With synchronous=FULL each commit is an fsync: a
+ * backlog of 10,000 rows settled one commit per receipt would spend most of its time in
+ * fsync, so the sync groups a claim batch, or all receipts that arrived together, into one.
+ */
+export function inTransaction<T>(store: Store, fn: () => T): T {
+  return store.db.transaction(fn).immediate();
+}
+
+/**
+ * Exchange statistics (CTOP Art. 5) added up in memory and written inside the next
+ * transaction the sync runs anyway, instead of one commit per counted message.
+ */
+export class StatsBuffer {
+  readonly #days = new Map<string, { at: number; delta: Required<ExchangeDelta> }>();
+
+  add(at: number, delta: ExchangeDelta): void {
+    const day = utcDay(at);
+    let entry = this.#days.get(day);
+    if (!entry) {
+      entry = {
+        at,
+        delta: {
+          messagesSent: 0,
+          receiptsAccepted: 0,
+          receiptsRejected: 0,
+          resends: 0,
+          outageSeconds: 0,
+          bytesSent: 0,
+        },
+      };
+      this.#days.set(day, entry);
+    }
+    for (const [key, value] of Object.entries(delta) as [keyof ExchangeDelta, number][])
+      entry.delta[key] += value;
+  }
+
+  get empty(): boolean {
+    return this.#days.size === 0;
+  }
+
+  /** Hands the counters over for writing; `restore` them when the transaction failed. */
+  take(): TakenStats {
+    const taken = [...this.#days.values()];
+    this.#days.clear();
+    return taken;
+  }
+
+  restore(taken: TakenStats): void {
+    for (const e of taken) this.add(e.at, e.delta);
+  }
+}
+
+export type TakenStats = { at: number; delta: Required<ExchangeDelta> }[];
+
+/** Writes taken counters; call inside the transaction that should carry them. */
+export function recordStats(stats: ExchangeStats, taken: TakenStats): void {
+  for (const e of taken) stats.record(e.at, e.delta);
+}
+
+/** One transaction that also writes the counters gathered so far (kept for later if it fails). */
+export function transactWithStats<T>(store: Store, buffer: StatsBuffer, fn: () => T): T {
+  const taken = buffer.take();
+  try {
+    return inTransaction(store, () => {
+      recordStats(store.exchangeStats, taken);
+      return fn();
+    });
+  } catch (err) {
+    buffer.restore(taken);
+    throw err;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The parties of a sync test: gateway and exchange keys made at test time, the trust
+ * store each side holds, a configuration with short timeouts, the reference exchange on a
+ * broker, and outbox rows to drain.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeCanonical } from '../../src/cbor/index.js';
+import { type Exchange, type ExchangeOptions, startExchange } from '../../src/exchange/index.js';
+import { generateKey, type PrivateKey, publicPart, TrustStore, writeKeyPair } from '../../src/keys/index.js';
+import { inspectManifest } from '../../src/manifest/index.js';
+import type { IngestInput, Store } from '../../src/store/index.js';
+import type { SyncConfig } from '../../src/sync/index.js';
+import { TestLock } from './store.js';
+import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
+
+interface Teardown {
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+export const IDENTITY = { country: 'KZ', checkpoint: 'DOSTYK', gatewayId: 'gw-dostyk-1' } as const;
+export const EXCHANGE_ADDRESS = 'CTOP://KZ/EXCHANGE';
+
+export interface SyncWorld {
+  dir: string;
+  gatewayKey: PrivateKey;
+  exchangeKey: PrivateKey;
+  /** The gateway's: customs signers (fixtures) and the exchange key. */
+  agentTrust: TrustStore;
+  /** The exchange's: customs signers (fixtures) and the gateway keys. */
+  exchangeTrust: TrustStore;
+  /** Files for child processes. */
+  files: { gatewayKey: string; exchangeKey: string; agentTrust: string; exchangeTrust: string };
+  /** Another gateway's key (registered at the exchange too). */
+  gatewayKeyFor(gatewayId: string): PrivateKey;
+}
+
+export function makeSyncWorld(t: Teardown): SyncWorld {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ctop-sync-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const gatewayKey = generateKey('gateway', IDENTITY.gatewayId, { country: 'KZ' });
+  const exchangeKey = generateKey('exchange', 'kz-exchange-1', { country: 'KZ' });
+  const agentTrust = TrustStore.load(FIXTURE_TRUST_STORE);
+  agentTrust.add(publicPart(exchangeKey));
+  const exchangeTrust = TrustStore.load(FIXTURE_TRUST_STORE);
+  exchangeTrust.add(publicPart(gatewayKey));
+  const keysDir = path.join(dir, 'keys');
+  const files = {
+    gatewayKey: writeKeyPair(keysDir, gatewayKey).privateKey,
+    exchangeKey: writeKeyPair(keysDir, exchangeKey).privateKey,
+    agentTrust: path.join(dir, 'agent-trust.json'),
+    exchangeTrust: path.join(dir, 'exchange-trust.json'),
+  };
+  agentTrust.save(files.agentTrust);
+  exchangeTrust.save(files.exchangeTrust);
+  const others = new Map<string, PrivateKey>();
+  return {
+    dir,
+    gatewayKey,
+    exchangeKey,
+    agentTrust,
+    exchangeTrust,
+    files,
+    gatewayKeyFor(gatewayId) {
+      let key = others.get(gatewayId);
+      if (!key) {
+        key = generateKey('gateway', gatewayId, { country: 'KZ' });
+        exchangeTrust.add(publicPart(key));
+        others.set(gatewayId, key);
+      }
+      return key;
+    },
+  };
+}
+
+/** A configuration with timeouts short enough for tests. */
+export function testSyncConfig(brokers: string[], overrides: Partial<SyncConfig> = {}): SyncConfig {
+  return {
+    ...IDENTITY,
+    brokers,
+    exchangeAddress: EXCHANGE_ADDRESS,
+    keepaliveSeconds: 2,
+    connectTimeoutMs: 2000,
+    reconnectDelayMs: 200,
+    receiptTimeoutMs: 1500,
+    pollIntervalMs: 100,
+    outageGraceMs: 0,
+    stopTimeoutMs: 1000,
+    queryTimeoutMs: 3000,
+    ...overrides,
+  };
+}
+
+/** The reference exchange on `brokerUrl` with its database in the world's directory; stopped in teardown. */
+export async function startTestExchange(
+  t: Teardown,
+  world: SyncWorld,
+  brokerUrl: string,
+  overrides: Partial<ExchangeOptions> = {},
+): Promise<Exchange> {
+  const exchange = await startExchange({
+    brokerUrl,
+    dbPath: path.join(world.dir, `exchange-${Date.now()}-${Math.random().toString(36).slice(2)}.db`),
+    key: world.exchangeKey,
+    trust: world.exchangeTrust,
+    address: EXCHANGE_ADDRESS,
+    keepaliveSeconds: 2,
+    reconnectPeriodMs: 100,
+    ...overrides,
+  });
+  t.teardown(() => exchange.stop());
+  return exchange;
+}
+
+/** Queues `n` small rows of deterministic CBOR (kind pairing unless told) and returns their ids. */
+export function seedOutbox(
+  store: Store,
+  n: number,
+  options: { kind?: 'pairing' | 'alert'; size?: number; tag?: string } = {},
+) {
+  const ids: number[] = [];
+  const filler = 'x'.repeat(options.size ?? 16);
+  const now = Date.now();
+  store.db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const payload = encodeCanonical({ seq: i, tag: options.tag ?? 'seed', filler });
+      ids.push(store.outbox.enqueue(options.kind ?? 'pairing', payload, { seq: i }, now));
+    }
+  })();
+  return ids;
+}
+
+/** Polls until `check` holds; fails with `what` after the timeout. */
+export async function waitFor(
+  check: () => boolean,
+  timeoutMs: number,
+  what: string,
+  everyMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Stores a fixture manifest as a lock read would (trust on first use must be on), inspected with `trust`. */
+export function ingestManifest(store: Store, bytes: Uint8Array, trust: TrustStore, seed: number): number {
+  const inspection = inspectManifest(bytes, trust);
+  const lock = new TestLock(inspection.routing?.lockId ?? `SSL-TEST-${seed}`, seed, bytes);
+  const result = store.ingest({ read: lock.read(), inspection: inspection as IngestInput['inspection'] });
+  return result.outboxIds[0]!;
+}
+
+export function fixtureManifest(name: string): Buffer {
+  return readFileSync(path.join(FIXTURE_MANIFESTS_DIR, name));
+}

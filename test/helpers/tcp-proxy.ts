@@ -1,0 +1,105 @@
+/**
+ * A TCP proxy between a client and a broker that tests can misbehave: cut every connection
+ * (the peer sees a reset), swallow all bytes while keeping the connections open (a
+ * half-open link only a keepalive notices), or refuse new connections.
+ */
+import net from 'node:net';
+
+type Mode = 'forward' | 'blackhole' | 'refuse';
+
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+  /** Swallows bytes for good: a link that went dark does not come back. */
+  dark: boolean;
+}
+
+export class TcpProxy {
+  readonly #server: net.Server;
+  readonly #pairs = new Set<Pair>();
+  #mode: Mode = 'forward';
+  /** Connections accepted so far. */
+  accepted = 0;
+
+  private constructor(server: net.Server) {
+    this.#server = server;
+  }
+
+  static start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer();
+      const proxy = new TcpProxy(server);
+      server.on('connection', (client) => proxy.#accept(client, targetPort, targetHost));
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(proxy));
+    });
+  }
+
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get connections(): number {
+    return this.#pairs.size;
+  }
+
+  #accept(client: net.Socket, port: number, host: string): void {
+    this.accepted++;
+    if (this.#mode === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect({ port, host });
+    const pair: Pair = { client, upstream, dark: this.#mode === 'blackhole' };
+    this.#pairs.add(pair);
+    const end = () => {
+      this.#pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (d) => {
+      if (!pair.dark) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!pair.dark) client.write(d);
+    });
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  }
+
+  /** Resets every open connection (both sides see it at once). */
+  cut(): void {
+    for (const pair of this.#pairs) {
+      pair.client.resetAndDestroy();
+      pair.upstream.resetAndDestroy();
+    }
+    this.#pairs.clear();
+  }
+
+  /** From now on bytes vanish both ways, on open and on new connections; nobody is told. */
+  blackhole(): void {
+    this.#mode = 'blackhole';
+    for (const pair of this.#pairs) pair.dark = true;
+  }
+
+  /** New connections are reset at once (a broker that is down). */
+  refuse(): void {
+    this.#mode = 'refuse';
+  }
+
+  /** New connections are forwarded again; connections that went dark stay dark. */
+  restore(): void {
+    this.#mode = 'forward';
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
