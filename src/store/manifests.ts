@@ -213,7 +213,7 @@ export class Manifests {
     const sql = `SELECT ${LIST_COLUMNS} FROM manifest m
       LEFT JOIN outbox o ON o.manifest_id = m.manifest_id AND o.kind = 'manifest'
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY m.received_at DESC, m.manifest_id LIMIT ?`;
+      ORDER BY m.received_at DESC, m.rowid DESC LIMIT ?`;
     let statement = this.#lists.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);

@@ -179,7 +179,10 @@ export class Outbox {
   readonly #requeue: Database.Statement<[number, number]>;
   readonly #counts: Database.Statement<[], { state: OutboxState; n: number }>;
   readonly #oldest: Database.Statement<[], { created: number | null; next: number | null }>;
-  readonly #rejected: Database.Statement<[], OutboxRow>;
+  readonly #rejected: Database.Statement<
+    [],
+    Pick<OutboxRow, 'outbox_id' | 'kind' | 'manifest_id' | 'receipt_reason' | 'receipt_at'>
+  >;
   readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
   readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
 
@@ -215,9 +218,8 @@ export class Outbox {
     this.#oldest = db.prepare(`SELECT
       (SELECT min(created_at) FROM outbox WHERE state IN ('queued', 'in_flight')) AS created,
       (SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued') AS next`);
-    this.#rejected = db.prepare(
-      `${SELECT_WITH_PAYLOAD} WHERE o.state = 'rejected' ORDER BY o.receipt_at, o.outbox_id LIMIT 100`,
-    );
+    this.#rejected = db.prepare(`SELECT outbox_id, kind, manifest_id, receipt_reason, receipt_at FROM outbox
+      WHERE state = 'rejected' ORDER BY receipt_at, outbox_id LIMIT 100`);
 
     this.#claimDue = db.transaction((now: number, limit: number) => {
       const ids = this.#due.all(now, limit).map((r) => r.outbox_id);

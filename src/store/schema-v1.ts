@@ -158,7 +158,8 @@ CREATE TABLE outbox (
   CHECK ((kind = 'manifest') = (manifest_id IS NOT NULL)),
   CHECK (kind = 'manifest' OR payload IS NOT NULL OR payload_purged_at IS NOT NULL)
 ) STRICT;
-CREATE INDEX outbox_due ON outbox (next_attempt_at, outbox_id) WHERE state = 'queued';
+-- claimDue: due rows in order without sorting the whole queue (a backlog can be 100,000 rows)
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at, outbox_id);
 CREATE INDEX outbox_state ON outbox (state, created_at);
 CREATE INDEX outbox_manifest ON outbox (manifest_id) WHERE manifest_id IS NOT NULL;
 CREATE INDEX outbox_receipt_at ON outbox (receipt_at) WHERE state = 'acknowledged';
