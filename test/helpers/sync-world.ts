@@ -6,12 +6,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Test } from 'tap';
 import { encodeCanonical } from '../../src/cbor/index.js';
 import { type Exchange, type ExchangeOptions, startExchange } from '../../src/exchange/index.js';
 import { generateKey, type PrivateKey, publicPart, TrustStore, writeKeyPair } from '../../src/keys/index.js';
+import type { Logger } from '../../src/log.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import type { IngestInput, Store } from '../../src/store/index.js';
-import type { SyncConfig } from '../../src/sync/index.js';
+import { type SyncConfig, SyncEngine } from '../../src/sync/index.js';
 import { TestLock } from './store.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
 
@@ -155,4 +157,50 @@ export function ingestManifest(store: Store, bytes: Uint8Array, trust: TrustStor
 
 export function fixtureManifest(name: string): Buffer {
   return readFileSync(path.join(FIXTURE_MANIFESTS_DIR, name));
+}
+
+/** A sync engine for the world's gateway on `store`, started, stopped in teardown. */
+export async function startEngine(
+  t: Teardown,
+  world: SyncWorld,
+  store: Store,
+  brokers: string[],
+  overrides: Partial<SyncConfig> = {},
+  options: { log?: Logger; gatewayKey?: PrivateKey } = {},
+): Promise<SyncEngine> {
+  const engine = new SyncEngine({
+    store,
+    gatewayKey: options.gatewayKey ?? world.gatewayKey,
+    trust: world.agentTrust,
+    config: testSyncConfig(brokers, overrides),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  await engine.start();
+  t.teardown(() => engine.stop());
+  return engine;
+}
+
+/** Every outbox row (outage reports included) acknowledged, and at the exchange exactly once by content. */
+export function assertExactlyOnce(
+  t: Test,
+  store: Store,
+  exchange: Exchange,
+): void {
+  const ids = store.db.prepare('SELECT outbox_id FROM outbox ORDER BY outbox_id').pluck().all() as number[];
+  const rows = ids.map((id) => store.outbox.get(id)!);
+  t.equal(rows.filter((r) => r.state !== 'acknowledged').length, 0, 'every row acknowledged');
+  const atExchange = exchange.db.all();
+  const byHash = new Map<string, number>();
+  for (const m of atExchange)
+    byHash.set(m.payloadSha256.toString('hex'), (byHash.get(m.payloadSha256.toString('hex')) ?? 0) + 1);
+  const lost = rows.filter((r) => !byHash.has(r.payloadSha256.toString('hex'))).length;
+  const duplicated = [...byHash.values()].filter((n) => n > 1).length;
+  t.equal(lost, 0, '0 lost at the exchange');
+  t.equal(duplicated, 0, '0 duplicated at the exchange');
+  t.equal(atExchange.length, rows.length, 'the exchange holds exactly the rows sent');
+  t.same(
+    rows.map((r) => r.messageId).sort(),
+    atExchange.map((m) => m.messageId).sort(),
+    'under the messageIds the gateway recorded',
+  );
 }

@@ -6,6 +6,7 @@ import { register as lockSim } from './lock-sim.js';
 import { register as locks } from './locks.js';
 import { register as manifest } from './manifest.js';
 import { register as manifests } from './manifests.js';
+import { register as outages } from './outages.js';
 import { register as outbox } from './outbox.js';
 import { register as read } from './read.js';
 
@@ -21,5 +22,6 @@ export const commands: RegisterCommand[] = [
   manifests,
   locks,
   outbox,
+  outages,
   exportImport,
 ];

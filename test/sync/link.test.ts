@@ -1,0 +1,104 @@
+import t from 'tap';
+import { systemClock } from '../../src/clock.js';
+import type { SyncEventMap } from '../../src/sync/index.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { openTestStore } from '../helpers/store.js';
+import {
+  assertExactlyOnce,
+  makeSyncWorld,
+  seedOutbox,
+  startEngine,
+  startTestExchange,
+  waitFor,
+} from '../helpers/sync-world.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+async function world(t: Parameters<typeof startMosquitto>[0]) {
+  const broker = await startMosquitto(t);
+  const w = makeSyncWorld(t);
+  const exchange = await startTestExchange(t, w, broker.url);
+  const proxy = await TcpProxy.start(broker.port);
+  t.teardown(() => proxy.close());
+  const { store } = openTestStore(t, { clock: systemClock, backoff: { baseMs: 100, maxMs: 400 } });
+  return { broker, world: w, exchange, proxy, store };
+}
+
+const settled = (store: ReturnType<typeof openTestStore>['store']) => {
+  const { counts } = store.outbox.status(Date.now());
+  return counts.queued + counts.in_flight === 0;
+};
+
+t.test(
+  'the link is cut and the broker refuses for a while: the drain resumes, each message once',
+  async (t) => {
+    const { world: w, exchange, proxy, store } = await world(t);
+    seedOutbox(store, 400, { size: 256 });
+    const engine = await startEngine(t, w, store, [proxy.url], { claimBatch: 16, maxInFlight: 32 });
+    const disconnects: SyncEventMap['disconnected'][0][] = [];
+    engine.on('disconnected', (d) => disconnects.push(d));
+
+    await waitFor(
+      () => store.outbox.status(Date.now()).counts.acknowledged >= 60,
+      20_000,
+      'the drain under way',
+    );
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => engine.status().currentOutage !== undefined, 5000, 'the outage recorded');
+    t.equal(engine.status().currentOutage!.cause, 'connection_lost');
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(engine.status().connected, false, 'refused while the proxy refuses');
+    proxy.restore();
+    await waitFor(
+      () => settled(store) && engine.status().currentOutage === undefined,
+      30_000,
+      'the drain to finish',
+    );
+    await waitFor(
+      () => exchange.db.outageReports().length === 1 && settled(store),
+      10_000,
+      'the outage reported',
+    );
+    assertExactlyOnce(t, store, exchange);
+    t.equal(disconnects[0]?.cause, 'connection_lost');
+  },
+);
+
+t.test('a half-open link (bytes swallowed, nobody told) is found by the keepalive alone', async (t) => {
+  const { world: w, exchange, proxy, store } = await world(t);
+  seedOutbox(store, 300, { size: 256 });
+  const engine = await startEngine(t, w, store, [proxy.url], {
+    claimBatch: 8,
+    maxInFlight: 16,
+    keepaliveSeconds: 1,
+    connectTimeoutMs: 1000,
+    // Long enough that the receipt timeout cannot be what notices the dead link.
+    receiptTimeoutMs: 20_000,
+  });
+  const disconnects: SyncEventMap['disconnected'][0][] = [];
+  engine.on('disconnected', (d) => disconnects.push(d));
+
+  await waitFor(
+    () => store.outbox.status(Date.now()).counts.acknowledged >= 40,
+    20_000,
+    'the drain under way',
+  );
+  const darkAt = Date.now();
+  proxy.blackhole();
+  t.equal(proxy.connections, 1, 'the connection stays open');
+  await waitFor(() => disconnects.length > 0, 10_000, 'the keepalive to give up on the link');
+  const noticedAfter = Date.now() - darkAt;
+  t.equal(disconnects[0]!.cause, 'keepalive_timeout');
+  t.ok(noticedAfter < 5000, `noticed after ${noticedAfter} ms (keepalive 1 s)`);
+  await new Promise((r) => setTimeout(r, 1500));
+  proxy.restore();
+  await waitFor(
+    () => settled(store) && exchange.db.outageReports().length === 1,
+    40_000,
+    'the drain to finish',
+  );
+  await waitFor(() => settled(store), 10_000, 'the outage report acknowledged');
+  assertExactlyOnce(t, store, exchange);
+  const [outage] = store.outages.list();
+  t.equal(outage!.cause, 'keepalive_timeout');
+});

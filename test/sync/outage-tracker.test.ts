@@ -1,0 +1,145 @@
+import t from 'tap';
+import { silentLogger } from '../../src/log.js';
+import type { OutageRecord } from '../../src/store/index.js';
+import { OutageTracker } from '../../src/sync/outage-tracker.js';
+import { decodeOutageReport } from '../../src/sync/protocol/index.js';
+import { runCli } from '../helpers/cli.js';
+import { openTestStore } from '../helpers/store.js';
+
+const FROM = 'CTOP://KZ/DOSTYK/gw-dostyk-1';
+
+function tracker(t: Parameters<typeof openTestStore>[0], graceMs = 5000) {
+  const { store, clock, path } = openTestStore(t);
+  const started: OutageRecord[] = [];
+  const ended: OutageRecord[] = [];
+  const make = () =>
+    new OutageTracker({
+      store,
+      from: FROM,
+      graceMs,
+      log: silentLogger,
+      onStart: (o) => started.push(o),
+      onEnd: (o) => ended.push(o),
+    });
+  return { store, clock, path, started, ended, make };
+}
+
+t.test(
+  'a broken path becomes an outage after the grace time, from its real start and with its first cause',
+  async (t) => {
+    const { store, clock, started, ended, make } = tracker(t);
+    const tr = make();
+    tr.start(clock.now());
+    tr.connected(clock.now());
+    tr.working(clock.now());
+    const t0 = clock.now();
+    tr.failed('connection_lost', 'broker: read ECONNRESET', t0);
+    clock.advance(1000);
+    tr.failed('broker_unreachable', 'broker: connect ECONNREFUSED', clock.now());
+    clock.advance(3000);
+    tr.tick(clock.now());
+    t.equal(started.length, 0, 'a 4 s blip is not an outage');
+    t.equal(store.outages.current(), undefined);
+    clock.advance(1000);
+    tr.tick(clock.now());
+    t.equal(started.length, 1);
+    const open = store.outages.current()!;
+    t.equal(open.startedAt, t0, 'the outage starts when the path broke, not when it was noticed');
+    t.equal(open.cause, 'connection_lost', 'the first cause names the outage');
+    t.match(open.detail, /ECONNRESET/);
+    t.equal(tr.current?.id, open.id);
+
+    clock.advance(60_000);
+    const back = clock.now();
+    tr.connected(back);
+    clock.advance(40);
+    tr.working(clock.now());
+    t.equal(ended.length, 1);
+    const closed = store.outages.list()[0]!;
+    t.equal(closed.endedAt, back, 'a connection outage ends when the connection that worked was made');
+    t.equal(closed.reportedAt, clock.now(), 'closed and reported together');
+    t.equal(store.outages.unreported().length, 0);
+    const [row] = store.outbox.claimDue(clock.now() + 1, 10);
+    t.equal(row!.kind, 'outage');
+    const report = decodeOutageReport(row!.payload!);
+    t.same(report, {
+      outageId: closed.id,
+      gateway: FROM,
+      startedAt: t0,
+      endedAt: back,
+      cause: 'connection_lost',
+      detail: closed.detail,
+    });
+    const [day] = store.exchangeStats.list();
+    t.equal(day!.outageSeconds, 65, 'outage seconds counted per day');
+  },
+);
+
+t.test('connected without receipts is an outage too, ended by the first receipt', async (t) => {
+  const { store, clock, make } = tracker(t, 0);
+  const tr = make();
+  tr.start(clock.now());
+  tr.connected(clock.now());
+  tr.working(clock.now());
+  const sentAt = clock.now();
+  clock.advance(30_000);
+  tr.unanswered(sentAt, '12 messages without a receipt');
+  tr.tick(clock.now());
+  const open = store.outages.current()!;
+  t.equal(open.cause, 'no_receipts');
+  t.equal(open.startedAt, sentAt);
+  clock.advance(5000);
+  tr.working(clock.now());
+  t.equal(store.outages.list()[0]!.endedAt, clock.now(), 'ends when the receipt came');
+});
+
+t.test(
+  'nothing is proven while disconnected; an outage left open by a killed run is continued, not duplicated',
+  async (t) => {
+    const { store, clock, path, started, make } = tracker(t, 0);
+    const first = make();
+    first.start(clock.now());
+    first.failed('dns', 'no-such-host.invalid: ENOTFOUND', clock.now());
+    first.tick(clock.now());
+    t.equal(started.length, 1);
+    first.working(clock.now());
+    t.ok(store.outages.current(), 'a receipt cannot prove a path while disconnected');
+
+    // The process dies; the next run adopts the open outage.
+    clock.advance(10_000);
+    const second = make();
+    second.start(clock.now());
+    t.equal(second.current?.id, store.outages.current()!.id);
+    second.failed('broker_unreachable', 'ECONNREFUSED', clock.now());
+    second.tick(clock.now());
+    t.equal(store.outages.list().length, 1, 'still one outage');
+    second.connected(clock.now());
+    second.working(clock.now());
+    const [closed] = store.outages.list();
+    t.equal(closed!.cause, 'dns');
+    t.ok(closed!.endedAt);
+
+    const { stdout, code } = await runCli(['outages', 'list', '--db', path]);
+    t.equal(code, 0);
+    t.match(stdout, /dns/);
+    t.match(stdout, /1 outage;/);
+    const json = await runCli(['outages', 'list', '--json', '--db', path]);
+    t.equal(JSON.parse(json.stdout)[0].cause, 'dns');
+    const stats = await runCli(['outages', 'stats', '--days', '3660', '--json', '--db', path]);
+    t.equal(stats.code, 0);
+    t.equal(JSON.parse(stats.stdout)[0].outageSeconds, 10);
+  },
+);
+
+t.test(
+  'an outage closed but never reported (killed in between in an older version) is reported at start',
+  async (t) => {
+    const { store, clock, make } = tracker(t);
+    const opened = store.outages.open('tls', clock.now() - 5000, 'certificate has expired');
+    store.outages.close(clock.now());
+    make().start(clock.now());
+    t.equal(store.outages.unreported().length, 0);
+    const [row] = store.outbox.claimDue(clock.now() + 1, 10);
+    t.equal(decodeOutageReport(row!.payload!).outageId, opened.id);
+  },
+);
