@@ -170,6 +170,7 @@ export class Outbox {
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #get: Database.Statement<[number], OutboxRow>;
   readonly #byMessageId: Database.Statement<[string], OutboxRow>;
+  readonly #forManifest: Database.Statement<[string], OutboxRow>;
   readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
   readonly #claim: Database.Statement<[number, number]>;
   readonly #setMessageId: Database.Statement<[string, number, string]>;
@@ -195,6 +196,7 @@ export class Outbox {
       VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now)`);
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
     this.#byMessageId = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.message_id = ?`);
+    this.#forManifest = db.prepare(`SELECT * FROM outbox WHERE manifest_id = ? AND kind = 'manifest'`);
     this.#due = db.prepare(`SELECT outbox_id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
       ORDER BY next_attempt_at, outbox_id LIMIT ?`);
     this.#claim = db.prepare(
@@ -325,6 +327,12 @@ export class Outbox {
   findByMessageId(messageId: string): OutboxEntry | undefined {
     const row = this.#space.run('outbox find', () => this.#byMessageId.get(messageId));
     return row ? fromRow(row) : undefined;
+  }
+
+  /** The row that carries a manifest to the exchange (without its payload). */
+  forManifest(manifestId: string): OutboxEntry | undefined {
+    const row = this.#space.run('outbox find', () => this.#forManifest.get(manifestId));
+    return row ? { ...fromRow(row), payload: undefined } : undefined;
   }
 
   get(id: number): OutboxEntry | undefined {

@@ -39,6 +39,10 @@ t.test('claimDue hands out due rows oldest first, in flight, attempt counted, wi
   t.equal(rest[0]!.payload!.toString(), 'outage report');
   t.same(rest[0]!.routing, { cause: 'dns' });
   t.same(store.outbox.claimDue(now, 10), [], 'nothing is handed out twice');
+  const byManifest = store.outbox.forManifest(r.manifest!.manifestId)!;
+  t.equal(byManifest.id, r.outboxIds[0]);
+  t.equal(byManifest.payload, undefined, 'found without loading the bytes');
+  t.equal(store.outbox.forManifest('00'.repeat(32)), undefined);
   const bad = t.throws(() => store.outbox.claimDue(now, 0));
   t.ok(isCtopError(bad, 'E_STORE_INPUT'));
 });

@@ -77,11 +77,7 @@ function pairs(rows: [string, string | undefined][]): string {
 
 function showText(store: Store, m: ManifestRecord, others: string[]): string {
   const r = m.routing ?? {};
-  const outbox = store.db
-    .prepare(`SELECT outbox_id FROM outbox WHERE manifest_id = ? AND kind = 'manifest'`)
-    .pluck()
-    .get(m.manifestId) as number | undefined;
-  const row = outbox === undefined ? undefined : store.outbox.get(outbox);
+  const row = store.outbox.forManifest(m.manifestId);
   const status =
     m.verification === 'valid'
       ? 'VALID'
