@@ -17,6 +17,8 @@ export interface HciEmulatorOptions extends ControllerOptions {
 export interface EmulatorStats {
   bytesFromHost: number;
   bytesToHost: number;
+  /** Bytes handed to the serial port and not yet written to the line. */
+  bytesToHostPending: number;
   /** Bytes from the host that were not part of an H4 command or ACL packet. */
   bytesDiscarded: number;
 }
@@ -28,17 +30,26 @@ export interface EmulatorStats {
  */
 export class HciEmulator {
   readonly controller: HciController;
-  readonly stats: EmulatorStats = { bytesFromHost: 0, bytesToHost: 0, bytesDiscarded: 0 };
-  readonly #port: SerialPort;
+  readonly stats: EmulatorStats = {
+    bytesFromHost: 0,
+    bytesToHost: 0,
+    bytesToHostPending: 0,
+    bytesDiscarded: 0,
+  };
+  /** Reads only. */
+  readonly #input: SerialPort;
+  /** Writes only: a second descriptor for the same line (see start()). */
+  readonly #output: SerialPort;
   readonly #parser: H4Parser;
   readonly #log: Logger;
   #out: Buffer[] = [];
   #flush: NodeJS.Immediate | undefined;
   #stopped = false;
 
-  private constructor(o: HciEmulatorOptions, port: SerialPort) {
+  private constructor(o: HciEmulatorOptions, input: SerialPort, output: SerialPort) {
     this.#log = (o.log ?? silentLogger).child({ component: 'ble-sim-hci', path: o.path });
-    this.#port = port;
+    this.#input = input;
+    this.#output = output;
     this.controller = new HciController(o.world, o, (packet) => this.#send(packet), o.log ?? silentLogger);
     this.#parser = new H4Parser({
       onDiscard: (n) => {
@@ -47,34 +58,51 @@ export class HciEmulator {
       },
     });
     this.#parser.on('data', (packet: Buffer) => this.controller.receive(packet));
-    port.on('data', (chunk: Buffer) => {
+    input.on('data', (chunk: Buffer) => {
       this.stats.bytesFromHost += chunk.length;
       this.#parser.write(chunk);
     });
     // A vanished pty (the pair was cut) reports EIO; the line is simply gone.
-    port.on('error', (err) => this.#log.debug({ err: err.message }, 'serial port error'));
+    for (const port of [input, output])
+      port.on('error', (err) => this.#log.debug({ err: err.message }, 'serial port error'));
   }
 
+  /**
+   * Opens the line twice, one descriptor for reading and one for writing. With a single
+   * SerialPort, a write that meets a full pty waits for "writable" while the pending read's
+   * "readable" poll replaces it (@serialport/bindings-cpp's Poller::poll restarts uv_poll
+   * with the newest event only): when the host then stays quiet, the write waits for ever
+   * and the radio hangs mid-transfer. Separate descriptors have separate pollers.
+   */
   static async start(o: HciEmulatorOptions): Promise<HciEmulator> {
-    const port = new SerialPort({
-      path: o.path,
-      baudRate: o.baudRate ?? 1_000_000,
-      autoOpen: false,
-      lock: false,
-    });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) =>
-        err
-          ? reject(
-              new CtopError('E_BLESIM_PORT', `cannot open ${o.path}: ${err.message}`, {
-                cause: err,
-                details: { path: o.path },
-              }),
-            )
-          : resolve(),
-      ),
-    );
-    return new HciEmulator(o, port);
+    const open = async (): Promise<SerialPort> => {
+      const port = new SerialPort({
+        path: o.path,
+        baudRate: o.baudRate ?? 1_000_000,
+        autoOpen: false,
+        lock: false,
+      });
+      await new Promise<void>((resolve, reject) =>
+        port.open((err) =>
+          err
+            ? reject(
+                new CtopError('E_BLESIM_PORT', `cannot open ${o.path}: ${err.message}`, {
+                  cause: err,
+                  details: { path: o.path },
+                }),
+              )
+            : resolve(),
+        ),
+      );
+      return port;
+    };
+    const input = await open();
+    try {
+      return new HciEmulator(o, input, await open());
+    } catch (err) {
+      await new Promise<void>((resolve) => input.close(() => resolve()));
+      throw err;
+    }
   }
 
   get world(): SimWorld {
@@ -90,9 +118,10 @@ export class HciEmulator {
     this.#out = [];
     this.#parser.removeAllListeners('data');
     this.#parser.destroy();
-    const port = this.#port;
-    port.removeAllListeners('data');
-    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    this.#input.removeAllListeners('data');
+    for (const port of [this.#input, this.#output]) {
+      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    }
   }
 
   /** Packets of one event-loop turn go out in one write. */
@@ -106,7 +135,10 @@ export class HciEmulator {
       if (out.length === 0 || this.#stopped) return;
       const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
       this.stats.bytesToHost += bytes.length;
-      this.#port.write(bytes);
+      this.stats.bytesToHostPending += bytes.length;
+      this.#output.write(bytes, () => {
+        this.stats.bytesToHostPending -= bytes.length;
+      });
     });
   }
 }
