@@ -83,11 +83,11 @@ async function notifyRun(
   );
   const bytes = new Array<number>(connections).fill(0);
   let counting = false;
-  links.forEach((l, i) =>
+  for (const [i, l] of links.entries()) {
     l.tx.on('data', (d: Buffer) => {
       if (counting) bytes[i]! += d.length;
-    }),
-  );
+    });
+  }
   await world.clock.sleep(200); // every queue full, steady state
   counting = true;
   const sim0 = world.clock.monotonic();
