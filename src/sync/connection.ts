@@ -84,7 +84,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
    * Ends the connection: `beforeEnd` runs while still connected (the offline status), then
    * a DISCONNECT is sent so the broker does not publish the last will.
    */
-  async stop(beforeEnd?: (client: MqttClient) => Promise<void>): Promise<void> {
+  async stop(beforeEnd?: (client: MqttClient) => Promise<void>, timeoutMs = 2000): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     const client = this.#client;
@@ -92,14 +92,29 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     const wasUp = this.#up;
     this.#up = false;
     if (!client) return;
+    // A broker that died a moment ago never answers: neither step may wait for it forever.
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const bounded = async (work: Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          work,
+          closed,
+          new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     if (wasUp && beforeEnd) {
       try {
-        await beforeEnd(client);
+        await bounded(beforeEnd(client));
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'before disconnect');
       }
     }
-    await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+    await bounded(new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve())));
+    client.end(true);
   }
 
   #options(): IClientOptions {

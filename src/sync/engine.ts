@@ -182,19 +182,22 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     }
     this.#flushReceipts();
     const now = this.#clock.now();
-    await this.#connection.stop(async (client) => {
-      await client.publishAsync(
-        this.config.topics.status,
-        encodeStatus({
-          state: 'offline',
-          from: this.config.address,
-          at: now,
-          reason: 'stopped',
-          backlog: this.#backlog(),
-        }),
-        { qos: 1, retain: true },
-      );
-    });
+    await this.#connection.stop(
+      async (client) => {
+        await client.publishAsync(
+          this.config.topics.status,
+          encodeStatus({
+            state: 'offline',
+            from: this.config.address,
+            at: now,
+            reason: 'stopped',
+            backlog: this.#backlog(),
+          }),
+          { qos: 1, retain: true },
+        );
+      },
+      Math.max(100, this.config.stopTimeoutMs),
+    );
     this.#client = undefined;
     this.#up = undefined;
     this.#queries.failAll(new CtopError('E_SYNC_OFFLINE', 'sync stopped'));

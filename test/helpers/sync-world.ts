@@ -181,11 +181,7 @@ export async function startEngine(
 }
 
 /** Every outbox row (outage reports included) acknowledged, and at the exchange exactly once by content. */
-export function assertExactlyOnce(
-  t: Test,
-  store: Store,
-  exchange: Exchange,
-): void {
+export function assertExactlyOnce(t: Test, store: Store, exchange: Exchange): void {
   const ids = store.db.prepare('SELECT outbox_id FROM outbox ORDER BY outbox_id').pluck().all() as number[];
   const rows = ids.map((id) => store.outbox.get(id)!);
   t.equal(rows.filter((r) => r.state !== 'acknowledged').length, 0, 'every row acknowledged');
