@@ -16,15 +16,9 @@
  */
 export { type AlertRecord, Alerts, alertFingerprint, STORE_ALERT_KINDS } from './alerts.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-export {
-  type ExportOptions,
-  type ExportSummary,
-  exportBundle,
-  type ImportOptions,
-  type ImportSummary,
-  importBundle,
-} from './bundle.js';
+export { type ExportOptions, type ExportSummary, exportBundle } from './bundle-export.js';
 export { BUNDLE_FORMAT, type BundleContents, type OpenedBundle, openBundle } from './bundle-format.js';
+export { type ImportOptions, type ImportSummary, importBundle } from './bundle-import.js';
 export { type OpenDatabaseOptions, openDatabase } from './database.js';
 export { type ExchangeDay, type ExchangeDelta, ExchangeStats, utcDay } from './exchange-stats.js';
 export type { LockEvents, StoredLockEvent } from './lock-events.js';

@@ -6,7 +6,8 @@ import type { Alerts } from './alerts.js';
 import type { ReadCheckpoints } from './checkpoints.js';
 import { checkIngestInput, sha256Hex } from './ingest-input.js';
 import { encodeEvents, type LockEvents } from './lock-events.js';
-import type { LockRecord, Locks } from './locks.js';
+import { judgeRead } from './lock-trust.js';
+import type { Locks } from './locks.js';
 import type { Manifests } from './manifests.js';
 import type { Outbox, OutboxRouting } from './outbox.js';
 import { type Reads, readUid } from './reads.js';
@@ -17,7 +18,6 @@ import type {
   IngestResult,
   LockDescription,
   LockEventRecord,
-  LockReadRecord,
   ManifestInspection,
   RaisedAlert,
   ReadTrust,
@@ -129,7 +129,14 @@ export class Ingest {
     let pinned = false;
     if (lock) {
       const known = p.locks.ensure(lock.lockId, now);
-      ({ trust, pinned } = this.#judge(known, lock, read, pending, now));
+      ({ trust, pinned } = judgeRead(known, lock, read, pending, this.#p.trustOnFirstUse));
+      if (pinned) {
+        p.locks.pin(lock.lockId, lock.identityKey, 'tofu', now);
+        p.log.info(
+          { lockId: lock.lockId, key: short(lock.identityKey) },
+          'lock identity key pinned on first use',
+        );
+      }
     }
 
     let manifest: IngestResult['manifest'];
@@ -236,64 +243,6 @@ export class Ingest {
       alerts,
       outboxIds,
     };
-  }
-
-  /** How far this read can be trusted about its lock; pins the key on first use when allowed. */
-  #judge(
-    known: LockRecord,
-    lock: LockDescription,
-    read: LockReadRecord,
-    pending: AlertInput[],
-    now: number,
-  ): { trust: ReadTrust; pinned: boolean } {
-    const presented = Buffer.from(lock.identityKey);
-    const authFailed = read.error?.code === 'E_LOCK_CLONED';
-    const base = { kind: 'clone', lockId: lock.lockId, evidence: presented };
-    if (known.identityKey) {
-      if (!known.identityKey.equals(presented)) {
-        pending.push({
-          ...base,
-          subject: `key:${hex(presented)}`,
-          detail: `lock ${lock.lockId} presented identity key ${short(presented)}…, pinned (${known.pinnedBy}) is ${short(known.identityKey)}…: clone or swapped lock`,
-        });
-        return { trust: 'clone', pinned: false };
-      }
-      if (read.authenticated) return { trust: 'trusted', pinned: false };
-      if (authFailed) {
-        pending.push({
-          ...base,
-          subject: `auth:${hex(presented)}`,
-          detail: `lock ${lock.lockId} failed to prove possession of its pinned identity key: clone`,
-        });
-        return { trust: 'clone', pinned: false };
-      }
-      return { trust: 'unauthenticated', pinned: false };
-    }
-    if (authFailed) {
-      pending.push({
-        ...base,
-        subject: `auth:${hex(presented)}`,
-        detail: `lock ${lock.lockId} (not pinned yet) failed to prove possession of the key it presents: clone`,
-      });
-      return { trust: 'clone', pinned: false };
-    }
-    if (!read.authenticated) return { trust: 'unauthenticated', pinned: false };
-    if (this.#p.trustOnFirstUse) {
-      this.#p.locks.pin(lock.lockId, presented, 'tofu', now);
-      this.#p.log.info(
-        { lockId: lock.lockId, key: short(presented) },
-        'lock identity key pinned on first use',
-      );
-      return { trust: 'trusted', pinned: true };
-    }
-    pending.push({
-      kind: 'unknown_lock',
-      lockId: lock.lockId,
-      subject: `key:${hex(presented)}`,
-      detail: `lock ${lock.lockId} is not provisioned (key ${short(presented)}…) and trust on first use is off: read kept as evidence`,
-      evidence: presented,
-    });
-    return { trust: 'unknown_lock', pinned: false };
   }
 
   #manifest(

@@ -69,7 +69,7 @@ async function killLoop(
   for (let kill = 1; kill <= kills; kill++) {
     // Now and then the kill lands during start-up (open, migration, recovery) instead.
     const early = kill % 10 === 3;
-    const delay = early ? 50 + Math.floor(Math.random() * 600) : Math.floor(Math.random() * 150);
+    const delay = early ? 50 + Math.floor(Math.random() * 600) : 10 + Math.floor(Math.random() * 190);
     const run = await runAndKill(db, fixture, next, delay, early);
     if (run.reported.size > 0) duringWork++;
     for (const [n, uid] of run.reported) reported.set(n, uid);
