@@ -119,7 +119,14 @@ export class Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      // Refreshes the planner's statistics where they drifted (SQLite's advice for long-lived connections).
+      this.db.pragma('optimize');
+    } catch {
+      // A full or read-only disk must not keep the database from closing.
+    }
+    this.db.close();
   }
 }
 
