@@ -36,7 +36,7 @@ export interface SerialLockSetupOptions {
  */
 export async function startSerialLock(options: SerialLockSetupOptions = {}): Promise<SerialLockSetup> {
   const lockId = options.lockId ?? 'SSL-KZ-000123';
-  const identity = generateLockIdentity();
+  const identity = options.engine?.identity ?? generateLockIdentity();
   const manifest = options.manifest ?? randomBytes(options.manifestSize ?? 8 * 1024);
   const t0 = 1_790_000_000;
   const events = appendEvents(
