@@ -17,6 +17,8 @@ export interface ConnectionHooks {
   toHost(packet: Buffer): void;
   /** Host ACL fragments of this connection fully sent (for Number Of Completed Packets). */
   completed(handle: number, count: number): void;
+  /** False while the line to the host is backed up (see LinkLayerHooks.centralReady). */
+  hostReady(): boolean;
   /**
    * The connection is over. `hostReason`: the reason reported to the host in Disconnection
    * Complete, or undefined when it ended silently (HCI Reset, emulator shutdown).
@@ -109,6 +111,7 @@ export class Connection implements SimConnection {
       },
       {
         toPeripheral: (pb, data) => this.#fromAir(pb, data),
+        centralReady: () => hooks.hostReady(),
         toCentral: (first, data) =>
           hooks.toHost(aclData(this.handle, first ? Pb.FirstFlushable : Pb.Continuing, data)),
         completed: (count) => {

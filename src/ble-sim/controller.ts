@@ -73,6 +73,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
   readonly aclBufferCount: number;
   readonly dataLengthExtension: boolean;
   readonly #toHost: (packet: Buffer) => void;
+  readonly #hostReady: () => boolean;
   readonly #log: Logger;
   readonly #air: AdvertisingChannel;
   readonly #connections = new Map<number, Connection>();
@@ -85,7 +86,17 @@ export class HciController extends EventEmitter<ControllerEvents> {
   #closed = false;
   readonly #onDepart = (p: SimPeripheral) => this.#byAddress.get(p.address)?.linkLost();
 
-  constructor(world: SimWorld, options: ControllerOptions, toHost: (packet: Buffer) => void, log: Logger) {
+  /**
+   * `toHost` carries packets to the host; `hostReady` says whether the line can take more
+   * (false holds peripheral data on air instead of piling it up in memory).
+   */
+  constructor(
+    world: SimWorld,
+    options: ControllerOptions,
+    toHost: (packet: Buffer) => void,
+    log: Logger,
+    hostReady: () => boolean = () => true,
+  ) {
     super();
     const {
       address = '00:1b:dc:0c:70:01',
@@ -111,6 +122,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.aclBufferCount = aclBufferCount;
     this.dataLengthExtension = dataLengthExtension;
     this.#toHost = toHost;
+    this.#hostReady = hostReady;
     this.#completed = new CompletedPackets(toHost);
     this.#log = log.child({ component: 'ble-sim-controller' });
     this.#air = new AdvertisingChannel(
@@ -383,6 +395,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       {
         toHost: (packet) => this.#toHost(packet),
         completed: (h, count) => this.#completed.add(h, count),
+        hostReady: this.#hostReady,
         closed: (conn, reason) => this.#connectionClosed(conn, reason),
       },
     );

@@ -5,6 +5,13 @@ import { type ControllerOptions, HciController } from './controller.js';
 import { H4Parser } from './h4-parser.js';
 import type { SimWorld } from './world.js';
 
+/**
+ * Bytes for the host that may wait for the line (in this process, the pty and socat). Past
+ * it the controller stops taking peripheral data, as a controller whose UART to the host is
+ * flow-controlled does: a host that cannot keep up slows the air, memory stays bounded.
+ */
+const HOST_BACKLOG_LIMIT = 64 * 1024;
+
 export interface HciEmulatorOptions extends ControllerOptions {
   world: SimWorld;
   /** The controller's end of the serial line (PtyPair.lockPath, or any tty). */
@@ -43,6 +50,7 @@ export class HciEmulator {
   readonly #parser: H4Parser;
   readonly #log: Logger;
   #out: Buffer[] = [];
+  #outBytes = 0;
   #flush: NodeJS.Immediate | undefined;
   #stopped = false;
 
@@ -50,7 +58,13 @@ export class HciEmulator {
     this.#log = (o.log ?? silentLogger).child({ component: 'ble-sim-hci', path: o.path });
     this.#input = input;
     this.#output = output;
-    this.controller = new HciController(o.world, o, (packet) => this.#send(packet), o.log ?? silentLogger);
+    this.controller = new HciController(
+      o.world,
+      o,
+      (packet) => this.#send(packet),
+      o.log ?? silentLogger,
+      () => this.#outBytes + this.stats.bytesToHostPending < HOST_BACKLOG_LIMIT,
+    );
     this.#parser = new H4Parser({
       onDiscard: (n) => {
         this.stats.bytesDiscarded += n;
@@ -116,6 +130,7 @@ export class HciEmulator {
     this.controller.close();
     if (this.#flush) clearImmediate(this.#flush);
     this.#out = [];
+    this.#outBytes = 0;
     this.#parser.removeAllListeners('data');
     this.#parser.destroy();
     this.#input.removeAllListeners('data');
@@ -128,10 +143,12 @@ export class HciEmulator {
   #send(packet: Buffer): void {
     if (this.#stopped) return;
     this.#out.push(packet);
+    this.#outBytes += packet.length;
     this.#flush ??= setImmediate(() => {
       this.#flush = undefined;
       const out = this.#out;
       this.#out = [];
+      this.#outBytes = 0;
       if (out.length === 0 || this.#stopped) return;
       const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
       this.stats.bytesToHost += bytes.length;

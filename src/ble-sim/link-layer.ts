@@ -5,6 +5,11 @@ export interface LinkLayerHooks {
   toPeripheral(pb: number, data: Buffer): void;
   /** One LL PDU from the peripheral reached the central; `first` starts an L2CAP PDU. */
   toCentral(first: boolean, data: Buffer): void;
+  /**
+   * Whether the central's controller can take PDUs now. False when its line to the host is
+   * backed up: the controller then does not acknowledge, and the peripheral keeps its data.
+   */
+  centralReady(): boolean;
   /** Host ACL fragments fully sent in the last batch (for Number Of Completed Packets). */
   completed(count: number): void;
   /** Counted peripheral PDUs (notifications) left the TX buffer in the last event. */
@@ -28,6 +33,8 @@ export interface LinkStats {
   pdusDelivered: number;
   /** LL PDU transmissions lost and repeated (both directions). */
   pdusLost: number;
+  /** Peripheral slots left unused because the host side was backed up. */
+  slotsHeld: number;
   /** ACL payload bytes delivered host → peripheral. */
   bytesToPeripheral: number;
   /** L2CAP bytes delivered peripheral → host. */
@@ -62,6 +69,7 @@ export class LinkLayer {
     busyEvents: 0,
     pdusDelivered: 0,
     pdusLost: 0,
+    slotsHeld: 0,
     bytesToPeripheral: 0,
     bytesToCentral: 0,
   };
@@ -193,6 +201,10 @@ export class LinkLayer {
     }
     let roomFreed = false;
     for (let slot = 0; slot < packetsPerInterval && this.#peripheral.length > 0; slot++) {
+      if (!this.#hooks.centralReady()) {
+        this.stats.slotsHeld += packetsPerInterval - slot;
+        break;
+      }
       if (lossRate > 0 && random() < lossRate) {
         this.stats.pdusLost++;
         continue;

@@ -1,8 +1,10 @@
 import { SerialPort } from 'serialport';
 import t from 'tap';
+import { FloodApp } from '../../src/ble-sim/apps.js';
 import { HciEmulator } from '../../src/ble-sim/emulator.js';
 import { SimWorld } from '../../src/ble-sim/world.js';
 import { PtyPair } from '../../src/sim/pty-pair.js';
+import { lockAddress, lockPeripheral } from './fixtures.js';
 
 async function openHost(path: string): Promise<SerialPort> {
   const port = new SerialPort({ path, baudRate: 1_000_000, autoOpen: false, lock: false });
@@ -53,4 +55,36 @@ t.test('opening a path that does not exist fails with E_BLESIM_PORT', async (t) 
   const world = new SimWorld();
   await t.rejects(HciEmulator.start({ world, path: '/nonexistent/pty' }), { code: 'E_BLESIM_PORT' });
   world.close();
+});
+
+t.test('a host that does not read slows the air instead of filling memory', async (t) => {
+  const pty = await PtyPair.open();
+  const world = new SimWorld({ timeScale: 10, link: { connectionIntervalMs: 7.5, packetsPerInterval: 6 } });
+  const flood = new FloodApp({ ignoreSubscription: true });
+  world.add(lockPeripheral(1, { app: flood }));
+  const emulator = await HciEmulator.start({ world, path: pty.lockPath });
+  const host = await openHost(pty.gatewayPath);
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => host.close(() => resolve()));
+    await emulator.stop();
+    await pty.close();
+    world.close();
+  });
+  const peer = Buffer.from(lockAddress(1).replace(/:/g, ''), 'hex').reverse().toString('hex');
+  host.write(Buffer.from('01010c08fffffbff07f8bf3d', 'hex')); // Set Event Mask, as noble does
+  host.write(
+    Buffer.from(`010d2019 6000 3000 00 01 ${peer} 00 0600 1800 0000 2a00 0400 0600`.replace(/ /g, ''), 'hex'),
+  );
+  await world.clock.sleep(10_000);
+  const info = emulator.controller.connections[0];
+  t.ok(info, 'connected');
+  // No MTU exchange, no data length extension: 20-byte values in 27-byte PDUs, 800 a second,
+  // so 10 s would be 160 KB of values and 256 KB on the line; the host read nothing.
+  t.ok(
+    emulator.stats.bytesToHostPending < 64 * 1024 + 8 * 1024,
+    `pending ${emulator.stats.bytesToHostPending} bytes`,
+  );
+  t.ok(info!.stats.slotsHeld > 0, 'the controller stopped taking PDUs');
+  t.ok(info!.txQueued <= 8, 'the lock keeps its data in its own buffer');
+  t.ok(flood.notified < 100 * 1024, `the lock got ${flood.notified} bytes out, not 160 KB`);
 });

@@ -6,7 +6,13 @@ import { SimClock } from '../../src/ble-sim/sim-clock.js';
 import { seededRandom } from '../../src/sim/prng.js';
 
 function link(
-  o: { lossRate?: number; llOctets?: number; scale?: number; onPeripheral?: (data: Buffer) => void } = {},
+  o: {
+    lossRate?: number;
+    llOctets?: number;
+    scale?: number;
+    onPeripheral?: (data: Buffer) => void;
+    centralReady?: () => boolean;
+  } = {},
 ) {
   const clock = new SimClock({ timeScale: o.scale ?? 20 });
   const toPeripheral: Buffer[] = [];
@@ -27,6 +33,7 @@ function link(
         toPeripheral.push(data);
         o.onPeripheral?.(data);
       },
+      centralReady: o.centralReady ?? (() => true),
       toCentral: (first, data) => toCentral.push({ first, data: Buffer.from(data), at: clock.monotonic() }),
       completed: (n) => (completed += n),
       txRoom: () => rooms++,
@@ -120,4 +127,20 @@ t.test('linkGoodput: host ACL fragmentation costs whole LL PDUs', async (t) => {
   t.equal(linkGoodput(base, { ...q, aclLength: 128 }), 24.4);
   // 54-byte fragments: 4x54+35 → 4x2+2 = 10 PDUs too; 30-byte: 8x30+11 → 16+1.
   t.equal(linkGoodput(base, { ...q, aclLength: 30 }), 244 / 17);
+});
+
+t.test('a backed-up host holds peripheral data on air: nothing lost, nothing piled up', async (t) => {
+  let ready = false;
+  const l = link({ centralReady: () => ready });
+  for (let i = 0; i < 5; i++) l.ll.fromPeripheral(Buffer.alloc(100, i), true);
+  await l.clock.sleep(100);
+  t.same(l.toCentral, [], 'held');
+  t.ok(l.ll.stats.slotsHeld > 0, 'slots went unused');
+  t.equal(l.ll.queuedNotifications, 5, 'still in the peripheral TX buffer');
+  ready = true;
+  await l.until(() => l.toCentral.length === 5);
+  t.same(
+    l.toCentral.map((c) => c.data[0]),
+    [0, 1, 2, 3, 4],
+  );
 });

@@ -47,6 +47,8 @@ interface Run {
   wallKiBps: number;
   /** Event-loop utilisation of the process running noble and the radio. */
   elu: number;
+  /** Share of peripheral slots the controller left unused because the host was behind. */
+  held: number;
 }
 
 async function setUp(
@@ -109,6 +111,13 @@ async function notifyRun(
   );
   const efficiency = bytes.reduce((a, b) => a + b / simS / theory, 0) / connections;
   const total = bytes.reduce((a, b) => a + b, 0);
+  const infos = radio.emulator.controller.connections;
+  const held =
+    infos.reduce((a, c) => a + c.stats.slotsHeld, 0) /
+    Math.max(
+      1,
+      infos.reduce((a, c) => a + c.stats.slotsHeld + c.stats.pdusDelivered + c.stats.pdusLost, 0),
+    );
   for (const p of peripherals) await p.disconnectAsync().catch(() => undefined);
   await radio.close();
   return {
@@ -158,7 +167,7 @@ const runs: Run[] = [];
 const report = (r: Run) => {
   runs.push(r);
   console.log(
-    `${r.direction.padEnd(6)} ${String(r.connections).padStart(2)} conn x${String(r.timeScale).padEnd(3)} ${r.setting.padEnd(38)} efficiency ${r.efficiency.toFixed(2)}  ${r.wallKiBps.toFixed(0).padStart(5)} KiB/s wall  ELU ${r.elu.toFixed(2)}`,
+    `${r.direction.padEnd(6)} ${String(r.connections).padStart(2)} conn x${String(r.timeScale).padEnd(3)} ${r.setting.padEnd(38)} efficiency ${r.efficiency.toFixed(2)}  ${r.wallKiBps.toFixed(0).padStart(5)} KiB/s wall  ELU ${r.elu.toFixed(2)}  held ${(r.held * 100).toFixed(0)}%  RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
   );
 };
 
