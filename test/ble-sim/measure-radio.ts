@@ -128,6 +128,7 @@ async function notifyRun(
     efficiency,
     wallKiBps: total / 1024 / wallS,
     elu,
+    held,
   };
 }
 
@@ -160,6 +161,7 @@ async function writeRun(setting: Setting, timeScale: number, size: number): Prom
     efficiency,
     wallKiBps: size / 1024 / wallS,
     elu,
+    held: 0,
   };
 }
 
