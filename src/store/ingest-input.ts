@@ -126,21 +126,35 @@ function check(input: IngestInput): void {
     ) {
       fail(`verification status "${status}" is unknown`);
     }
-    const r = inspection.routing;
-    if (r !== undefined) {
-      object(r, 'inspection.routing');
-      for (const key of ['lockId', 'container', 'wagon', 'departure', 'destination', 'signerKid'] as const)
-        text(r[key], `routing.${key}`, 128);
-      for (const key of ['train', 'departureCountry', 'destinationCountry'] as const) {
-        if (r[key] !== undefined) text(r[key], `routing.${key}`, 128);
-      }
-      integer(r.createdAt, 'routing.createdAt');
-    }
   }
   for (const a of input.alerts ?? []) {
     object(a, 'alert');
     text(a.kind, 'alert.kind', 32);
-    text(a.detail, 'alert.detail', 4096);
+    text(a.detail, 'alert.detail', Number.MAX_SAFE_INTEGER);
     if (a.evidence !== undefined) bytes(a.evidence, 'alert.evidence');
   }
+}
+
+/**
+ * Why the clear routing fields of an inspection cannot be indexed, or undefined. Ingest
+ * then stores the manifest without them rather than refusing the read: the bytes are
+ * what matters, and they are kept whatever their fields look like.
+ */
+export function routingProblem(r: unknown): string | undefined {
+  if (r === undefined) return undefined;
+  if (typeof r !== 'object' || r === null) return 'routing is not an object';
+  const o = r as Record<string, unknown>;
+  for (const key of ['lockId', 'container', 'wagon', 'departure', 'destination', 'signerKid']) {
+    if (typeof o[key] !== 'string' || (o[key] as string).length === 0 || (o[key] as string).length > 128) {
+      return `routing.${key} is not a string of 1–128 characters`;
+    }
+  }
+  for (const key of ['train', 'departureCountry', 'destinationCountry']) {
+    if (o[key] !== undefined && (typeof o[key] !== 'string' || (o[key] as string).length > 128)) {
+      return `routing.${key} is not a string of at most 128 characters`;
+    }
+  }
+  if (!Number.isSafeInteger(o.createdAt) || (o.createdAt as number) < 0)
+    return 'routing.createdAt is not a time';
+  return undefined;
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Alerts } from './alerts.js';
 import type { ReadCheckpoints } from './checkpoints.js';
-import { checkIngestInput, sha256Hex } from './ingest-input.js';
+import { checkIngestInput, routingProblem, sha256Hex } from './ingest-input.js';
 import { encodeEvents, type LockEvents } from './lock-events.js';
 import { judgeRead } from './lock-trust.js';
 import type { Locks } from './locks.js';
@@ -48,6 +48,9 @@ function ingestBytes(input: IngestInput): number {
   return bytes;
 }
 
+/** Alert details longer than this are cut, not refused: a read is never lost over a message. */
+const MAX_DETAIL = 4096;
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Short form for messages: enough to tell keys apart on a screen. */
 const short = (b: Uint8Array) => hex(b).slice(0, 16);
@@ -71,6 +74,21 @@ export class Ingest {
   ingest(input: IngestInput): IngestResult {
     checkIngestInput(input);
     const { space, log } = this.#p;
+    const unusable = routingProblem(input.inspection?.routing);
+    if (unusable !== undefined && input.inspection) {
+      log.warn(
+        { code: 'E_STORE_INPUT', manifestId: input.inspection.manifestId },
+        `manifest stored without its routing fields: ${unusable}`,
+      );
+      const { routing: _dropped, ...rest } = input.inspection;
+      input = { ...input, inspection: rest };
+    }
+    if (input.alerts?.some((a) => a.detail.length > MAX_DETAIL)) {
+      input = {
+        ...input,
+        alerts: input.alerts.map((a) => ({ ...a, detail: a.detail.slice(0, MAX_DETAIL) })),
+      };
+    }
     space.assertRoomForIngest(ingestBytes(input));
     let result: IngestResult;
     try {

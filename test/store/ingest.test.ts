@@ -419,3 +419,23 @@ t.test('records that break the interface are refused whole with E_STORE_INPUT', 
   t.equal(count(store, 'lock_read'), 0);
   t.equal(count(store, 'lock'), 0);
 });
+
+t.test('unusable routing fields or an overlong alert never cost the read', async (t) => {
+  const { store } = openTestStore(t);
+  const lock = new TestLock('LK-0015', 26);
+  const inspection = inspectionFor(
+    lock.manifest,
+    routingFor(lock.lockId, { container: 'X'.repeat(500) }),
+    'bad_signature',
+  );
+  const r = store.ingest({
+    read: lock.read(),
+    inspection,
+    alerts: [{ kind: 'lock_opened', lockId: lock.lockId, detail: 'y'.repeat(10_000) }],
+  });
+  const m = store.manifests.get(r.manifest!.manifestId)!;
+  t.equal(m.routing?.container, undefined, 'stored without the unusable routing fields');
+  t.equal(m.verification, 'bad_signature', 'the verdict is kept');
+  t.ok(store.manifests.bytes(m.manifestId)!.equals(lock.manifest));
+  t.equal(store.alerts.forLock(lock.lockId).find((a) => a.kind === 'lock_opened')!.detail.length, 4096);
+});
