@@ -9,6 +9,8 @@ const required = {
   mosquitto: '/usr/sbin/mosquitto',
   socat: '/usr/bin/socat',
   openssl: '/usr/bin/openssl',
+  // The officers' console is tested in a real browser (playwright-core drives it).
+  chromium: '/usr/bin/chromium',
 };
 
 const missing = Object.entries(required)
