@@ -19,31 +19,44 @@ import {
 const CHILD = fileURLToPath(new URL('./fixtures/agent-child.ts', import.meta.url));
 const KILLS = Number(process.env.CTOP_SYNC_KILLS ?? 50);
 
-function spawnAgent(config: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CHILD, config], { stdio: ['ignore', 'pipe', 'pipe'] });
+interface Agent {
+  child: ChildProcess;
+  loaded: Promise<void>;
+  ready: Promise<void>;
 }
 
-function ready(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => reject(new Error(`agent not ready in ${timeoutMs} ms: ${err}`)),
-      timeoutMs,
-    );
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited (${code ?? signal}) before ready: ${err}`));
-    });
+/** Starts an agent process; it loads its modules, then waits for `go` before touching the store. */
+function spawnAgent(config: string, timeoutMs = 60_000): Agent {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, config], {
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const seen = (word: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`agent not ${word} in ${timeoutMs} ms: ${err}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        if (!out.includes(`${word}\n`)) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`agent exited (${code ?? signal}) before ${word}: ${err}`));
+      });
+    });
+  const agent = { child, loaded: seen('loaded'), ready: seen('ready') };
+  // A killed agent rejects these; only the awaited ones matter.
+  agent.loaded.catch(() => undefined);
+  agent.ready.catch(() => undefined);
+  return agent;
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -63,7 +76,7 @@ t.test(
     const db = path.join(world.dir, 'agent.db');
     const store = openStore({ path: db, clock: systemClock });
     t.teardown(() => store.close());
-    seedOutbox(store, 600);
+    seedOutbox(store, 1000);
     const config = path.join(world.dir, 'agent.json');
     writeFileSync(
       config,
@@ -86,29 +99,35 @@ t.test(
 
     let kills = 0;
     let topUps = 0;
+    // The next agent loads its modules while the current one drains; it touches the store
+    // only once told to go, after the current one is dead.
+    let next = spawnAgent(config);
+    children.add(next.child);
     while (kills < KILLS) {
-      const child = spawnAgent(config);
-      children.add(child);
-      await ready(child);
-      await new Promise((r) => setTimeout(r, Math.floor(random() * 250)));
+      const current = next;
+      await current.loaded;
+      current.child.stdin!.write('go\n');
+      next = spawnAgent(config);
+      children.add(next.child);
+      await current.ready;
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 1000)));
       const waiting = unacknowledged();
-      child.kill('SIGKILL');
-      await exited(child);
-      children.delete(child);
+      current.child.kill('SIGKILL');
+      await exited(current.child);
+      children.delete(current.child);
       if (waiting > 0) kills++;
-      if (unacknowledged() === 0) {
-        seedOutbox(store, 150, { tag: `top-up-${++topUps}` });
-      }
+      if (unacknowledged() === 0) seedOutbox(store, 400, { tag: `top-up-${++topUps}` });
     }
     t.comment(`${kills} kills during the drain, ${topUps} top-ups`);
 
-    const last = spawnAgent(config);
-    children.add(last);
-    await ready(last);
+    const last = next;
+    await last.loaded;
+    last.child.stdin!.write('go\n');
+    await last.ready;
     await waitFor(() => unacknowledged() === 0, 60_000, 'the last run to drain everything', 50);
-    last.kill('SIGTERM');
-    t.equal(await exited(last), 0, 'a graceful stop exits 0');
-    children.delete(last);
+    last.child.kill('SIGTERM');
+    t.equal(await exited(last.child), 0, 'a graceful stop exits 0');
+    children.delete(last.child);
 
     t.equal(kills, KILLS);
     assertExactlyOnce(t, store, exchange);
