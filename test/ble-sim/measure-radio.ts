@@ -90,12 +90,14 @@ async function notifyRun(
       if (counting) bytes[i]! += d.length;
     });
   }
-  await world.clock.sleep(200); // every queue full, steady state
+  // Every queue full, steady state; at high scales long enough for backlogs to settle.
+  await world.clock.sleep(Math.max(200, 100 * timeScale));
   counting = true;
   const sim0 = world.clock.monotonic();
   const wall0 = performance.now();
   const elu0 = perf.eventLoopUtilization();
-  await world.clock.sleep(simWindowMs);
+  // At least 400 wall ms, so batch edges and what waits in the pty do not count.
+  await world.clock.sleep(Math.max(simWindowMs, 400 * timeScale));
   counting = false;
   const simS = (world.clock.monotonic() - sim0) / 1000;
   const wallS = (performance.now() - wall0) / 1000;
