@@ -13,8 +13,17 @@
  * - `store.locks.provision(list)`, `store.manifests.list(query)`, `store.alarm`,
  *   `store.retention(options)`
  * - `exportBundle` / `importBundle`: signed bundles for manual transfer
+ * - `store.audit`: record / list, the console's append-only audit trail (EurAsEC 2009 Art. 11)
  */
 export { type AlertRecord, Alerts, alertFingerprint, STORE_ALERT_KINDS } from './alerts.js';
+export {
+  AUDIT_ACTIONS,
+  type AuditInput,
+  type AuditOutcome,
+  type AuditQuery,
+  type AuditRecord,
+  AuditTrail,
+} from './audit.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export { type ExportOptions, type ExportSummary, exportBundle } from './bundle-export.js';
 export { BUNDLE_FORMAT, type BundleContents, type OpenedBundle, openBundle } from './bundle-format.js';

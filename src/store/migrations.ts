@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { CtopError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SCHEMA_V1 } from './schema-v1.js';
+import { SCHEMA_V2 } from './schema-v2.js';
 
 /**
  * Schema changes by `PRAGMA user_version`. A migration runs in one transaction together
@@ -20,6 +21,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'locks, reads, manifests, events, alerts, outbox, outages, statistics',
     up: (db) => db.exec(SCHEMA_V1),
+  },
+  {
+    version: 2,
+    name: "audit trail of the officers' console",
+    up: (db) => db.exec(SCHEMA_V2),
   },
 ];
 

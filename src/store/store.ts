@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { Alerts } from './alerts.js';
+import { AuditTrail } from './audit.js';
 import type { BackoffOptions } from './backoff.js';
 import { ReadCheckpoints } from './checkpoints.js';
 import { type OpenDatabaseOptions, openDatabase } from './database.js';
@@ -48,6 +49,8 @@ export class Store {
   readonly outages: Outages;
   readonly exchangeStats: ExchangeStats;
   readonly checkpoints: ReadCheckpoints;
+  /** The officers' console's audit trail (schema v2). */
+  readonly audit: AuditTrail;
   readonly #space: SpaceGuard;
   readonly #ingest: Ingest;
   readonly #retention: Retention;
@@ -69,6 +72,7 @@ export class Store {
     this.exchangeStats = new ExchangeStats(db, this.#space);
     this.outages = new Outages(db, this.#space, this.exchangeStats);
     this.checkpoints = new ReadCheckpoints(db);
+    this.audit = new AuditTrail(db, this.#space);
     this.#retention = new Retention(db, this.#space, log);
     this.#ingest = new Ingest({
       db,

@@ -1,10 +1,17 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isCtopError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { MIGRATIONS, type Migration, migrate, openStore, SCHEMA_VERSION } from '../../src/store/index.js';
+import {
+  MIGRATIONS,
+  type Migration,
+  migrate,
+  openStore,
+  SCHEMA_VERSION,
+  type Store,
+} from '../../src/store/index.js';
 import { inspectionFor, routingFor, TestLock, tempDir } from '../helpers/store.js';
 
 /**
@@ -22,7 +29,31 @@ const SEED: ((db: Database.Database) => void)[] = [
       INSERT INTO outbox (kind, manifest_id, payload_sha256, payload_size, next_attempt_at, created_at)
         VALUES ('manifest', '${'ab'.repeat(32)}', zeroblob(32), 3, 1000, 1000);`);
   },
+  (db) => {
+    SEED[1]!(db);
+    db.exec(`
+      INSERT INTO audit (at, officer, action, target, outcome, remote) VALUES (1500, 'aigerim', 'view', '/outbox', 'ok', '127.0.0.1');
+      INSERT INTO audit (at, officer, action, target, outcome, detail)
+        VALUES (1600, 'aigerim', 'decrypt', '${'ab'.repeat(32)}', 'refused', 'E_MANIFEST_NOT_RECIPIENT');`);
+  },
 ];
+
+/** What a store migrated from `from` must still show of SEED[from]. */
+function checkSeed(t: Test, store: Store, from: number): void {
+  if (from >= 1) {
+    t.equal(store.manifests.list()[0]!.routing?.container, 'MSCU1234565');
+    t.equal(store.outbox.status(2000).counts.queued, 1);
+  }
+  if (from >= 2) {
+    t.same(
+      store.audit.list().map((a) => [a.officer, a.action, a.target?.slice(0, 8), a.outcome, a.detail]),
+      [
+        ['aigerim', 'decrypt', 'abababab', 'refused', 'E_MANIFEST_NOT_RECIPIENT'],
+        ['aigerim', 'view', '/outbox', 'ok', undefined],
+      ],
+    );
+  }
+}
 
 t.test('every version before the current one migrates to it, keeping its data', async (t) => {
   t.equal(SEED.length, SCHEMA_VERSION + 1, 'a seed for every schema version (add one with each migration)');
@@ -42,10 +73,7 @@ t.test('every version before the current one migrates to it, keeping its data', 
     );
     t.same(store.integrityCheck(), ['ok']);
     t.same(store.db.pragma('foreign_key_check'), []);
-    if (from >= 1) {
-      t.equal(store.manifests.list()[0]!.routing?.container, 'MSCU1234565');
-      t.equal(store.outbox.status(2000).counts.queued, 1);
-    }
+    checkSeed(t, store, from);
     // The migrated database works for everything.
     const lock = new TestLock('LK-NEW', 1);
     t.equal(
@@ -53,8 +81,22 @@ t.test('every version before the current one migrates to it, keeping its data', 
         .trust,
       'unknown_lock',
     );
+    const logged = store.audit.record({ officer: 'bolat', action: 'view', target: '/' }, 3000);
+    t.same(store.audit.list({ officer: 'bolat' }), [logged], 'the audit trail works after the migration');
     store.close();
   }
+});
+
+t.test("the current version's seed, written with its own SQL, reads back through the API", async (t) => {
+  const file = path.join(tempDir(t), 'current.db');
+  const raw = new Database(file);
+  migrate(raw, silentLogger);
+  SEED[SCHEMA_VERSION]!(raw);
+  raw.close();
+  chmodSync(file, 0o600);
+  const store = openStore({ path: file });
+  t.teardown(() => store.close());
+  checkSeed(t, store, SCHEMA_VERSION);
 });
 
 t.test(
