@@ -461,6 +461,40 @@ export const ERRORS = {
     hint: 'a bug in the simulated peripheral app: split values to connection.maxNotifyLength',
   },
 
+  // --- config (src/config/: the daemon's YAML file and CTOP_* environment overrides) ---
+  E_CONFIG_FILE: {
+    category: 'config',
+    summary: 'the configuration file cannot be read',
+    hint: 'check the path given to --config and that the agent user may read it',
+  },
+  E_CONFIG_SYNTAX: {
+    category: 'config',
+    summary: 'the configuration file is not valid YAML',
+    hint: 'fix the line named in the message; `ctop-agent config check <file>` checks it without starting',
+  },
+  E_CONFIG_INVALID: {
+    category: 'config',
+    summary: 'the configuration has keys with wrong, missing or unknown values',
+    hint: 'each problem names the line (or CTOP_* variable), the key, the value and what was expected; see systemd/config.example.yaml',
+  },
+  E_CONFIG_REFERENCE: {
+    category: 'config',
+    summary: 'a file the configuration names (key, trust store, TLS file, lock list) cannot be used',
+    hint: 'check that the file exists, is readable by the agent user, and keys are mode 0600',
+  },
+
+  // --- daemon (src/daemon/: the long-running agent, health and metrics, systemd) ---
+  E_DAEMON_LISTEN: {
+    category: 'config',
+    summary: 'the health/metrics or console listener could not bind its address',
+    hint: 'another process uses the port, or the address is not local; change http.listen or console.listen',
+  },
+  E_DAEMON_STATE: {
+    category: 'internal',
+    summary: 'a daemon operation was called in a state that does not allow it',
+    hint: 'a programming error in the caller; report it with the log',
+  },
+
   // --- command line (src/cli/) ---
   E_USAGE: {
     category: 'usage',

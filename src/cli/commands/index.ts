@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as config } from './config.js';
 import { register as demo } from './demo.js';
 import { register as exportImport } from './export.js';
 import { register as keys } from './keys.js';
@@ -17,6 +18,7 @@ export const commands: RegisterCommand[] = [
   read,
   lockSim,
   demo,
+  config,
   manifest,
   keys,
   manifests,

@@ -1,0 +1,165 @@
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { CtopError, isCtopError } from '../errors.js';
+import { loadPrivateKey, type PrivateKey, TrustStore } from '../keys/index.js';
+import type { ProvisionedLock } from '../store/index.js';
+import { kidBelongsTo } from '../sync/protocol/address.js';
+import type { LoadedConfig } from './load.js';
+import { formatPath } from './schema-walk.js';
+
+/** What the files a configuration names hold, loaded and checked. */
+export interface ConfigReferences {
+  gatewayKey: PrivateKey;
+  trust: TrustStore;
+  /** From locks.provisioned; empty when none is configured. */
+  provisioned: ProvisionedLock[];
+}
+
+export interface ReferenceCheck {
+  /** Located problems; the daemon does not start while there is one. */
+  problems: string[];
+  /** Located remarks that do not stop the daemon. */
+  warnings: string[];
+  references?: ConfigReferences;
+}
+
+const LOCK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Reads a lock list: `[{ lockId, identityKey }]` in YAML or JSON, keys as 64 hex digits. */
+export function readProvisionedLocks(file: string): ProvisionedLock[] {
+  let doc: unknown;
+  try {
+    if (statSync(file).size > 64 * 1024 * 1024) throw new Error('larger than 64 MiB');
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CtopError('E_CONFIG_REFERENCE', `cannot read lock list ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { locks?: unknown } | null)?.locks;
+  if (!Array.isArray(list)) {
+    throw new CtopError('E_CONFIG_REFERENCE', `${file}: expected a list of { lockId, identityKey }`);
+  }
+  return list.map((entry, i) => {
+    const e = (entry ?? {}) as { lockId?: unknown; identityKey?: unknown };
+    if (typeof e.lockId !== 'string' || !LOCK_ID.test(e.lockId)) {
+      throw new CtopError('E_CONFIG_REFERENCE', `${file}: entry ${i}: lockId must be a lock id`);
+    }
+    if (typeof e.identityKey !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e.identityKey)) {
+      throw new CtopError(
+        'E_CONFIG_REFERENCE',
+        `${file}: entry ${i} (${e.lockId}): identityKey must be 32 bytes as 64 hex digits`,
+      );
+    }
+    return { lockId: e.lockId, identityKey: new Uint8Array(Buffer.from(e.identityKey, 'hex')) };
+  });
+}
+
+/**
+ * Opens every file the configuration names (gateway key, trust store, lock list, TLS
+ * files) and checks what can be checked before start: the key's role and mode, that it
+ * belongs to the gateway id, that the trust store holds an exchange key for receipts.
+ * Each problem names the configuration line of the key.
+ */
+export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
+  const { config, locator } = loaded;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const at = (keyPath: (string | number)[], message: string) =>
+    `${locator.locate(keyPath)}: ${formatPath(keyPath)}: ${message}`;
+  const attempt = <T>(keyPath: (string | number)[], load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      const code = isCtopError(err) ? `${err.code}: ` : '';
+      problems.push(at(keyPath, `${code}${(err as Error).message}`));
+      return undefined;
+    }
+  };
+
+  const gatewayKey = attempt(['gateway', 'key'], () => {
+    const key = loadPrivateKey(config.gateway.key);
+    if (key.role !== 'gateway') {
+      throw new CtopError(
+        'E_KEY_ROLE',
+        `${config.gateway.key} is a ${key.role} key (expected a gateway key)`,
+      );
+    }
+    if (!kidBelongsTo(key.kid, config.gateway.id)) {
+      throw new CtopError(
+        'E_KEY_ROLE',
+        `key ${key.kid} does not belong to gateway ${config.gateway.id} (expected kid "${config.gateway.id}" or "${config.gateway.id}.<suffix>")`,
+      );
+    }
+    return key;
+  });
+
+  const trust = attempt(['trust', 'store'], () => {
+    const store = TrustStore.load(config.trust.store);
+    if (!store.list().some((k) => k.role === 'exchange')) {
+      throw new CtopError(
+        'E_TRUST_STORE',
+        `${config.trust.store} holds no exchange key (expected the key the exchange signs receipts with: without it nothing is ever acknowledged)`,
+      );
+    }
+    if (!store.list().some((k) => k.role === 'signer')) {
+      warnings.push(
+        at(['trust', 'store'], 'holds no customs signer key: every manifest read will be unknown_signer'),
+      );
+    }
+    return store;
+  });
+
+  const provisioned =
+    config.locks.provisioned === null
+      ? []
+      : attempt(['locks', 'provisioned'], () => readProvisionedLocks(config.locks.provisioned!));
+
+  const tls = config.sync.tls;
+  if (tls) {
+    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+      const file = tls[key];
+      if (file !== undefined) attempt(['sync', 'tls', key], () => accessSync(file, constants.R_OK));
+    }
+  }
+
+  const storeDir = path.dirname(config.store.path);
+  if (!existsSync(storeDir)) {
+    warnings.push(
+      at(
+        ['store', 'path'],
+        `directory ${storeDir} does not exist yet (systemd's StateDirectory= creates it)`,
+      ),
+    );
+  }
+  if (config.role === 'checkpoint' && config.serial.ports.length === 0 && !config.ble.enabled) {
+    warnings.push(
+      at(['serial', 'ports'], 'no serial ports and BLE disabled: this checkpoint reads no locks'),
+    );
+  }
+  if (!config.locks.trustOnFirstUse && config.locks.provisioned === null) {
+    warnings.push(
+      at(
+        ['locks'],
+        'no provisioned lock list and trustOnFirstUse false: every lock is unknown_lock until provisioned',
+      ),
+    );
+  }
+
+  if (problems.length > 0 || !gatewayKey || !trust || !provisioned) return { problems, warnings };
+  return { problems, warnings, references: { gatewayKey, trust, provisioned } };
+}
+
+/** checkReferences, throwing E_CONFIG_REFERENCE with every problem when there is one. */
+export function loadReferences(loaded: LoadedConfig): ConfigReferences & { warnings: string[] } {
+  const check = checkReferences(loaded);
+  if (!check.references) {
+    throw new CtopError(
+      'E_CONFIG_REFERENCE',
+      `${check.problems.length === 1 ? 'a file' : `${check.problems.length} files`} named in ${loaded.file} cannot be used:\n${check.problems.join('\n')}`,
+      { details: { problems: check.problems } },
+    );
+  }
+  return { ...check.references, warnings: check.warnings };
+}
