@@ -49,6 +49,8 @@ export interface ReadLockOptions extends SessionOptions {
   backoffMaxMs?: number;
   /** The identity key pinned for this lock, if known. */
   pinnedKey?: Uint8Array;
+  /** The lock id the device claimed before connecting (its BLE advertisement); HELLO must agree. */
+  expectedLockId?: string;
   /** A partial read to continue (from a checkpoint stored before a restart). */
   checkpoint?: ReadCheckpoint;
   onProgress?: (progress: ReadProgress) => void;
@@ -88,6 +90,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_LOCK_TIMEOUT',
   'E_LOCK_DISCONNECTED',
   'E_TRANSPORT_OPEN',
+  'E_BLE_CONNECT',
   'E_LINE_SLOW',
   'E_LINE_TOO_LONG',
   'E_FRAME_REPLAY',
@@ -174,6 +177,14 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
       try {
         report('hello');
         const info = await session.hello();
+        if (options.expectedLockId !== undefined && info.id !== options.expectedLockId) {
+          result.info = info;
+          throw new CtopError(
+            'E_LOCK_IMPERSONATION',
+            `the device advertised lock ${options.expectedLockId} but answers as ${info.id}`,
+            { details: { advertised: options.expectedLockId, answered: info.id, endpoint: link.endpoint } },
+          );
+        }
         if (lockId && info.id !== lockId) {
           log.warn({ was: lockId, now: info.id }, 'a different lock answers on this link; starting over');
           assembly = undefined;

@@ -15,7 +15,7 @@ import {
 } from './constants.js';
 import { eventFromWire, type LockEvent } from './event-log.js';
 import { Frame } from './frame.js';
-import { authPayload, verifySignature } from './identity.js';
+import { authPayload, carrierAuthPayload, verifySignature } from './identity.js';
 import { LineFramer } from './line-framer.js';
 import type { LockLink } from './link.js';
 import type { ManifestAssembly } from './manifest-assembly.js';
@@ -51,6 +51,8 @@ export interface SessionOptions {
   maxEvents?: number;
   /** Replayed or unmatched frames tolerated before the session is ended. Default 32. */
   maxStrayFrames?: number;
+  /** Lines without the frame marker tolerated per session (boot banners are a few). Default 256. */
+  maxNoiseLines?: number;
 }
 
 export interface SessionStats {
@@ -74,6 +76,12 @@ export interface SessionStats {
   strays: number;
   /** Late responses to requests we had given up on and resent. */
   late: number;
+}
+
+/** The lock's event-log head after a carrier operation (COMMIT_R, SEAL_R, UNSEAL_R). */
+export interface ChainHead {
+  ecount: number;
+  ehead: Uint8Array;
 }
 
 export interface AuthProof {
@@ -156,6 +164,8 @@ export class LockSession {
   #state = SessionState.Opening;
   #failure: CtopError | undefined;
   #info: LockInfo | undefined;
+  /** Set by a successful CARRIER_AUTH; WRITE, COMMIT, SEAL and UNSEAL need it. */
+  #carrierKid: string | undefined;
 
   constructor(link: LockLink, options: SessionOptions) {
     this.#link = link;
@@ -170,6 +180,7 @@ export class LockSession {
       maxManifestBytes: options.maxManifestBytes ?? 256 * 1024,
       maxEvents: options.maxEvents ?? 4096,
       maxStrayFrames: options.maxStrayFrames ?? 32,
+      maxNoiseLines: options.maxNoiseLines ?? 256,
     };
     const seed = this.#random(2);
     this.#seq = ((seed[0] ?? 0) << 8) | (seed[1] ?? 0);
@@ -392,6 +403,70 @@ export class LockSession {
     return events;
   }
 
+  /**
+   * CHALLENGE and CARRIER_AUTH (PROTOCOL.md §5.3): the carrier proves it holds a key the
+   * lock has provisioned, which allows WRITE, COMMIT, SEAL and UNSEAL in this session.
+   * `sign` signs the payload with the carrier key, so the key itself never reaches the
+   * session. A refusal is E_PAIRING_CARRIER_AUTH.
+   */
+  async carrierAuthenticate(kid: string, sign: (payload: Uint8Array) => Uint8Array): Promise<void> {
+    const info = this.#expect(SessionState.Ready, 'carrierAuthenticate');
+    const { body } = await this.#request(MessageType.Challenge, {});
+    try {
+      await this.#request(MessageType.CarrierAuth, {
+        kid,
+        sig: sign(carrierAuthPayload(info.id, body.nonce)),
+      });
+    } catch (err) {
+      if (isCtopError(err, 'E_LOCK_REFUSED') && err.details.wireCode === WireError.AuthFailed) {
+        throw new CtopError(
+          'E_PAIRING_CARRIER_AUTH',
+          `lock ${info.id} refused carrier key ${kid}: ${err.message}`,
+          { cause: err, details: { lockId: info.id, kid } },
+        );
+      }
+      throw err;
+    }
+    this.#carrierKid = kid;
+  }
+
+  /** The carrier key id this session is authorized with, if any. */
+  get carrierKid(): string | undefined {
+    return this.#carrierKid;
+  }
+
+  /** WRITE one chunk into the lock's staging area; resolves with the contiguous bytes staged. */
+  async writeChunk(off: number, data: Uint8Array): Promise<number> {
+    this.#expectCarrier('writeChunk');
+    const { body } = await this.#request(MessageType.Write, { off, data });
+    return body.staged;
+  }
+
+  /** COMMIT: the lock checks size and SHA-256 of the staged bytes and switches to them atomically. */
+  async commitManifest(size: number, hash: Uint8Array): Promise<ChainHead> {
+    this.#expectCarrier('commitManifest');
+    return (await this.#request(MessageType.Commit, { size, hash })).body;
+  }
+
+  /** SEAL for a container (ISO 6346): the lock appends a `sealed` event. */
+  async seal(time: number, container: string): Promise<ChainHead> {
+    this.#expectCarrier('seal');
+    return (await this.#request(MessageType.Seal, { t: time, ref: container })).body;
+  }
+
+  /** UNSEAL, authenticated and logged with its reason (at most 64 bytes of UTF-8). */
+  async unseal(time: number, reason: string): Promise<ChainHead> {
+    this.#expectCarrier('unseal');
+    return (await this.#request(MessageType.Unseal, { t: time, reason })).body;
+  }
+
+  #expectCarrier(operation: string): void {
+    this.#expect(SessionState.Ready, operation);
+    if (this.#carrierKid === undefined) {
+      throw new CtopError('E_LOCK_STATE', `${operation}() needs carrierAuthenticate() first`);
+    }
+  }
+
   /** BYE, best effort, then close. */
   async bye(): Promise<void> {
     if (this.#state !== SessionState.Closed && !this.#failure) {
@@ -565,7 +640,14 @@ export class LockSession {
       return;
     }
     if (!frame) {
-      this.stats.noiseLines++;
+      // A few boot-banner lines are normal; a stream of them is a device drowning the link.
+      if (++this.stats.noiseLines > this.#options.maxNoiseLines) {
+        this.#fail(
+          new CtopError('E_LOCK_PROTOCOL', `${this.stats.noiseLines} lines without a frame marker: flooded`, {
+            details: { noiseLines: this.stats.noiseLines },
+          }),
+        );
+      }
       return;
     }
     const pending = this.#pending.get(frame.seq);
@@ -606,7 +688,13 @@ export class LockSession {
           'E_LOCK_REFUSED',
           `lock refused ${MESSAGE_NAMES[pending.type]}: ${wireErrorName(code)}${msg ? ` (${msg})` : ''}`,
           {
-            details: { wireCode: code, wireError: wireErrorName(code), retryMs: retry, versions: v },
+            details: {
+              wireCode: code,
+              wireError: wireErrorName(code),
+              retryMs: retry,
+              versions: v,
+              staged: message.body.staged,
+            },
           },
         ),
       );

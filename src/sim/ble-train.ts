@@ -1,0 +1,152 @@
+import type { HciBindingsOptions } from '@stoprocent/noble';
+import { lockAdvertising } from '../ble-sim/advertising-data.js';
+import { ByteStreamApp } from '../ble-sim/byte-stream-app.js';
+import type { ControllerOptions } from '../ble-sim/controller.js';
+import type { LinkParams } from '../ble-sim/link-params.js';
+import { SimPeripheral, type SimPeripheralOptions } from '../ble-sim/peripheral.js';
+import type { SimPeripheralApp } from '../ble-sim/peripheral-app.js';
+import { SimRadio } from '../ble-sim/sim-radio.js';
+import { type TrainPassage, trainPassage } from '../ble-sim/train.js';
+import { SimWorld } from '../ble-sim/world.js';
+import { EventKind, PROTOCOL_VERSION } from '../lock/constants.js';
+import { type Logger, silentLogger } from '../log.js';
+import { appendEvents } from './event-log-builder.js';
+import {
+  generateLockIdentity,
+  LockEngine,
+  type LockEngineOptions,
+  type LockIdentity,
+} from './lock-engine.js';
+import { type LockFaults, SimulatedLock } from './simulated-lock.js';
+
+/** One lock of a simulated train and what it carries. */
+export interface TrainLockSpec {
+  lockId: string;
+  manifest: Uint8Array;
+  /** Container number for the SEALED event. */
+  container?: string;
+  identity?: LockIdentity;
+  faults?: LockFaults;
+  engine?: Partial<LockEngineOptions>;
+  /** Overrides of the radio model for this lock (hostile devices, a weak antenna). */
+  peripheral?: Partial<Omit<SimPeripheralOptions, 'app' | 'address'>>;
+  /** Advertise this id instead of the lock's own (an impersonator). */
+  advertisedLockId?: string;
+  /** What runs in the peripheral instead of the lock (a hostile device); gets the lock to wrap. */
+  app?: (lock: SimulatedLock, world: SimWorld) => SimPeripheralApp;
+}
+
+export interface SimulatedTrainOptions {
+  locks: readonly TrainLockSpec[];
+  /** Simulated seconds per wall second. Default 1. */
+  timeScale?: number;
+  seed?: number;
+  link?: Partial<LinkParams>;
+  controller?: ControllerOptions;
+  /** Geometry and speed of the passage; `startMs` is relative to the world's start. */
+  passage?: TrainPassage;
+  /** Locks per position along the track (two containers per wagon). Default 2. */
+  locksPerWagon?: number;
+  log?: Logger;
+}
+
+export interface SimulatedTrainLock {
+  spec: TrainLockSpec;
+  address: string;
+  identity: LockIdentity;
+  lock: SimulatedLock;
+  peripheral: SimPeripheral;
+}
+
+export interface SimulatedTrain {
+  world: SimWorld;
+  radio: SimRadio;
+  /** What noble's `withBindings('hci', …)` needs to reach the simulated controller. */
+  bindings: HciBindingsOptions;
+  locks: SimulatedTrainLock[];
+  close(): Promise<void>;
+}
+
+/** A random static address per lock index (top bits set, as battery devices use). */
+export function trainLockAddress(index: number): string {
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return `c0:01:00:${hex((index >> 16) & 0xff)}:${hex((index >> 8) & 0xff)}:${hex(index & 0xff)}`;
+}
+
+/**
+ * A train of locks rolling past the gateway's simulated radio: each lock runs the lock
+ * simulator's protocol engine behind the GATT model (src/ble-sim), advertises what its
+ * own state says (seal, event count, manifest hash), comes into range, passes the antenna
+ * and leaves. The real noble API reaches it through `bindings`.
+ */
+export async function startSimulatedTrain(options: SimulatedTrainOptions): Promise<SimulatedTrain> {
+  const log = options.log ?? silentLogger;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  // Locks first (signing their event logs takes a while): the world's clock starts after.
+  const built = options.locks.map((spec) => {
+    const identity = spec.identity ?? spec.engine?.identity ?? generateLockIdentity();
+    const events = appendEvents(
+      spec.lockId,
+      identity.secretKey,
+      [],
+      [
+        { kind: EventKind.Commit, time: nowSeconds - 7200 },
+        { kind: EventKind.Sealed, time: nowSeconds - 7100, detail: Buffer.from(spec.container ?? '') },
+      ],
+    );
+    const engine = new LockEngine({
+      lockId: spec.lockId,
+      identity,
+      manifest: spec.manifest,
+      events,
+      ...spec.engine,
+    });
+    return { spec, identity, engine, lock: new SimulatedLock(engine, spec.faults, log) };
+  });
+  const world = new SimWorld({
+    timeScale: options.timeScale ?? 1,
+    seed: options.seed ?? 1,
+    ...(options.link ? { link: options.link } : {}),
+    log,
+  });
+  const start = world.clock.monotonic();
+  const perWagon = options.locksPerWagon ?? 2;
+  const locks: SimulatedTrainLock[] = built.map(({ spec, identity, engine, lock }, index) => {
+    const info = engine.info();
+    const adv = lockAdvertising({
+      lockId: spec.advertisedLockId ?? spec.lockId,
+      protocolVersion: PROTOCOL_VERSION,
+      sealState: info.seal,
+      eventCount: info.ecount,
+      manifestSha256: info.mhash,
+    });
+    // Both containers of a wagon pass the antenna together.
+    const passage = trainPassage(Math.floor(index / perWagon), {
+      ...options.passage,
+      startMs: start + (options.passage?.startMs ?? 0),
+    });
+    const address = trainLockAddress(index);
+    const peripheral = new SimPeripheral({
+      address,
+      advertisingData: adv.advertisingData,
+      scanResponseData: adv.scanResponseData,
+      presence: passage.presence,
+      rssiDbm: passage.rssiDbm,
+      name: spec.lockId,
+      // Battery locks advertise slowly; 250 ms is heard several times per second of dwell.
+      advertisingIntervalMs: 250,
+      app: spec.app ? spec.app(lock, world) : new ByteStreamApp(lock),
+      ...spec.peripheral,
+    });
+    world.add(peripheral);
+    return { spec, address, identity, lock, peripheral };
+  });
+  const radio = await SimRadio.start({ world, log, ...options.controller });
+  return {
+    world,
+    radio,
+    bindings: radio.bindingsOptions,
+    locks,
+    close: () => radio.close(),
+  };
+}

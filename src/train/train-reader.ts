@@ -1,0 +1,287 @@
+import { EventEmitter } from 'node:events';
+import { type Clock, systemClock } from '../clock.js';
+import { CtopError } from '../errors.js';
+import type { BleRadio, LockSighting } from '../lock/ble-radio.js';
+import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from '../lock/reader.js';
+import type { SessionOptions } from '../lock/session.js';
+import { type Logger, silentLogger } from '../log.js';
+import { type LockProgress, type LockReadState, TrainBoard, type TrainSummary } from './train-board.js';
+
+export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'> {
+  radio: BleRadio;
+  /** Simultaneous connections: the controller's limit. Default 5. */
+  maxConcurrent?: number;
+  /** Locks the train is expected to carry; the summary reports missing ones. */
+  expected?: number;
+  /** Reads of one lock before it is given up (each may open a few links). Default 5. */
+  passesPerLock?: number;
+  /** Links one pass opens at most. Default 2. */
+  linksPerPass?: number;
+  /** Pause before the next pass of a lock: base × 2^(pass−1). Default 300 ms. */
+  backoffBaseMs?: number;
+  /** A lock not heard for this long of listening has left range. Default 5 s. */
+  goneAfterMs?: number;
+  /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
+  trainQuietMs?: number;
+  /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
+  ingest?: (result: LockReadResult, sighting: LockSighting) => { verified: boolean } | undefined;
+  /** True when this lock was read before with the same manifest and event log: skip it. */
+  isUnchanged?: (sighting: LockSighting) => boolean;
+  /** A partial read stored earlier (after a restart), to resume. */
+  checkpointFor?: (lockId: string) => ReadCheckpoint | undefined;
+  /** The identity key pinned for a lock id, if any. */
+  pinnedKeyFor?: (lockId: string) => Uint8Array | undefined;
+  log?: Logger;
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+export interface TrainReaderEvents {
+  lock: [LockProgress];
+  'train-start': [{ trainId: string; startedAt: number }];
+  'train-end': [TrainSummary];
+}
+
+interface Candidate {
+  sighting: LockSighting;
+  passes: number;
+  nextEligibleAt: number;
+  checkpoint?: ReadCheckpoint;
+  lastError?: CtopError;
+}
+
+/** Codes after which reading the same device again cannot help. */
+const FINAL_FOR_THE_LOCK = new Set([
+  'E_LOCK_CLONED',
+  'E_LOCK_IMPERSONATION',
+  'E_LOCK_OVERSIZE',
+  'E_LOCK_HASH',
+  'E_LOCK_VERSION',
+]);
+
+/**
+ * Reads every lock of a train rolling past (issue 6): discovers them by advertisement,
+ * reads up to the controller's connection limit at once — oldest arrivals first, the
+ * strongest signal first among those that arrived together — retries with back-off while a
+ * lock is still in range, resumes partial manifests from their verified prefix, skips locks
+ * already read with an unchanged manifest and event log, and re-reads those that changed.
+ */
+export class TrainReader extends EventEmitter<TrainReaderEvents> {
+  readonly board: TrainBoard;
+  readonly #o: TrainReaderOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #candidates = new Map<string, Candidate>();
+  readonly #active = new Set<string>();
+  readonly #controllers = new Set<AbortController>();
+  #timer: NodeJS.Timeout | undefined;
+  #lastHeardNew = 0;
+  #running = false;
+  #idle: Promise<void> = Promise.resolve();
+  readonly #onSighting = (s: LockSighting) => this.#sighted(s);
+
+  constructor(options: TrainReaderOptions) {
+    super();
+    this.#o = options;
+    this.#log = (options.log ?? silentLogger).child({ component: 'train-reader' });
+    this.#clock = options.clock ?? systemClock;
+    this.board = new TrainBoard(this.#clock, options.expected);
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#o.radio.on('sighting', this.#onSighting);
+    for (const s of this.#o.radio.sightings.values()) this.#sighted(s);
+    await this.#o.radio.startScanning();
+    this.#timer = setInterval(() => this.#tick(), 200);
+  }
+
+  /** Stops scanning, aborts reads in flight (their checkpoints are kept) and waits for them. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#o.radio.off('sighting', this.#onSighting);
+    if (this.#timer) clearInterval(this.#timer);
+    for (const c of this.#controllers) c.abort();
+    await this.#idle;
+    await this.#o.radio.stopScanning().catch(() => undefined);
+    if (this.board.current) this.#endTrain();
+  }
+
+  /** Resolves with the summary of the next train to pass completely. */
+  nextTrain(): Promise<TrainSummary> {
+    return new Promise((resolve) => this.once('train-end', resolve));
+  }
+
+  #sighted(s: LockSighting): void {
+    if (!this.#running) return;
+    const now = this.#clock.now();
+    if (!this.board.current) {
+      const train = this.board.startTrain(now);
+      this.#log.info({ trainId: train.trainId }, 'a train is passing');
+      this.emit('train-start', { trainId: train.trainId, startedAt: train.startedAt });
+    }
+    const existing = this.#candidates.get(s.address);
+    const entry = this.board.lock(s.address);
+    if (existing && entry && ['read', 'skipped'].includes(entry.state)) {
+      // The advertisement changed after we read it (a new event, a new manifest): read again.
+      this.#log.info({ lockId: s.advertisement.lockId }, 'lock changed since it was read; reading it again');
+    } else if (existing) {
+      existing.sighting = s;
+      return;
+    }
+    this.#lastHeardNew = now;
+    const checkpoint = this.#o.checkpointFor?.(s.advertisement.lockId);
+    this.#candidates.set(s.address, {
+      sighting: s,
+      passes: 0,
+      nextEligibleAt: now,
+      ...(checkpoint ? { checkpoint } : {}),
+    });
+    if (this.#o.isUnchanged?.(s)) {
+      this.#update(s, 'skipped');
+      return;
+    }
+    this.#update(s, 'queued');
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (!this.#running) return;
+    const now = this.#clock.now();
+    const goneAfter = this.#o.goneAfterMs ?? 5000;
+    for (const [address, c] of this.#candidates) {
+      const state = this.board.lock(address)?.state;
+      const unheard = this.#o.radio.listenedMs() - c.sighting.heardAtListenMs;
+      if ((state === 'queued' || state === 'retrying') && unheard > goneAfter) {
+        const error =
+          c.lastError ??
+          new CtopError(
+            'E_BLE_CONNECT',
+            `lock ${c.sighting.advertisement.lockId} left range before it was read`,
+          );
+        this.#update(c.sighting, 'failed', { error });
+      }
+    }
+    const max = this.#o.maxConcurrent ?? 5;
+    while (this.#active.size < max) {
+      const next = this.#pick(now);
+      if (!next) break;
+      this.#read(next);
+    }
+    const train = this.board.current;
+    const quiet = this.#o.trainQuietMs ?? 8000;
+    if (train && this.#active.size === 0 && now - this.#lastHeardNew > quiet && this.board.settled()) {
+      this.#endTrain();
+    }
+  }
+
+  /** Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket. */
+  #pick(now: number): Candidate | undefined {
+    let best: Candidate | undefined;
+    for (const [address, c] of this.#candidates) {
+      const state = this.board.lock(address)?.state;
+      if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
+        continue;
+      if (!best) {
+        best = c;
+        continue;
+      }
+      const bucket = Math.floor(c.sighting.firstSeenAt / 2000) - Math.floor(best.sighting.firstSeenAt / 2000);
+      if (bucket < 0 || (bucket === 0 && c.sighting.rssi > best.sighting.rssi)) best = c;
+    }
+    return best;
+  }
+
+  #read(c: Candidate): void {
+    const { address } = c.sighting;
+    const lockId = c.sighting.advertisement.lockId;
+    this.#active.add(address);
+    c.passes++;
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const abort = () => controller.abort();
+    this.#o.signal?.addEventListener('abort', abort, { once: true });
+    this.#update(c.sighting, 'connecting');
+    const pinned = this.#o.pinnedKeyFor?.(lockId);
+    const run = readLock({
+      ...this.#o,
+      open: () => this.#o.radio.open(address),
+      attempts: this.#o.linksPerPass ?? 2,
+      log: this.#log,
+      clock: this.#clock,
+      signal: controller.signal,
+      ...(c.checkpoint ? { checkpoint: c.checkpoint } : {}),
+      ...(pinned ? { pinnedKey: pinned } : {}),
+      expectedLockId: lockId,
+      onProgress: (p) => {
+        if (p.phase === 'manifest') this.#update(c.sighting, 'reading', { bytes: p.bytes, total: p.total });
+      },
+    })
+      .then((result) => this.#finished(c, result))
+      .catch((err: unknown) => this.#log.error({ err }, 'train reader bug: a read threw'))
+      .finally(() => {
+        this.#o.signal?.removeEventListener('abort', abort);
+        this.#controllers.delete(controller);
+        this.#active.delete(address);
+        this.#tick();
+      });
+    this.#idle = Promise.all([this.#idle, run]).then(() => undefined);
+  }
+
+  #finished(c: Candidate, result: LockReadResult): void {
+    const advertised = c.sighting.advertisement.lockId;
+    let verified: boolean | undefined;
+    try {
+      verified = this.#o.ingest?.(result, c.sighting)?.verified;
+    } catch (err) {
+      this.#log.error({ err, lockId: advertised }, 'storing a read failed');
+    }
+    if (result.outcome === 'complete') {
+      this.#update(c.sighting, 'read', {
+        bytes: result.manifest?.byteLength ?? 0,
+        total: result.manifest?.byteLength ?? 0,
+        result,
+        ...(verified !== undefined ? { verified } : {}),
+      });
+      return;
+    }
+    const error = result.error ?? new CtopError('E_INTERNAL', 'read failed without an error');
+    if (result.checkpoint) c.checkpoint = result.checkpoint;
+    c.lastError = error;
+    const final =
+      FINAL_FOR_THE_LOCK.has(error.code) ||
+      !isRetryable(error) ||
+      c.passes >= (this.#o.passesPerLock ?? 5) ||
+      !this.#running;
+    if (final) {
+      this.#update(c.sighting, 'failed', { error, result });
+      return;
+    }
+    c.nextEligibleAt = this.#clock.now() + (this.#o.backoffBaseMs ?? 300) * 2 ** (c.passes - 1);
+    this.#update(c.sighting, 'retrying', { error });
+  }
+
+  #update(s: LockSighting, state: LockReadState, extra: Partial<LockProgress> = {}): void {
+    const progress = this.board.update(s, state, extra, this.#candidates.get(s.address)?.passes ?? 0);
+    if (progress) this.emit('lock', progress);
+  }
+
+  #endTrain(): void {
+    const summary = this.board.endTrain(this.#clock.now());
+    if (!summary) return;
+    for (const address of this.#candidates.keys()) this.#o.radio.forget(address);
+    this.#candidates.clear();
+    this.#log.info(
+      {
+        trainId: summary.trainId,
+        read: summary.read,
+        failed: summary.failed.length,
+        missing: summary.missing,
+      },
+      'the train has passed',
+    );
+    this.emit('train-end', summary);
+  }
+}

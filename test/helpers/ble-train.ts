@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPublicKey } from '../../src/keys/index.js';
+import { BleRadio } from '../../src/lock/ble-radio.js';
+import {
+  type SimulatedTrain,
+  type SimulatedTrainOptions,
+  startSimulatedTrain,
+  type TrainLockSpec,
+} from '../../src/sim/ble-train.js';
+import { composeTrainManifests, type TrainLockPlan } from '../../src/sim/train-manifests.js';
+import { FIXTURE_MANIFESTS_DIR, type TestKeys } from './test-keys.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+const plansCache = new Map<number, TrainLockPlan[]>();
+
+/** Signed, encrypted manifests for `count` locks, each naming its own lock, container and wagon. */
+export function trainPlans(keys: TestKeys, count: number): TrainLockPlan[] {
+  const cached = plansCache.get(count);
+  if (cached) return cached;
+  const template = JSON.parse(
+    readFileSync(join(FIXTURE_MANIFESTS_DIR, 'wheat-kostanay-urumqi.json'), 'utf8'),
+  );
+  const plans = composeTrainManifests({
+    count,
+    train: '7001',
+    template,
+    signer: keys.key('kz-customs-signer-1'),
+    recipients: ['kz-customs-recipient-1', 'cn-customs-recipient-1'].map((kid) => {
+      const k = loadPublicKey(keys.pubFile(kid));
+      return { kid: k.kid, publicKey: k.publicKey };
+    }),
+  });
+  plansCache.set(count, plans);
+  return plans;
+}
+
+export function specsFor(plans: TrainLockPlan[]): TrainLockSpec[] {
+  return plans.map((p) => ({ lockId: p.lockId, manifest: p.manifest, container: p.container }));
+}
+
+/** A simulated train and a gateway radio (real noble) listening to it; both closed after the test. */
+export async function startTrainAndRadio(
+  t: Teardown,
+  options: SimulatedTrainOptions,
+): Promise<{ train: SimulatedTrain; radio: BleRadio }> {
+  const train = await startSimulatedTrain(options);
+  const radio = await BleRadio.open({
+    bindings: train.bindings,
+    clock: train.world.clock,
+    connectTimeoutMs: 8000,
+    gattTimeoutMs: 4000,
+  });
+  t.teardown(async () => {
+    await radio.close();
+    await new Promise((r) => setTimeout(r, 20));
+    await train.close();
+  });
+  return { train, radio };
+}
