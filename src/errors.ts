@@ -148,10 +148,72 @@ export const ERRORS = {
     summary: 'the link to the lock could not be opened',
     hint: 'check the device path, that it exists, and that the agent user may open it (group dialout)',
   },
+  E_BLE_ADAPTER: {
+    category: 'transport',
+    summary: 'the Bluetooth adapter is not available or not powered on',
+    hint: 'check the adapter (hciconfig, rfkill) and that the agent has CAP_NET_RAW and CAP_NET_ADMIN',
+  },
+  E_BLE_CONNECT: {
+    category: 'transport',
+    summary: 'a BLE connection to the lock could not be made in time',
+    hint: 'the lock may have left range; it is retried while it is still advertising',
+  },
+  E_BLE_GATT: {
+    category: 'protocol',
+    summary: 'the BLE device does not offer the CTOP lock service, or did not answer GATT in time',
+    hint: 'a device that advertises the lock service but does not serve it is broken or hostile',
+  },
+  E_LOCK_IMPERSONATION: {
+    category: 'integrity',
+    summary: 'a device advertises one lock id but answers as another lock',
+    hint: 'treat as an impersonation attempt near the train; the real lock is read separately',
+  },
   E_TRANSPORT_CLOSED: {
     category: 'transport',
     summary: 'the transport was closed while an operation was in flight',
     hint: 'expected during shutdown; otherwise see the preceding log line for the cause',
+  },
+
+  // --- pairing (src/pairing/, the carrier side of PROTOCOL.md §12) ---
+  E_PAIRING_ROUTING: {
+    category: 'usage',
+    summary: 'the container or wagon given does not match the routing fields of the manifest',
+    hint: 'check the container and wagon numbers against the goods documents; the manifest names the consignment it belongs to',
+  },
+  E_PAIRING_WRONG_LOCK: {
+    category: 'usage',
+    summary: 'the manifest names another lock than the one on the link',
+    hint: 'connect the lock whose id the manifest names, or have the manifest issued for this lock',
+  },
+  E_PAIRING_SEALED: {
+    category: 'usage',
+    summary: 'the lock is sealed for another consignment and refuses to be written',
+    hint: 'unseal it first (`ctop-agent pair … --unseal <reason>`, logged in the lock) once the previous consignment is released',
+  },
+  E_PAIRING_CARRIER_AUTH: {
+    category: 'security',
+    summary: 'the lock refused the carrier key (not provisioned in it, bad signature, or too many failures this hour)',
+    hint: 'use a carrier key provisioned in this lock; after 5 failures the lock refuses every key for up to an hour',
+  },
+  E_PAIRING_WRITE: {
+    category: 'protocol',
+    summary: 'the lock does not stage the bytes written to it',
+    hint: 'the lock firmware is broken; report the lock id to its vendor and use another lock',
+  },
+  E_PAIRING_COMMIT: {
+    category: 'integrity',
+    summary: 'the lock refused COMMIT twice: the bytes it staged do not hash to the manifest written',
+    hint: 'the link or the lock corrupts data; retry on another cable or radio, else replace the lock',
+  },
+  E_PAIRING_VERIFY: {
+    category: 'integrity',
+    summary: 'reading the lock back after sealing did not show the manifest, commit and seal just written',
+    hint: 'do not dispatch the container: read the lock again (`ctop-agent read`) and inspect it',
+  },
+  E_PAIRING_TRANSPORT: {
+    category: 'usage',
+    summary: 'the transport named for pairing is not available in this build',
+    hint: 'pair over --serial, or use an agent build with the BLE transport',
   },
 
   // --- manifest (src/manifest/, src/cbor/; firmware-protocol/MANIFEST.md) ---
@@ -459,6 +521,18 @@ export const ERRORS = {
     category: 'internal',
     summary: 'a simulated peripheral tried to notify a value larger than ATT MTU - 3',
     hint: 'a bug in the simulated peripheral app: split values to connection.maxNotifyLength',
+  },
+
+  // --- console (src/console/: the officers' local web page; docs/CONSOLE.md) ---
+  E_CONSOLE_CONFIG: {
+    category: 'config',
+    summary: 'the console configuration is invalid (officer accounts, password hashes, recipient keys, options)',
+    hint: 'fix the entry named in the message; make password hashes with `ctop-agent console hash-password`',
+  },
+  E_CONSOLE_PASSWORD: {
+    category: 'usage',
+    summary: 'the password given to hash is empty, too short, or the two entries differ',
+    hint: 'type a passphrase of at least 12 characters, the same twice',
   },
 
   // --- config (src/config/: the daemon's YAML file and CTOP_* environment overrides) ---
