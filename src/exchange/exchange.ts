@@ -157,11 +157,11 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
     queue.push({ topic, payload, packet });
     if (!scheduled) {
       scheduled = true;
-      setImmediate(process);
+      setImmediate(drainQueue);
     }
   });
 
-  function process(): void {
+  function drainQueue(): void {
     scheduled = false;
     if (stopped) return;
     const batch = queue.slice(0, 512);
@@ -174,7 +174,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
     }
     if (queue.length > 0 && !scheduled) {
       scheduled = true;
-      setImmediate(process);
+      setImmediate(drainQueue);
     }
   }
 
@@ -191,7 +191,12 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
         queries.push({ topic, item });
       } else {
         stats.received++;
-        const verdict = judgeEnvelope(item.payload, topic, { address, trust, now }, false);
+        const verdict = judgeEnvelope(
+          item.payload,
+          topic,
+          { address, trust, now },
+          (id) => db.get(id) !== undefined,
+        );
         judged.push({ topic, bytes: item.payload, verdict });
       }
     }

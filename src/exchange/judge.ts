@@ -89,14 +89,15 @@ export interface JudgeContext {
 /**
  * Checks an envelope in the order an operator would want the reason: addressing, the
  * gateway's signature and key binding, the payload hash and messageId, then the content
- * (a manifest's customs signature, an outage report's fields). `signatureOnly` skips the
- * content checks for a message already accepted once (a resend).
+ * (a manifest's customs signature, an outage report's fields). The content checks are
+ * skipped for a message `acceptedBefore` names (a resend: the messageId,
+ * checked against the content, proves it is the same content).
  */
 export function judgeEnvelope(
   bytes: Uint8Array,
   topic: ParsedTopic,
   ctx: JudgeContext,
-  signatureOnly = false,
+  acceptedBefore: (messageId: string) => boolean = () => false,
 ): Verdict {
   let opened: ReturnType<typeof openEnvelope>;
   try {
@@ -141,7 +142,7 @@ export function judgeEnvelope(
 
   const accepted = { outcome: 'accepted' as const, envelope, kid: signed.kid };
   const lockId = typeof envelope.routing.lockId === 'string' ? envelope.routing.lockId : undefined;
-  if (signatureOnly) return accepted;
+  if (acceptedBefore(envelope.messageId)) return accepted;
   switch (envelope.kind) {
     case 'manifest':
       return judgeManifest(envelope, ctx, accepted, reject);

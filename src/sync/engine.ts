@@ -25,6 +25,9 @@ import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-clie
 import { settleReceipts } from './receipts.js';
 import { StatsBuffer, transactWithStats } from './store-tx.js';
 
+/** How long receipts are gathered before they are settled together. */
+const RECEIPT_GATHER_MS = 5;
+
 export interface SyncEngineOptions {
   store: Store;
   /** The gateway's Ed25519 key (role gateway); its kid is the gateway id or `{gatewayId}.{suffix}`. */
@@ -457,7 +460,8 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     this.#receipts.push(payload);
     if (this.#receiptsScheduled) return;
     this.#receiptsScheduled = true;
-    setImmediate(() => this.#flushReceipts());
+    // A few ms of grace gathers the receipts of a busy drain into one transaction (one fsync).
+    setTimeout(() => this.#flushReceipts(), RECEIPT_GATHER_MS);
   }
 
   /** Settles every receipt that arrived since the last flush in one transaction. */

@@ -189,6 +189,27 @@ t.test('every rejection reason, each provoked on its own', async (t) => {
   t.same([...seen].sort(), [...REJECTION_REASONS].sort(), 'every documented reason is reachable');
 });
 
+t.test('a resend of a message accepted before skips the content checks, not the signature', async (t) => {
+  const env = envelope('manifest', manifest('minimal.cose'));
+  const bytes = sealEnvelope(new Ed25519Signer(gateway), env);
+  const topic = parseGatewayTopic('ctop/v1/KZ/DOSTYK/gw-dostyk-1/manifest')!;
+  const asked: string[] = [];
+  const again = judgeEnvelope(bytes, topic, ctx, (id) => asked.push(id) > 0);
+  t.equal(again.outcome, 'accepted');
+  t.equal(
+    again.outcome === 'accepted' && again.verification,
+    undefined,
+    'the manifest was not inspected again',
+  );
+  t.same(asked, [env.messageId]);
+  const forged = judgeEnvelope(sealEnvelope(new Ed25519Signer(stranger), env), topic, ctx, () => true);
+  t.equal(
+    forged.outcome === 'rejected' && forged.reason,
+    'unknown_key',
+    'a known messageId does not excuse the signature',
+  );
+});
+
 t.test('unreadable bytes get no verdict but unreadable', async (t) => {
   const verdict = judgeEnvelope(
     Buffer.from('hello'),

@@ -1,7 +1,7 @@
 import { type CborLimits, decodeDeterministic, encodeCanonical, Tag } from '../../cbor/index.js';
 import { CtopError, isCtopError } from '../../errors.js';
 import { KID_PATTERN } from '../../keys/index.js';
-import { sigStructure } from '../../manifest/index.js';
+import { sigStructure } from '../../manifest/cose.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { malformed } from './fields.js';
 
