@@ -79,7 +79,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   #ticker: NodeJS.Timeout | undefined;
   #lastPoll = 0;
   #receipts: Buffer[] = [];
-  #receiptsScheduled = false;
+  #receiptTimer: NodeJS.Timeout | undefined;
   #lastReceiptAt: number | undefined;
   /** The first publish that no receipt has followed yet (for the no_receipts outage). */
   #waitingSince: number | undefined;
@@ -183,7 +183,6 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     while (this.#inFlight.size > 0 && this.#client && this.#clock.monotonic() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    this.#flushReceipts();
     const now = this.#clock.now();
     await this.#connection.stop(
       async (client) => {
@@ -201,6 +200,8 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       },
       Math.max(100, this.config.stopTimeoutMs),
     );
+    // Disconnected: no receipt comes after this one last settling.
+    this.#flushReceipts();
     this.#client = undefined;
     this.#up = undefined;
     this.#queries.failAll(new CtopError('E_SYNC_OFFLINE', 'sync stopped'));
@@ -307,10 +308,13 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       protocolVersion: c.protocolVersion,
     });
     // The broker lost its state (no session): anything in flight may be gone. Otherwise only
-    // what it never acknowledged is resent; the rest waits for its receipt.
+    // what it never acknowledged is resent; the rest waits for its receipt, with a fresh
+    // timeout since no receipt could come while the connection was down.
     for (const entry of this.#inFlight.values()) {
       if (!up.sessionPresent || entry.pubackedOn === undefined) this.#publish(client, entry, now);
+      else entry.lastSentAt = now;
     }
+    this.#waitingSince = this.#inFlight.size > 0 ? now : undefined;
     this.#pump();
   }
 
@@ -457,16 +461,16 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   }
 
   #onReceipt(payload: Buffer): void {
+    if (!this.#running) return;
     this.#receipts.push(payload);
-    if (this.#receiptsScheduled) return;
-    this.#receiptsScheduled = true;
     // A few ms of grace gathers the receipts of a busy drain into one transaction (one fsync).
-    setTimeout(() => this.#flushReceipts(), RECEIPT_GATHER_MS);
+    this.#receiptTimer ??= setTimeout(() => this.#flushReceipts(), RECEIPT_GATHER_MS);
   }
 
   /** Settles every receipt that arrived since the last flush in one transaction. */
   #flushReceipts(): void {
-    this.#receiptsScheduled = false;
+    clearTimeout(this.#receiptTimer);
+    this.#receiptTimer = undefined;
     const batch = this.#receipts;
     if (batch.length === 0) return;
     this.#receipts = [];
@@ -533,8 +537,9 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   #tick(): void {
     const now = this.#clock.now();
     try {
-      this.#expire(now);
       if (this.#client) {
+        // No receipt can come while disconnected: timeouts run only on a connection.
+        this.#expire(now);
         if (this.#waitingSince !== undefined && now - this.#waitingSince >= this.config.noReceiptOutageMs) {
           this.#tracker.unanswered(
             this.#waitingSince,
