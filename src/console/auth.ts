@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditInput } from '../store/index.js';
+import type { ConsoleContext } from './context.js';
+import type { OfficerRole } from './officers.js';
+import { isDataPath, sendProblem } from './respond.js';
+import type { Session } from './sessions.js';
+
+/**
+ * The gate in front of everything but the login page and the static assets: a request
+ * without a live session is refused (pages redirect to the login, data gets 401), a
+ * state-changing request from another origin is refused, and every page or data request
+ * of a logged-in officer is written to the audit trail before it is answered.
+ */
+
+interface Authenticated {
+  id: string;
+  session: Session;
+}
+
+const authenticated = new WeakMap<FastifyRequest, Authenticated>();
+
+/** Route config of a handler that writes its own audit entry (decrypt) instead of the automatic `view`. */
+export const AUDITED_BY_HANDLER = { audit: 'handler' } as const;
+
+export function currentSession(request: FastifyRequest): Session | undefined {
+  return authenticated.get(request)?.session;
+}
+
+export function currentSessionId(request: FastifyRequest): string | undefined {
+  return authenticated.get(request)?.id;
+}
+
+/** The session of a route behind the gate (the gate guarantees there is one). */
+export function sessionOf(request: FastifyRequest): Session {
+  const s = authenticated.get(request)?.session;
+  if (!s) throw new Error('route reached without a session: the auth gate is not installed');
+  return s;
+}
+
+export function hasRole(session: Session, role: OfficerRole): boolean {
+  return session.roles.includes(role);
+}
+
+export function isPublicPath(url: string): boolean {
+  const path = url.split('?')[0]!;
+  return path === '/login' || path.startsWith('/assets/');
+}
+
+/** A local path to return to after login; anything else (another host, `//evil`) becomes `/`. */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next) || next.startsWith('/login'))
+    return '/';
+  return next.slice(0, 512);
+}
+
+export function audit(ctx: ConsoleContext, request: FastifyRequest, entry: AuditInput): void {
+  ctx.store.audit.record({ ...entry, remote: request.ip }, ctx.clock.now());
+}
+
+function sameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  return origin === `${request.protocol}://${request.host}`;
+}
+
+export function installAuthGate(app: FastifyInstance, ctx: ConsoleContext): void {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // SameSite=Strict keeps the cookie off cross-site requests; this also refuses a
+    // cross-site login form (login CSRF), which SameSite cannot, as no cookie is involved.
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request)) {
+      return sendProblem(ctx, request, reply, 403, 'Refused', 'A request from another site was refused.');
+    }
+    const id = request.cookies[ctx.cookieName];
+    // Only what the officer opens counts as activity: a live strip left open does not keep
+    // a forgotten session alive past its idle time.
+    const session = ctx.sessions.get(id, !isDataPath(request.url));
+    if (session && id) authenticated.set(request, { id, session });
+    if (session || isPublicPath(request.url)) return;
+    if (isDataPath(request.url)) return reply.code(401).send({ error: 'login required' });
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      return reply.redirect(`/login?next=${encodeURIComponent(safeNext(request.url))}`, 303);
+    }
+    return reply.code(401).type('text/plain; charset=utf-8').send('login required');
+  });
+
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    const session = currentSession(request);
+    if (!session || isPublicPath(request.url) || request.method !== 'GET') return;
+    if ((request.routeOptions.config as { audit?: string }).audit === AUDITED_BY_HANDLER.audit) return;
+    // Recorded before the answer is built: when the trail cannot be written (E_STORE_FULL)
+    // the error handler refuses the view rather than show it unrecorded.
+    audit(ctx, request, { officer: session.user, action: 'view', target: request.url });
+  });
+}
