@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { register as bleSim } from './ble-sim.js';
 import { register as consoleCommands } from './console.js';
 import { register as config } from './config.js';
-import { register as daemon } from './daemon.js';
 import { register as demo } from './demo.js';
 import { register as exportImport } from './export.js';
 import { register as keys } from './keys.js';
@@ -12,9 +10,7 @@ import { register as manifest } from './manifest.js';
 import { register as manifests } from './manifests.js';
 import { register as outages } from './outages.js';
 import { register as outbox } from './outbox.js';
-import { register as pair } from './pair.js';
 import { register as read } from './read.js';
-import { register as train } from './train.js';
 
 /** Every CLI command registers itself on the program; one file per command group. */
 export type RegisterCommand = (program: Command) => void;
@@ -22,10 +18,7 @@ export type RegisterCommand = (program: Command) => void;
 export const commands: RegisterCommand[] = [
   read,
   lockSim,
-  train,
-  bleSim,
   demo,
-  daemon,
   config,
   manifest,
   keys,
@@ -34,6 +27,5 @@ export const commands: RegisterCommand[] = [
   outbox,
   outages,
   exportImport,
-  pair,
   consoleCommands,
 ];
