@@ -64,7 +64,7 @@ export async function startConsole(
   const close = () => app.close();
   t.teardown(close);
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, store, keys, trains, close };
+  return { url: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`, store, keys, trains, close };
 }
 
 /** fetch with a cookie jar of one cookie and no redirects followed. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -7,6 +8,7 @@ import { CONTENT_SECURITY_POLICY, createConsole } from '../../src/console/index.
 import { isCtopError } from '../../src/errors.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import type { IngestInput, Store } from '../../src/store/index.js';
+import { makeTestPki } from '../helpers/pki.js';
 import { ManualClock, openTestStore, TestLock } from '../helpers/store.js';
 import { FIXTURE_MANIFESTS_DIR, testKeys } from '../helpers/test-keys.js';
 import { Client, officerAccounts, PASSWORDS, startConsole } from './console-world.js';
@@ -366,4 +368,62 @@ t.test('bad configuration fails at start-up with E_CONSOLE_CONFIG', async (t) =>
     t.ok(isCtopError(err, 'E_CONSOLE_CONFIG'), String(why));
     t.match((err as Error).message, why);
   }
+});
+
+t.test('a live page is told when its session ends by idling, and the stream closes', async (t) => {
+  const clock = new ManualClock();
+  const w = await startConsole(t, {
+    clock,
+    session: { idleMs: 10 * 60_000 },
+    live: { heartbeatMs: 50, intervalMs: 10 },
+  });
+  const c = new Client(w.url);
+  await c.login('bolat', PASSWORDS.bolat);
+  const res = await c.request('/events/trains');
+  t.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const until = async (pattern: RegExp) => {
+    while (!pattern.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) return false;
+      text += decoder.decode(value);
+    }
+    return true;
+  };
+  w.trains.publish({ trainId: 'KZ-1', startedAt: clock.now(), locks: [] });
+  t.ok(await until(/event: train\ndata: \{"trainId":"KZ-1"/), 'a train update arrives on the stream');
+  t.ok(await until(/: ping/), 'heartbeats keep it open');
+  clock.advance(10 * 60_000);
+  t.ok(await until(/event: expired/), 'told the session expired');
+  t.equal(await until(/never/), false, 'and the server ended the stream');
+  t.equal((await c.request('/api/session')).status, 401);
+});
+
+t.test('over HTTPS the cookie is Secure and host-only (__Host- prefix)', async (t) => {
+  const pki = makeTestPki(t);
+  const w = await startConsole(t, {
+    https: { key: readFileSync(pki.server.keyFile), cert: readFileSync(pki.server.certFile) },
+  });
+  t.match(w.url, /^https:/);
+  const body = new URLSearchParams({ user: 'aigerim', password: PASSWORDS.aigerim }).toString();
+  const res = await new Promise<{ status: number; cookie: string | undefined }>((resolve, reject) => {
+    const req = httpsRequest(
+      `${w.url}/login`,
+      {
+        method: 'POST',
+        ca: readFileSync(pki.caFile),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: w.url },
+      },
+      (r) => {
+        r.resume();
+        resolve({ status: r.statusCode!, cookie: r.headers['set-cookie']?.[0] });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.equal(res.status, 303);
+  t.match(res.cookie, /^__Host-ctop_console=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
 });
