@@ -1,28 +1,26 @@
 import { EventEmitter } from 'node:events';
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { type Clock, systemClock } from '../clock.js';
-import { CtopError, isCtopError } from '../errors.js';
+import { CtopError } from '../errors.js';
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
-import { OUTBOX_KINDS, type OutboxEntry, type OutboxKind, type Store } from '../store/index.js';
+import { OUTBOX_KINDS, type OutboxKind, type Store } from '../store/index.js';
 import { loadTlsFiles, type ResolvedSyncConfig, resolveSyncConfig, type SyncConfig } from './config.js';
 import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './connection.js';
 import type { SyncEventMap, SyncStatus } from './events.js';
-import { type InFlight, InFlightRegistry } from './in-flight.js';
+import { InFlightRegistry } from './in-flight.js';
 import { OutageTracker } from './outage-tracker.js';
-import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
 import {
-  CONTENT_TYPES,
   Ed25519Signer,
   encodeStatus,
   gatewayTopic,
   KIND_TOPICS,
   kidBelongsTo,
   type QueryResult,
-  sealEnvelope,
 } from './protocol/index.js';
 import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-client.js';
-import { settleReceipts } from './receipts.js';
+import { announceReceipts, settleReceipts } from './receipts.js';
+import { OutboxSender } from './sender.js';
 import { StatsBuffer, transactWithStats } from './store-tx.js';
 
 /** How long receipts are gathered before they are settled together. */
@@ -66,8 +64,6 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   readonly #queries: QueryClient;
   readonly #inFlight = new InFlightRegistry();
   readonly #stats = new StatsBuffer();
-  readonly #envelope: EnvelopeContext;
-  readonly #kindTopics: Record<OutboxKind, string>;
   #running = false;
   #stopping = false;
   /** Connection number; bumped on every up and down, so late callbacks of an old connection are ignored. */
@@ -81,9 +77,9 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   #receipts: Buffer[] = [];
   #receiptTimer: NodeJS.Timeout | undefined;
   #lastReceiptAt: number | undefined;
-  /** The first publish that no receipt has followed yet (for the no_receipts outage). */
-  #waitingSince: number | undefined;
   #failStreak = 0;
+  readonly #sender: OutboxSender;
+  readonly #epochNow = () => this.#epoch;
 
   constructor(options: SyncEngineOptions) {
     super();
@@ -100,10 +96,22 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     }
     this.#log = (options.log ?? silentLogger).child({ component: 'sync' });
     this.#clock = options.clock ?? systemClock;
-    this.#envelope = { from: c.address, to: c.exchangeAddress, replyTo: c.topics.receipt };
-    this.#kindTopics = Object.fromEntries(
-      OUTBOX_KINDS.map((k) => [k, gatewayTopic(c, KIND_TOPICS[k])]),
-    ) as Record<OutboxKind, string>;
+    this.#sender = new OutboxSender({
+      store: this.#store,
+      signer: this.#signer,
+      inFlight: this.#inFlight,
+      stats: this.#stats,
+      envelope: { from: c.address, to: c.exchangeAddress, replyTo: c.topics.receipt },
+      topics: Object.fromEntries(OUTBOX_KINDS.map((k) => [k, gatewayTopic(c, KIND_TOPICS[k])])) as Record<
+        OutboxKind,
+        string
+      >,
+      protocolVersion: c.protocolVersion,
+      receiptTimeoutMs: c.receiptTimeoutMs,
+      log: this.#log,
+      clock: this.#clock,
+      emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+    });
     this.#connection = new BrokerConnection({
       brokers: c.brokers,
       ...(c.tls ? { tls: loadTlsFiles(c.tls) } : {}),
@@ -307,14 +315,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       sessionPresent: up.sessionPresent,
       protocolVersion: c.protocolVersion,
     });
-    // The broker lost its state (no session): anything in flight may be gone. Otherwise only
-    // what it never acknowledged is resent; the rest waits for its receipt, with a fresh
-    // timeout since no receipt could come while the connection was down.
-    for (const entry of this.#inFlight.values()) {
-      if (!up.sessionPresent || entry.pubackedOn === undefined) this.#publish(client, entry, now);
-      else entry.lastSentAt = now;
-    }
-    this.#waitingSince = this.#inFlight.size > 0 ? now : undefined;
+    this.#sender.reconnected(client, up.sessionPresent, this.#epochNow);
     this.#pump();
   }
 
@@ -349,11 +350,8 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     try {
       const limit = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
       if (limit <= 0) return;
-      const now = this.#clock.now();
-      this.#lastPoll = now;
-      const claimed = this.#claim(now, limit);
-      for (const entry of claimed) this.#publish(client, entry, now);
-      if (claimed.length === limit) this.#pumpAgain = true;
+      this.#lastPoll = this.#clock.now();
+      if (this.#sender.claimAndPublish(client, this.#epochNow, limit) === limit) this.#pumpAgain = true;
     } catch (err) {
       this.#log.error({ err: (err as Error).message, code: (err as CtopError).code }, 'outbox claim failed');
     } finally {
@@ -364,100 +362,6 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       // Yield first: receipts that arrived meanwhile are settled before the next batch.
       setImmediate(() => this.#pump());
     }
-  }
-
-  #claim(now: number, limit: number): InFlight[] {
-    const out: InFlight[] = [];
-    const { outbox } = this.#store;
-    transactWithStats(this.#store, this.#stats, () => {
-      for (const row of outbox.claimDue(now, limit)) {
-        const messageId = messageIdOf(row, this.config.address);
-        if (!row.messageId && !this.#recordMessageId(row, messageId, now)) continue;
-        out.push({
-          row,
-          messageId,
-          attempt: row.attempts,
-          firstSentAt: now,
-          lastSentAt: now,
-          pubackedOn: undefined,
-          bytes: 0,
-        });
-      }
-    });
-    for (const entry of out) this.#inFlight.add(entry);
-    return out;
-  }
-
-  /**
-   * Records the messageId before the first publish. Two rows with the very same content
-   * are the same message: the second one settles with the first one's receipt.
-   */
-  #recordMessageId(row: OutboxEntry, messageId: string, now: number): boolean {
-    const { outbox } = this.#store;
-    try {
-      outbox.recordMessageId(row.id, messageId);
-      return true;
-    } catch (err) {
-      if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
-    }
-    const twin = outbox.findByMessageId(messageId);
-    if (twin?.receipt && twin.state === 'acknowledged') outbox.acknowledge(row.id, twin.receipt);
-    else if (twin?.receipt && twin.state === 'rejected') outbox.reject(row.id, twin.receipt);
-    else outbox.retryLater(row.id, now, `same content as outbox row ${twin?.id}: settled by its receipt`);
-    return false;
-  }
-
-  #publish(client: MqttClient, entry: InFlight, now: number): void {
-    const resend = entry.bytes > 0 || entry.attempt > 1;
-    if (entry.bytes > 0) entry.attempt++;
-    entry.lastSentAt = now;
-    entry.pubackedOn = undefined;
-    let bytes: Buffer;
-    try {
-      bytes = sealEnvelope(
-        this.#signer,
-        envelopeFor(entry.row, entry.messageId, this.#envelope, now, entry.attempt),
-      );
-    } catch (err) {
-      const e = isCtopError(err)
-        ? err
-        : new CtopError('E_SYNC_ENVELOPE', (err as Error).message, { cause: err });
-      this.#log.error({ ...e.toLog(), outboxId: entry.row.id }, e.message);
-      this.#inFlight.delete(entry.messageId);
-      this.#store.outbox.retryLater(entry.row.id, now, e.message);
-      return;
-    }
-    entry.bytes = bytes.byteLength;
-    const epoch = this.#epoch;
-    const options: IClientPublishOptions = { qos: 1 };
-    if (this.config.protocolVersion === 5) {
-      options.properties = {
-        responseTopic: this.#envelope.replyTo,
-        correlationData: Buffer.from(entry.messageId),
-        contentType: CONTENT_TYPES.envelope,
-      };
-    }
-    client.publish(this.#kindTopics[entry.row.kind], bytes, options, (err) => {
-      if (!err && epoch === this.#epoch && this.#inFlight.get(entry.messageId) === entry)
-        entry.pubackedOn = epoch;
-    });
-    this.#waitingSince ??= now;
-    this.#stats.add(
-      now,
-      resend ? { resends: 1, bytesSent: bytes.byteLength } : { messagesSent: 1, bytesSent: bytes.byteLength },
-    );
-    this.#log.debug(
-      { outboxId: entry.row.id, messageId: entry.messageId, kind: entry.row.kind, attempt: entry.attempt },
-      'sent',
-    );
-    this.emit('sent', {
-      outboxId: entry.row.id,
-      messageId: entry.messageId,
-      kind: entry.row.kind,
-      bytes: bytes.byteLength,
-      attempt: entry.attempt,
-      resend,
-    });
   }
 
   #onReceipt(payload: Buffer): void {
@@ -493,42 +397,14 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       );
       return;
     }
-    for (const ignored of outcome.ignored) {
-      this.#log.warn(
-        { code: ignored.code, messageId: ignored.messageId },
-        `receipt ignored: ${ignored.message}`,
-      );
-      this.emit('receipt-ignored', ignored);
-    }
-    for (const s of outcome.settled) {
-      this.#inFlight.delete(s.messageId);
-      this.emit('receipt', {
-        outboxId: s.outboxId,
-        messageId: s.messageId,
-        kind: s.kind,
-        status: s.status,
-        ...(s.reason === undefined ? {} : { reason: s.reason }),
-        duplicate: s.duplicate,
-        ...(s.latencyMs === undefined ? {} : { latencyMs: s.latencyMs }),
-        changed: s.changed,
-      });
-      if (s.status === 'rejected' && s.changed) {
-        this.#log.warn(
-          { outboxId: s.outboxId, messageId: s.messageId, kind: s.kind, reason: s.reason, detail: s.detail },
-          `the exchange rejected outbox row ${s.outboxId} (${s.reason}): quarantined`,
-        );
-        this.emit('rejection', {
-          outboxId: s.outboxId,
-          messageId: s.messageId,
-          kind: s.kind,
-          reason: s.reason ?? 'unknown',
-          ...(s.detail === undefined ? {} : { detail: s.detail }),
-        });
-      }
-    }
+    announceReceipts(outcome, {
+      log: this.#log,
+      inFlight: this.#inFlight,
+      emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+    });
     if (outcome.settled.length > 0 || outcome.verified > 0) {
       this.#lastReceiptAt = now;
-      this.#waitingSince = this.#inFlight.size > 0 ? now : undefined;
+      this.#sender.answered(now);
       this.#tracker.working(now);
     }
     this.#pump();
@@ -539,16 +415,17 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     try {
       if (this.#client) {
         // No receipt can come while disconnected: timeouts run only on a connection.
-        this.#expire(now);
-        if (this.#waitingSince !== undefined && now - this.#waitingSince >= this.config.noReceiptOutageMs) {
+        this.#sender.expire(now);
+        const since = this.#sender.waitingSince;
+        if (since !== undefined && now - since >= this.config.noReceiptOutageMs) {
           this.#tracker.unanswered(
-            this.#waitingSince,
-            `${this.#inFlight.size} messages without a receipt since ${new Date(this.#waitingSince).toISOString()}`,
+            since,
+            `${this.#inFlight.size} messages without a receipt since ${new Date(since).toISOString()}`,
           );
         }
         if (this.#tracker.broken && this.#inFlight.size === 0 && this.#backlog() === 0) {
           // Nothing waits: the connection is all the path there is to prove.
-          this.#waitingSince = undefined;
+          this.#sender.answered(now);
           this.#tracker.working(now);
         }
       }
@@ -560,29 +437,6 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
         { err: (err as Error).message, code: (err as CtopError).code },
         'sync housekeeping failed',
       );
-    }
-  }
-
-  /** Messages without a receipt in time go back to the queue (store backoff), to be resent as they were. */
-  #expire(now: number): void {
-    const expired = this.#inFlight.expired(now, this.config.receiptTimeoutMs);
-    if (expired.length === 0) return;
-    const retried: { entry: InFlight; next: number; reason: string }[] = [];
-    transactWithStats(this.#store, this.#stats, () => {
-      for (const entry of expired) {
-        const reason = `no receipt within ${this.config.receiptTimeoutMs} ms (attempt ${entry.attempt})`;
-        try {
-          retried.push({ entry, next: this.#store.outbox.retryLater(entry.row.id, now, reason), reason });
-        } catch (err) {
-          // Settled meanwhile (a receipt that came by another path): nothing to retry.
-          if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
-        }
-      }
-    });
-    for (const e of expired) this.#inFlight.delete(e.messageId);
-    for (const { entry, next, reason } of retried) {
-      this.#log.info({ outboxId: entry.row.id, messageId: entry.messageId, nextAttemptAt: next }, reason);
-      this.emit('retry', { outboxId: entry.row.id, messageId: entry.messageId, nextAttemptAt: next, reason });
     }
   }
 }

@@ -1,6 +1,8 @@
 import { type ErrorCode, isCtopError } from '../errors.js';
 import type { TrustStore } from '../keys/index.js';
+import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
+import type { SyncEventMap } from './events.js';
 import type { InFlightRegistry } from './in-flight.js';
 import { type ReceiptResult, verifyReceipt } from './protocol/index.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
@@ -129,4 +131,51 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
       ctx.stats.add(ctx.now, s.status === 'accepted' ? { receiptsAccepted: 1 } : { receiptsRejected: 1 });
   }
   return { settled, ignored, verified };
+}
+
+/**
+ * Tells the world what a batch of receipts did: settled messages leave the in-flight set,
+ * every receipt is an event, rejections (quarantine) and ignored receipts are logged as
+ * warnings with their reason.
+ */
+export function announceReceipts(
+  outcome: ReceiptOutcome,
+  ctx: {
+    log: Logger;
+    inFlight: InFlightRegistry;
+    emit: <K extends 'receipt' | 'rejection' | 'receipt-ignored'>(
+      event: K,
+      payload: SyncEventMap[K][0],
+    ) => void;
+  },
+): void {
+  for (const ignored of outcome.ignored) {
+    ctx.log.warn({ code: ignored.code, messageId: ignored.messageId }, `receipt ignored: ${ignored.message}`);
+    ctx.emit('receipt-ignored', ignored);
+  }
+  for (const s of outcome.settled) {
+    ctx.inFlight.delete(s.messageId);
+    ctx.emit('receipt', {
+      outboxId: s.outboxId,
+      messageId: s.messageId,
+      kind: s.kind,
+      status: s.status,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+      duplicate: s.duplicate,
+      ...(s.latencyMs === undefined ? {} : { latencyMs: s.latencyMs }),
+      changed: s.changed,
+    });
+    if (s.status !== 'rejected' || !s.changed) continue;
+    ctx.log.warn(
+      { outboxId: s.outboxId, messageId: s.messageId, kind: s.kind, reason: s.reason, detail: s.detail },
+      `the exchange rejected outbox row ${s.outboxId} (${s.reason}): quarantined`,
+    );
+    ctx.emit('rejection', {
+      outboxId: s.outboxId,
+      messageId: s.messageId,
+      kind: s.kind,
+      reason: s.reason ?? 'unknown',
+      ...(s.detail === undefined ? {} : { detail: s.detail }),
+    });
+  }
 }

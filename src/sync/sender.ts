@@ -1,0 +1,189 @@
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { Clock } from '../clock.js';
+import { CtopError, isCtopError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
+import type { SyncEventMap } from './events.js';
+import type { InFlight, InFlightRegistry } from './in-flight.js';
+import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
+import { CONTENT_TYPES, type Ed25519Signer, sealEnvelope } from './protocol/index.js';
+import { type StatsBuffer, transactWithStats } from './store-tx.js';
+
+export interface OutboxSenderOptions {
+  store: Store;
+  signer: Ed25519Signer;
+  inFlight: InFlightRegistry;
+  stats: StatsBuffer;
+  envelope: EnvelopeContext;
+  /** Upstream topic of each kind. */
+  topics: Record<OutboxKind, string>;
+  protocolVersion: 4 | 5;
+  receiptTimeoutMs: number;
+  log: Logger;
+  clock: Clock;
+  emit: <K extends 'sent' | 'retry'>(event: K, payload: SyncEventMap[K][0]) => void;
+}
+
+/**
+ * The outbox side of the sync: claims due rows, records their messageId, publishes them in
+ * signed envelopes, and puts back in the queue what got no receipt in time. Which rows are
+ * in flight is the store's record (state in_flight); the registry only adds what memory
+ * knows (when each was last sent, whether the broker acknowledged it).
+ */
+export class OutboxSender {
+  readonly #o: OutboxSenderOptions;
+  /** The first publish no receipt has followed yet (for the no_receipts outage). */
+  waitingSince: number | undefined;
+
+  constructor(options: OutboxSenderOptions) {
+    this.#o = options;
+  }
+
+  /** Claims up to `limit` due rows in one transaction and publishes them; returns how many. */
+  claimAndPublish(client: MqttClient, epoch: () => number, limit: number): number {
+    const now = this.#o.clock.now();
+    const claimed = this.#claim(now, limit);
+    for (const entry of claimed) this.publish(client, entry, now, epoch);
+    return claimed.length;
+  }
+
+  #claim(now: number, limit: number): InFlight[] {
+    const { store, stats, envelope } = this.#o;
+    const out: InFlight[] = [];
+    transactWithStats(store, stats, () => {
+      for (const row of store.outbox.claimDue(now, limit)) {
+        const messageId = messageIdOf(row, envelope.from);
+        if (!row.messageId && !this.#recordMessageId(row, messageId, now)) continue;
+        out.push({
+          row,
+          messageId,
+          attempt: row.attempts,
+          firstSentAt: now,
+          lastSentAt: now,
+          pubackedOn: undefined,
+          bytes: 0,
+        });
+      }
+    });
+    for (const entry of out) this.#o.inFlight.add(entry);
+    return out;
+  }
+
+  /**
+   * Records the messageId before the first publish. Two rows with the very same content
+   * are the same message: the second one settles with the first one's receipt.
+   */
+  #recordMessageId(row: OutboxEntry, messageId: string, now: number): boolean {
+    const { outbox } = this.#o.store;
+    try {
+      outbox.recordMessageId(row.id, messageId);
+      return true;
+    } catch (err) {
+      if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
+    }
+    const twin = outbox.findByMessageId(messageId);
+    if (twin?.receipt && twin.state === 'acknowledged') outbox.acknowledge(row.id, twin.receipt);
+    else if (twin?.receipt && twin.state === 'rejected') outbox.reject(row.id, twin.receipt);
+    else outbox.retryLater(row.id, now, `same content as outbox row ${twin?.id}: settled by its receipt`);
+    return false;
+  }
+
+  /** Publishes (again) one message in flight; `epoch` tells whether its PUBACK is still of this connection. */
+  publish(client: MqttClient, entry: InFlight, now: number, epoch: () => number): void {
+    const o = this.#o;
+    const resend = entry.bytes > 0 || entry.attempt > 1;
+    if (entry.bytes > 0) entry.attempt++;
+    entry.lastSentAt = now;
+    entry.pubackedOn = undefined;
+    let bytes: Buffer;
+    try {
+      bytes = sealEnvelope(o.signer, envelopeFor(entry.row, entry.messageId, o.envelope, now, entry.attempt));
+    } catch (err) {
+      const e = isCtopError(err)
+        ? err
+        : new CtopError('E_SYNC_ENVELOPE', (err as Error).message, { cause: err });
+      o.log.error({ ...e.toLog(), outboxId: entry.row.id }, e.message);
+      o.inFlight.delete(entry.messageId);
+      o.store.outbox.retryLater(entry.row.id, now, e.message);
+      return;
+    }
+    entry.bytes = bytes.byteLength;
+    const sentOn = epoch();
+    const options: IClientPublishOptions = { qos: 1 };
+    if (o.protocolVersion === 5) {
+      options.properties = {
+        responseTopic: o.envelope.replyTo,
+        correlationData: Buffer.from(entry.messageId),
+        contentType: CONTENT_TYPES.envelope,
+      };
+    }
+    client.publish(o.topics[entry.row.kind], bytes, options, (err) => {
+      if (!err && sentOn === epoch() && o.inFlight.get(entry.messageId) === entry) entry.pubackedOn = sentOn;
+    });
+    this.waitingSince ??= now;
+    o.stats.add(
+      now,
+      resend ? { resends: 1, bytesSent: bytes.byteLength } : { messagesSent: 1, bytesSent: bytes.byteLength },
+    );
+    o.log.debug(
+      { outboxId: entry.row.id, messageId: entry.messageId, kind: entry.row.kind, attempt: entry.attempt },
+      'sent',
+    );
+    o.emit('sent', {
+      outboxId: entry.row.id,
+      messageId: entry.messageId,
+      kind: entry.row.kind,
+      bytes: bytes.byteLength,
+      attempt: entry.attempt,
+      resend,
+    });
+  }
+
+  /**
+   * After a reconnect: if the broker lost the session, anything in flight may be gone and is
+   * sent again; otherwise only what it never acknowledged, and the rest waits for its receipt
+   * with a fresh timeout (no receipt could come while the connection was down).
+   */
+  reconnected(client: MqttClient, sessionPresent: boolean, epoch: () => number): void {
+    const now = this.#o.clock.now();
+    for (const entry of this.#o.inFlight.values()) {
+      if (!sessionPresent || entry.pubackedOn === undefined) this.publish(client, entry, now, epoch);
+      else entry.lastSentAt = now;
+    }
+    this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;
+  }
+
+  /** A valid receipt came: the exchange answers. */
+  answered(now: number): void {
+    this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;
+  }
+
+  /** Messages without a receipt in time go back to the queue (store backoff), to be resent as they were. */
+  expire(now: number): void {
+    const { store, stats, inFlight, receiptTimeoutMs, log } = this.#o;
+    const expired = inFlight.expired(now, receiptTimeoutMs);
+    if (expired.length === 0) return;
+    const retried: { entry: InFlight; next: number; reason: string }[] = [];
+    transactWithStats(store, stats, () => {
+      for (const entry of expired) {
+        const reason = `no receipt within ${receiptTimeoutMs} ms (attempt ${entry.attempt})`;
+        try {
+          retried.push({ entry, next: store.outbox.retryLater(entry.row.id, now, reason), reason });
+        } catch (err) {
+          // Settled meanwhile (a receipt that came by another path): nothing to retry.
+          if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
+        }
+      }
+    });
+    for (const e of expired) inFlight.delete(e.messageId);
+    for (const { entry, next, reason } of retried) {
+      log.info({ outboxId: entry.row.id, messageId: entry.messageId, nextAttemptAt: next }, reason);
+      this.#o.emit('retry', {
+        outboxId: entry.row.id,
+        messageId: entry.messageId,
+        nextAttemptAt: next,
+        reason,
+      });
+    }
+  }
+}
