@@ -360,6 +360,13 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Messages the broker already handed over (and mqtt.js acknowledged) are recorded and
+      // answered before the connection closes; they are not the broker's to redeliver.
+      try {
+        while (queue.length > 0) handleBatch(queue.splice(0, 512));
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'exchange batch failed while stopping');
+      }
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       db.close();
     },

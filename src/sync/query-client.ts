@@ -140,6 +140,13 @@ export class QueryClient {
       const { result, signed } = openQueryResult(bytes);
       assertSignedBy(signed, 'exchange', result.issuedAt, this.#o.trust, 'query result');
       const pending = this.#pending.get(result.queryId);
+      if (result.to !== this.#o.from) {
+        this.#o.log.warn(
+          { queryId: result.queryId, to: result.to },
+          'query answer for another gateway ignored',
+        );
+        return;
+      }
       if (!pending) {
         this.#o.log.debug({ queryId: result.queryId }, 'answer to a query nobody is waiting for');
         return;
