@@ -119,6 +119,9 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
     trustProxy: false,
+    // No automatic HEAD twins of the GET routes: a HEAD of /manifests/:id/goods would run the
+    // decrypt (and record it) only to throw the page away.
+    exposeHeadRoutes: false,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 

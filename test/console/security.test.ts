@@ -39,6 +39,8 @@ t.test('without a session every page redirects to the login and every data reque
     t.equal(res.status, 401, path);
     t.same(await res.json(), { error: 'login required' });
   }
+  const head = await c.request(`/manifests/${'ab'.repeat(32)}/goods`, { method: 'HEAD' });
+  t.equal(head.status, 303, 'HEAD is gated like GET');
   const logout = await c.request('/logout', { method: 'POST', headers: { origin: w.url } });
   t.equal(logout.status, 401);
   const forged = await new Client(w.url);
@@ -253,6 +255,8 @@ t.test(
     t.match(goodsPage, /data-testid="goods"/);
     t.match(goodsPage, /1 goods line\b/);
 
+    const head = await customs.request(`/manifests/${wheat}/goods`, { method: 'HEAD' });
+    t.equal(head.status, 404, 'no HEAD twin that would decrypt for nothing');
     const noKey = await customs.request(`/manifests/${cnOnly}/goods`);
     t.equal(
       noKey.status,
