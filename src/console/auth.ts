@@ -1,49 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../store/index.js';
 import type { ConsoleContext } from './context.js';
-import type { OfficerRole } from './officers.js';
+import { attachSession, currentSession } from './request-session.js';
 import { isDataPath, sendProblem } from './respond.js';
-import type { Session } from './sessions.js';
 
 /**
- * The gate in front of everything but the login page and the static assets: a request
+ * The gate in front of everything but the login page (the static assets are served
+ * outside it, they hold nothing confidential): a request
  * without a live session is refused (pages redirect to the login, data gets 401), a
  * state-changing request from another origin is refused, and every page or data request
  * of a logged-in officer is written to the audit trail before it is answered.
  */
 
-interface Authenticated {
-  id: string;
-  session: Session;
-}
-
-const authenticated = new WeakMap<FastifyRequest, Authenticated>();
-
 /** Route config of a handler that writes its own audit entry (decrypt) instead of the automatic `view`. */
 export const AUDITED_BY_HANDLER = { audit: 'handler' } as const;
 
-export function currentSession(request: FastifyRequest): Session | undefined {
-  return authenticated.get(request)?.session;
-}
-
-export function currentSessionId(request: FastifyRequest): string | undefined {
-  return authenticated.get(request)?.id;
-}
-
-/** The session of a route behind the gate (the gate guarantees there is one). */
-export function sessionOf(request: FastifyRequest): Session {
-  const s = authenticated.get(request)?.session;
-  if (!s) throw new Error('route reached without a session: the auth gate is not installed');
-  return s;
-}
-
-export function hasRole(session: Session, role: OfficerRole): boolean {
-  return session.roles.includes(role);
-}
-
-export function isPublicPath(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path === '/login' || path.startsWith('/assets/');
+/**
+ * Decided by the route fastify matched, not by the raw URL, so no spelling of a path
+ * (`/login/../outbox`, encodings) slips past. The static assets are registered outside
+ * the gate altogether.
+ */
+function isPublicRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url === '/login';
 }
 
 /** A local path to return to after login; anything else (another host, `//evil`) becomes `/`. */
@@ -56,6 +34,8 @@ export function safeNext(next: unknown): string {
 export function audit(ctx: ConsoleContext, request: FastifyRequest, entry: AuditInput): void {
   ctx.store.audit.record({ ...entry, remote: request.ip }, ctx.clock.now());
 }
+
+export { currentSession, currentSessionId, hasRole, sessionOf } from './request-session.js';
 
 function sameOrigin(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
@@ -76,8 +56,8 @@ export function installAuthGate(app: FastifyInstance, ctx: ConsoleContext): void
     // Only what the officer opens counts as activity: a live strip left open does not keep
     // a forgotten session alive past its idle time.
     const session = ctx.sessions.get(id, !isDataPath(request.url));
-    if (session && id) authenticated.set(request, { id, session });
-    if (session || isPublicPath(request.url)) return;
+    if (session && id) attachSession(request, id, session);
+    if (session || isPublicRoute(request)) return;
     if (isDataPath(request.url)) return reply.code(401).send({ error: 'login required' });
     if (request.method === 'GET' || request.method === 'HEAD') {
       return reply.redirect(`/login?next=${encodeURIComponent(safeNext(request.url))}`, 303);
@@ -87,7 +67,7 @@ export function installAuthGate(app: FastifyInstance, ctx: ConsoleContext): void
 
   app.addHook('preHandler', async (request: FastifyRequest) => {
     const session = currentSession(request);
-    if (!session || isPublicPath(request.url) || request.method !== 'GET') return;
+    if (!session || isPublicRoute(request) || request.method !== 'GET') return;
     if ((request.routeOptions.config as { audit?: string }).audit === AUDITED_BY_HANDLER.audit) return;
     // Recorded before the answer is built: when the trail cannot be written (E_STORE_FULL)
     // the error handler refuses the view rather than show it unrecorded.

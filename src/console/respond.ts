@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { currentSession } from './auth.js';
 import type { ConsoleContext } from './context.js';
 import { html } from './html.js';
 import { type PageOptions, page } from './layout.js';
+import { currentSession } from './request-session.js';
 
 /** Sends a full page in the console's frame, with the officer's session in the header. */
 export function sendPage(

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -46,6 +47,18 @@ t.test('without a session every page redirects to the login and every data reque
   const forged = await new Client(w.url);
   forged.cookie = 'ctop_console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
   t.equal((await forged.request('/api/session')).status, 401, 'a made-up session id is nobody');
+  for (const raw of ['/login/../outbox', '/assets/../outbox', '/assets/%2e%2e/audit', '//login']) {
+    // Sent exactly as written (fetch would normalise the dots away).
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${w.url}/`, { path: raw }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    t.ok(status === 303 || status === 403, `${raw}: refused (${status})`);
+  }
   t.equal((await c.request('/login')).status, 200, 'the login page itself is open');
   t.equal((await c.request('/assets/console.css')).status, 200, 'and so are the assets');
   t.same(w.store.audit.list(), [], 'refused requests name nobody: nothing to audit');
