@@ -7,6 +7,7 @@ import {
   deriveMessageId,
   type Envelope,
   gatewayAddress,
+  gatewayTopic,
   kidBelongsTo,
   kindOfTopic,
   type OutageReport,
@@ -70,7 +71,7 @@ export const REJECTION_REASONS: readonly RejectionReason[] = [
   'manifest_malformed',
 ];
 
-const KEY_REASONS = {
+export const KEY_REASONS = {
   unknown_signer: 'unknown_key',
   bad_signature: 'bad_signature',
   expired: 'key_expired',
@@ -117,6 +118,9 @@ export function judgeEnvelope(
   const sender = gatewayAddress(topic);
   if (envelope.from !== sender)
     return reject('address_mismatch', `from ${envelope.from} on the topic of ${sender}`);
+  const receiptTopic = gatewayTopic(topic, 'receipt');
+  if (envelope.replyTo !== receiptTopic)
+    return reject('address_mismatch', `replyTo ${envelope.replyTo}, not the sender's ${receiptTopic}`);
   if (envelope.to !== ctx.address)
     return reject('address_mismatch', `addressed to ${envelope.to}, not ${ctx.address}`);
   if (kindOfTopic(topic.level) !== envelope.kind)

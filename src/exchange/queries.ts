@@ -13,6 +13,7 @@ import {
   verifySigned,
 } from '../sync/protocol/index.js';
 import { type ExchangeDb, toQueryRecord } from './db.js';
+import { KEY_REASONS } from './judge.js';
 
 export interface QueryContext {
   db: ExchangeDb;
@@ -65,8 +66,7 @@ export function answerQuery(
     signature: signed.signature,
     signedAt: ctx.now,
   });
-  if (check.status !== 'valid')
-    return refuse(check.status === 'unknown_signer' ? 'unknown_key' : 'bad_signature', check.detail ?? '');
+  if (check.status !== 'valid') return refuse(KEY_REASONS[check.status], check.detail ?? check.status);
   if (!kidBelongsTo(signed.kid, topic.gatewayId))
     return refuse('key_mismatch', `key ${signed.kid} is not ${topic.gatewayId}'s`);
 

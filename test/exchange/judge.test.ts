@@ -101,6 +101,11 @@ t.test('every rejection reason, each provoked on its own', async (t) => {
     'address_mismatch',
   );
   expect(
+    "receipts asked on another gateway's topic",
+    judge(envelope('pairing', record, { replyTo: 'ctop/v1/KZ/ALTYNKOL/gw-altynkol-1/receipt' })),
+    'address_mismatch',
+  );
+  expect(
     'an alert on the pairing topic',
     judge(envelope('alert', record), { topic: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/pairing' }),
     'kind_mismatch',
