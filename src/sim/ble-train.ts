@@ -47,6 +47,11 @@ export interface SimulatedTrainOptions {
   passage?: TrainPassage;
   /** Locks per position along the track (two containers per wagon). Default 2. */
   locksPerWagon?: number;
+  /**
+   * How often each lock advertises. Default 100 ms: PROTOCOL.md §13.2 asks a lock to advertise
+   * fast while it moves; the connection latency of each lock depends on it.
+   */
+  advertisingIntervalMs?: number;
   log?: Logger;
 }
 
@@ -133,8 +138,7 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
       presence: passage.presence,
       rssiDbm: passage.rssiDbm,
       name: spec.lockId,
-      // Battery locks advertise slowly; 250 ms is heard several times per second of dwell.
-      advertisingIntervalMs: 250,
+      advertisingIntervalMs: options.advertisingIntervalMs ?? 100,
       app: spec.app ? spec.app(lock, world) : new ByteStreamApp(lock),
       ...spec.peripheral,
     });

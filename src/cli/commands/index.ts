@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as bleSim } from './ble-sim.js';
 import { register as consoleCommands } from './console.js';
 import { register as config } from './config.js';
 import { register as demo } from './demo.js';
@@ -11,6 +12,7 @@ import { register as manifests } from './manifests.js';
 import { register as outages } from './outages.js';
 import { register as outbox } from './outbox.js';
 import { register as read } from './read.js';
+import { register as train } from './train.js';
 
 /** Every CLI command registers itself on the program; one file per command group. */
 export type RegisterCommand = (program: Command) => void;
@@ -18,6 +20,8 @@ export type RegisterCommand = (program: Command) => void;
 export const commands: RegisterCommand[] = [
   read,
   lockSim,
+  train,
+  bleSim,
   demo,
   config,
   manifest,

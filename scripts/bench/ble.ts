@@ -1,0 +1,178 @@
+/**
+ * BLE benchmarks (issue 6 item 6), through noble's real code and the simulated radio.
+ *
+ * (a) One lock: manifest goodput in simulated time ÷ the link's theoretical ATT capacity
+ *     lock → gateway (goal ≥ 0.65; base64 line framing caps it at 0.73), and ÷ stop-and-wait
+ *     reads of the same manifest (one request in flight; goal ≥ 4×).
+ * (b) A train of 110 locks standing in range: time to read them all with the controller's
+ *     connection limit in use vs one at a time (goal ≥ 5×), in simulated and wall seconds.
+ */
+import { randomBytes } from 'node:crypto';
+import { BleRadio } from '../../src/lock/ble-radio.js';
+import { readLock } from '../../src/lock/reader.js';
+import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
+import { TrainReader } from '../../src/train/train-reader.js';
+import { type BenchFigure, writeBenchResults } from './lib.js';
+
+const LINK = { connectionIntervalMs: 15, packetsPerInterval: 4 };
+const STANDING = { presence: {}, rssiDbm: -60 } as const;
+
+async function oneLockRead(size: number, read: { window: number; chunk: number }) {
+  const train = await startSimulatedTrain({
+    locks: [{ lockId: 'SSL-BENCH-0001', manifest: randomBytes(size), peripheral: STANDING }],
+    link: LINK,
+    timeScale: 1,
+  });
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  try {
+    await radio.startScanning();
+    while (radio.sightings.size === 0) await new Promise((r) => setTimeout(r, 20));
+    await radio.stopScanning();
+    const address = [...radio.sightings.keys()][0]!;
+    const clock = train.world.clock;
+    let manifestStart = 0;
+    let capacity = 0;
+    const result = await readLock({
+      open: () => radio.open(address),
+      gatewayId: 'BENCH',
+      window: read.window,
+      chunk: read.chunk,
+      clock,
+      onProgress: (p) => {
+        if (p.phase === 'manifest' && manifestStart === 0) {
+          manifestStart = clock.monotonic();
+          capacity = train.radio.emulator.controller.connections[0]?.goodputToCentral ?? 0;
+        }
+      },
+    });
+    const manifestEnd = clock.monotonic();
+    if (result.outcome !== 'complete')
+      throw new Error(`read failed: ${result.error?.code} ${result.error?.message}`);
+    // The manifest phase ends before EVENTS; measure it from the last chunk: events are a few hundred bytes.
+    const seconds = (manifestEnd - manifestStart) / 1000;
+    return { goodput: size / seconds, capacity, seconds };
+  } finally {
+    await radio.close();
+    await train.close();
+  }
+}
+
+async function trainRead(count: number, concurrency: number) {
+  const locks: TrainLockSpec[] = Array.from({ length: count }, (_, i) => ({
+    lockId: `SSL-BENCH-${String(i + 1).padStart(4, '0')}`,
+    manifest: randomBytes(TRAIN_MANIFEST),
+    peripheral: STANDING,
+  }));
+  const train = await startSimulatedTrain({
+    locks,
+    link: LINK,
+    timeScale: 2,
+    controller: { maxConnections: Math.max(concurrency, 5) },
+  });
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  const reader = new TrainReader({
+    radio,
+    gatewayId: 'BENCH',
+    maxConcurrent: concurrency,
+    expected: count,
+    trainQuietMs: 2000,
+    clock: train.world.clock,
+  });
+  try {
+    const simStart = train.world.clock.monotonic();
+    const wallStart = performance.now();
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    const quiet = 2000; // the summary waits this long after the last lock before it calls the train passed
+    const simSeconds = (train.world.clock.monotonic() - simStart - quiet) / 1000;
+    const wallSeconds = (performance.now() - wallStart) / 1000 - quiet / 1000 / 2;
+    if (summary.read !== count)
+      throw new Error(`read ${summary.read} of ${count}: ${JSON.stringify(summary.failed.slice(0, 3))}`);
+    return { simSeconds, wallSeconds };
+  } finally {
+    await reader.stop();
+    await radio.close();
+    await train.close();
+  }
+}
+
+const SIZE = 64 * 1024;
+/** About the size of the fixtures' manifests with a few dozen goods lines. */
+const TRAIN_MANIFEST = 16 * 1024;
+const windowed = await oneLockRead(SIZE, { window: 8, chunk: 1024 });
+const stopAndWait = await oneLockRead(SIZE, { window: 1, chunk: 1024 });
+// One notification per round trip: a READ answer of 156 bytes fits one 244-byte ATT value.
+const stopAndWaitSmall = await oneLockRead(SIZE, { window: 1, chunk: 156 });
+const concurrent = await trainRead(110, 5);
+const concurrent8 = await trainRead(110, 8);
+const sequential = await trainRead(110, 1);
+
+const figures: BenchFigure[] = [
+  {
+    name: 'BLE one-lock read 64 KiB, window 8, 1024-byte chunks',
+    value: windowed.goodput,
+    unit: 'B/sim-s',
+    baseline: {
+      name: 'link capacity lock→gateway (15 ms interval, 4 PDUs, MTU 247)',
+      value: windowed.capacity,
+      unit: 'B/sim-s',
+    },
+    ratio: windowed.goodput / windowed.capacity,
+    ratioMeaning: 'manifest goodput ÷ theoretical ATT capacity',
+    goal: '>= 0.65',
+    met: windowed.goodput / windowed.capacity >= 0.65,
+  },
+  {
+    name: 'BLE one-lock read 64 KiB, windowed vs stop-and-wait (one notification per round trip)',
+    value: windowed.goodput,
+    unit: 'B/sim-s',
+    baseline: { name: 'stop-and-wait, 156-byte chunks', value: stopAndWaitSmall.goodput, unit: 'B/sim-s' },
+    ratio: windowed.goodput / stopAndWaitSmall.goodput,
+    ratioMeaning: 'windowed ÷ stop-and-wait',
+    goal: '>= 4',
+    met: windowed.goodput / stopAndWaitSmall.goodput >= 4,
+  },
+  {
+    name: 'BLE one-lock read 64 KiB, windowed vs stop-and-wait with the same 1024-byte chunks',
+    value: windowed.goodput,
+    unit: 'B/sim-s',
+    baseline: { name: 'stop-and-wait, 1024-byte chunks', value: stopAndWait.goodput, unit: 'B/sim-s' },
+    ratio: windowed.goodput / stopAndWait.goodput,
+    ratioMeaning: 'windowed ÷ stop-and-wait',
+  },
+  {
+    name: 'BLE train of 110 standing locks with 16 KiB manifests, 5 connections (simulated seconds)',
+    value: concurrent.simSeconds,
+    unit: 'sim-s',
+    baseline: { name: 'one connection at a time', value: sequential.simSeconds, unit: 'sim-s' },
+    ratio: sequential.simSeconds / concurrent.simSeconds,
+    ratioMeaning: 'sequential time ÷ concurrent time',
+    goal: '>= 5',
+    met: sequential.simSeconds / concurrent.simSeconds >= 5,
+  },
+  {
+    name: 'BLE train of 110 standing locks with 16 KiB manifests, a controller with 8 connections (simulated seconds)',
+    value: concurrent8.simSeconds,
+    unit: 'sim-s',
+    baseline: { name: 'one connection at a time', value: sequential.simSeconds, unit: 'sim-s' },
+    ratio: sequential.simSeconds / concurrent8.simSeconds,
+    ratioMeaning: 'sequential time ÷ concurrent time',
+  },
+  {
+    name: 'BLE train of 110 standing locks, 5 connections (wall seconds, time scale 2)',
+    value: concurrent.wallSeconds,
+    unit: 's',
+    baseline: { name: 'one connection at a time', value: sequential.wallSeconds, unit: 's' },
+    ratio: sequential.wallSeconds / concurrent.wallSeconds,
+    ratioMeaning: 'sequential time ÷ concurrent time',
+  },
+];
+writeBenchResults('ble', figures, {
+  windowed,
+  stopAndWait,
+  stopAndWaitSmall,
+  concurrent,
+  concurrent8,
+  sequential,
+});
