@@ -156,7 +156,7 @@ export function buildVectors(): Vector[] {
     vectorLockKey.secretKey,
     [],
     [
-      { kind: EventKind.Write, time: T0, detail: Buffer.from('carrier:KTZE-EXPRESS-01') },
+      { kind: EventKind.Write, time: T0, detail: Buffer.from('KTZE-EXPRESS-01') },
       { kind: EventKind.Commit, time: T0 + 30, detail: mhash.subarray(0, 8) },
       { kind: EventKind.Sealed, time: T0 + 60, detail: Buffer.from('MSKU9070323') },
     ],
@@ -192,7 +192,12 @@ export function buildVectors(): Vector[] {
   );
   const chunk1024 = Buffer.alloc(1024, 0);
   for (let i = 0; i < chunk1024.byteLength; i++) chunk1024[i] = i & 0xff;
-  const chainHead = { ecount: head.counter, ehead: head.hash };
+  // The heads a lock answers with in the conversation these vectors form: COMMIT after the
+  // write event, SEAL after the commit, UNSEAL (customs inspection) after the seal.
+  const headOf = (e: { counter: number; hash: Uint8Array }) => ({ ecount: e.counter, ehead: e.hash });
+  const unsealed = appendEvents(VECTOR_LOCK_ID, vectorLockKey.secretKey, events, [
+    { kind: EventKind.Unsealed, time: T0 + 7200, detail: Buffer.from('customs inspection') },
+  ]).at(-1)!;
 
   const v: Vector[] = [
     valid('hello-request', 'HELLO offering version 1', MessageType.Hello, 0x1234, {
@@ -279,10 +284,10 @@ export function buildVectors(): Vector[] {
     }),
     valid(
       'commit-response',
-      'COMMIT answered with the new event head',
+      'COMMIT answered with the new event head (the commit event of event-chain.json)',
       MessageType.CommitResponse,
       0x2002,
-      chainHead,
+      headOf(events[1]!),
     ),
     valid('seal-request', 'SEAL for a container', MessageType.Seal, 0x2003, {
       t: T0 + 60,
@@ -290,10 +295,10 @@ export function buildVectors(): Vector[] {
     }),
     valid(
       'seal-response',
-      'SEAL answered with the new event head',
+      'SEAL answered with the new event head (the sealed event of event-chain.json)',
       MessageType.SealResponse,
       0x2003,
-      chainHead,
+      headOf(events[2]!),
     ),
     valid('challenge-request', 'CHALLENGE for carrier authentication', MessageType.Challenge, 0x2004, {}),
     valid('challenge-response', 'CHALLENGE answered with a nonce', MessageType.ChallengeResponse, 0x2004, {
@@ -316,10 +321,10 @@ export function buildVectors(): Vector[] {
     }),
     valid(
       'unseal-response',
-      'UNSEAL answered with the new event head',
+      'UNSEAL answered with the new event head (an unsealed event appended to event-chain.json)',
       MessageType.UnsealResponse,
       0x2006,
-      chainHead,
+      headOf(unsealed),
     ),
     valid('bye-request', 'BYE', MessageType.Bye, 0x123a, {}),
     valid('bye-response', 'BYE answered', MessageType.ByeResponse, 0x123a, {}),

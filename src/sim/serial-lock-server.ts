@@ -78,9 +78,23 @@ export class SerialLockServer {
     await this.#close();
     await pty.cut();
     await sleep(reconnectDelayMs);
-    if (this.#stopped) return;
-    await pty.restore();
-    await this.#open();
+    // The cable goes back in even when the machine is too loaded for socat or the open to
+    // succeed at once: a lock left detached would look like one that never answers again.
+    for (let attempt = 1; !this.#stopped; attempt++) {
+      try {
+        await pty.restore();
+        await this.#open();
+        return;
+      } catch (err) {
+        this.#log.warn(
+          { err: (err as Error).message, attempt },
+          'reconnecting the simulated cable failed; retrying',
+        );
+        await this.#close().catch(() => undefined);
+        await pty.cut();
+        await sleep(Math.min(1000, 50 * attempt));
+      }
+    }
   }
 
   async stop(): Promise<void> {

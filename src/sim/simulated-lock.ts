@@ -35,6 +35,13 @@ export interface LockFaults {
   oversizeFrameLength?: { afterResponses: number };
   /** Lines without the frame marker printed when a link comes up (a firmware boot banner). */
   bootBanner?: string[];
+  /**
+   * One-shot: drop the link right after the `after`-th response to a request of one of
+   * `types` (all types when absent) — a cable pulled or a radio lost mid-pairing.
+   */
+  dropLinkAfter?: { after: number; types?: readonly MessageType[] };
+  /** How long the lock stays dark after a power loss in the flash model (engine.flash). Default 200 ms. */
+  powerOffMs?: number;
 }
 
 /** Where a simulated lock's bytes go: the serving transport. */
@@ -86,7 +93,10 @@ export class SimulatedLock {
   #stallFired = false;
   #stalledUntil = 0;
   #disconnectsLeft: number;
+  #dropLinkCount = 0;
+  #dropLinkFired = false;
   #timers = new Set<NodeJS.Timeout>();
+  #powerTimer: NodeJS.Timeout | undefined;
 
   constructor(engine: LockEngine, faults: LockFaults = {}, log: Logger = silentLogger) {
     this.engine = engine;
@@ -117,8 +127,9 @@ export class SimulatedLock {
     this.#framer = framer;
   }
 
-  /** The link went away: forget queued work, stop all timers. */
+  /** The link went away: forget queued work, stop all timers; the lock's session ends with it. */
   detach(): void {
+    this.engine.endSession();
     this.#framer?.removeAllListeners();
     this.#framer?.destroy();
     this.#framer = undefined;
@@ -163,7 +174,12 @@ export class SimulatedLock {
     const output = this.#output;
     if (!output) return;
     if (performance.now() < this.#stalledUntil) return;
+    if (this.engine.poweredOff) return;
     const response = this.engine.handle(request);
+    if (this.engine.poweredOff) {
+      this.#powerFailed(output);
+      return;
+    }
     if (!response) return;
     const f = this.faults;
     this.stats.responses++;
@@ -207,6 +223,18 @@ export class SimulatedLock {
       output.write(this.#sent[Math.floor(this.#random() * (this.#sent.length - 1))]!);
     }
 
+    const cut = f.dropLinkAfter;
+    if (cut && !this.#dropLinkFired && (!cut.types || cut.types.includes(request.type))) {
+      if (++this.#dropLinkCount >= cut.after) {
+        this.#dropLinkFired = true;
+        this.stats.disconnects++;
+        this.#log.debug({ after: this.#dropLinkCount }, 'dropping the link after a response');
+        this.detach();
+        output.dropLink();
+        return;
+      }
+    }
+
     if (response.type === MessageType.ReadResponse) {
       const read = decodeMessage(response);
       if (read.type === MessageType.ReadResponse) this.stats.manifestBytesServed += read.body.data.byteLength;
@@ -223,6 +251,26 @@ export class SimulatedLock {
         output.dropLink();
       }
     }
+  }
+
+  /**
+   * The flash model lost power mid-operation: the lock goes dark (queued requests and the
+   * half-received line are gone with its RAM) and boots again after `powerOffMs`.
+   */
+  #powerFailed(output: LockOutput): void {
+    this.#queue = [];
+    this.#busy = false;
+    this.#log.debug('power lost; rebooting');
+    clearTimeout(this.#powerTimer);
+    this.#powerTimer = setTimeout(() => {
+      this.#powerTimer = undefined;
+      this.engine.powerOn();
+      if (this.#output !== output) return;
+      this.#framer?.removeAllListeners();
+      this.#framer?.destroy();
+      this.#newFramer(output);
+    }, this.faults.powerOffMs ?? 200);
+    this.#powerTimer.unref?.();
   }
 
   #remember(line: Buffer): void {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CtopError } from '../../errors.js';
-import { EventKind, LOCK_ID_PATTERN } from '../../lock/constants.js';
+import { loadPublicKey } from '../../keys/index.js';
+import { EventKind, LOCK_ID_PATTERN, SealState } from '../../lock/constants.js';
 import { createLogger } from '../../log.js';
 import { appendEvents } from '../../sim/event-log-builder.js';
 import { generateLockIdentity, LockEngine } from '../../sim/lock-engine.js';
@@ -58,6 +59,13 @@ export function register(program: Command): void {
     .option('--wrong-hash', 'announce a manifest hash that does not match')
     .option('--cloned', 'present the identity public key but sign with another key')
     .option('--seed <n>', 'fault PRNG seed', n('--seed'), 1)
+    .option(
+      '--carrier-key <pub...>',
+      'carrier public key files provisioned in the lock: who may pair it (ctop-agent pair)',
+      (value: string, previous: string[] = []) => [...previous, value],
+      [],
+    )
+    .option('--unsealed', 'a lock waiting at the loading track: unsealed, its log empty (pair it)')
     .action(async (opts) => {
       const log = createLogger({ fd: 2 });
       if (!LOCK_ID_PATTERN.test(opts.lockId)) {
@@ -75,15 +83,24 @@ export function register(program: Command): void {
       }
       const identity = generateLockIdentity(opts.identitySeed);
       const now = Math.floor(Date.now() / 1000);
-      const events = appendEvents(
-        opts.lockId,
-        identity.secretKey,
-        [],
-        [
-          { kind: EventKind.Commit, time: now - 3600 },
-          { kind: EventKind.Sealed, time: now - 3500 },
-        ],
-      );
+      const events = opts.unsealed
+        ? []
+        : appendEvents(
+            opts.lockId,
+            identity.secretKey,
+            [],
+            [
+              { kind: EventKind.Commit, time: now - 3600 },
+              { kind: EventKind.Sealed, time: now - 3500 },
+            ],
+          );
+      const carrierKeys = (opts.carrierKey as string[]).map((file) => {
+        const key = loadPublicKey(file);
+        if (key.role !== 'carrier') {
+          throw new CtopError('E_KEY_ROLE', `${file} is a ${key.role} key, not a carrier key`);
+        }
+        return { kid: key.kid, publicKey: key.publicKey };
+      });
       const faults: LockFaults = {
         seed: opts.seed,
         ...(opts.latencyMs !== undefined && { latencyMs: opts.latencyMs }),
@@ -111,6 +128,8 @@ export function register(program: Command): void {
         identity,
         manifest,
         events,
+        carrierKeys,
+        ...(opts.unsealed && { sealState: SealState.Unsealed }),
         ...(opts.oversizeManifest && { announcedSizeOverride: 0xfffffff0 }),
         ...(opts.wrongHash && { announcedHashOverride: randomBytes(32) }),
         ...(opts.cloned && { signingKeyOverride: generateLockIdentity().secretKey }),
@@ -126,11 +145,14 @@ export function register(program: Command): void {
         log,
         ...(pty ? { pty } : {}),
       });
-      const gatewayPath = pty?.gatewayPath ?? '(the other end of ' + opts.path + ')';
+      const gatewayPath = pty?.gatewayPath ?? `(the other end of ${opts.path})`;
       process.stdout.write(
         `lock ${opts.lockId} serving ${manifest.byteLength} manifest bytes at ${opts.baud} baud\n` +
           `identity ${Buffer.from(identity.publicKey).toString('hex')}\n` +
-          `read it with: ctop-agent read --serial ${gatewayPath} --baud ${opts.baud} --out manifest.bin\n`,
+          `read it with: ctop-agent read --serial ${gatewayPath} --baud ${opts.baud} --out manifest.bin\n` +
+          (carrierKeys.length > 0
+            ? `pair it with: ctop-agent pair --serial ${gatewayPath} --baud ${opts.baud} --carrier-key <${carrierKeys[0]!.kid}.key> --manifest … --container … --wagon … --trust …\n`
+            : ''),
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
