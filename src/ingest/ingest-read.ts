@@ -1,9 +1,10 @@
 import type { TrustStore } from '../keys/index.js';
 import type { LockReadResult } from '../lock/reader.js';
+import { assessTamper } from '../lock/tamper.js';
 import type { Logger } from '../log.js';
 import { inspectManifest, type ManifestLimits } from '../manifest/index.js';
 import type { IngestResult, Store } from '../store/index.js';
-import type { ManifestInspection } from '../store/types.js';
+import type { AlertInput, ManifestInspection } from '../store/types.js';
 import { toReadRecord } from './read-record.js';
 
 export interface IngestReadOptions {
@@ -49,5 +50,39 @@ export function ingestRead(result: LockReadResult, options: IngestReadOptions): 
     }
   }
   if (result.outcome === 'failed' && result.checkpoint) store.saveReadCheckpoint(result.checkpoint);
-  return store.ingest({ read: toReadRecord(result, gatewayId), ...(inspection ? { inspection } : {}) });
+  const alerts = tamperAlerts(result, store, inspection?.manifestId);
+  return store.ingest({
+    read: toReadRecord(result, gatewayId),
+    ...(inspection ? { inspection } : {}),
+    ...(alerts.length > 0 ? { alerts } : {}),
+  });
+}
+
+/**
+ * What the lock's own log and seal state say happened since loading (src/lock/tamper.ts),
+ * as tamper alerts tied to the manifest so the officer sees them beside it. Only for a
+ * complete read in which the lock proved its identity key: the log of a lock that could
+ * not is evidence of a clone, which the store reports itself. Chain breaks, gaps and bad
+ * signatures are the store's to raise from the read's chain problems.
+ */
+function tamperAlerts(result: LockReadResult, store: Store, manifestId: string | undefined): AlertInput[] {
+  const info = result.info;
+  if (!info || !result.auth || result.outcome !== 'complete') return [];
+  const known = store.locks.get(info.id);
+  const knownKey = known?.identityKey;
+  const sameLock = knownKey?.equals(info.key) === true;
+  return assessTamper({
+    lockId: info.id,
+    sealState: info.seal,
+    manifestHash: info.msize > 0 ? info.mhash : undefined,
+    eventCount: info.ecount,
+    events: result.events,
+    ...(sameLock && known?.eventCount !== undefined ? { knownEventCount: known.eventCount } : {}),
+  }).map((f) => ({
+    kind: 'tamper',
+    lockId: info.id,
+    ...(manifestId ? { manifestId } : {}),
+    subject: `lock_log:${f.kind}:${f.counter}`,
+    detail: f.detail,
+  }));
 }

@@ -4,6 +4,7 @@ import { loadPrivateKey, TrustStore } from '../../keys/index.js';
 import { inspectManifest, openManifest, renderBody } from '../../manifest/index.js';
 import { renderTable } from '../../manifest/render.js';
 import {
+  type AlertRecord,
   type ManifestListEntry,
   type ManifestRecord,
   type Store,
@@ -75,6 +76,18 @@ function pairs(rows: [string, string | undefined][]): string {
   return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
+/**
+ * The manifest's own alerts, and those raised since it arrived about a lock that carried it
+ * (a broken or cut-back event log, a clone): the officer deciding on this container needs both.
+ */
+function alertsFor(store: Store, m: ManifestRecord): AlertRecord[] {
+  const lockIds = new Set(store.reads.forManifest(m.manifestId).flatMap((r) => (r.lockId ? [r.lockId] : [])));
+  const lockAlerts = [...lockIds]
+    .flatMap((id) => store.alerts.forLock(id))
+    .filter((a) => a.manifestId === undefined && a.lastSeenAt >= m.receivedAt);
+  return [...store.alerts.forManifest(m.manifestId), ...lockAlerts];
+}
+
 function showText(store: Store, m: ManifestRecord, others: string[]): string {
   const r = m.routing ?? {};
   const row = store.outbox.forManifest(m.manifestId);
@@ -129,7 +142,7 @@ function showText(store: Store, m: ManifestRecord, others: string[]): string {
       x.outcome + (x.errorCode ? ` ${x.errorCode}` : '') + (x.importId !== undefined ? ' (imported)' : ''),
     ]),
   );
-  const alerts = store.alerts.forManifest(m.manifestId);
+  const alerts = alertsFor(store, m);
   const parts = [head, '', `reads (${reads.length})`, readTable];
   if (alerts.length > 0) {
     parts.push(
@@ -247,7 +260,7 @@ export function register(program: Command): void {
               toJson({
                 ...manifest,
                 reads: store.reads.forManifest(manifest.manifestId),
-                alerts: store.alerts.forManifest(manifest.manifestId),
+                alerts: alertsFor(store, manifest),
                 ...(opened ? { body: opened.body } : {}),
               }),
             );
