@@ -26,6 +26,10 @@ export function register(program: Command): void {
       0,
     )
     .option(
+      '--user-channel',
+      'take the adapter for the agent alone (HCI user channel; bring it down first: hciconfig hciN down)',
+    )
+    .option(
       '--hci-uart <path>',
       'a controller speaking HCI over a serial line instead (or a simulated radio: ctop-agent ble-sim)',
     )
@@ -63,7 +67,7 @@ export function register(program: Command): void {
       const log = createLogger({ fd: 2, level: process.env.CTOP_LOG_LEVEL ?? 'warn' });
       const bindings = opts.hciUart
         ? { hciDriver: 'uart' as const, bindParams: { uart: { port: opts.hciUart, baudRate: 1_000_000 } } }
-        : { deviceId: opts.hci };
+        : { deviceId: opts.hci, ...(opts.userChannel ? { userChannel: true } : {}) };
       if (opts.db && !opts.trust)
         throw new CtopError('E_USAGE', '--db needs --trust: reads are stored verified');
       const trust = opts.trust ? TrustStore.load(opts.trust) : undefined;
