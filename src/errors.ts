@@ -210,11 +210,6 @@ export const ERRORS = {
     summary: 'reading the lock back after sealing did not show the manifest, commit and seal just written',
     hint: 'do not dispatch the container: read the lock again (`ctop-agent read`) and inspect it',
   },
-  E_PAIRING_TRANSPORT: {
-    category: 'usage',
-    summary: 'the transport named for pairing is not available in this build',
-    hint: 'pair over --serial, or use an agent build with the BLE transport',
-  },
 
   // --- manifest (src/manifest/, src/cbor/; firmware-protocol/MANIFEST.md) ---
   E_MANIFEST_TOO_LARGE: {

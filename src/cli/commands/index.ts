@@ -11,6 +11,7 @@ import { register as manifest } from './manifest.js';
 import { register as manifests } from './manifests.js';
 import { register as outages } from './outages.js';
 import { register as outbox } from './outbox.js';
+import { register as pair } from './pair.js';
 import { register as read } from './read.js';
 import { register as train } from './train.js';
 
@@ -31,5 +32,6 @@ export const commands: RegisterCommand[] = [
   outbox,
   outages,
   exportImport,
+  pair,
   consoleCommands,
 ];
