@@ -77,7 +77,12 @@ export function register(program: Command): void {
       if (opts.path && opts.link) throw new CtopError('E_USAGE', '--path and --link exclude each other');
       let manifest: Uint8Array;
       try {
-        manifest = opts.manifest ? readFileSync(opts.manifest) : randomBytes(8 * 1024);
+        // A lock waiting to be paired carries nothing yet unless told otherwise.
+        manifest = opts.manifest
+          ? readFileSync(opts.manifest)
+          : opts.unsealed
+            ? new Uint8Array(0)
+            : randomBytes(8 * 1024);
       } catch (err) {
         throw new CtopError('E_FILE', `cannot read --manifest ${opts.manifest}: ${(err as Error).message}`);
       }

@@ -255,7 +255,6 @@ export function register(program: Command): void {
             progress?.update(staged, p.total, note);
           },
         });
-        progress?.update(result.readBack.manifest?.byteLength ?? 0, manifest.bytes.byteLength, 'done');
         progress?.stop();
         const recorded = recordPairing(result, {
           store,
