@@ -4,6 +4,7 @@ import t from 'tap';
 import { encodeCanonical, Tag } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
 import { generateKey, publicPart, TrustStore } from '../../src/keys/index.js';
+import { sign1Bytes, sigStructureBytes } from '../../src/sync/protocol/cose-frame.js';
 import {
   decodeOutageReport,
   decodeStatus,
@@ -258,6 +259,32 @@ t.test('hostile bytes end in E_SYNC_MALFORMED for every decoder, never in anothe
       'E_SYNC_MALFORMED',
     ),
     'a query is not a receipt (content type)',
+  );
+});
+
+t.test("the hand-written COSE frames are byte for byte the deterministic encoder's", async (t) => {
+  const sizes = fc.oneof(
+    fc.integer({ min: 0, max: 30 }),
+    fc.integer({ min: 250, max: 260 }),
+    fc.integer({ min: 65_530, max: 65_540 }),
+  );
+  fc.assert(
+    fc.property(sizes, sizes, fc.uint8Array({ minLength: 64, maxLength: 64 }), (a, b, sig) => {
+      const protectedBytes = new Uint8Array(a).fill(1);
+      const payload = new Uint8Array(b).fill(2);
+      const general = encodeCanonical(['Signature1', protectedBytes, new Uint8Array(0), payload]);
+      const tagged = encodeCanonical(new Tag([protectedBytes, new Map(), payload, sig], 18));
+      return (
+        sigStructureBytes(protectedBytes, payload).equals(general) &&
+        sign1Bytes(protectedBytes, payload, sig).equals(tagged)
+      );
+    }),
+    { numRuns: 200 },
+  );
+  const big = new Uint8Array(70_000);
+  t.ok(
+    sigStructureBytes(big, big).equals(encodeCanonical(['Signature1', big, new Uint8Array(0), big])),
+    '4-byte lengths',
   );
 });
 

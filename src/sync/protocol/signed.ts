@@ -1,7 +1,7 @@
 import { type CborLimits, decodeDeterministic, encodeCanonical, Tag } from '../../cbor/index.js';
 import { CtopError, isCtopError } from '../../errors.js';
 import { KID_PATTERN } from '../../keys/index.js';
-import { sigStructure } from '../../manifest/cose.js';
+import { sign1Bytes, sigStructureBytes } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { malformed } from './fields.js';
 
@@ -44,25 +44,35 @@ export interface SignedMessage {
 
 /** The bytes the signature covers: COSE Sig_structure with empty external_aad. */
 export function toBeSigned(message: Pick<SignedMessage, 'protectedBytes' | 'bodyBytes'>): Buffer {
-  return sigStructure(message.protectedBytes, message.bodyBytes);
+  return sigStructureBytes(message.protectedBytes, message.bodyBytes);
 }
 
+/** Protected headers made so far: one per content type and key. */
+const headers = new Map<string, Buffer>();
+
 function protectedHeader(contentType: ContentType, kid: string): Buffer {
-  return encodeCanonical(
-    new Map<number, unknown>([
-      [HEADER_ALG, COSE_ALG_EDDSA],
-      [HEADER_CONTENT_TYPE, contentType],
-      [HEADER_KID, Buffer.from(kid, 'utf8')],
-    ]),
-  );
+  const id = `${contentType}\0${kid}`;
+  let header = headers.get(id);
+  if (!header) {
+    header = encodeCanonical(
+      new Map<number, unknown>([
+        [HEADER_ALG, COSE_ALG_EDDSA],
+        [HEADER_CONTENT_TYPE, contentType],
+        [HEADER_KID, Buffer.from(kid, 'utf8')],
+      ]),
+    );
+    if (headers.size > 1024) headers.clear();
+    headers.set(id, header);
+  }
+  return header;
 }
 
 /** Encodes `body` as deterministic CBOR and signs it. */
 export function signMessage(signer: Ed25519Signer, contentType: ContentType, body: unknown): Buffer {
   const protectedBytes = protectedHeader(contentType, signer.kid);
   const bodyBytes = encodeCanonical(body);
-  const signature = signer.sign(sigStructure(protectedBytes, bodyBytes));
-  return encodeCanonical(new Tag([protectedBytes, new Map(), bodyBytes, signature], COSE_SIGN1_TAG));
+  const signature = signer.sign(sigStructureBytes(protectedBytes, bodyBytes));
+  return sign1Bytes(protectedBytes, bodyBytes, signature);
 }
 
 const OUTER_LIMITS: CborLimits = {
