@@ -107,7 +107,8 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
   };
   let links = 0;
   let retransmits = 0;
-  let rewrote = false;
+  /** The one full rewrite allowed after COMMIT found the staging area not ours, across all links. */
+  const rewrite = { used: false };
   let identityKey: Uint8Array | undefined;
   let attempt = 0;
   const report = (phase: PairingPhase, staged = 0, error?: CtopError) =>
@@ -154,20 +155,7 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
         log.info({ lockId, reason: options.unsealReason }, 'lock unsealed');
       }
       await carrierAuth(session, options.carrier, report);
-      if (!ours)
-        await writeAndCommit(
-          session,
-          info,
-          manifest,
-          steps,
-          report,
-          () => {
-            if (rewrote) return false;
-            rewrote = true;
-            return true;
-          },
-          log,
-        );
+      if (!ours) await writeAndCommit(session, info, manifest, steps, rewrite, report, log);
       report('seal');
       steps.sealed = await session.seal(unixSeconds(clock), container);
       log.info({ lockId, container, ecount: steps.sealed.ecount }, 'lock sealed');
@@ -255,8 +243,8 @@ async function writeAndCommit(
   info: LockInfo,
   manifest: PairingManifest,
   steps: PairingSteps,
+  rewrite: { used: boolean },
   report: (phase: PairingPhase, staged?: number) => void,
-  mayRewrite: () => boolean,
   log: Logger,
 ): Promise<void> {
   const total = manifest.bytes.byteLength;
@@ -280,7 +268,7 @@ async function writeAndCommit(
     } catch (err) {
       const mismatch = isCtopError(err, 'E_LOCK_REFUSED') && err.details.wireCode === WireError.HashMismatch;
       if (!mismatch) throw err;
-      if (!mayRewrite()) {
+      if (rewrite.used) {
         throw new CtopError(
           'E_PAIRING_COMMIT',
           `lock ${info.id} refused COMMIT twice: its staged bytes do not hash to the manifest`,
@@ -288,6 +276,7 @@ async function writeAndCommit(
         );
       }
       // The staging area held someone else's bytes (or a damaged prefix): write it all.
+      rewrite.used = true;
       log.warn(
         { lockId: info.id },
         'COMMIT found the staged bytes not ours; writing the manifest again from 0',
