@@ -6,7 +6,13 @@ import { type ChainProblem, type LockEvent, verifyEventChain } from './event-log
 import type { LinkOpener, LockLink } from './link.js';
 import { ManifestAssembly } from './manifest-assembly.js';
 import type { LockInfo } from './messages.js';
-import { type AuthProof, LockSession, type SessionOptions, type SessionStats } from './session.js';
+import {
+  type AuthProof,
+  emptySessionStats,
+  LockSession,
+  type SessionOptions,
+  type SessionStats,
+} from './session.js';
 
 export interface ReadCheckpoint {
   lockId: string;
@@ -114,20 +120,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
   const clock: Clock = options.clock ?? systemClock;
   const log = (options.log ?? silentLogger).child({ component: 'lock-reader' });
   const attempts = options.attempts ?? 6;
-  const stats: ReadStats = {
-    bytesIn: 0,
-    framesOut: 0,
-    framesIn: 0,
-    retransmits: 0,
-    crcErrors: 0,
-    badFrames: 0,
-    noiseLines: 0,
-    replays: 0,
-    strays: 0,
-    late: 0,
-    links: 0,
-    resumedFrom: [],
-  };
+  const stats: ReadStats = { ...emptySessionStats(), links: 0, resumedFrom: [] };
   const result: LockReadResult = {
     transport: 'unknown',
     endpoint: '',

@@ -84,6 +84,21 @@ export interface ChainHead {
   ehead: Uint8Array;
 }
 
+export function emptySessionStats(): SessionStats {
+  return {
+    bytesIn: 0,
+    framesOut: 0,
+    framesIn: 0,
+    retransmits: 0,
+    crcErrors: 0,
+    badFrames: 0,
+    noiseLines: 0,
+    replays: 0,
+    strays: 0,
+    late: 0,
+  };
+}
+
 export interface AuthProof {
   nonce: Uint8Array;
   signature: Uint8Array;
@@ -130,18 +145,7 @@ const SEQ_MEMORY = 256;
  * dropped link, the reader opens a new link and a new session and resumes.
  */
 export class LockSession {
-  readonly stats: SessionStats = {
-    bytesIn: 0,
-    framesOut: 0,
-    framesIn: 0,
-    retransmits: 0,
-    crcErrors: 0,
-    badFrames: 0,
-    noiseLines: 0,
-    replays: 0,
-    strays: 0,
-    late: 0,
-  };
+  readonly stats: SessionStats = emptySessionStats();
 
   readonly #link: LockLink;
   readonly #log: Logger;

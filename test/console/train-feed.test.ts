@@ -1,6 +1,7 @@
 import t from 'tap';
 import { LiveTrains, lockVerdict, TrainRecorder, type TrainView } from '../../src/console/index.js';
 import type { LockReadResult } from '../../src/lock/reader.js';
+import { emptySessionStats } from '../../src/lock/session.js';
 import type { IngestResult } from '../../src/store/index.js';
 import { ManualClock } from '../helpers/store.js';
 
@@ -15,20 +16,7 @@ function read(overrides: Partial<LockReadResult> = {}): LockReadResult {
     events: [],
     chainProblems: [],
     manifest: Buffer.alloc(2000, 1),
-    stats: {
-      bytesIn: 0,
-      framesOut: 0,
-      framesIn: 0,
-      retransmits: 0,
-      crcErrors: 0,
-      badFrames: 0,
-      noiseLines: 0,
-      replays: 0,
-      strays: 0,
-      late: 0,
-      links: 1,
-      resumedFrom: [],
-    },
+    stats: { ...emptySessionStats(), links: 1, resumedFrom: [] },
     ...overrides,
   };
 }
