@@ -192,7 +192,8 @@ export const ERRORS = {
   },
   E_PAIRING_CARRIER_AUTH: {
     category: 'security',
-    summary: 'the lock refused the carrier key (not provisioned in it, bad signature, or too many failures this hour)',
+    summary:
+      'the lock refused the carrier key (not provisioned in it, bad signature, or too many failures this hour)',
     hint: 'use a carrier key provisioned in this lock; after 5 failures the lock refuses every key for up to an hour',
   },
   E_PAIRING_WRITE: {
@@ -465,12 +466,14 @@ export const ERRORS = {
   },
   E_SYNC_SIGNATURE: {
     category: 'security',
-    summary: 'a message is not signed by a trusted key of the expected role (unknown, bad, expired or revoked)',
+    summary:
+      'a message is not signed by a trusted key of the expected role (unknown, bad, expired or revoked)',
     hint: 'it was ignored, never acknowledged; add the exchange key to the trust store or treat it as forged',
   },
   E_SYNC_RECEIPT_MISMATCH: {
     category: 'integrity',
-    summary: 'a validly signed receipt names a message this gateway did not send, another gateway or other content',
+    summary:
+      'a validly signed receipt names a message this gateway did not send, another gateway or other content',
     hint: 'it was ignored; check that the exchange and this gateway agree on the gateway address, then tell the exchange operator',
   },
   E_SYNC_ENVELOPE: {
@@ -521,7 +524,8 @@ export const ERRORS = {
   // --- console (src/console/: the officers' local web page; docs/CONSOLE.md) ---
   E_CONSOLE_CONFIG: {
     category: 'config',
-    summary: 'the console configuration is invalid (officer accounts, password hashes, recipient keys, options)',
+    summary:
+      'the console configuration is invalid (officer accounts, password hashes, recipient keys, options)',
     hint: 'fix the entry named in the message; make password hashes with `ctop-agent console hash-password`',
   },
   E_CONSOLE_PASSWORD: {
