@@ -11,6 +11,8 @@ const required = {
   openssl: '/usr/bin/openssl',
   // The officers' console is tested in a real browser (playwright-core drives it).
   chromium: '/usr/bin/chromium',
+  // systemd-analyze verify/security judge the unit (systemd/ctop-agent.service).
+  systemd: '/usr/bin/systemd-analyze',
 };
 
 const missing = Object.entries(required)

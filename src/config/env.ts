@@ -33,7 +33,8 @@ const squash = (s: string) => s.toLowerCase().replace(/_/g, '');
 export function parseEnvValue(raw: string): unknown {
   if (raw.trim() === '') return null;
   try {
-    return parse(raw);
+    // Warnings (an unknown tag) would go to process.emitWarning, outside the JSON log.
+    return parse(raw, { logLevel: 'error' });
   } catch {
     return raw;
   }

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { loadOfficers } from '../console/officers.js';
 import { CtopError, isCtopError } from '../errors.js';
 import { loadPrivateKey, type PrivateKey, TrustStore } from '../keys/index.js';
 import type { ProvisionedLock } from '../store/index.js';
@@ -14,6 +15,13 @@ export interface ConfigReferences {
   trust: TrustStore;
   /** From locks.provisioned; empty when none is configured. */
   provisioned: ProvisionedLock[];
+  /** The officers' console, when console.listen is set. */
+  console?: ConsoleReferences;
+}
+
+export interface ConsoleReferences {
+  recipientKeys: PrivateKey[];
+  https?: { key: Buffer; cert: Buffer };
 }
 
 export interface ReferenceCheck {
@@ -116,6 +124,37 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
       ? []
       : attempt(['locks', 'provisioned'], () => readProvisionedLocks(config.locks.provisioned!));
 
+  let consoleRefs: ConsoleReferences | undefined;
+  if (config.console.listen !== null) {
+    attempt(['console', 'officers'], () => loadOfficers(config.console.officers));
+    const recipientKeys = config.console.recipientKeys.map((file, i) =>
+      attempt(['console', 'recipientKeys', i], () => {
+        const key = loadPrivateKey(file);
+        if (key.role !== 'recipient') {
+          throw new CtopError(
+            'E_KEY_ROLE',
+            `${file} is a ${key.role} key (expected a customs recipient key)`,
+          );
+        }
+        return key;
+      }),
+    );
+    const https = config.console.https;
+    const cert = https
+      ? attempt(['console', 'https', 'certFile'], () => readFileSync(https.certFile))
+      : undefined;
+    const key = https
+      ? attempt(['console', 'https', 'keyFile'], () => readFileSync(https.keyFile))
+      : undefined;
+    consoleRefs = {
+      recipientKeys: recipientKeys.filter((k): k is PrivateKey => k !== undefined),
+      ...(cert && key ? { https: { cert, key } } : {}),
+    };
+    if (config.console.recipientKeys.length === 0) {
+      warnings.push(at(['console', 'recipientKeys'], 'none: no officer can see the goods of a manifest'));
+    }
+  }
+
   const tls = config.sync.tls;
   if (tls) {
     for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
@@ -148,7 +187,11 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
   }
 
   if (problems.length > 0 || !gatewayKey || !trust || !provisioned) return { problems, warnings };
-  return { problems, warnings, references: { gatewayKey, trust, provisioned } };
+  return {
+    problems,
+    warnings,
+    references: { gatewayKey, trust, provisioned, ...(consoleRefs ? { console: consoleRefs } : {}) },
+  };
 }
 
 /** checkReferences, throwing E_CONFIG_REFERENCE with every problem when there is one. */

@@ -157,9 +157,36 @@ const http = z
   })
   .prefault({});
 
+const officer = z
+  .strictObject({
+    user: text(/^[a-z][a-z0-9._-]{0,63}$/, 'a login name (1–64 of a-z 0-9 . _ -, starting with a letter)'),
+    name: z.string().min(1).max(120).describe('a name shown on the page').optional(),
+    roles: z
+      .array(z.enum(['customs', 'viewer']).describe('customs or viewer'))
+      .min(1)
+      .describe('a list of roles: customs (may decrypt goods), viewer'),
+    passwordHash: text(/^\$scrypt\$/, 'a hash from `ctop-agent console hash-password` ($scrypt$…)'),
+  })
+  .describe('an officer { user, name, roles, passwordHash }');
+
 const consoleSection = z
   .strictObject({
     listen: text(LISTEN, 'a host:port to listen on, such as 127.0.0.1:8080').nullable().default(null),
+    officers: z.array(officer).max(1000).default([]).describe('a list of officer accounts'),
+    recipientKeys: z
+      .array(filePath('the path of a customs recipient private key (mode 0600)'))
+      .max(16)
+      .default([])
+      .describe('a list of customs recipient key paths'),
+    https: z
+      .strictObject({
+        certFile: filePath('the path of the console certificate (PEM)'),
+        keyFile: filePath("the path of the certificate's private key (PEM)"),
+      })
+      .describe('the HTTPS section { certFile, keyFile }')
+      .nullable()
+      .default(null),
+    site: z.string().min(1).max(120).describe('a name for the page header').nullable().default(null),
   })
   .prefault({});
 
@@ -222,6 +249,14 @@ export const configSchema = z
         path: ['retention', 'traceabilityDays'],
         input: c.retention.traceabilityDays,
         message: `${c.retention.traceabilityDays} is below retention.payloadDays ${c.retention.payloadDays} (expected at least as many days)`,
+      });
+    }
+    if (c.console.listen !== null && c.console.officers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['console', 'officers'],
+        input: [],
+        message: '[] is not allowed with console.listen set (expected at least one officer account)',
       });
     }
     if (c.role === 'loading') {

@@ -1,80 +1,67 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readLock } from '../../lock/reader.js';
-import { createLogger } from '../../log.js';
-import { startSerialLock } from '../../sim/serial-lock-setup.js';
+import { runDemo } from '../../daemon/embedded/run-demo.js';
+import { lastSigintListener } from '../../daemon/run.js';
 import { parseInteger } from '../parse.js';
-import { createProgress } from '../progress.js';
-import { describeLock } from './read.js';
 
 /**
- * `npm start`: the job on embedded defaults, with nothing to configure. Two simulated locks
- * on pseudo-terminals at the inspection bay are read over serial; data lands under ./var.
+ * `npm start`: the whole job on embedded defaults, nothing to configure — an embedded
+ * broker and the reference exchange, a simulated train of 55 wagons / 110 locks passing a
+ * simulated BLE radio, two locks on serial pseudo-terminals, an outage in the middle and
+ * the backlog draining with receipts. Data under ./var/demo.
  */
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the agent on embedded defaults: simulated locks on pseudo-terminals, data under ./var')
-    .option('--data <dir>', 'where to keep what is read', 'var/demo')
-    .option(
-      '--baud <n>',
-      'serial line rate of the simulated locks',
-      parseInteger('--baud', 300, 4_000_000),
-      115200,
+    .description(
+      'run the whole job on embedded defaults: a simulated train, serial locks, an outage, the drain',
     )
+    .option('--data <dir>', 'where keys, databases and the agent log are kept', 'var/demo')
+    .option('--locks <n>', 'locks on the train (two per wagon)', parseInteger('--locks', 0, 1000), 110)
+    .option('--serial <n>', 'locks on serial pseudo-terminals', parseInteger('--serial', 0, 8), 2)
+    .option(
+      '--outage <seconds>',
+      'how long the link to the broker is cut mid-train (0: none)',
+      parseInteger('--outage', 0, 3600),
+      20,
+    )
+    .option(
+      '--time-scale <n>',
+      'simulated radio seconds per wall second',
+      parseInteger('--time-scale', 1, 20),
+      4,
+    )
+    .option('--speed <m/s>', 'train speed past the antenna', parseInteger('--speed', 1, 30), 5)
+    .option('--http <host:port>', 'health and metrics listener', '127.0.0.1:9464')
+    .option('--once', 'exit after the first train and the drain instead of running until Ctrl-C')
     .action(async (opts) => {
-      const log = createLogger({ fd: 2, level: process.env.CTOP_LOG_LEVEL ?? 'warn' });
-      mkdirSync(opts.data, { recursive: true, mode: 0o700 });
-      const locks = [
-        { lockId: 'SSL-KZ-000101', manifestSize: 24 * 1024 },
-        {
-          lockId: 'SSL-CN-000202',
-          manifestSize: 40 * 1024,
-          faults: { disconnect: { afterManifestBytes: 16 * 1024 } },
-        },
-      ];
-      process.stdout.write(
-        `ctop-agent demo: ${locks.length} locks on serial pseudo-terminals at ${opts.baud} baud\n\n`,
-      );
-      for (const spec of locks) {
-        const lock = await startSerialLock({ ...spec, baudRate: opts.baud, log });
-        try {
-          const progress = createProgress(spec.lockId, { plainEveryMs: 2000 });
-          const result = await readLock({
-            open: lock.open,
-            gatewayId: 'KZ-DOSTYK-DEMO',
-            log,
-            onProgress: (p) => {
-              if (p.phase === 'manifest' || p.phase === 'retrying') {
-                progress.update(
-                  p.bytes,
-                  p.total,
-                  p.phase === 'retrying' ? `link lost, resuming (${p.error?.code})` : '',
-                );
-              }
-            },
-          });
-          progress.stop();
-          if (result.info) process.stdout.write(`${describeLock(result.info)}\n`);
-          if (result.manifest) {
-            const file = join(opts.data, `${spec.lockId}.manifest`);
-            writeFileSync(file, result.manifest, { mode: 0o600 });
-            const secs = (result.finishedAt - result.startedAt) / 1000;
-            const resumed =
-              result.stats.resumedFrom.length > 0
-                ? `, resumed at byte ${result.stats.resumedFrom.join(', ')}`
-                : '';
-            process.stdout.write(
-              `read ${result.manifest.byteLength} bytes in ${secs.toFixed(1)} s over ${result.stats.links} link(s)${resumed}; ` +
-                `event log ${result.chainProblems.length === 0 ? 'intact' : 'BROKEN'}; saved ${file}\n\n`,
-            );
-          } else {
-            process.stdout.write(`read failed: ${result.error?.code} ${result.error?.message}\n\n`);
-          }
-        } finally {
-          await lock.close();
-        }
+      const abort = new AbortController();
+      let interrupts = 0;
+      const onSignal = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await runDemo({
+          dataDir: opts.data,
+          locks: opts.locks,
+          serialLocks: opts.serial,
+          outageSeconds: opts.outage,
+          timeScale: opts.timeScale,
+          speedMps: opts.speed,
+          http: opts.http === 'off' ? null : opts.http,
+          once: opts.once === true,
+          out: process.stdout,
+          signal: abort.signal,
+          onStarted: () => lastSigintListener(onSignal),
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
+      // Everything is closed; a library's stray handle must not keep the demo alive.
+      process.exit(0);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as bleSim } from './ble-sim.js';
 import { register as config } from './config.js';
 import { register as consoleCommands } from './console.js';
+import { register as daemon } from './daemon.js';
 import { register as demo } from './demo.js';
 import { register as exportImport } from './export.js';
 import { register as keys } from './keys.js';
@@ -24,6 +25,7 @@ export const commands: RegisterCommand[] = [
   train,
   bleSim,
   demo,
+  daemon,
   config,
   manifest,
   keys,

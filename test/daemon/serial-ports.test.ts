@@ -1,0 +1,79 @@
+import t from 'tap';
+import { SerialLockServer } from '../../src/sim/serial-lock-server.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { startSerialLock } from '../helpers/serial-lock.js';
+import { fixtureManifest, startTestExchange } from '../helpers/sync-world.js';
+import { httpGet, makeDaemonWorld, metricValue, scrapeUntil, startDaemon } from './world.js';
+
+/**
+ * Ports that come and go while the daemon runs: a lock plugged in later is read; a lock
+ * whose state changes is read again; a device that vanishes mid-read costs nothing but
+ * time, and the read continues when it is back.
+ */
+
+t.test('ports appear, change and vanish mid-read while the daemon runs', async (t) => {
+  const world = makeDaemonWorld(t);
+  const broker = await startMosquitto(t);
+  await startTestExchange(t, world, broker.url);
+  const daemon = startDaemon(t, world.writeConfig(broker.url, { serial: { baudRate: 115_200 } }));
+  const { httpPort } = await daemon.ready();
+  t.same(JSON.parse((await httpGet(httpPort, '/readyz')).body).serialPorts, [], 'no port yet');
+
+  // A lock plugged in after start.
+  const a = await startSerialLock({ lockId: 'SSL-KZ-000001', manifest: fixtureManifest('minimal.cose') });
+  t.teardown(a.close);
+  world.plug('a', a.pty.gatewayPath);
+  await daemon.msg('serial device attached');
+  const first = await daemon.lockRead('SSL-KZ-000001');
+  t.equal(first.outcome, 'complete');
+  t.equal(first.verification, 'valid');
+
+  // Its state changes (a tamper event): read again, alert raised.
+  a.lock.engine.detectTamper();
+  const again = await daemon.lockRead('SSL-KZ-000001', 20_000, (l) => l !== first);
+  t.equal(again.outcome, 'complete');
+  t.match(again.alerts, ['tamper'], 'the tamper event raised an alert');
+  const tampers = (again.alerts as string[]).filter((k) => k === 'tamper').length;
+  const metrics = await scrapeUntil(
+    httpPort,
+    (m) => metricValue(m, 'ctop_alerts_total', { kind: 'tamper' }) === tampers,
+    5000,
+  );
+  t.equal(metricValue(metrics, 'ctop_alerts_total', { kind: 'tamper' }), tampers, 'tamper alerts counted');
+
+  // A second lock whose device vanishes mid-read.
+  const manifest = fixtureManifest('consolidated-300.cose');
+  const b = await startSerialLock({ lockId: 'SSL-CN-001944', manifest, baudRate: 115_200 });
+  t.teardown(b.close);
+  world.plug('b', b.pty.gatewayPath);
+  await daemon.msg('reading lock SSL-CN-001944');
+  await new Promise((r) => setTimeout(r, 1200));
+  await b.pty.cut();
+  await daemon.msg('serial device gone');
+  const cut = await daemon.lockRead('SSL-CN-001944', 15_000);
+  t.equal(cut.outcome, 'failed', 'the cut read is recorded as failed');
+  t.match(cut.msg, /partial manifest kept/, 'with what it verified');
+  t.equal((await httpGet(httpPort, '/healthz')).status, 200, 'the daemon lives on');
+  t.equal(daemon.readsOf('SSL-KZ-000001').length, 2, 'the other port was not disturbed');
+
+  // The adapter comes back: the read continues where it stopped.
+  await b.server.stop();
+  await b.pty.restore();
+  const server = await SerialLockServer.start({
+    lock: b.lock,
+    path: b.pty.lockPath,
+    baudRate: 115_200,
+    pty: b.pty,
+  });
+  t.teardown(() => server.stop());
+  const resumed = await daemon.msg(/^reading lock SSL-CN-001944, continuing at byte \d+$/, 20_000);
+  t.ok((resumed.resumeAt as number) > 0, `continues at byte ${resumed.resumeAt}`);
+  const done = await daemon.lockRead('SSL-CN-001944', 30_000, (l) => l.outcome === 'complete');
+  t.equal(done.verification, 'valid', 'the whole manifest arrived and verified');
+
+  t.same(await daemon.stop('SIGTERM'), { code: 0, signal: null });
+  t.notOk(
+    daemon.lines.some((l) => l.level >= 50 && l.component !== 'ingest'),
+    'no error logged on the way (beyond the lock reads themselves)',
+  );
+});
