@@ -77,7 +77,7 @@ function fromDocument(doc: Document, lines: LineCounter, file: string, options: 
   const { overrides, problems: envProblems } = applyEnvOverrides(doc, options.env ?? process.env);
   const locator = new ConfigLocator(file, doc, lines, overrides);
   const problems = envProblems.map((p) => `environment ${p.name}: ${p.message}`);
-  const raw = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 100 });
+  const raw = doc.contents === null ? {} : toPlain(doc, file);
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     problems.push(...sortByLine(parsed.error.issues.flatMap((issue) => describeIssue(issue, locator))));
@@ -91,6 +91,20 @@ function fromDocument(doc: Document, lines: LineCounter, file: string, options: 
   }
   const config = resolvePaths(parsed.data!, options.baseDir ?? process.cwd());
   return { config, file, overrides, locator };
+}
+
+/**
+ * The document as plain data. Aliases resolve only here, so an alias to an anchor that was
+ * never set, or an alias bomb past maxAliasCount, is a syntax error of the file (yaml throws
+ * a bare ReferenceError for both; found by scripts/fuzz).
+ */
+function toPlain(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0];
+    throw new CtopError('E_CONFIG_SYNTAX', `${file}: ${message}`, { details: { file, problems: [message] } });
+  }
 }
 
 /** Problems in file order (an operator fixes top-down); environment ones first. */

@@ -120,6 +120,28 @@ t.test('YAML syntax errors name line and column', async (t) => {
   const dup = error('a: 1\na: 2\n', 'dup.yaml');
   t.equal(dup?.code, 'E_CONFIG_SYNTAX', 'duplicate keys are refused, not silently overwritten');
   t.match(dup?.message, /^dup\.yaml:2:1: .*unique/i);
+
+  // Found by scripts/fuzz (config target): a file of thousands of stray tags made one
+  // message line per error, each with a context excerpt — seconds of work and a message of
+  // megabytes. The first twenty are named, the rest counted.
+  const flood = error('!a '.repeat(18_000), 'flood.yaml');
+  t.equal(flood?.code, 'E_CONFIG_SYNTAX');
+  const lines = flood?.message.split('\n') ?? [];
+  t.equal(lines.length, 21, 'twenty problems and a count of the rest');
+  t.match(lines[0], /^flood\.yaml:1:\d+: /);
+  t.match(lines[20], /^flood\.yaml: … and 17979 more syntax errors$/);
+  t.ok((flood?.message.length ?? Infinity) < 8192, 'a message of a readable size');
+
+  // Also found by the fuzzer: aliases resolve after parsing, where yaml throws a bare ReferenceError.
+  const alias = error('gateway: *a\n', 'alias.yaml');
+  t.equal(alias?.code, 'E_CONFIG_SYNTAX', 'an alias to an anchor never set');
+  t.match(alias?.message, /^alias\.yaml: Unresolved alias/);
+  const bomb = error(
+    `a: &a [x, x]\n${Array.from({ length: 12 }, (_, i) => `b${i}: &b${i} [*${i === 0 ? 'a' : `b${i - 1}`}, *${i === 0 ? 'a' : `b${i - 1}`}]`).join('\n')}\n`,
+    'bomb.yaml',
+  );
+  t.equal(bomb?.code, 'E_CONFIG_SYNTAX', 'an alias bomb is refused, not expanded');
+  t.match(bomb?.message, /^bomb\.yaml: Excessive alias count/);
 });
 
 t.test('environment overrides: CTOP_<SECTION>__<KEY> read as YAML, errors name the variable', async (t) => {
