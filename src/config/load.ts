@@ -49,7 +49,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   // prettyErrors builds a context excerpt for every error, quadratic in their number: a file
   // of 18,000 stray tags took 17 s (found by scripts/fuzz). Positions are looked up here,
   // for the first few errors only.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseYaml(text, lines, file);
   if (doc.errors.length > 0) {
     const problems = doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((e) => {
       const pos = lines.linePos(e.pos[0]);
@@ -91,6 +91,25 @@ function fromDocument(doc: Document, lines: LineCounter, file: string, options: 
   }
   const config = resolvePaths(parsed.data!, options.baseDir ?? process.cwd());
   return { config, file, overrides, locator };
+}
+
+/**
+ * yaml's parser recurses once per nesting level: a line of 2,000 `: ` overflows the stack
+ * before any error is collected (found by scripts/fuzz). No configuration nests that deep.
+ */
+function parseYaml(text: string, lines: LineCounter, file: string): Document.Parsed {
+  try {
+    return parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new CtopError(
+      'E_CONFIG_SYNTAX',
+      `${file}: nested too deeply to be a configuration (${err.message})`,
+      {
+        details: { file, problems: ['nested too deeply'] },
+      },
+    );
+  }
 }
 
 /**

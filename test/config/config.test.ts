@@ -142,6 +142,13 @@ t.test('YAML syntax errors name line and column', async (t) => {
   );
   t.equal(bomb?.code, 'E_CONFIG_SYNTAX', 'an alias bomb is refused, not expanded');
   t.match(bomb?.message, /^bomb\.yaml: Excessive alias count/);
+  const deep = error(`${': '.repeat(2000)}\nrole: checkpoint\n`, 'deep.yaml');
+  t.equal(
+    deep?.code,
+    'E_CONFIG_SYNTAX',
+    "2,000 nested empty mappings overflow yaml's parser: refused, not a crash",
+  );
+  t.match(deep?.message, /^deep\.yaml: nested too deeply/);
 });
 
 t.test('environment overrides: CTOP_<SECTION>__<KEY> read as YAML, errors name the variable', async (t) => {
