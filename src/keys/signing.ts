@@ -1,11 +1,11 @@
-import nacl from 'tweetnacl';
 import { CtopError } from '../errors.js';
+import { privateKeyObject, signEd25519, verifyEd25519 } from './ed25519.js';
 import type { KeyRole, PrivateKey } from './key-file.js';
 
 /**
- * Ed25519 with the key files' 32-byte seed. tweetnacl wants the 64-byte expanded secret;
- * it is derived per call rather than cached so that no second copy of the secret lives
- * longer than the call.
+ * Ed25519 with the key files' 32-byte seed, through OpenSSL (./ed25519.ts). The key object
+ * is made per call rather than cached so that no second copy of the secret lives longer
+ * than the call.
  */
 export function signDetached(key: PrivateKey, message: Uint8Array, role?: KeyRole): Uint8Array {
   if (key.alg !== 'Ed25519' || (role !== undefined && key.role !== role)) {
@@ -14,21 +14,10 @@ export function signDetached(key: PrivateKey, message: Uint8Array, role?: KeyRol
       `key ${key.kid} is a ${key.role} (${key.alg}) key; signing needs ${role === undefined ? 'an Ed25519' : `a ${role}`} key`,
     );
   }
-  const expanded = nacl.sign.keyPair.fromSeed(key.secretKey).secretKey;
-  try {
-    return nacl.sign.detached(message, expanded);
-  } finally {
-    expanded.fill(0);
-  }
+  return new Uint8Array(signEd25519(message, privateKeyObject(key.secretKey, key.publicKey)));
 }
 
 /** False for any wrong length instead of throwing: callers treat it as a bad signature. */
 export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  if (
-    signature.byteLength !== nacl.sign.signatureLength ||
-    publicKey.byteLength !== nacl.sign.publicKeyLength
-  ) {
-    return false;
-  }
-  return nacl.sign.detached.verify(message, signature, publicKey);
+  return verifyEd25519(message, signature, publicKey);
 }
