@@ -533,6 +533,9 @@ export class LockSession {
       this.#seq = (this.#seq + 1) & 0xffff;
       const frame = encodeMessage(type, seq, body, version);
       const response = this.#await(seq, type, attempt === 0);
+      // A close while the write is pending rejects `response` before anything awaits it; the
+      // write then fails and `response` is never awaited: without this, an unhandled rejection.
+      response.catch(() => undefined);
       try {
         await this.#link.write(frame.toLine());
         this.stats.framesOut++;
