@@ -15,6 +15,7 @@ export { ConfigLocator } from './locate.js';
 export {
   type ConfigReferences,
   checkReferences,
+  loadGatewayKey,
   loadReferences,
   type ReferenceCheck,
   readProvisionedLocks,

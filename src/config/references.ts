@@ -65,6 +65,24 @@ export function readProvisionedLocks(file: string): ProvisionedLock[] {
 }
 
 /**
+ * The gateway's private key: owner-only file (E_KEY_PERMISSIONS), role gateway and a kid
+ * naming this gateway (E_KEY_ROLE) — at start and when a SIGHUP rotates it.
+ */
+export function loadGatewayKey(file: string, gatewayId: string): PrivateKey {
+  const key = loadPrivateKey(file);
+  if (key.role !== 'gateway') {
+    throw new CtopError('E_KEY_ROLE', `${file} is a ${key.role} key (expected a gateway key)`);
+  }
+  if (!kidBelongsTo(key.kid, gatewayId)) {
+    throw new CtopError(
+      'E_KEY_ROLE',
+      `key ${key.kid} does not belong to gateway ${gatewayId} (expected kid "${gatewayId}" or "${gatewayId}.<suffix>")`,
+    );
+  }
+  return key;
+}
+
+/**
  * Opens every file the configuration names (gateway key, trust store, lock list, TLS
  * files) and checks what can be checked before start: the key's role and mode, that it
  * belongs to the gateway id, that the trust store holds an exchange key for receipts.
@@ -86,22 +104,7 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
     }
   };
 
-  const gatewayKey = attempt(['gateway', 'key'], () => {
-    const key = loadPrivateKey(config.gateway.key);
-    if (key.role !== 'gateway') {
-      throw new CtopError(
-        'E_KEY_ROLE',
-        `${config.gateway.key} is a ${key.role} key (expected a gateway key)`,
-      );
-    }
-    if (!kidBelongsTo(key.kid, config.gateway.id)) {
-      throw new CtopError(
-        'E_KEY_ROLE',
-        `key ${key.kid} does not belong to gateway ${config.gateway.id} (expected kid "${config.gateway.id}" or "${config.gateway.id}.<suffix>")`,
-      );
-    }
-    return key;
-  });
+  const gatewayKey = attempt(['gateway', 'key'], () => loadGatewayKey(config.gateway.key, config.gateway.id));
 
   const trust = attempt(['trust', 'store'], () => {
     const store = TrustStore.load(config.trust.store);

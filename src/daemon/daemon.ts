@@ -4,6 +4,7 @@ import {
   type AgentConfig,
   type ConfigReferences,
   type LoadedConfig,
+  loadGatewayKey,
   loadReferences,
   readProvisionedLocks,
 } from '../config/index.js';
@@ -52,10 +53,19 @@ export interface DaemonEvents {
   ready: [];
   stopping: [];
   stopped: [];
-  reloaded: [{ trustKeys: number; problems: string[] }];
+  reloaded: [ReloadOutcome];
 }
 
-/** Keys whose change needs a restart; SIGHUP applies log.level and locks.provisioned. */
+export interface ReloadOutcome {
+  trustKeys: number;
+  /** Stored manifests newly flagged revoked by the reloaded trust store. */
+  revokedManifests: number;
+  /** The kid envelopes are signed with after the reload. */
+  gatewayKid: string | undefined;
+  problems: string[];
+}
+
+/** Keys whose change needs a restart; SIGHUP applies log.level, locks.provisioned and gateway.key. */
 const RESTART_KEYS = [
   'role',
   'gateway',
@@ -67,6 +77,11 @@ const RESTART_KEYS = [
   'http',
   'console',
 ] as const;
+
+/** What of a restart key counts as changed: gateway.key is rotated by SIGHUP, the rest of gateway is not. */
+function restartPart(config: AgentConfig, key: (typeof RESTART_KEYS)[number]): unknown {
+  return key === 'gateway' ? { ...config.gateway, key: undefined } : config[key];
+}
 
 /**
  * The agent as a long-running service (DESIGN.md §8): the store, the sync to the exchange,
@@ -170,6 +185,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       });
       this.#store = store;
       if (refs.provisioned.length > 0) this.#provision(refs.provisioned);
+      try {
+        // A revocation written to the trust store while the daemon was down.
+        this.#applyRevocations();
+      } catch (err) {
+        this.#log.error(
+          { err: (err as Error).message, code: (err as CtopError).code },
+          'revocations not applied to stored manifests; the next reload tries again',
+        );
+      }
 
       const sync = new SyncEngine({
         store,
@@ -264,13 +288,21 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.#stopped;
   }
 
-  /** SIGHUP: the trust store and the lock list from their files, the log level from the configuration. */
-  reload(): { trustKeys: number; problems: string[] } {
+  /**
+   * SIGHUP: the trust store, the lock list and the gateway key from their files, the log
+   * level from the configuration. Stored manifests whose signer the trust store now says
+   * was revoked when they were created are flagged. A file that cannot be used leaves
+   * what it would have replaced in force.
+   */
+  reload(): ReloadOutcome {
     const problems: string[] = [];
+    let revokedManifests = 0;
     void this.notifier.reloading();
     if (this.#trust) {
+      let reloaded = false;
       try {
         this.#trust.reload();
+        reloaded = true;
         this.#log.info({ keys: this.#trust.size, file: this.#trust.file }, 'trust store reloaded');
       } catch (err) {
         problems.push(`trust store: ${(err as Error).message}`);
@@ -278,6 +310,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           { err: (err as Error).message, code: (err as CtopError).code },
           'trust store not reloaded: the previous keys stay in force',
         );
+      }
+      if (reloaded) {
+        try {
+          revokedManifests = this.#applyRevocations();
+        } catch (err) {
+          problems.push(`revocations: ${(err as Error).message}`);
+          this.#log.error(
+            { err: (err as Error).message, code: (err as CtopError).code },
+            'revocations not applied to stored manifests; the next reload tries again',
+          );
+        }
       }
     }
     if (this.#o.reloadConfig) {
@@ -291,8 +334,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         if (next.locks.provisioned !== null && this.#store) {
           this.#provision(readProvisionedLocks(next.locks.provisioned));
         }
+        if (this.#sync) this.#rotateGatewayKey(this.#sync, next.gateway.key, problems);
         const changed = RESTART_KEYS.filter(
-          (k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]),
+          (k) => JSON.stringify(restartPart(next, k)) !== JSON.stringify(restartPart(this.config, k)),
         );
         if (changed.length > 0) {
           this.#log.warn(
@@ -309,9 +353,78 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
     }
     void this.notifier.ready(this.#statusLine());
-    const outcome = { trustKeys: this.#trust?.size ?? 0, problems };
+    const outcome: ReloadOutcome = {
+      trustKeys: this.#trust?.size ?? 0,
+      revokedManifests,
+      gatewayKid: this.#sync?.gatewayKid,
+      problems,
+    };
     this.emit('reloaded', outcome);
     return outcome;
+  }
+
+  /**
+   * Gateway key rotation: the file gateway.key names now is read again; a new key takes
+   * over the signing of everything sent from now on, queued and in-flight messages
+   * included (their messageIds do not depend on the key). A file that is not an
+   * owner-only key of this gateway is refused and the running key stays.
+   */
+  #rotateGatewayKey(sync: SyncEngine, file: string, problems: string[]): void {
+    try {
+      const key = loadGatewayKey(file, this.config.gateway.id);
+      if (key.kid === sync.gatewayKid) return;
+      const { from, to } = sync.rotateGatewayKey(key);
+      this.#log.info(
+        { from, to, file },
+        'gateway key rotated: messages are signed with the new key from now on',
+      );
+    } catch (err) {
+      problems.push(`gateway key: ${(err as Error).message}`);
+      this.#log.error(
+        { err: (err as Error).message, code: (err as CtopError).code, file, kid: sync.gatewayKid },
+        'gateway key not reloaded: the previous key stays in force',
+      );
+    }
+  }
+
+  /**
+   * Flags stored manifests created at or after their signer's revocation that still say
+   * valid (the revocation arrived after them); each gets an alert queued for the exchange.
+   * Idempotent: what is flagged already is not found again.
+   */
+  #applyRevocations(): number {
+    const trust = this.#trust;
+    const store = this.#store;
+    if (!trust || !store?.db.open) return 0;
+    const signers = trust
+      .list()
+      .filter((k) => k.role === 'signer' && k.revokedAt !== undefined)
+      .map((k) => ({
+        kid: k.kid,
+        revokedAt: k.revokedAt!,
+        ...(k.revocationReason === undefined ? {} : { reason: k.revocationReason }),
+      }));
+    if (signers.length === 0) return 0;
+    const flagged = store.revocations.apply(signers, this.config.gateway.id, this.#clock.now());
+    for (const f of flagged) {
+      this.#log.warn(
+        {
+          alert: 'revoked',
+          alertId: f.alertId,
+          manifestId: f.manifestId,
+          lockId: f.lockId,
+          signerKid: f.signerKid,
+          createdAt: new Date(f.createdAt).toISOString(),
+        },
+        `stored manifest ${f.manifestId.slice(0, 16)}… flagged revoked: its signer ${f.signerKid} was revoked before it was created`,
+      );
+    }
+    this.#log.info(
+      { revokedSigners: signers.map((s) => s.kid), flagged: flagged.length },
+      'stored manifests checked against revocations',
+    );
+    if (flagged.length > 0) this.#sync?.kick();
+    return flagged.length;
   }
 
   /** Liveness: the store answers. */

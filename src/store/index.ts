@@ -14,6 +14,8 @@
  *   `store.retention(options)`
  * - `exportBundle` / `importBundle`: signed bundles for manual transfer
  * - `store.audit`: record / list, the console's append-only audit trail (EurAsEC 2009 Art. 11)
+ * - `store.revocations.apply(signers, gatewayId, now)`: flags stored manifests of a signer
+ *   revoked since they were verified, with an alert queued for the exchange
  */
 export { type AlertRecord, Alerts, alertFingerprint, STORE_ALERT_KINDS } from './alerts.js';
 export {
@@ -48,6 +50,7 @@ export {
 } from './outbox.js';
 export { type ReadRecord, type Reads, readUid } from './reads.js';
 export type { RetentionOptions, RetentionReport } from './retention.js';
+export type { FlaggedManifest, Revocations, RevokedSigner } from './revocations.js';
 export type { SpaceOptions, StoreAlarm } from './space.js';
 export { DEFAULT_DB_PATH, openStore, Store, type StoreOptions } from './store.js';
 export * from './types.js';

@@ -15,6 +15,7 @@ import { Outages } from './outages.js';
 import { Outbox } from './outbox.js';
 import { Reads } from './reads.js';
 import { Retention, type RetentionOptions, type RetentionReport } from './retention.js';
+import { Revocations } from './revocations.js';
 import { SpaceGuard, type SpaceOptions, type StoreAlarm } from './space.js';
 import type { IngestInput, IngestResult, ReadCheckpoint } from './types.js';
 
@@ -51,6 +52,8 @@ export class Store {
   readonly checkpoints: ReadCheckpoints;
   /** The officers' console's audit trail (schema v2). */
   readonly audit: AuditTrail;
+  /** Customs signer revocations applied to manifests stored before they were known. */
+  readonly revocations: Revocations;
   readonly #space: SpaceGuard;
   readonly #ingest: Ingest;
   readonly #retention: Retention;
@@ -73,6 +76,7 @@ export class Store {
     this.outages = new Outages(db, this.#space, this.exchangeStats);
     this.checkpoints = new ReadCheckpoints(db);
     this.audit = new AuditTrail(db, this.#space);
+    this.revocations = new Revocations(db, this.#space, this.alerts, this.outbox);
     this.#retention = new Retention(db, this.#space, log);
     this.#ingest = new Ingest({
       db,

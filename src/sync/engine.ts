@@ -23,6 +23,22 @@ import { announceReceipts, settleReceipts } from './receipts.js';
 import { OutboxSender } from './sender.js';
 import { StatsBuffer, transactWithStats } from './store-tx.js';
 
+/** A gateway key's signer; the exchange refuses envelopes whose kid does not name the gateway of the topic. */
+function gatewaySigner(
+  key: PrivateKey,
+  gatewayId: string,
+  code: 'E_SYNC_CONFIG' | 'E_KEY_ROLE',
+): Ed25519Signer {
+  const signer = new Ed25519Signer(key, 'gateway');
+  if (!kidBelongsTo(signer.kid, gatewayId)) {
+    throw new CtopError(
+      code,
+      `gateway key ${signer.kid} does not belong to gateway ${gatewayId}: its kid must be "${gatewayId}" or "${gatewayId}.<suffix>"`,
+    );
+  }
+  return signer;
+}
+
 /** How long receipts are gathered before they are settled together. */
 const RECEIPT_GATHER_MS = 5;
 
@@ -56,7 +72,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   readonly config: ResolvedSyncConfig;
   readonly #store: Store;
   readonly #trust: TrustStore;
-  readonly #signer: Ed25519Signer;
+  #signer: Ed25519Signer;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #connection: BrokerConnection;
@@ -87,13 +103,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     const c = this.config;
     this.#store = options.store;
     this.#trust = options.trust;
-    this.#signer = new Ed25519Signer(options.gatewayKey, 'gateway');
-    if (!kidBelongsTo(this.#signer.kid, c.gatewayId)) {
-      throw new CtopError(
-        'E_SYNC_CONFIG',
-        `gateway key ${this.#signer.kid} does not belong to gateway ${c.gatewayId}: its kid must be "${c.gatewayId}" or "${c.gatewayId}.<suffix>"`,
-      );
-    }
+    this.#signer = gatewaySigner(options.gatewayKey, c.gatewayId, 'E_SYNC_CONFIG');
     this.#log = (options.log ?? silentLogger).child({ component: 'sync' });
     this.#clock = options.clock ?? systemClock;
     this.#sender = new OutboxSender({
@@ -217,6 +227,27 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     transactWithStats(this.#store, this.#stats, () => this.#store.outbox.recoverInFlight());
     this.#running = false;
     this.#log.info('sync stopped');
+  }
+
+  /** The kid of the key envelopes and queries are signed with now. */
+  get gatewayKid(): string {
+    return this.#signer.kid;
+  }
+
+  /**
+   * Gateway key rotation (docs/OPERATIONS.md): from the next publish on, envelopes and
+   * queries are signed with `key`. Nothing queued or in flight is touched: a row keeps its
+   * messageId (derived from the content, not the key), so a resend of a message first
+   * signed with the old key is still the same message at the exchange. A key that is not
+   * this gateway's is refused (E_KEY_ROLE) and the current one stays in force.
+   */
+  rotateGatewayKey(key: PrivateKey): { from: string; to: string } {
+    const signer = gatewaySigner(key, this.config.gatewayId, 'E_KEY_ROLE');
+    const from = this.#signer.kid;
+    this.#signer = signer;
+    this.#sender.useSigner(signer);
+    this.#queries.useSigner(signer);
+    return { from, to: signer.kid };
   }
 
   /** New rows were added to the outbox: look now instead of at the next poll. */

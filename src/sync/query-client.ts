@@ -58,9 +58,16 @@ interface Pending {
 export class QueryClient {
   readonly #o: QueryClientOptions;
   readonly #pending = new Map<string, Pending>();
+  #signer: Ed25519Signer;
 
   constructor(options: QueryClientOptions) {
     this.#o = options;
+    this.#signer = options.signer;
+  }
+
+  /** Questions asked from now on are signed with `signer` (gateway key rotation). */
+  useSigner(signer: Ed25519Signer): void {
+    this.#signer = signer;
   }
 
   byDocument(client: MqttClient, query: DocumentQuery): Promise<QueryResult> {
@@ -106,7 +113,7 @@ export class QueryClient {
       replyTo: o.topics.queryResult,
       sentAt: o.clock.now(),
     } as QueryRequest;
-    const bytes = signQuery(o.signer, request);
+    const bytes = signQuery(this.#signer, request);
     return new Promise<QueryResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(queryId);

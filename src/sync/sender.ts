@@ -32,11 +32,19 @@ export interface OutboxSenderOptions {
  */
 export class OutboxSender {
   readonly #o: OutboxSenderOptions;
+  /** Swapped by a gateway key rotation; every publish, resends included, signs with the current one. */
+  #signer: Ed25519Signer;
   /** The first publish no receipt has followed yet (for the no_receipts outage). */
   waitingSince: number | undefined;
 
   constructor(options: OutboxSenderOptions) {
     this.#o = options;
+    this.#signer = options.signer;
+  }
+
+  /** Signs from the next publish on with `signer`; rows keep their messageId (it does not depend on the key). */
+  useSigner(signer: Ed25519Signer): void {
+    this.#signer = signer;
   }
 
   /** Claims up to `limit` due rows in one transaction and publishes them; returns how many. */
@@ -97,7 +105,10 @@ export class OutboxSender {
     entry.pubackedOn = undefined;
     let bytes: Buffer;
     try {
-      bytes = sealEnvelope(o.signer, envelopeFor(entry.row, entry.messageId, o.envelope, now, entry.attempt));
+      bytes = sealEnvelope(
+        this.#signer,
+        envelopeFor(entry.row, entry.messageId, o.envelope, now, entry.attempt),
+      );
     } catch (err) {
       const e = isCtopError(err)
         ? err
