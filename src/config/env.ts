@@ -32,6 +32,8 @@ const squash = (s: string) => s.toLowerCase().replace(/_/g, '');
 /** Reads a variable's text as YAML; text that is not valid YAML is taken as a string. */
 export function parseEnvValue(raw: string): unknown {
   if (raw.trim() === '') return null;
+  // No value is this long; the YAML parser's time grows with the square of one (see load.ts).
+  if (raw.length > 4096) return raw;
   try {
     // Warnings (an unknown tag) would go to process.emitWarning, outside the JSON log.
     return parse(raw, { logLevel: 'error' });

@@ -93,11 +93,37 @@ function fromDocument(doc: Document, lines: LineCounter, file: string, options: 
   return { config, file, overrides, locator };
 }
 
+/** Longest line accepted; the configuration's longest real value is a path or a password hash. */
+export const MAX_LINE_CHARS = 4096;
+
+/**
+ * yaml's parser is quadratic in the node properties on one line: 16,000 tags on a line
+ * took 3.7 s, a 1 MiB line would take minutes (found by scripts/fuzz). Bounding the line
+ * bounds the work.
+ */
+function checkLineLengths(text: string, file: string): void {
+  let start = 0;
+  for (let line = 1; start <= text.length; line++) {
+    const end = text.indexOf('\n', start);
+    const stop = end === -1 ? text.length : end;
+    if (stop - start > MAX_LINE_CHARS) {
+      throw new CtopError(
+        'E_CONFIG_SYNTAX',
+        `${file}:${line}:1: a line of ${stop - start} characters (at most ${MAX_LINE_CHARS})`,
+        { details: { file, problems: ['line too long'] } },
+      );
+    }
+    if (end === -1) break;
+    start = end + 1;
+  }
+}
+
 /**
  * yaml's parser recurses once per nesting level: a line of 2,000 `: ` overflows the stack
  * before any error is collected (found by scripts/fuzz). No configuration nests that deep.
  */
 function parseYaml(text: string, lines: LineCounter, file: string): Document.Parsed {
+  checkLineLengths(text, file);
   try {
     return parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   } catch (err) {
