@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import nacl from 'tweetnacl';
 import { generateKey, TrustStore } from '../../src/keys/index.js';
 import { composeManifest, inspectManifest, sealManifest } from '../../src/manifest/index.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from '../helpers/test-keys.js';
@@ -9,7 +10,7 @@ import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from '../helpers/test-keys
 /**
  * Verifies our COSE_Sign1 signatures without any of our code and without a CBOR library:
  * the envelope is taken apart byte by byte, the RFC 9052 §4.4 Sig_structure is assembled
- * by hand, and node:crypto (OpenSSL) checks the Ed25519 signature.
+ * by hand, and node:crypto (OpenSSL) and tweetnacl both check the Ed25519 signature.
  */
 
 /** Reads a CBOR major type 2/3/4 header by hand: [major, length, headerSize]. */
@@ -69,7 +70,12 @@ function independentlyValid(cose: Buffer, publicKey: Uint8Array): boolean {
     key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') },
     format: 'jwk',
   });
-  return verify(null, sigStructure, key, signature);
+  const byOpenSsl = verify(null, sigStructure, key, signature);
+  // Our code path signs and verifies with OpenSSL too (src/keys/ed25519.ts); tweetnacl, an
+  // implementation we do not use for it, must agree.
+  const byTweetnacl = nacl.sign.detached.verify(sigStructure, signature, publicKey);
+  if (byOpenSsl !== byTweetnacl) throw new Error('OpenSSL and tweetnacl disagree');
+  return byOpenSsl;
 }
 
 t.test('every valid fixture verifies with node:crypto over a hand-built Sig_structure', async (t) => {
