@@ -1,18 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { CtopError } from '../errors.js';
 import {
   isPrivateKey,
@@ -61,44 +49,10 @@ export function writePublicKey(file: string, key: PublicKey, overwrite = false):
 }
 
 function placeFile(target: string, content: string, mode: number, overwrite: boolean): void {
-  const tmp = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`,
-  );
-  let fd: number;
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  } catch (err) {
-    throw new CtopError('E_FILE', `cannot create ${tmp}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    if (overwrite) {
-      renameSync(tmp, target);
-      return;
-    }
-    try {
-      linkSync(tmp, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new CtopError('E_KEY_EXISTS', `${target} already exists`, { details: { file: target } });
-      }
-      throw new CtopError('E_FILE', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
-    }
-    unlinkSync(tmp);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already renamed or never created
-    }
-    throw err;
-  }
+  writeFileAtomic(target, content, mode, {
+    overwrite,
+    exists: (file) => new CtopError('E_KEY_EXISTS', `${file} already exists`, { details: { file } }),
+  });
 }
 
 function readKeyFile(file: string): { text: string; mode: number } {

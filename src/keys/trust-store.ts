@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.js';
 import { CtopError } from '../errors.js';
 import { algForRole, isKeyRole, type KeyRole, KID_PATTERN, type PublicKey } from './key-file.js';
 import { verifyDetached } from './signing.js';
@@ -238,18 +237,7 @@ export class TrustStore {
   /** Writes the store atomically (temporary file, fsync, rename). */
   save(file: string | undefined = this.file): void {
     if (file === undefined) throw new CtopError('E_USAGE', 'no file to save the trust store to');
-    const tmp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
-    );
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      writeSync(fd, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify(this.toJSON(), null, 2)}\n`, 0o644);
   }
 
   /** Step 1: is the kid a trusted key of the role, and does the signature verify? */

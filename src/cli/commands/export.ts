@@ -1,16 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../atomic-file.js';
 import { CtopError } from '../../errors.js';
 import { loadPrivateKey, loadPublicKey, TrustStore } from '../../keys/index.js';
 import { inspectManifest } from '../../manifest/index.js';
@@ -25,29 +17,6 @@ function fingerprint(publicKey: Uint8Array): string {
     .digest('hex')
     .slice(0, 32)
     .replace(/(.{4})(?!$)/g, '$1 ');
-}
-
-/** Owner-only, through a temporary file and a rename: a bundle carries confidential customs data. */
-function writeOwnerOnly(file: string, bytes: Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-  } catch (err) {
-    throw new CtopError('E_FILE', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    unlinkSync(tmp);
-    throw new CtopError('E_FILE', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 function readLimited(file: string, max: number): Buffer {
@@ -105,7 +74,8 @@ export function register(program: Command): void {
           key,
           now: Date.now(),
         });
-        writeOwnerOnly(opts.out, bundle);
+        // Owner-only: a bundle carries confidential customs data.
+        writeFileAtomic(opts.out, bundle, 0o600);
         process.stdout.write(
           `${opts.out}: ${summary.manifests} manifests, ${summary.reads} reads, ${summary.events} lock events, ${summary.alerts} alerts, ` +
             `${summary.locks} locks stored since ${formatTime(opts.since)} (${bundle.byteLength} bytes)\n` +

@@ -1,16 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import path from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../atomic-file.js';
 import { CtopError } from '../../errors.js';
 import { loadPrivateKey, loadPublicKey, TrustStore } from '../../keys/index.js';
 import {
@@ -70,29 +60,6 @@ function readInput(file: string, max: number): Buffer {
     return buf.subarray(0, read);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a manifest. */
-function writeOutput(file: string, bytes: Uint8Array, mode: number): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'wx', mode);
-  } catch (err) {
-    throw new CtopError('E_FILE', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    unlinkSync(tmp);
-    throw new CtopError('E_FILE', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -172,7 +139,7 @@ export function register(program: Command): void {
           `lock ${r.lockId}, ${r.departureCountry} → ${r.destinationCountry}\n`,
       );
       if (opts.out) {
-        writeOutput(opts.out, encodeDraft(composed), 0o600);
+        writeFileAtomic(opts.out, encodeDraft(composed), 0o600);
         process.stdout.write(
           `draft written to ${opts.out}; next: manifest encrypt --in ${opts.out} --to <kid> --trust <file>\n`,
         );
@@ -206,7 +173,7 @@ export function register(program: Command): void {
         const limits = resolveLimits(limitsOf(opts));
         const draft = decodeDraft(readInput(opts.in, limits.maxBytes), limits);
         const recipients = recipientsFrom(opts.to, opts.recipientKey, opts.trust);
-        writeOutput(opts.out, encodePayload(encryptFor(draft, recipients)), 0o644);
+        writeFileAtomic(opts.out, encodePayload(encryptFor(draft, recipients)), 0o644);
         process.stdout.write(
           `encrypted for ${recipients.map((r) => r.kid).join(', ')} → ${opts.out}; next: manifest sign --in ${opts.out} --key <signer.key>\n`,
         );
@@ -224,7 +191,7 @@ export function register(program: Command): void {
       const limits = limitsOf(opts);
       const signer = loadPrivateKey(opts.key);
       const bytes = signManifest(readInput(opts.in, resolveLimits(limits).maxBytes), signer, { limits });
-      writeOutput(opts.out, bytes, 0o644);
+      writeFileAtomic(opts.out, bytes, 0o644);
       process.stdout.write(`signed by ${signer.kid}: ${opts.out} (${bytes.byteLength} bytes)\n`);
     });
 

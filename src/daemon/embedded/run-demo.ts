@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { configFromObject } from '../../config/index.js';
 import { CtopError } from '../../errors.js';
-import { type Exchange, startExchange } from '../../exchange/index.js';
+import { startExchange } from '../../exchange/index.js';
 import { loadPrivateKey, TrustStore } from '../../keys/index.js';
 import { createLogger, type Logger } from '../../log.js';
 import { type SimulatedTrain, startSimulatedTrain } from '../../sim/ble-train.js';
