@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -33,6 +33,8 @@ t.test('lock-sim + read: manifest written owner-only, info printed, exit 0', asy
   const identity = /identity (\w{64})/.exec(sim.stdout())![1]!;
   t.match(r.stdout, new RegExp(`identity    ${identity}`));
 
+  // Replacing a file others could read: the manifest must not inherit its mode.
+  chmodSync(out, 0o644);
   const pinned = await runCli([
     'read',
     '--serial',
@@ -49,6 +51,7 @@ t.test('lock-sim + read: manifest written owner-only, info printed, exit 0', asy
   const json = JSON.parse(pinned.stdout);
   t.equal(json.outcome, 'complete');
   t.equal(json.manifestBytes, readFileSync(manifest).byteLength);
+  t.equal(statSync(out).mode & 0o777, 0o600, 'owner-only again after replacing a 0644 file');
 });
 
 t.test('a cloned lock: exit code of the integrity category, no manifest written', async (t) => {

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { writeFileAtomic } from '../../atomic-file.js';
 import { CtopError } from '../../errors.js';
 import { EVENT_KIND_NAMES } from '../../lock/constants.js';
 import type { LockInfo } from '../../lock/messages.js';
@@ -69,14 +69,9 @@ export function register(program: Command): void {
       });
       progress?.stop();
       if (result.manifest) {
-        try {
-          // Confidential (CTOP Art. 6): owner-only from creation.
-          writeFileSync(opts.out, result.manifest, { mode: 0o600 });
-        } catch (err) {
-          throw new CtopError('E_FILE', `cannot write ${opts.out}: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
+        // Confidential (CTOP Art. 6): owner-only from creation, also when it replaces a
+        // file that was readable by others (writeFileSync would keep that file's mode).
+        writeFileAtomic(opts.out, result.manifest, 0o600);
       }
       if (opts.json) {
         process.stdout.write(
