@@ -14,6 +14,7 @@ export interface LockSighting {
   rssi: number;
   /** Strongest signal heard so far: the lock was then closest to the antenna. */
   bestRssi: number;
+  /** When first and last heard, on the radio clock's monotonic milliseconds (for ordering, not display). */
   firstSeenAt: number;
   lastSeenAt: number;
   /** The radio's listening time (BleRadio.listenedMs) when last heard. */
@@ -68,11 +69,11 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     };
     noble.on('discover', (p) => this.#onDiscover(p));
     noble.on('scanStart', () => {
-      if (!this.#listening) this.#listeningSince = this.#clock.now();
+      if (!this.#listening) this.#listeningSince = this.#clock.monotonic();
       this.#listening = true;
     });
     noble.on('scanStop', () => {
-      if (this.#listening) this.#listenedMs += this.#clock.now() - this.#listeningSince;
+      if (this.#listening) this.#listenedMs += this.#clock.monotonic() - this.#listeningSince;
       this.#listening = false;
     });
   }
@@ -82,7 +83,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    * while *of listening*: while noble connects it does not scan, and silence then means nothing.
    */
   listenedMs(): number {
-    return this.#listenedMs + (this.#listening ? this.#clock.now() - this.#listeningSince : 0);
+    return this.#listenedMs + (this.#listening ? this.#clock.monotonic() - this.#listeningSince : 0);
   }
 
   static async open(options: BleRadioOptions): Promise<BleRadio> {
@@ -157,7 +158,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       peripheral.advertisement.manufacturerData,
     );
     if (!adv) return; // not a CTOP lock, or its scan response has not been heard yet
-    const now = this.#clock.now();
+    // Monotonic: a wall clock stepped by NTP or GPS mid-train must not reorder the locks.
+    const now = this.#clock.monotonic();
     this.#peripherals.set(peripheral.address, peripheral);
     const known = this.#sightings.get(peripheral.address);
     if (known && sameAdvertisement(known.advertisement, adv)) {

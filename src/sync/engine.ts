@@ -144,6 +144,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       store: this.#store,
       from: c.address,
       graceMs: c.outageGraceMs,
+      monotonic: () => this.#clock.monotonic(),
       log: this.#log,
       onStart: (o) => this.emit('outage-start', o),
       onEnd: (o) => {
@@ -452,6 +453,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
           this.#tracker.unanswered(
             since,
             `${this.#inFlight.size} messages without a receipt since ${new Date(since).toISOString()}`,
+            now,
           );
         }
         if (this.#tracker.broken && this.#inFlight.size === 0 && this.#backlog() === 0) {
@@ -460,7 +462,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
           this.#tracker.working(now);
         }
       }
-      this.#tracker.tick(now);
+      this.#tracker.tick();
       if (!this.#stats.empty) transactWithStats(this.#store, this.#stats, () => undefined);
       if (now - this.#lastPoll >= this.config.pollIntervalMs) this.#pump();
     } catch (err) {

@@ -10,6 +10,8 @@ export interface OutageTrackerOptions {
   from: string;
   /** A broken path shorter than this is not recorded. */
   graceMs: number;
+  /** Monotonic milliseconds, for the grace: the wall clock may be stepped during a cut. */
+  monotonic: () => number;
   log: Logger;
   onStart: (outage: OutageRecord) => void;
   onEnd: (outage: OutageRecord) => void;
@@ -31,8 +33,10 @@ export interface OutageTrackerOptions {
  */
 export class OutageTracker {
   readonly #o: OutageTrackerOptions;
-  /** When the current broken period began, if the path is broken. */
+  /** When the current broken period began, if the path is broken (wall clock, for the record). */
   #brokenSince: number | undefined;
+  /** The same instant on the monotonic clock, for the grace. */
+  #brokenMono: number | undefined;
   #cause: OutageCause | undefined;
   #detail = '';
   /** When the present connection was made (undefined while disconnected). */
@@ -63,6 +67,7 @@ export class OutageTracker {
     } else {
       // Nothing is known to work until a connection proves it; the cause comes with the first failure.
       this.#brokenSince = now;
+      this.#brokenMono = this.#o.monotonic();
     }
     for (const outage of this.#o.store.outages.unreported()) this.#report(outage, now);
   }
@@ -81,8 +86,8 @@ export class OutageTracker {
    * Connected, but the oldest message waiting for a receipt was sent at `since` and no
    * receipt came after it.
    */
-  unanswered(since: number, detail: string): void {
-    this.#markBroken('no_receipts', detail, since);
+  unanswered(since: number, detail: string, now: number): void {
+    this.#markBroken('no_receipts', detail, since, now);
   }
 
   /** The path is proven to work at `at` (a valid receipt, or connected with nothing to send). */
@@ -91,6 +96,7 @@ export class OutageTracker {
     if (this.#brokenSince === undefined && !this.#open) return;
     const open = this.#open;
     this.#brokenSince = undefined;
+    this.#brokenMono = undefined;
     this.#cause = undefined;
     if (!open) return;
     const endAt = open.cause === 'no_receipts' ? at : Math.max(this.#connectedAt, open.startedAt);
@@ -110,9 +116,9 @@ export class OutageTracker {
   }
 
   /** Opens the outage record once a broken period has lasted the grace time. */
-  tick(now: number): void {
+  tick(): void {
     if (this.#open || this.#brokenSince === undefined || this.#cause === undefined) return;
-    if (now - this.#brokenSince < this.#o.graceMs) return;
+    if (this.#o.monotonic() - (this.#brokenMono ?? this.#o.monotonic()) < this.#o.graceMs) return;
     this.#open = this.#o.store.outages.open(this.#cause, this.#brokenSince, this.#detail || undefined);
     this.#o.log.warn(
       {
@@ -126,9 +132,13 @@ export class OutageTracker {
     this.#o.onStart(this.#open);
   }
 
-  #markBroken(cause: OutageCause, detail: string, at: number): void {
+  /** `at` is when it broke, `now` the wall time it was learnt (the gap is carried to the monotonic clock). */
+  #markBroken(cause: OutageCause, detail: string, at: number, now = at): void {
     if (this.#cause !== undefined) return;
-    this.#brokenSince ??= at;
+    if (this.#brokenSince === undefined) {
+      this.#brokenSince = at;
+      this.#brokenMono = this.#o.monotonic() - Math.max(0, now - at);
+    }
     this.#cause = cause;
     this.#detail = detail;
   }

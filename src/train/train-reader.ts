@@ -116,9 +116,12 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
 
   #sighted(s: LockSighting): void {
     if (!this.#running) return;
-    const now = this.#clock.now();
+    // Durations (back-off, the quiet that ends a train) on the monotonic clock: the gateway's
+    // wall clock may be stepped mid-train (NTP after boot, GPS), and a step of minutes would
+    // otherwise end the train or fail every queued lock at once.
+    const now = this.#clock.monotonic();
     if (!this.board.current) {
-      const train = this.board.startTrain(now);
+      const train = this.board.startTrain(this.#clock.now());
       this.#log.info({ trainId: train.trainId }, 'a train is passing');
       this.emit('train-start', { trainId: train.trainId, startedAt: train.startedAt });
     }
@@ -149,7 +152,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
 
   #tick(): void {
     if (!this.#running) return;
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     const goneAfter = this.#o.goneAfterMs ?? 5000;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
@@ -259,7 +262,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       this.#update(c.sighting, 'failed', { error, result });
       return;
     }
-    c.nextEligibleAt = this.#clock.now() + (this.#o.backoffBaseMs ?? 300) * 2 ** (c.passes - 1);
+    c.nextEligibleAt = this.#clock.monotonic() + (this.#o.backoffBaseMs ?? 300) * 2 ** (c.passes - 1);
     this.#update(c.sighting, 'retrying', { error });
   }
 

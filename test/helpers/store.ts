@@ -33,6 +33,8 @@ export function tempDir(t: Teardown, prefix = 'ctop-store-'): string {
 
 export class ManualClock implements Clock {
   #now: number;
+  /** Wall-clock steps so far: monotonic time does not see them. */
+  #stepped = 0;
   constructor(start = Date.UTC(2025, 2, 14, 8, 30)) {
     this.#now = start;
   }
@@ -40,7 +42,12 @@ export class ManualClock implements Clock {
     return this.#now;
   }
   monotonic(): number {
-    return this.#now;
+    return this.#now - this.#stepped;
+  }
+  /** The wall clock jumps (NTP, GPS, an operator) while no time passes. */
+  step(ms: number): void {
+    this.#now += ms;
+    this.#stepped += ms;
   }
   advance(ms: number): void {
     this.#now += ms;

@@ -17,6 +17,7 @@ function tracker(t: Parameters<typeof openTestStore>[0], graceMs = 5000) {
       store,
       from: FROM,
       graceMs,
+      monotonic: () => clock.monotonic(),
       log: silentLogger,
       onStart: (o) => started.push(o),
       onEnd: (o) => ended.push(o),
@@ -37,11 +38,11 @@ t.test(
     clock.advance(1000);
     tr.failed('broker_unreachable', 'broker: connect ECONNREFUSED', clock.now());
     clock.advance(3000);
-    tr.tick(clock.now());
+    tr.tick();
     t.equal(started.length, 0, 'a 4 s blip is not an outage');
     t.equal(store.outages.current(), undefined);
     clock.advance(1000);
-    tr.tick(clock.now());
+    tr.tick();
     t.equal(started.length, 1);
     const open = store.outages.current()!;
     t.equal(open.startedAt, t0, 'the outage starts when the path broke, not when it was noticed');
@@ -75,6 +76,38 @@ t.test(
   },
 );
 
+t.test(
+  'the grace is measured on the monotonic clock: a wall-clock step neither hides nor makes an outage',
+  async (t) => {
+    const { store, clock, started, make } = tracker(t);
+    const tr = make();
+    tr.start(clock.now());
+    tr.connected(clock.now());
+    tr.working(clock.now());
+
+    // A 1 s blip while the wall clock jumps an hour ahead: still a blip.
+    tr.failed('connection_lost', 'broker: read ECONNRESET', clock.now());
+    clock.advance(500);
+    clock.step(3_600_000);
+    tr.tick();
+    t.equal(started.length, 0, 'a blip during a forward step is not an hour-long outage');
+    clock.advance(500);
+    tr.connected(clock.now());
+    tr.working(clock.now());
+    t.equal(store.outages.list().length, 0);
+
+    // A 6 s cut while the wall clock jumps an hour back: still an outage.
+    const cutAt = clock.now();
+    tr.failed('connection_lost', 'broker: read ECONNRESET', cutAt);
+    clock.advance(2000);
+    clock.step(-3_600_000);
+    clock.advance(4000);
+    tr.tick();
+    t.equal(started.length, 1, 'a cut past the grace is recorded even though the wall clock went back');
+    t.equal(store.outages.current()?.startedAt, cutAt, 'from when it broke, as the wall clock said then');
+  },
+);
+
 t.test('connected without receipts is an outage too, ended by the first receipt', async (t) => {
   const { store, clock, make } = tracker(t, 0);
   const tr = make();
@@ -83,8 +116,8 @@ t.test('connected without receipts is an outage too, ended by the first receipt'
   tr.working(clock.now());
   const sentAt = clock.now();
   clock.advance(30_000);
-  tr.unanswered(sentAt, '12 messages without a receipt');
-  tr.tick(clock.now());
+  tr.unanswered(sentAt, '12 messages without a receipt', clock.now());
+  tr.tick();
   const open = store.outages.current()!;
   t.equal(open.cause, 'no_receipts');
   t.equal(open.startedAt, sentAt);
@@ -100,7 +133,7 @@ t.test(
     const first = make();
     first.start(clock.now());
     first.failed('dns', 'no-such-host.invalid: ENOTFOUND', clock.now());
-    first.tick(clock.now());
+    first.tick();
     t.equal(started.length, 1);
     first.working(clock.now());
     t.ok(store.outages.current(), 'a receipt cannot prove a path while disconnected');
@@ -111,7 +144,7 @@ t.test(
     second.start(clock.now());
     t.equal(second.current?.id, store.outages.current()!.id);
     second.failed('broker_unreachable', 'ECONNREFUSED', clock.now());
-    second.tick(clock.now());
+    second.tick();
     t.equal(store.outages.list().length, 1, 'still one outage');
     second.connected(clock.now());
     second.working(clock.now());

@@ -1,4 +1,10 @@
 import t from 'tap';
+import { ByteStreamApp } from '../../src/ble-sim/byte-stream-app.js';
+import type { SimPeripheralApp } from '../../src/ble-sim/peripheral-app.js';
+import type { SimClock } from '../../src/ble-sim/sim-clock.js';
+import type { Clock } from '../../src/clock.js';
+import { BleRadio } from '../../src/lock/ble-radio.js';
+import { startSimulatedTrain } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';
 import { testKeys } from '../helpers/test-keys.js';
@@ -30,3 +36,79 @@ t.test('a short train: every lock read over the simulated radio, manifests ident
     t.ok(lock.result?.manifest?.equals(plan.manifest), `${lock.lockId} manifest identical`);
   }
 });
+
+/** Drops its first connection 150 ms in: the reader must come back to it after a back-off. */
+function dropsFirstConnection(inner: SimPeripheralApp, clock: SimClock): SimPeripheralApp {
+  let connections = 0;
+  return {
+    ...inner,
+    onConnect: (c) => {
+      if (connections++ === 0) clock.setTimeout(() => c.disconnect(), 150);
+      inner.onConnect?.(c);
+    },
+    onSubscribe: (c, enabled) => inner.onSubscribe?.(c, enabled),
+    onMtu: (c, mtu) => inner.onMtu?.(c, mtu),
+    onRxWrite: (c, value) => inner.onRxWrite(c, value),
+    onTxRoom: (c) => inner.onTxRoom?.(c),
+    onDisconnect: (c, reason) => inner.onDisconnect?.(c, reason),
+  };
+}
+
+t.test(
+  'a wall clock stepped mid-train (NTP, GPS) neither ends the train nor strands a lock waiting to be retried',
+  { timeout: 90_000 },
+  async (t) => {
+    const keys = testKeys(t);
+    const plans = trainPlans(keys, 6);
+    const specs = specsFor(plans);
+    specs[0] = {
+      ...specs[0]!,
+      app: (lock, world) => dropsFirstConnection(new ByteStreamApp(lock), world.clock),
+    };
+    const train = await startSimulatedTrain({ locks: specs, timeScale: 4 });
+    const sim = train.world.clock;
+    let offset = 0;
+    // The radio and the reader see a wall clock that jumps; the simulated world does not.
+    const stepped: Clock = { now: () => sim.now() + offset, monotonic: () => sim.monotonic() };
+    const radio = await BleRadio.open({
+      bindings: train.bindings,
+      clock: stepped,
+      connectTimeoutMs: 8000,
+      gattTimeoutMs: 4000,
+    });
+    t.teardown(async () => {
+      await radio.close();
+      await new Promise((r) => setTimeout(r, 20));
+      await train.close();
+    });
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 6,
+      maxConcurrent: 3,
+      trainQuietMs: 3000,
+      // One link per pass: the dropped connection ends the pass, and the lock waits out a back-off.
+      linksPerPass: 1,
+      clock: stepped,
+    });
+    t.teardown(() => reader.stop());
+    const steps: string[] = [];
+    reader.on('lock', (p) => {
+      if (p.state === 'reading' && steps.length === 0) {
+        offset += 3_600_000;
+        steps.push('an hour ahead while reading');
+      } else if (p.state === 'retrying' && steps.length === 1) {
+        // Just after the back-off was scheduled: on the wall clock it would now lie two hours out.
+        offset -= 7_200_000;
+        steps.push('two hours back while a lock waits for its retry');
+      }
+    });
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.same(steps, ['an hour ahead while reading', 'two hours back while a lock waits for its retry']);
+    t.equal(summary.read, 6, JSON.stringify(summary.failed));
+    t.equal(summary.missing, 0);
+    t.same(summary.failed, []);
+  },
+);
