@@ -13,6 +13,8 @@ const required = {
   chromium: '/usr/bin/chromium',
   // systemd-analyze verify/security judge the unit (systemd/ctop-agent.service).
   systemd: '/usr/bin/systemd-analyze',
+  // The soak steps the daemon's wall clock with libfaketime (docs/SOAK.md).
+  faketime: '/usr/bin/faketime',
 };
 
 const missing = Object.entries(required)
