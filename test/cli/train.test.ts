@@ -11,8 +11,11 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 async function radio(t: { teardown: (fn: () => unknown) => void }, name: string, locks: number) {
   const link = join(dir, name);
+  // The train rolls from the simulator's start, not from the reader's: at 2 m/s the first
+  // wagon stays in range for about 30 s of wall time, time enough for `train read` to start
+  // on a loaded machine (at 10 m/s it once passed before the reader was listening).
   const sim = await startCli(
-    ['ble-sim', '--link', link, '--locks', String(locks), '--speed', '10', '--time-scale', '2'],
+    ['ble-sim', '--link', link, '--locks', String(locks), '--speed', '2', '--time-scale', '2'],
     /read it with/,
   );
   t.teardown(() => stopCli(sim.child));
