@@ -86,10 +86,17 @@ t.test('noise spliced into a genuine lock stream: complete and correct, or a typ
           return result.manifest!.equals(manifest) && result.chainProblems.length === 0;
         }
         failed++;
-        return isCtopError(result.error) && result.manifest === undefined;
+        // A read that failed after the manifest passed its SHA-256 check (noise in the EVENTS
+        // answers) keeps it; whatever it keeps must be the genuine bytes.
+        return (
+          isCtopError(result.error) && (result.manifest === undefined || result.manifest.equals(manifest))
+        );
       },
     ),
-    { numRuns: 80 },
+    // Each noisy read can wait out several timeouts: 40 runs keep the file well inside tap's
+    // limit on a loaded machine. The example is a case CI found: noise only in the EVENTS
+    // answers, after the manifest was complete.
+    { numRuns: 40, examples: [[Uint8Array.from([0]), 0.23496145020935755, 1013731224]] },
   );
   t.ok(completed > 0, `${completed} reads completed despite noise`);
   t.comment(`${failed} reads failed with typed errors`);
