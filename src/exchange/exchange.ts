@@ -19,7 +19,6 @@ import {
   signReceipt,
   TOPIC_ROOT,
   UPSTREAM_TOPICS,
-  withFastSignatures,
 } from '../sync/protocol/index.js';
 import { ExchangeDb } from './db.js';
 import { judgeEnvelope, type Verdict } from './judge.js';
@@ -107,7 +106,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   } catch (err) {
     throw new CtopError('E_EXCHANGE_CONFIG', (err as Error).message, { cause: err });
   }
-  const trust = withFastSignatures(options.trust);
+  const trust = options.trust;
   const protocolVersion = options.protocolVersion ?? 5;
   const db = new ExchangeDb(options.dbPath);
   const stats: ExchangeCounters = {

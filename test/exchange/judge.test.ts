@@ -14,7 +14,6 @@ import {
   KIND_ACTIONS,
   parseGatewayTopic,
   sealEnvelope,
-  withFastSignatures,
 } from '../../src/sync/protocol/index.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from '../helpers/test-keys.js';
 
@@ -27,7 +26,7 @@ trust.add(publicPart(gateway));
 trust.add(publicPart(other));
 const ctx = {
   address: 'CTOP://KZ/EXCHANGE',
-  trust: withFastSignatures(trust),
+  trust,
   now: Date.UTC(2025, 2, 14, 9),
 };
 const manifest = (name: string) => readFileSync(path.join(FIXTURE_MANIFESTS_DIR, name));

@@ -25,7 +25,7 @@ import {
 } from '../../../src/manifest/index.js';
 import type { Store } from '../../../src/store/index.js';
 import type { SyncConfig } from '../../../src/sync/index.js';
-import { Ed25519Signer, withFastSignatures } from '../../../src/sync/protocol/index.js';
+import { Ed25519Signer } from '../../../src/sync/protocol/index.js';
 import { TestLock } from '../../../test/helpers/store.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
 import { consolidatedCsv, fixtureKeys, TRUST_STORE_FILE } from '../../make-manifest-fixtures.js';
@@ -95,13 +95,12 @@ export function makeManifests(n: number): Buffer[] {
 
 /** Stores the manifests as reads of one lock, in one transaction, as the lock reader would. */
 export function ingest(store: Store, manifests: Buffer[], trust: TrustStore): void {
-  const fast = withFastSignatures(trust);
-  const first = inspectManifest(manifests[0]!, fast);
+  const first = inspectManifest(manifests[0]!, trust);
   const lock = new TestLock(first.routing!.lockId, 7, manifests[0]!);
   store.db.transaction(() => {
     manifests.forEach((bytes, i) => {
       lock.manifest = bytes;
-      const inspection = inspectManifest(bytes, fast);
+      const inspection = inspectManifest(bytes, trust);
       if (inspection.verification.status !== 'valid')
         throw new Error(`bench manifest ${i}: ${inspection.verification.detail}`);
       store.ingest({ read: lock.read({}, Date.UTC(2025, 5, 3, 8) + i * 10_000), inspection });

@@ -14,7 +14,6 @@ import {
   nameBasedUuid,
   type ParsedTopic,
   parseGatewayTopic,
-  withFastSignatures,
 } from '../../../src/sync/protocol/index.js';
 import { fixtureManifests, fixtureTrustStore } from './fixtures.js';
 
@@ -107,8 +106,8 @@ export function syncFuzzWorld(): SyncFuzzWorld {
   return {
     gateway: new Ed25519Signer(gatewayKey, 'gateway'),
     exchange: new Ed25519Signer(exchangeKey, 'exchange'),
-    exchangeTrust: withFastSignatures(exchangeTrust),
-    gatewayTrust: withFastSignatures(gatewayTrust),
+    exchangeTrust,
+    gatewayTrust,
     envelopes,
     topicOf: (kind) => topics.get(kind)!,
   };

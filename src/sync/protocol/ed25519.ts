@@ -36,46 +36,7 @@ export class Ed25519Signer {
   }
 }
 
-/** `TrustStore.checkSignature` with the OpenSSL primitive: the same outcomes and details. */
-export function checkSignature(
-  trust: TrustStore,
-  kid: string,
-  role: KeyRole,
-  message: Uint8Array,
-  signature: Uint8Array,
-): SignatureCheck {
-  const key = trust.get(kid);
-  if (!key) return { status: 'unknown_signer', detail: `kid "${kid}" is not in the trust store` };
-  if (key.role !== role) {
-    return { status: 'unknown_signer', detail: `kid "${kid}" is a ${key.role} key, not a ${role} key` };
-  }
-  if (!verifyEd25519(message, signature, key.publicKey)) {
-    return { status: 'bad_signature', key, detail: `signature does not verify with key ${kid}` };
-  }
-  return { status: 'valid', key };
-}
-
-/** `TrustStore.verify`: signature first, then the key's validity window and revocation at `signedAt`. */
+/** `TrustStore.verify` (OpenSSL since src/keys/ed25519.ts): signature, then validity and revocation at `signedAt`. */
 export function verifySigned(trust: TrustStore, object: SignedObject): SignatureCheck {
-  const sig = checkSignature(trust, object.kid, object.role, object.message, object.signature);
-  if (sig.status !== 'valid' || !sig.key) return sig;
-  return trust.checkValidity(sig.key, object.signedAt);
-}
-
-/**
- * A view of a trust store whose signature check uses OpenSSL; everything else is the
- * store's own. Lets `inspectManifest` verify a manifest at OpenSSL speed without
- * duplicating its rules (the reference exchange checks every manifest it receives).
- */
-export function withFastSignatures(trust: TrustStore): TrustStore {
-  return new Proxy(trust, {
-    get(target, prop) {
-      if (prop === 'checkSignature') {
-        return (kid: string, role: KeyRole, message: Uint8Array, signature: Uint8Array) =>
-          checkSignature(target, kid, role, message, signature);
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return trust.verify(object);
 }
