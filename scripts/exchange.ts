@@ -7,9 +7,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { CtopError, isCtopError, toCtopError } from '../src/errors.js';
-import { startExchange } from '../src/exchange/index.js';
 import { loadPrivateKey, TrustStore } from '../src/keys/index.js';
 import { createLogger } from '../src/log.js';
+import { startExchange } from '../src/reference-exchange/index.js';
 
 function integer(name: string, min: number, max: number) {
   return (value: string) => {

@@ -1,7 +1,7 @@
 /**
  * Writes firmware-protocol/vectors/*.json: wire lines a conforming implementation must
  * produce or reject, derived from fixed keys and fixed inputs so the output never changes
- * unless the protocol does. `npm run vectors`; test/lock/vectors.test.ts replays every file
+ * unless the protocol does. `npm run vectors`; test/lock/codec/vectors.test.ts replays every file
  * and fails if this script would write something different.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -31,7 +31,7 @@ export interface ErrorSpec {
 }
 
 export const ERRORS = {
-  // --- line framing (src/lock/line-framer.ts) ---
+  // --- line framing (src/lock/codec/line-framer.ts) ---
   E_LINE_TOO_LONG: {
     category: 'protocol',
     summary: 'a line from the lock exceeded the maximum line length and was cut off',
@@ -43,7 +43,7 @@ export const ERRORS = {
     hint: 'check the cable or radio link; if it persists the lock firmware is broken or hostile',
   },
 
-  // --- frame codec (src/lock/frame.ts) ---
+  // --- frame codec (src/lock/codec/frame.ts) ---
   E_FRAME_ENCODING: {
     category: 'protocol',
     summary: 'a frame line is not valid base64 after the start marker',
@@ -497,7 +497,7 @@ export const ERRORS = {
     hint: 'read the reason in the message; fix the query (document id, period) and ask again',
   },
 
-  // --- reference exchange (src/exchange/, scripts/exchange.ts) ---
+  // --- reference exchange (src/reference-exchange/, scripts/exchange.ts) ---
   E_EXCHANGE_CONFIG: {
     category: 'config',
     summary: 'the reference exchange configuration is invalid',
@@ -509,7 +509,7 @@ export const ERRORS = {
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
   },
 
-  // --- ble-sim (src/ble-sim/: the simulated radio beneath noble) ---
+  // --- ble-sim (src/sim/ble/: the simulated radio beneath noble) ---
   E_BLESIM_PORT: {
     category: 'transport',
     summary: 'the simulated HCI controller could not open its end of the serial line',

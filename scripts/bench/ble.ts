@@ -8,8 +8,8 @@
  *     connection limit in use vs one at a time (goal ≥ 5×), in simulated and wall seconds.
  */
 import { randomBytes } from 'node:crypto';
-import { BleRadio } from '../../src/lock/ble-radio.js';
 import { readLock } from '../../src/lock/reader.js';
+import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';

@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { SerialPort } from 'serialport';
 import { readLock } from '../../src/lock/reader.js';
-import { SerialLink } from '../../src/lock/serial-link.js';
-import { PacedOutput } from '../../src/sim/paced-output.js';
+import { SerialLink } from '../../src/lock/transport/serial-link.js';
+import { PacedOutput } from '../../src/sim/lock/paced-output.js';
+import { startSerialLock } from '../../src/sim/lock/serial-lock-setup.js';
 import { PtyPair } from '../../src/sim/pty-pair.js';
-import { startSerialLock } from '../../src/sim/serial-lock-setup.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 
 const SIZE = 64 * 1024;

@@ -18,7 +18,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectAsync } from 'mqtt';
 import { systemClock } from '../../src/clock.js';
-import { startExchange } from '../../src/exchange/index.js';
+import { startExchange } from '../../src/reference-exchange/index.js';
 import { openStore } from '../../src/store/index.js';
 import { SyncEngine } from '../../src/sync/index.js';
 import { freePort, Mosquitto } from '../../test/helpers/mosquitto.js';

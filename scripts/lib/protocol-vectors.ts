@@ -1,12 +1,12 @@
 import { crc32 } from 'node:zlib';
 import nacl from 'tweetnacl';
 import { encodeCanonical } from '../../src/cbor/index.js';
-import { EventKind, MAX_LINE, MessageType, SealState, WireError } from '../../src/lock/constants.js';
+import { EventKind, MAX_LINE, MessageType, SealState, WireError } from '../../src/lock/codec/constants.js';
+import type { Frame } from '../../src/lock/codec/frame.js';
+import { type BodyOf, encodeMessage, type MessageTypeCode } from '../../src/lock/codec/messages.js';
 import { eventToWire } from '../../src/lock/event-log.js';
-import type { Frame } from '../../src/lock/frame.js';
 import { authPayload, carrierAuthPayload, sha256 } from '../../src/lock/identity.js';
-import { type BodyOf, encodeMessage, type MessageTypeCode } from '../../src/lock/messages.js';
-import { appendEvents } from '../../src/sim/event-log-builder.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
 
 /**
  * The test vectors of firmware-protocol/vectors/, built from fixed inputs. Published keys:

@@ -3,7 +3,7 @@
  * SQLite (read-only, after the daemon stopped) and the reference exchange's database.
  */
 import Database from 'better-sqlite3';
-import type { Exchange } from '../../src/exchange/index.js';
+import type { Exchange } from '../../src/reference-exchange/index.js';
 import type { DaemonChild, Sample } from './daemon.js';
 import type { SoakLock } from './locks.js';
 

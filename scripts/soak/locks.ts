@@ -5,18 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { lockAdvertising } from '../../src/ble-sim/advertising-data.js';
-import { ByteStreamApp } from '../../src/ble-sim/byte-stream-app.js';
-import { SimPeripheral } from '../../src/ble-sim/peripheral.js';
-import { trainPassage } from '../../src/ble-sim/train.js';
-import type { SimWorld } from '../../src/ble-sim/world.js';
-import type { DemoWorld } from '../../src/daemon/embedded/demo-world.js';
-import { EventKind, PROTOCOL_VERSION } from '../../src/lock/constants.js';
+import type { DemoWorld } from '../../src/demo/demo-world.js';
+import { EventKind, PROTOCOL_VERSION } from '../../src/lock/codec/constants.js';
 import type { Logger } from '../../src/log.js';
+import { lockAdvertising } from '../../src/sim/ble/advertising-data.js';
+import { ByteStreamApp } from '../../src/sim/ble/byte-stream-app.js';
+import { SimPeripheral } from '../../src/sim/ble/peripheral.js';
+import { trainPassage } from '../../src/sim/ble/train.js';
+import type { SimWorld } from '../../src/sim/ble/world.js';
 import { trainLockAddress } from '../../src/sim/ble-train.js';
-import { appendEvents } from '../../src/sim/event-log-builder.js';
-import { generateLockIdentity, LockEngine, type LockEngineOptions } from '../../src/sim/lock-engine.js';
-import { SimulatedLock } from '../../src/sim/simulated-lock.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine, type LockEngineOptions } from '../../src/sim/lock/lock-engine.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 import { composeTrainManifests } from '../../src/sim/train-manifests.js';
 import { sha256Hex } from '../../src/store/ingest-input.js';
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadOfficers } from '../console/officers.js';
 import { CtopError, isCtopError } from '../errors.js';
+import { kidBelongsTo } from '../exchange-wire/address.js';
 import { loadPrivateKey, type PrivateKey, TrustStore } from '../keys/index.js';
 import type { ProvisionedLock } from '../store/index.js';
-import { kidBelongsTo } from '../sync/protocol/address.js';
 import type { LoadedConfig } from './load.js';
 import { formatPath } from './schema-walk.js';
 

@@ -4,7 +4,7 @@ import {
   CHECKPOINT_PATTERN,
   COUNTRY_PATTERN,
   GATEWAY_ID_PATTERN,
-} from '../sync/protocol/address.js';
+} from '../exchange-wire/address.js';
 
 /**
  * The daemon's configuration (docs/OPERATIONS.md, systemd/config.example.yaml): one YAML

@@ -1,5 +1,5 @@
+import type { WireEvent } from './codec/messages.js';
 import { eventHash, eventSignPayload, type LockEventFields, verifySignature, ZERO_HASH } from './identity.js';
-import type { WireEvent } from './messages.js';
 
 /** One entry of a lock's hash-chained, signed event log (PROTOCOL.md §7). */
 export interface LockEvent extends LockEventFields {

@@ -3,7 +3,7 @@ import nacl from 'tweetnacl';
 import { ByteWriter } from '../bytes.js';
 import { encodeCanonical } from '../cbor/index.js';
 import { verifyEd25519 } from '../keys/ed25519.js';
-import { AUTH_CONTEXT, CARRIER_CONTEXT, EVENT_CONTEXT } from './constants.js';
+import { AUTH_CONTEXT, CARRIER_CONTEXT, EVENT_CONTEXT } from './codec/constants.js';
 
 /**
  * The signed byte strings of the lock protocol (PROTOCOL.md §5 and §7), shared by the

@@ -2,10 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError, type ErrorCode, isCtopError, toCtopError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import type { LockInfo } from './codec/messages.js';
 import { type ChainProblem, type LockEvent, verifyEventChain } from './event-log.js';
-import type { LinkOpener, LockLink } from './link.js';
 import { ManifestAssembly } from './manifest-assembly.js';
-import type { LockInfo } from './messages.js';
 import {
   type AuthProof,
   emptySessionStats,
@@ -13,6 +12,7 @@ import {
   type SessionOptions,
   type SessionStats,
 } from './session.js';
+import type { LinkOpener, LockLink } from './transport/link.js';
 
 export interface ReadCheckpoint {
   lockId: string;

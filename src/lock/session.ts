@@ -12,13 +12,9 @@ import {
   SUPPORTED_VERSIONS,
   WireError,
   wireErrorName,
-} from './constants.js';
-import { eventFromWire, type LockEvent } from './event-log.js';
-import { Frame } from './frame.js';
-import { authPayload, carrierAuthPayload, verifySignature } from './identity.js';
-import { LineFramer } from './line-framer.js';
-import type { LockLink } from './link.js';
-import type { ManifestAssembly } from './manifest-assembly.js';
+} from './codec/constants.js';
+import { Frame } from './codec/frame.js';
+import { LineFramer } from './codec/line-framer.js';
 import {
   type BodyOf,
   decodeMessage,
@@ -27,8 +23,12 @@ import {
   type MessageOf,
   type MessageTypeCode,
   type ResponseOf,
-} from './messages.js';
+} from './codec/messages.js';
+import { eventFromWire, type LockEvent } from './event-log.js';
+import { authPayload, carrierAuthPayload, verifySignature } from './identity.js';
+import type { ManifestAssembly } from './manifest-assembly.js';
 import { RetransmitTimer } from './rto.js';
+import type { LockLink } from './transport/link.js';
 
 export interface SessionOptions {
   /** Our gateway id, sent in HELLO. */

@@ -1,4 +1,4 @@
-import { EVENT_KIND_NAMES, EventKind, SealState } from './constants.js';
+import { EVENT_KIND_NAMES, EventKind, SealState } from './codec/constants.js';
 import type { LockEvent } from './event-log.js';
 
 /**

@@ -1,4 +1,4 @@
-import { LOCK_ID_PATTERN } from '../lock/constants.js';
+import { LOCK_ID_PATTERN } from '../lock/codec/constants.js';
 import { isCountryCode } from './codes/countries.js';
 import {
   asRecord,

@@ -1,6 +1,6 @@
 import { CtopError } from '../errors.js';
-import type { BleRadio, LockSighting } from '../lock/ble-radio.js';
-import type { LinkOpener } from '../lock/link.js';
+import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
+import type { LinkOpener } from '../lock/transport/link.js';
 
 export interface FindLockOptions {
   /** How long to listen for the lock's advertisement. Default 20 s. */

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
-import { EventKind, SealState, WireError } from '../lock/constants.js';
-import type { LinkOpener } from '../lock/link.js';
-import type { LockInfo } from '../lock/messages.js';
+import { EventKind, SealState, WireError } from '../lock/codec/constants.js';
+import type { LockInfo } from '../lock/codec/messages.js';
 import { isRetryable, type LockReadResult, readLock } from '../lock/reader.js';
 import { type ChainHead, LockSession, type SessionOptions } from '../lock/session.js';
+import type { LinkOpener } from '../lock/transport/link.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { PairingManifest } from './prepare.js';
 import { type VerifiedPairing, verifyPairing } from './verify-pairing.js';

@@ -1,5 +1,5 @@
 import { CtopError } from '../errors.js';
-import { EventKind, SealState } from '../lock/constants.js';
+import { EventKind, SealState } from '../lock/codec/constants.js';
 import type { LockEvent } from '../lock/event-log.js';
 import type { LockReadResult } from '../lock/reader.js';
 import type { ChainHead } from '../lock/session.js';

@@ -1,5 +1,5 @@
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
-import { WireError } from '../lock/constants.js';
+import { WireError } from '../lock/codec/constants.js';
 import type { LockSession } from '../lock/session.js';
 
 export interface WriteStagedOptions {

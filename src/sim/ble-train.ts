@@ -1,23 +1,23 @@
 import type { HciBindingsOptions } from '@stoprocent/noble';
-import { lockAdvertising } from '../ble-sim/advertising-data.js';
-import { ByteStreamApp } from '../ble-sim/byte-stream-app.js';
-import type { ControllerOptions } from '../ble-sim/controller.js';
-import type { LinkParams } from '../ble-sim/link-params.js';
-import { SimPeripheral, type SimPeripheralOptions } from '../ble-sim/peripheral.js';
-import type { SimPeripheralApp } from '../ble-sim/peripheral-app.js';
-import { SimRadio } from '../ble-sim/sim-radio.js';
-import { type TrainPassage, trainPassage } from '../ble-sim/train.js';
-import { SimWorld } from '../ble-sim/world.js';
-import { EventKind, PROTOCOL_VERSION } from '../lock/constants.js';
+import { EventKind, PROTOCOL_VERSION } from '../lock/codec/constants.js';
 import { type Logger, silentLogger } from '../log.js';
-import { appendEvents } from './event-log-builder.js';
+import { lockAdvertising } from './ble/advertising-data.js';
+import { ByteStreamApp } from './ble/byte-stream-app.js';
+import type { ControllerOptions } from './ble/controller.js';
+import type { LinkParams } from './ble/link-params.js';
+import { SimPeripheral, type SimPeripheralOptions } from './ble/peripheral.js';
+import type { SimPeripheralApp } from './ble/peripheral-app.js';
+import { SimRadio } from './ble/sim-radio.js';
+import { type TrainPassage, trainPassage } from './ble/train.js';
+import { SimWorld } from './ble/world.js';
+import { appendEvents } from './lock/event-log-builder.js';
 import {
   generateLockIdentity,
   LockEngine,
   type LockEngineOptions,
   type LockIdentity,
-} from './lock-engine.js';
-import { type LockFaults, SimulatedLock } from './simulated-lock.js';
+} from './lock/lock-engine.js';
+import { type LockFaults, SimulatedLock } from './lock/simulated-lock.js';
 
 /** One lock of a simulated train and what it carries. */
 export interface TrainLockSpec {
@@ -80,7 +80,7 @@ export function trainLockAddress(index: number): string {
 
 /**
  * A train of locks rolling past the gateway's simulated radio: each lock runs the lock
- * simulator's protocol engine behind the GATT model (src/ble-sim), advertises what its
+ * simulator's protocol engine behind the GATT model (src/sim/ble), advertises what its
  * own state says (seal, event count, manifest hash), comes into range, passes the antenna
  * and leaves. The real noble API reaches it through `bindings`.
  */

@@ -7,7 +7,7 @@ import {
   type GatewayIdentity,
   gatewayAddress,
   gatewayTopic,
-} from './protocol/index.js';
+} from '../exchange-wire/index.js';
 
 /** Files for a TLS connection to the broker; PEM, read once at start. */
 export interface TlsFiles {

@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
+import {
+  Ed25519Signer,
+  encodeStatus,
+  gatewayTopic,
+  KIND_TOPICS,
+  kidBelongsTo,
+  type QueryResult,
+} from '../exchange-wire/index.js';
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import { OUTBOX_KINDS, type OutboxKind, type Store } from '../store/index.js';
@@ -10,14 +18,6 @@ import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './conn
 import type { SyncEventMap, SyncStatus } from './events.js';
 import { InFlightRegistry } from './in-flight.js';
 import { OutageTracker } from './outage-tracker.js';
-import {
-  Ed25519Signer,
-  encodeStatus,
-  gatewayTopic,
-  KIND_TOPICS,
-  kidBelongsTo,
-  type QueryResult,
-} from './protocol/index.js';
 import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-client.js';
 import { announceReceipts, settleReceipts } from './receipts.js';
 import { OutboxSender } from './sender.js';

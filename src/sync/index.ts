@@ -11,8 +11,8 @@
  *   - events (typed, `SyncEventMap`): connected, disconnected, sent, receipt, rejection,
  *     retry, receipt-ignored, outage-start, outage-end
  * - `resolveSyncConfig(config)` validates a configuration (E_SYNC_CONFIG)
- * - `./protocol/`: envelope, receipt, query, status and outage-report codecs, addresses,
- *   topics and name-based ids, shared with the reference exchange (src/exchange/)
+ * - `../exchange-wire/`: envelope, receipt, query, status and outage-report codecs, addresses,
+ *   topics and name-based ids, shared with the reference exchange (src/reference-exchange/)
  */
 export {
   loadTlsFiles,

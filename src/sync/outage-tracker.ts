@@ -1,7 +1,7 @@
+import { encodeOutageReport } from '../exchange-wire/index.js';
 import type { Logger } from '../log.js';
 import type { OutageRecord, Store } from '../store/index.js';
 import type { OutageCause } from './outage-cause.js';
-import { encodeOutageReport } from './protocol/index.js';
 import { inTransaction } from './store-tx.js';
 
 export interface OutageTrackerOptions {

@@ -1,12 +1,12 @@
 import { CtopError } from '../errors.js';
-import type { OutboxEntry, OutboxRouting } from '../store/index.js';
 import {
   deriveMessageId,
   type Envelope,
   ID_CONTEXTS,
   KIND_ACTIONS,
   nameBasedUuid,
-} from './protocol/index.js';
+} from '../exchange-wire/index.js';
+import type { OutboxEntry, OutboxRouting } from '../store/index.js';
 
 export interface EnvelopeContext {
   /** The gateway's address. */

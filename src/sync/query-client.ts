@@ -1,8 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import { CtopError, isCtopError } from '../errors.js';
-import type { TrustStore } from '../keys/index.js';
-import type { Logger } from '../log.js';
 import {
   assertSignedBy,
   type Ed25519Signer,
@@ -13,7 +11,9 @@ import {
   type QueryResult,
   randomUrnUuid,
   signQuery,
-} from './protocol/index.js';
+} from '../exchange-wire/index.js';
+import type { TrustStore } from '../keys/index.js';
+import type { Logger } from '../log.js';
 
 export interface DocumentQuery {
   manifestId?: string;

@@ -1,10 +1,10 @@
 import { type ErrorCode, isCtopError } from '../errors.js';
+import { type ReceiptResult, verifyReceipt } from '../exchange-wire/index.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlightRegistry } from './in-flight.js';
-import { type ReceiptResult, verifyReceipt } from './protocol/index.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
 export interface SettledReceipt {

@@ -1,12 +1,12 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import { CtopError, isCtopError } from '../errors.js';
+import { CONTENT_TYPES, type Ed25519Signer, sealEnvelope } from '../exchange-wire/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlight, InFlightRegistry } from './in-flight.js';
 import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
-import { CONTENT_TYPES, type Ed25519Signer, sealEnvelope } from './protocol/index.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
 export interface OutboxSenderOptions {

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { CtopError } from '../errors.js';
-import type { LockSighting } from '../lock/ble-radio.js';
 import type { LockReadResult } from '../lock/reader.js';
+import type { LockSighting } from '../lock/transport/ble-radio.js';
 
 /** Where one lock of a passing train stands. */
 export type LockReadState =

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
-import type { BleRadio, LockSighting } from '../lock/ble-radio.js';
 import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from '../lock/reader.js';
 import type { SessionOptions } from '../lock/session.js';
+import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
 import { type Logger, silentLogger } from '../log.js';
 import { type LockProgress, type LockReadState, TrainBoard, type TrainSummary } from './train-board.js';
 

@@ -17,7 +17,7 @@ import { loadPublicKey } from '../../src/keys/index.js';
 import { readLock } from '../../src/lock/reader.js';
 import { silentLogger } from '../../src/log.js';
 import { inspectManifest } from '../../src/manifest/index.js';
-import type { LockFaults } from '../../src/sim/simulated-lock.js';
+import type { LockFaults } from '../../src/sim/lock/simulated-lock.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startSerialLock } from '../helpers/serial-lock.js';
 import { openTestStore } from '../helpers/store.js';

@@ -4,10 +4,10 @@ import Database from 'better-sqlite3';
 import { connectAsync } from 'mqtt';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { gatewayTopic, openEnvelope } from '../../src/exchange-wire/index.js';
 import { generateKey, publicPart, TrustStore, writeKeyPair } from '../../src/keys/index.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import { openStore } from '../../src/store/index.js';
-import { gatewayTopic, openEnvelope } from '../../src/sync/protocol/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startSerialLock } from '../helpers/serial-lock.js';
 import {

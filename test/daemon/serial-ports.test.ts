@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SerialLockServer } from '../../src/sim/serial-lock-server.js';
+import { SerialLockServer } from '../../src/sim/lock/serial-lock-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startSerialLock } from '../helpers/serial-lock.js';
 import { fixtureManifest, startTestExchange } from '../helpers/sync-world.js';

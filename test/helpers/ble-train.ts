@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPublicKey } from '../../src/keys/index.js';
-import { BleRadio } from '../../src/lock/ble-radio.js';
+import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import {
   type SimulatedTrain,
   type SimulatedTrainOptions,

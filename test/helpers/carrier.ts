@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateKey, type PrivateKey, signDetached, writeKeyPair } from '../../src/keys/index.js';
 import type { PairingCarrier } from '../../src/pairing/index.js';
-import type { CarrierKey } from '../../src/sim/lock-flash.js';
+import type { CarrierKey } from '../../src/sim/lock/lock-flash.js';
 import { FIXTURE_MANIFESTS_DIR } from './test-keys.js';
 
 /** A carrier key: what the lock is provisioned with, and what the pairing signs with. */

@@ -17,7 +17,7 @@ export interface MosquittoTls {
   keyFile: string;
   /** Clients must present a certificate signed by the CA; its CN becomes the user name. Default true. */
   requireCertificate?: boolean;
-  /** ACL file content (see src/exchange/mosquitto-acl.ts). */
+  /** ACL file content (see src/reference-exchange/mosquitto-acl.ts). */
   acl?: string;
 }
 

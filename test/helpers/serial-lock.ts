@@ -1,1 +1,1 @@
-export * from '../../src/sim/serial-lock-setup.js';
+export * from '../../src/sim/lock/serial-lock-setup.js';

@@ -11,7 +11,7 @@ import nacl from 'tweetnacl';
 import type { Clock } from '../../src/clock.js';
 import { type LockEvent, verifyEventChain } from '../../src/lock/event-log.js';
 import { ZERO_HASH } from '../../src/lock/identity.js';
-import { appendEvents, type EventSpec } from '../../src/sim/event-log-builder.js';
+import { appendEvents, type EventSpec } from '../../src/sim/lock/event-log-builder.js';
 import { openStore, type Store, type StoreOptions } from '../../src/store/index.js';
 import type {
   LockReadRecord,

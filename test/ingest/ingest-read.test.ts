@@ -4,7 +4,7 @@ import t from 'tap';
 import { ingestRead } from '../../src/ingest/ingest-read.js';
 import { readLock } from '../../src/lock/reader.js';
 import { silentLogger } from '../../src/log.js';
-import { generateLockIdentity } from '../../src/sim/lock-engine.js';
+import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 import { startSerialLock } from '../helpers/serial-lock.js';
 import { openTestStore } from '../helpers/store.js';
 import { FIXTURE_MANIFESTS_DIR, testKeys } from '../helpers/test-keys.js';

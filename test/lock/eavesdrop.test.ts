@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import { readLock } from '../../src/lock/reader.js';
 import { openManifest } from '../../src/manifest/open.js';
-import { appendEvents } from '../../src/sim/event-log-builder.js';
-import { generateLockIdentity, LockEngine } from '../../src/sim/lock-engine.js';
-import { memoryLinkTo } from '../../src/sim/memory-link.js';
-import { SimulatedLock } from '../../src/sim/simulated-lock.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
+import { memoryLinkTo } from '../../src/sim/lock/memory-link.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 import { FIXTURE_MANIFESTS_DIR, testKeys } from '../helpers/test-keys.js';
 
 /**

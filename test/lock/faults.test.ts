@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { type ReadLockOptions, readLock } from '../../src/lock/reader.js';
-import { generateLockIdentity } from '../../src/sim/lock-engine.js';
+import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 import { type SerialLockSetupOptions, startSerialLock } from '../helpers/serial-lock.js';
 
 /**
@@ -185,7 +185,7 @@ t.test('a lock that never answers: E_LOCK_TIMEOUT in bounded time', async (t) =>
 });
 
 t.test('a path that does not exist: E_TRANSPORT_OPEN after the configured attempts', async (t) => {
-  const { SerialLink } = await import('../../src/lock/serial-link.js');
+  const { SerialLink } = await import('../../src/lock/transport/serial-link.js');
   const result = await readLock({
     open: () => SerialLink.open({ path: '/dev/does-not-exist-ctop', baudRate: 115200 }),
     gatewayId: 'GW',

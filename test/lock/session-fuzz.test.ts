@@ -3,10 +3,10 @@ import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
 import { readLock } from '../../src/lock/reader.js';
 import { LockSession } from '../../src/lock/session.js';
-import { appendEvents } from '../../src/sim/event-log-builder.js';
-import { generateLockIdentity, LockEngine } from '../../src/sim/lock-engine.js';
-import { MemoryLink, memoryLinkTo } from '../../src/sim/memory-link.js';
-import { SimulatedLock } from '../../src/sim/simulated-lock.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
+import { MemoryLink, memoryLinkTo } from '../../src/sim/lock/memory-link.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 
 /**
  * Whatever a hostile lock sends, the session ends in a typed error or a correct result:

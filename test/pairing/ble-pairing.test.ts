@@ -1,12 +1,12 @@
 import path from 'node:path';
 import t from 'tap';
 import { ingestRead } from '../../src/ingest/ingest-read.js';
-import { EventKind, MessageType, SealState } from '../../src/lock/constants.js';
+import { EventKind, MessageType, SealState } from '../../src/lock/codec/constants.js';
 import { readLock } from '../../src/lock/reader.js';
 import { silentLogger } from '../../src/log.js';
 import { bleLockOpener, pairLock, preparePairing } from '../../src/pairing/index.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
-import type { LockFaults } from '../../src/sim/simulated-lock.js';
+import type { LockFaults } from '../../src/sim/lock/simulated-lock.js';
 import { startTrainAndRadio } from '../helpers/ble-train.js';
 import { fixtureBytes, PAIRING_FIXTURES, testCarrier, writeCarrierKey } from '../helpers/carrier.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,7 +15,7 @@ import { FIXTURE_MANIFESTS_DIR, testKeys } from '../helpers/test-keys.js';
 
 /**
  * Pairing over Bluetooth LE: the lock simulator behind the GATT model of the simulated
- * radio (src/ble-sim), reached by noble's real HCI/ATT/GATT code over a pty — the path a
+ * radio (src/sim/ble), reached by noble's real HCI/ATT/GATT code over a pty — the path a
  * loading-yard gateway's own radio takes.
  */
 

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { EventKind, MessageType, SealState, WireError } from '../../src/lock/constants.js';
-import { Frame } from '../../src/lock/frame.js';
-import { decodeMessage } from '../../src/lock/messages.js';
+import { EventKind, MessageType, SealState, WireError } from '../../src/lock/codec/constants.js';
+import { Frame } from '../../src/lock/codec/frame.js';
+import { decodeMessage } from '../../src/lock/codec/messages.js';
 import { LockSession } from '../../src/lock/session.js';
 import { silentLogger } from '../../src/log.js';
 import { pairLock, preparePairing, writeStaged } from '../../src/pairing/index.js';
-import { generateLockIdentity, LockEngine } from '../../src/sim/lock-engine.js';
-import { memoryLinkTo } from '../../src/sim/memory-link.js';
-import { SimulatedLock } from '../../src/sim/simulated-lock.js';
+import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
+import { memoryLinkTo } from '../../src/sim/lock/memory-link.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 import { fixtureBytes, PAIRING_FIXTURES, testCarrier } from '../helpers/carrier.js';
 import { testKeys } from '../helpers/test-keys.js';
 

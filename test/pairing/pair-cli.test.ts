@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
-import { EventKind, SealState } from '../../src/lock/constants.js';
+import { EventKind, SealState } from '../../src/lock/codec/constants.js';
 import { composeForPairing } from '../../src/pairing/index.js';
-import { generateLockIdentity } from '../../src/sim/lock-engine.js';
+import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 import { openStore } from '../../src/store/index.js';
 import {
   fixtureBytes,

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
-import { EventKind, SealState } from '../../src/lock/constants.js';
+import { EventKind, SealState } from '../../src/lock/codec/constants.js';
 import { verifyEventChain } from '../../src/lock/event-log.js';
 import { sha256 } from '../../src/lock/identity.js';
 import { silentLogger } from '../../src/log.js';
 import { type PairingManifest, pairLock, preparePairing } from '../../src/pairing/index.js';
-import { appendEvents } from '../../src/sim/event-log-builder.js';
-import { generateLockIdentity, LockEngine, type LockIdentity } from '../../src/sim/lock-engine.js';
-import { memoryLinkTo } from '../../src/sim/memory-link.js';
-import { SimulatedLock } from '../../src/sim/simulated-lock.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine, type LockIdentity } from '../../src/sim/lock/lock-engine.js';
+import { memoryLinkTo } from '../../src/sim/lock/memory-link.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 import { fixtureBytes, PAIRING_FIXTURES, type PairingFixture, testCarrier } from '../helpers/carrier.js';
 import { testKeys } from '../helpers/test-keys.js';
 

@@ -1,8 +1,8 @@
 import { connectAsync } from 'mqtt';
 import t from 'tap';
 import { systemClock } from '../../src/clock.js';
+import { decodeStatus, openReceipt } from '../../src/exchange-wire/index.js';
 import { SyncEngine, type SyncEventMap } from '../../src/sync/index.js';
-import { decodeStatus, openReceipt } from '../../src/sync/protocol/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { openTestStore } from '../helpers/store.js';
 import {

@@ -1,8 +1,8 @@
 import t from 'tap';
+import { decodeOutageReport } from '../../src/exchange-wire/index.js';
 import { silentLogger } from '../../src/log.js';
 import type { OutageRecord } from '../../src/store/index.js';
 import { OutageTracker } from '../../src/sync/outage-tracker.js';
-import { decodeOutageReport } from '../../src/sync/protocol/index.js';
 import { runCli } from '../helpers/cli.js';
 import { openTestStore } from '../helpers/store.js';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { disconnectingApp, FloodApp } from '../../src/ble-sim/apps.js';
-import { ByteStreamApp } from '../../src/ble-sim/byte-stream-app.js';
+import { disconnectingApp, FloodApp } from '../../src/sim/ble/apps.js';
+import { ByteStreamApp } from '../../src/sim/ble/byte-stream-app.js';
 import type { TrainLockSpec } from '../../src/sim/ble-train.js';
-import { generateLockIdentity } from '../../src/sim/lock-engine.js';
+import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';
 import { testKeys } from '../helpers/test-keys.js';

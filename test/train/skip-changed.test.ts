@@ -1,6 +1,6 @@
 import t from 'tap';
-import { lockAdvertising } from '../../src/ble-sim/advertising-data.js';
-import type { LockSighting } from '../../src/lock/ble-radio.js';
+import type { LockSighting } from '../../src/lock/transport/ble-radio.js';
+import { lockAdvertising } from '../../src/sim/ble/advertising-data.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';
 import { testKeys } from '../helpers/test-keys.js';

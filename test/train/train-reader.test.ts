@@ -1,9 +1,9 @@
 import t from 'tap';
-import { ByteStreamApp } from '../../src/ble-sim/byte-stream-app.js';
-import type { SimPeripheralApp } from '../../src/ble-sim/peripheral-app.js';
-import type { SimClock } from '../../src/ble-sim/sim-clock.js';
 import type { Clock } from '../../src/clock.js';
-import { BleRadio } from '../../src/lock/ble-radio.js';
+import { BleRadio } from '../../src/lock/transport/ble-radio.js';
+import { ByteStreamApp } from '../../src/sim/ble/byte-stream-app.js';
+import type { SimPeripheralApp } from '../../src/sim/ble/peripheral-app.js';
+import type { SimClock } from '../../src/sim/ble/sim-clock.js';
 import { startSimulatedTrain } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';

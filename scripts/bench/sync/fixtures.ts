@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ed25519Signer } from '../../../src/exchange-wire/index.js';
 import {
   generateKey,
   type PrivateKey,
@@ -25,7 +26,6 @@ import {
 } from '../../../src/manifest/index.js';
 import type { Store } from '../../../src/store/index.js';
 import type { SyncConfig } from '../../../src/sync/index.js';
-import { Ed25519Signer } from '../../../src/sync/protocol/index.js';
 import { TestLock } from '../../../test/helpers/store.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
 import { consolidatedCsv, fixtureKeys, TRUST_STORE_FILE } from '../../make-manifest-fixtures.js';

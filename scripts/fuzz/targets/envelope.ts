@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { judgeEnvelope } from '../../../src/exchange/index.js';
-import { REJECTION_REASONS } from '../../../src/exchange/judge.js';
-import { OUTBOX_KINDS, type OutboxKind } from '../../../src/store/index.js';
 import {
   CONTENT_TYPES,
   decodeOutageReport,
@@ -10,7 +7,10 @@ import {
   payloadMatches,
   sealEnvelope,
   signMessage,
-} from '../../../src/sync/protocol/index.js';
+} from '../../../src/exchange-wire/index.js';
+import { judgeEnvelope } from '../../../src/reference-exchange/index.js';
+import { REJECTION_REASONS } from '../../../src/reference-exchange/judge.js';
+import { OUTBOX_KINDS, type OutboxKind } from '../../../src/store/index.js';
 import { check, checkEqual, describe, expectTyped, FuzzFinding } from '../lib/expect.js';
 import { mutatedBytes } from '../lib/mutate-bytes.js';
 import { applyTreeMutations, decodeTree, encodeTree, treeMutation, wordsOf } from '../lib/mutate-cbor.js';
@@ -27,8 +27,8 @@ const SYNC_ERRORS = /^E_SYNC_MALFORMED$/;
 const REASONS = new Set<string>(REJECTION_REASONS);
 
 /**
- * The gateway → exchange envelope (src/sync/protocol/envelope.ts) and the exchange's judge
- * of it (src/exchange/judge.ts): signed envelopes of every kind mutated as bytes, as a
+ * The gateway → exchange envelope (src/exchange-wire/envelope.ts) and the exchange's judge
+ * of it (src/reference-exchange/judge.ts): signed envelopes of every kind mutated as bytes, as a
  * COSE structure, as a body re-signed with the gateway's key, and with a mutated payload
  * inside an otherwise consistent, signed envelope (so the manifest and outage-report checks
  * are reached). Asserts: openEnvelope throws only E_SYNC_MALFORMED and an opened envelope

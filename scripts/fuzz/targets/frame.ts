@@ -1,12 +1,12 @@
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
-import { Frame } from '../../../src/lock/frame.js';
+import { Frame } from '../../../src/lock/codec/frame.js';
 import {
   decodeMessage,
   encodeMessage,
   isKnownType,
   type MessageTypeCode,
-} from '../../../src/lock/messages.js';
+} from '../../../src/lock/codec/messages.js';
 import { check, checkEqual, expectTyped } from '../lib/expect.js';
 import { mutatedBytes } from '../lib/mutate-bytes.js';
 import { applyTreeMutations, decodeTree, encodeTree, treeMutation, wordsOf } from '../lib/mutate-cbor.js';
@@ -42,7 +42,7 @@ function rawFrame(version: number, type: number, seq: number, body: Uint8Array):
 }
 
 /**
- * The lock protocol's frame codec and message schemas (src/lock/frame.ts, messages.ts),
+ * The lock protocol's frame codec and message schemas (src/lock/codec/frame.ts, messages.ts),
  * fed what a hostile lock could send: mutated vector lines, mutated binary frames with the
  * CRC fixed up, valid frames whose CBOR body was mutated structurally (any message type,
  * version and sequence), and random lines. Asserts: only E_FRAME_* errors; a decoded

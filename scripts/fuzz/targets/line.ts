@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isCtopError } from '../../../src/errors.js';
-import { LineFramer } from '../../../src/lock/line-framer.js';
+import { LineFramer } from '../../../src/lock/codec/line-framer.js';
 import { check, checkEqual, describe, FuzzFinding } from '../lib/expect.js';
 import type { FuzzTarget } from '../lib/target.js';
 import { protocolVectorLines } from './vectors.js';
@@ -47,7 +47,7 @@ function chunked(pieces: Uint8Array[], cuts: number[]): Uint8Array[] {
 }
 
 /**
- * The line framer (src/lock/line-framer.ts) against a model of it: streams made of frame
+ * The line framer (src/lock/codec/line-framer.ts) against a model of it: streams made of frame
  * lines, noise, CRs, long runs without a LF and empty lines, cut into chunks anywhere, with
  * the smallest, a middling and the protocol's line limit. Asserts: exactly the model's lines
  * in order, E_LINE_TOO_LONG (and no other error) exactly when the model says so, no line

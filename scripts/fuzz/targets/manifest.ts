@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { ERRORS } from '../../../src/errors.js';
+import { Ed25519Signer } from '../../../src/exchange-wire/index.js';
 import { generateKey, publicPart } from '../../../src/keys/index.js';
 import { encodeProtectedHeader, encodeSign1 } from '../../../src/manifest/cose.js';
 import {
@@ -12,7 +13,6 @@ import {
   openManifest,
   sigStructure,
 } from '../../../src/manifest/index.js';
-import { Ed25519Signer } from '../../../src/sync/protocol/index.js';
 import { check, checkEqual, describe, expectTyped, FuzzFinding } from '../lib/expect.js';
 import { mutatedBytes } from '../lib/mutate-bytes.js';
 import { applyTreeMutations, decodeTree, encodeTree, treeMutation, wordsOf } from '../lib/mutate-cbor.js';

@@ -15,8 +15,8 @@ import {
   signQueryResult,
   signReceipt,
   verifyReceipt,
-} from '../../../src/sync/protocol/index.js';
-import { randomUrnUuid } from '../../../src/sync/protocol/uuid.js';
+} from '../../../src/exchange-wire/index.js';
+import { randomUrnUuid } from '../../../src/exchange-wire/uuid.js';
 import { checkEqual, expectTyped } from '../lib/expect.js';
 import { mutatedBytes } from '../lib/mutate-bytes.js';
 import { applyTreeMutations, decodeTree, encodeTree, treeMutation, wordsOf } from '../lib/mutate-cbor.js';
@@ -39,7 +39,7 @@ const CONTENT: Record<Exclude<Kind, 'status'>, ContentType> = {
 
 /**
  * What the gateway reads from the exchange and the exchange reads besides envelopes
- * (src/sync/protocol/): receipts, queries, query results and the retained status, mutated
+ * (src/exchange-wire/): receipts, queries, query results and the retained status, mutated
  * as bytes and as bodies re-signed with the right key. Asserts: verifyReceipt, openQuery,
  * openQueryResult and decodeStatus throw only E_SYNC_MALFORMED / E_SYNC_SIGNATURE; an
  * opened receipt survives sign → open unchanged.

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { encodeCanonical } from '../../../src/cbor/index.js';
-import { generateKey, publicPart, type TrustStore } from '../../../src/keys/index.js';
-import type { OutboxKind } from '../../../src/store/index.js';
 import {
   deriveMessageId,
   Ed25519Signer,
@@ -14,7 +12,9 @@ import {
   nameBasedUuid,
   type ParsedTopic,
   parseGatewayTopic,
-} from '../../../src/sync/protocol/index.js';
+} from '../../../src/exchange-wire/index.js';
+import { generateKey, publicPart, type TrustStore } from '../../../src/keys/index.js';
+import type { OutboxKind } from '../../../src/store/index.js';
 import { fixtureManifests, fixtureTrustStore } from './fixtures.js';
 
 export const GATEWAY = { country: 'KZ', checkpoint: 'DOSTYK', gatewayId: 'gw-dostyk-1' } as const;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../daemon/embedded/run-demo.js';
 import { lastSigintListener } from '../../daemon/run.js';
+import { runDemo } from '../../demo/run-demo.js';
 import { parseInteger } from '../parse.js';
 
 /**

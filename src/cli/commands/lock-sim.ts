@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CtopError } from '../../errors.js';
 import { loadPublicKey } from '../../keys/index.js';
-import { EventKind, LOCK_ID_PATTERN, SealState } from '../../lock/constants.js';
+import { EventKind, LOCK_ID_PATTERN, SealState } from '../../lock/codec/constants.js';
 import { createLogger } from '../../log.js';
-import { appendEvents } from '../../sim/event-log-builder.js';
-import { generateLockIdentity, LockEngine } from '../../sim/lock-engine.js';
+import { appendEvents } from '../../sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine } from '../../sim/lock/lock-engine.js';
+import { SerialLockServer } from '../../sim/lock/serial-lock-server.js';
+import { type LockFaults, SimulatedLock } from '../../sim/lock/simulated-lock.js';
 import { PtyPair } from '../../sim/pty-pair.js';
-import { SerialLockServer } from '../../sim/serial-lock-server.js';
-import { type LockFaults, SimulatedLock } from '../../sim/simulated-lock.js';
 import { parseHex, parseInteger, parseRate } from '../parse.js';
 
 export function register(program: Command): void {

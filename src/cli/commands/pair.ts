@@ -3,9 +3,9 @@ import { type Command, Option } from 'commander';
 import { systemClock } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { loadPrivateKey, loadPublicKey, signDetached, TrustStore } from '../../keys/index.js';
-import { BleRadio } from '../../lock/ble-radio.js';
-import type { LinkOpener } from '../../lock/link.js';
-import { SerialLink } from '../../lock/serial-link.js';
+import { BleRadio } from '../../lock/transport/ble-radio.js';
+import type { LinkOpener } from '../../lock/transport/link.js';
+import { SerialLink } from '../../lock/transport/serial-link.js';
 import { createLogger, type Logger } from '../../log.js';
 import { formatIssue, type RecipientKey, resolveLimits } from '../../manifest/index.js';
 import {

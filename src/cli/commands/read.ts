@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../../atomic-file.js';
 import { CtopError } from '../../errors.js';
-import { EVENT_KIND_NAMES } from '../../lock/constants.js';
-import type { LockInfo } from '../../lock/messages.js';
+import { EVENT_KIND_NAMES } from '../../lock/codec/constants.js';
+import type { LockInfo } from '../../lock/codec/messages.js';
 import { readLock } from '../../lock/reader.js';
-import { SerialLink } from '../../lock/serial-link.js';
+import { SerialLink } from '../../lock/transport/serial-link.js';
 import { createLogger } from '../../log.js';
 import { parseHex, parseInteger } from '../parse.js';
 import { createProgress } from '../progress.js';

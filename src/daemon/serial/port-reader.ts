@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../clock.js';
 import { ERRORS, toCtopError } from '../../errors.js';
-import type { LockInfo } from '../../lock/messages.js';
+import type { LockInfo } from '../../lock/codec/messages.js';
 import { type LockReadResult, type ReadPhase, readLock } from '../../lock/reader.js';
-import { SerialLink } from '../../lock/serial-link.js';
 import { LockSession, type SessionOptions } from '../../lock/session.js';
+import { SerialLink } from '../../lock/transport/serial-link.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/index.js';
 import type { ReadOutcome } from '../read-pipeline.js';

@@ -1,0 +1,54 @@
+/**
+ * The two fixed CBOR frames every signed message needs, written directly: the COSE
+ * Sig_structure `["Signature1", protected, h'', payload]` and the COSE_Sign1
+ * `18([protected, {}, payload, signature])`. Their only variable parts are byte strings,
+ * so their deterministic encoding is a header per byte string and a concatenation — no
+ * general encoder walking (and copying) a manifest-sized payload three times per message.
+ * test/exchange-wire/protocol.test.ts checks the bytes equal the general deterministic encoder's.
+ */
+
+/** The head of a CBOR item of major type `major` with argument `n`, in its shortest form. */
+function head(major: number, n: number): Buffer {
+  const m = major << 5;
+  if (n < 24) return Buffer.of(m | n);
+  if (n < 0x100) return Buffer.of(m | 24, n);
+  if (n < 0x10000) return Buffer.of(m | 25, n >> 8, n & 0xff);
+  const b = Buffer.alloc(5);
+  b[0] = m | 26;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+const bstr = (bytes: Uint8Array): Buffer[] => [
+  head(2, bytes.byteLength),
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+];
+
+/** 0x84 (array of 4), "Signature1" as a text string. */
+const SIG_STRUCTURE_PREFIX = Buffer.concat([
+  Buffer.of(0x84),
+  head(3, 10),
+  Buffer.from('Signature1', 'ascii'),
+]);
+/** An empty byte string: external_aad. */
+const EMPTY_BSTR = Buffer.of(0x40);
+/** Tag 18, array of 4. */
+const SIGN1_PREFIX = Buffer.of(0xd2, 0x84);
+/** The empty unprotected header map. */
+const EMPTY_MAP = Buffer.of(0xa0);
+
+/** The bytes an Ed25519 signature covers (RFC 9052 §4.4), empty external_aad. */
+export function sigStructureBytes(protectedBytes: Uint8Array, payload: Uint8Array): Buffer {
+  return Buffer.concat([SIG_STRUCTURE_PREFIX, ...bstr(protectedBytes), EMPTY_BSTR, ...bstr(payload)]);
+}
+
+/** A tagged COSE_Sign1 with an empty unprotected header. */
+export function sign1Bytes(protectedBytes: Uint8Array, payload: Uint8Array, signature: Uint8Array): Buffer {
+  return Buffer.concat([
+    SIGN1_PREFIX,
+    ...bstr(protectedBytes),
+    EMPTY_MAP,
+    ...bstr(payload),
+    ...bstr(signature),
+  ]);
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { OUTBOX_KINDS, type OutboxKind } from '../store/index.js';
+import { ADDRESS_PATTERN } from './address.js';
+import type { Ed25519Signer } from './ed25519.js';
+import { FieldReader } from './fields.js';
+import { CONTENT_TYPES, decodeBody, openMessage, type SignedMessage, signMessage } from './signed.js';
+import { URN_UUID_PATTERN } from './uuid.js';
+
+/**
+ * The envelope a gateway wraps every outbox row in (EXCHANGE.md §4), after the SOAP
+ * header of EEC decision No. 124: To / ReplyTo / Action / MessageID / ConversationID /
+ * ProcedureID, plus the original bytes exactly as stored and the gateway's signature.
+ */
+export interface Envelope {
+  /** `urn:uuid:` UUIDv8 from sender, kind and payload hash: identical on every resend. */
+  messageId: string;
+  /** Groups the messages one lock read produced (manifest, events, alerts). */
+  conversationId: string;
+  /** The consignment's journey: the manifest, else the lock, else the gateway. */
+  procedureId: string;
+  action: string;
+  kind: OutboxKind;
+  /** The gateway's address, `CTOP://KZ/DOSTYK/gw-dostyk-1`. */
+  from: string;
+  /** The exchange's address. */
+  to: string;
+  /** The topic the receipt is expected on (the gateway's `receipt` topic). */
+  replyTo: string;
+  /** When this copy was published, ms since the epoch; differs between resends. */
+  sentAt: number;
+  /** 1 for the first publish; resends count up. */
+  attempt: number;
+  payloadSha256: Uint8Array;
+  /** The original bytes as stored (a manifest exactly as read from the lock). */
+  payload: Uint8Array;
+  /** Clear fields for indexing without decoding the payload (container, lock id, manifest id…). */
+  routing: Record<string, string | number | boolean | null>;
+}
+
+export interface OpenedEnvelope {
+  envelope: Envelope;
+  /** The COSE layer: kid and the bytes the signature covers. */
+  signed: SignedMessage;
+}
+
+const TOPIC_PATTERN = /^ctop\/v1(\/[A-Za-z0-9._-]+){4}$/;
+const ACTION_PATTERN = /^[a-z0-9][a-z0-9./-]{0,127}$/;
+
+export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
+  return signMessage(signer, CONTENT_TYPES.envelope, envelope);
+}
+
+/**
+ * Decodes an envelope's structure. The signature and the payload hash are the receiver's
+ * to check (`verifySigned`, `payloadMatches`): both end in a rejection receipt, which
+ * needs the messageId this decoding yields.
+ */
+export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
+  const signed = openMessage(bytes, CONTENT_TYPES.envelope);
+  const body = decodeBody(signed, { maxDepth: 2, maxMapSize: 64, maxTextBytes: 1024, maxArrayLength: 0 });
+  const r = new FieldReader(body, 'envelope');
+  const envelope: Envelope = {
+    messageId: r.text('messageId', { max: 45, pattern: URN_UUID_PATTERN }),
+    conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
+    procedureId: r.text('procedureId', { max: 45, pattern: URN_UUID_PATTERN }),
+    action: r.text('action', { max: 128, pattern: ACTION_PATTERN }),
+    kind: r.oneOf('kind', OUTBOX_KINDS),
+    from: r.text('from', { max: 256, pattern: ADDRESS_PATTERN }),
+    to: r.text('to', { max: 256, pattern: ADDRESS_PATTERN }),
+    replyTo: r.text('replyTo', { max: 256, pattern: TOPIC_PATTERN }),
+    sentAt: r.uint('sentAt'),
+    attempt: r.uint('attempt'),
+    payloadSha256: r.bytes('payloadSha256', 32),
+    payload: r.bytes('payload'),
+    routing: r.flatMap('routing'),
+  };
+  if (envelope.attempt < 1) r.fail('attempt', 'must be at least 1');
+  return { envelope, signed };
+}
+
+/** The payload is the one `payloadSha256` names (the receiver's check, answered by a rejection). */
+export function payloadMatches(envelope: Envelope): boolean {
+  return createHash('sha256').update(envelope.payload).digest().equals(envelope.payloadSha256);
+}

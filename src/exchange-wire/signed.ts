@@ -1,0 +1,147 @@
+import { type CborLimits, decodeDeterministic, encodeCanonical, Tag } from '../cbor/index.js';
+import { CtopError, isCtopError } from '../errors.js';
+import { KID_PATTERN } from '../keys/index.js';
+import { sign1Bytes, sigStructureBytes } from './cose-frame.js';
+import type { Ed25519Signer } from './ed25519.js';
+import { malformed } from './fields.js';
+
+/**
+ * Every message between a gateway and the exchange is one COSE_Sign1 (RFC 9052 §4.2), the
+ * structure the manifest already uses (EXCHANGE.md §3):
+ *
+ *   18([ protected: bstr .cbor { 1: -8, 3: content-type, 4: kid },
+ *        unprotected: {},  payload: bstr .cbor body,  signature: bstr .size 64 ])
+ *
+ * The content type names the message kind, so a signature over a receipt can never pass
+ * for an envelope, a query or a manifest signed by the same key.
+ */
+export const CONTENT_TYPES = {
+  envelope: 'application/ctop-envelope+cbor',
+  receipt: 'application/ctop-receipt+cbor',
+  query: 'application/ctop-query+cbor',
+  queryResult: 'application/ctop-query-result+cbor',
+} as const;
+export type ContentType = (typeof CONTENT_TYPES)[keyof typeof CONTENT_TYPES];
+
+const COSE_SIGN1_TAG = 18;
+const COSE_ALG_EDDSA = -8;
+const HEADER_ALG = 1;
+const HEADER_CONTENT_TYPE = 3;
+const HEADER_KID = 4;
+
+/** Largest message accepted on any ctop topic: a 256 KiB manifest plus headers, with room. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export interface SignedMessage {
+  contentType: ContentType;
+  kid: string;
+  /** The protected header exactly as received: the signature covers it. */
+  protectedBytes: Uint8Array;
+  /** The body's CBOR bytes exactly as received. */
+  bodyBytes: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** The bytes the signature covers: COSE Sig_structure with empty external_aad. */
+export function toBeSigned(message: Pick<SignedMessage, 'protectedBytes' | 'bodyBytes'>): Buffer {
+  return sigStructureBytes(message.protectedBytes, message.bodyBytes);
+}
+
+/** Protected headers made so far: one per content type and key. */
+const headers = new Map<string, Buffer>();
+
+function protectedHeader(contentType: ContentType, kid: string): Buffer {
+  const id = `${contentType}\0${kid}`;
+  let header = headers.get(id);
+  if (!header) {
+    header = encodeCanonical(
+      new Map<number, unknown>([
+        [HEADER_ALG, COSE_ALG_EDDSA],
+        [HEADER_CONTENT_TYPE, contentType],
+        [HEADER_KID, Buffer.from(kid, 'utf8')],
+      ]),
+    );
+    if (headers.size > 1024) headers.clear();
+    headers.set(id, header);
+  }
+  return header;
+}
+
+/** Encodes `body` as deterministic CBOR and signs it. */
+export function signMessage(signer: Ed25519Signer, contentType: ContentType, body: unknown): Buffer {
+  const protectedBytes = protectedHeader(contentType, signer.kid);
+  const bodyBytes = encodeCanonical(body);
+  const signature = signer.sign(sigStructureBytes(protectedBytes, bodyBytes));
+  return sign1Bytes(protectedBytes, bodyBytes, signature);
+}
+
+const OUTER_LIMITS: CborLimits = {
+  // tag 18 → array → the (empty) unprotected map
+  maxDepth: 3,
+  maxArrayLength: 4,
+  maxMapSize: 0,
+  maxTextBytes: 0,
+  allowedTags: [COSE_SIGN1_TAG],
+};
+
+/**
+ * Parses the COSE_Sign1 layer of a message of the expected content type, checking the
+ * structure only (the caller verifies the signature against its trust store). Hostile
+ * input ends in E_SYNC_MALFORMED, never in another exception.
+ */
+export function openMessage(bytes: Uint8Array, expected: ContentType): SignedMessage {
+  const what = expected.replace(/^application\/|\+cbor$/g, '');
+  if (bytes.byteLength > MAX_MESSAGE_BYTES)
+    malformed(what, `${bytes.byteLength} bytes exceed ${MAX_MESSAGE_BYTES}`);
+  const outer = decode(bytes, OUTER_LIMITS, what);
+  if (!(outer instanceof Tag) || outer.tag !== COSE_SIGN1_TAG)
+    malformed(what, 'not a tagged COSE_Sign1 (tag 18)');
+  const parts = outer.value;
+  if (!Array.isArray(parts) || parts.length !== 4) malformed(what, 'COSE_Sign1 must be an array of 4');
+  const [protectedBytes, unprotected, bodyBytes, signature] = parts as unknown[];
+  if (!(protectedBytes instanceof Uint8Array)) malformed(what, 'protected header must be a byte string');
+  if (!(unprotected instanceof Map) || unprotected.size !== 0)
+    malformed(what, 'unprotected header must be empty');
+  if (!(bodyBytes instanceof Uint8Array)) malformed(what, 'payload must be a byte string');
+  if (!(signature instanceof Uint8Array) || signature.byteLength !== 64)
+    malformed(what, 'signature must be 64 bytes');
+  const header = decode(
+    protectedBytes,
+    { maxDepth: 1, maxMapSize: 8, maxTextBytes: 64, maxByteStringBytes: 64 },
+    what,
+  );
+  if (!(header instanceof Map)) malformed(what, 'protected header is not a map');
+  for (const key of header.keys()) {
+    if (key !== HEADER_ALG && key !== HEADER_CONTENT_TYPE && key !== HEADER_KID) {
+      malformed(what, `protected header parameter ${String(key)} is not understood`);
+    }
+  }
+  if (header.get(HEADER_ALG) !== COSE_ALG_EDDSA) malformed(what, 'alg must be EdDSA (-8)');
+  const contentType = header.get(HEADER_CONTENT_TYPE);
+  if (contentType !== expected) malformed(what, `content type must be "${expected}"`);
+  const kidBytes = header.get(HEADER_KID);
+  if (!(kidBytes instanceof Uint8Array)) malformed(what, 'kid (4) must be a byte string');
+  const kid = Buffer.from(kidBytes).toString('utf8');
+  if (!KID_PATTERN.test(kid)) malformed(what, 'kid is not a valid key id');
+  return { contentType: expected, kid, protectedBytes, bodyBytes, signature };
+}
+
+/** Decodes a message body (deterministic CBOR within limits). */
+export function decodeBody(message: SignedMessage, limits: CborLimits): unknown {
+  return decode(message.bodyBytes, limits, message.contentType.replace(/^application\/|\+cbor$/g, ''));
+}
+
+function decode(bytes: Uint8Array, limits: CborLimits, what: string): unknown {
+  try {
+    return decodeDeterministic(bytes, limits, {
+      malformed: 'E_SYNC_MALFORMED',
+      nonCanonical: 'E_SYNC_MALFORMED',
+      limit: 'E_SYNC_MALFORMED',
+    });
+  } catch (err) {
+    if (isCtopError(err, 'E_SYNC_MALFORMED'))
+      throw new CtopError('E_SYNC_MALFORMED', `${what}: ${err.message}`);
+    // cbor-x after a successful structural scan: still hostile input, still one code.
+    throw new CtopError('E_SYNC_MALFORMED', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+}

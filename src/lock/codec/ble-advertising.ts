@@ -1,0 +1,34 @@
+import { ByteReader } from '../../bytes.js';
+import { BLE_COMPANY_ID, LOCK_ID_PATTERN } from './constants.js';
+
+/**
+ * What a lock says about itself in its scan response (PROTOCOL.md §13.2). Unauthenticated:
+ * good enough to decide whom to connect to first and whom to skip, never to trust.
+ */
+export interface LockAdvertisement {
+  lockId: string;
+  protocolVersion: number;
+  sealState: number;
+  /** The event counter, modulo 65536. */
+  eventCount: number;
+  /** The first 4 bytes of the manifest SHA-256. */
+  manifestHashPrefix: Buffer;
+}
+
+/** Parses a lock's advertisement; undefined for any other device (or a malformed one). */
+export function parseLockAdvertisement(
+  localName: string | undefined,
+  manufacturerData: Uint8Array | undefined,
+): LockAdvertisement | undefined {
+  if (!localName || !LOCK_ID_PATTERN.test(localName)) return undefined;
+  if (!manufacturerData || manufacturerData.byteLength < 10) return undefined;
+  const r = new ByteReader(manufacturerData, 'E_BLE_GATT');
+  if (r.u16le() !== BLE_COMPANY_ID) return undefined;
+  return {
+    lockId: localName,
+    protocolVersion: r.u8(),
+    sealState: r.u8(),
+    eventCount: r.u16le(),
+    manifestHashPrefix: Buffer.from(r.bytes(4)),
+  };
+}

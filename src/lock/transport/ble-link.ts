@@ -1,0 +1,172 @@
+import type { Characteristic, Peripheral } from '@stoprocent/noble';
+import { CtopError } from '../../errors.js';
+import { type Logger, silentLogger } from '../../log.js';
+import { BLE_RX_UUID, BLE_SERVICE_UUID, BLE_TX_UUID } from './ble-gatt.js';
+import { ByteQueue, canceled } from './byte-queue.js';
+import type { LockLink } from './link.js';
+
+/** noble spells UUIDs as lower-case hex without dashes. */
+const noDashes = (uuid: string) => uuid.replace(/-/g, '');
+export const NOBLE_SERVICE_UUID = noDashes(BLE_SERVICE_UUID);
+const RX = noDashes(BLE_RX_UUID);
+const TX = noDashes(BLE_TX_UUID);
+
+export interface BleLinkOptions {
+  /** noble has no connect timeout of its own (docs/BLE-SIM.md). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Nor an ATT timeout: a device that never answers GATT would hang discovery. Default 5 s. */
+  gattTimeoutMs?: number;
+  log?: Logger;
+}
+
+/**
+ * A lock over BLE (PROTOCOL.md §13): requests written to RX without response, split to the
+ * ATT MTU; answers notified on TX and handed on as bytes, reassembled into lines by the
+ * session exactly as on a serial line. Knows nothing of frames.
+ */
+export class BleLink implements LockLink {
+  readonly kind = 'ble' as const;
+  readonly endpoint: string;
+  readonly bytesPerSecond = undefined;
+  readonly #peripheral: Peripheral;
+  readonly #rx: Characteristic;
+  readonly #tx: Characteristic;
+  // Notifications cannot be paused: past the mark the link fails instead of buffering a flood.
+  readonly #queue = new ByteQueue({ highWaterMark: 64 * 1024 });
+  readonly #onData: (data: Buffer) => void;
+  readonly #onDisconnect: (reason: number) => void;
+  #closed = false;
+
+  private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic) {
+    this.#peripheral = peripheral;
+    this.endpoint = peripheral.address;
+    this.#rx = rx;
+    this.#tx = tx;
+    this.#onData = (data) => this.#queue.push(data);
+    this.#onDisconnect = (reason) =>
+      this.#queue.fail(
+        new CtopError(
+          'E_LOCK_DISCONNECTED',
+          `BLE link to ${this.endpoint} dropped (HCI reason 0x${reason.toString(16)})`,
+          {
+            details: { endpoint: this.endpoint, reason },
+          },
+        ),
+      );
+    tx.on('data', this.#onData);
+    peripheral.once('disconnect', this.#onDisconnect);
+  }
+
+  /** Payload bytes per write: the ATT MTU in force minus the 3-byte ATT header. */
+  get chunkSize(): number {
+    return (this.#peripheral.mtu ?? 23) - 3;
+  }
+
+  /** Connects, finds the lock service and subscribes to TX, each step bounded in time. */
+  static async open(peripheral: Peripheral, options: BleLinkOptions = {}): Promise<BleLink> {
+    const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
+    const connectMs = options.connectTimeoutMs ?? 10_000;
+    const gattMs = options.gattTimeoutMs ?? 5_000;
+    try {
+      await withTimeout(peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
+    } catch (err) {
+      throw new CtopError(
+        'E_BLE_CONNECT',
+        `cannot connect to ${peripheral.address}: ${describe(err, connectMs)}`,
+        {
+          cause: err,
+          details: { endpoint: peripheral.address },
+        },
+      );
+    }
+    try {
+      const { characteristics } = await withTimeout(
+        peripheral.discoverSomeServicesAndCharacteristicsAsync([NOBLE_SERVICE_UUID], [RX, TX]),
+        gattMs,
+      );
+      const rx = characteristics.find((c) => c.uuid === RX);
+      const tx = characteristics.find((c) => c.uuid === TX);
+      if (!rx || !tx) {
+        throw new CtopError(
+          'E_BLE_GATT',
+          `${peripheral.address} does not serve the lock RX/TX characteristics`,
+        );
+      }
+      const link = new BleLink(peripheral, rx, tx);
+      await withTimeout(tx.subscribeAsync(), gattMs);
+      log.debug({ mtu: peripheral.mtu }, 'BLE link up');
+      return link;
+    } catch (err) {
+      const dropped = peripheral.state !== 'connected';
+      await withTimeout(peripheral.disconnectAsync(), 2000).catch(() => undefined);
+      if (err instanceof CtopError) throw err;
+      if (dropped) {
+        // The link broke during discovery (fading, the lock moving off): worth another try.
+        throw new CtopError(
+          'E_LOCK_DISCONNECTED',
+          `BLE link to ${peripheral.address} dropped during GATT setup`,
+          {
+            cause: err,
+            details: { endpoint: peripheral.address },
+          },
+        );
+      }
+      throw new CtopError(
+        'E_BLE_GATT',
+        `GATT setup with ${peripheral.address} failed: ${describe(err, gattMs)}`,
+        {
+          cause: err,
+          details: { endpoint: peripheral.address },
+        },
+      );
+    }
+  }
+
+  read(): Promise<Uint8Array> {
+    return this.#queue.read();
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const size = this.chunkSize;
+    for (let off = 0; off < bytes.byteLength; off += size) {
+      if (this.#closed) throw canceled(this.endpoint);
+      if (this.#peripheral.state !== 'connected') {
+        throw new CtopError('E_LOCK_DISCONNECTED', `BLE link to ${this.endpoint} is down`, {
+          details: { endpoint: this.endpoint },
+        });
+      }
+      await this.#rx.writeAsync(Buffer.from(bytes.subarray(off, off + size)), true);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#tx.off('data', this.#onData);
+    this.#peripheral.off('disconnect', this.#onDisconnect);
+    this.#queue.fail(canceled(this.endpoint), true);
+    if (this.#peripheral.state === 'connected' || this.#peripheral.state === 'connecting') {
+      await withTimeout(this.#peripheral.disconnectAsync(), 2000).catch(() => undefined);
+    }
+  }
+}
+
+class Timeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new Timeout());
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function describe(err: unknown, ms: number): string {
+  if (err instanceof Timeout) return `no answer within ${ms} ms`;
+  return err instanceof Error ? err.message : String(err);
+}

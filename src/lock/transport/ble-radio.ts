@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { type HciBindingsOptions, type Noble, type Peripheral, withBindings } from '@stoprocent/noble';
+import { type Clock, systemClock } from '../../clock.js';
+import { CtopError } from '../../errors.js';
+import { type Logger, silentLogger } from '../../log.js';
+import { type LockAdvertisement, parseLockAdvertisement } from '../codec/ble-advertising.js';
+import { BleLink, type BleLinkOptions, NOBLE_SERVICE_UUID } from './ble-link.js';
+
+/** A lock heard advertising. */
+export interface LockSighting {
+  address: string;
+  advertisement: LockAdvertisement;
+  /** Latest received signal strength, dBm. */
+  rssi: number;
+  /** Strongest signal heard so far: the lock was then closest to the antenna. */
+  bestRssi: number;
+  /** When first and last heard, on the radio clock's monotonic milliseconds (for ordering, not display). */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** The radio's listening time (BleRadio.listenedMs) when last heard. */
+  heardAtListenMs: number;
+}
+
+export interface BleRadioEvents {
+  /** First sight of a lock, or its advertisement changed (seal state, event count, manifest). */
+  sighting: [LockSighting];
+}
+
+export interface BleRadioOptions extends BleLinkOptions {
+  /**
+   * How noble reaches the controller: `{ deviceId: 0 }` for the kernel HCI socket (hci0),
+   * or `{ hciDriver: 'uart', bindParams: { uart: { port, baudRate } } }` for HCI over a
+   * serial line (the simulated radio uses this).
+   */
+  bindings: HciBindingsOptions;
+  poweredOnTimeoutMs?: number;
+  clock?: Clock;
+}
+
+/**
+ * The gateway's Bluetooth radio through noble: scans for locks by the CTOP service UUID,
+ * keeps what each advertises, and opens BleLinks. noble stops scanning when it connects
+ * and does not resume (docs/BLE-SIM.md), so the radio resumes it after every connect.
+ */
+export class BleRadio extends EventEmitter<BleRadioEvents> {
+  readonly #noble: Noble;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #linkOptions: BleLinkOptions;
+  readonly #peripherals = new Map<string, Peripheral>();
+  readonly #sightings = new Map<string, LockSighting>();
+  #scanning = false;
+  #closed = false;
+  /** Connection attempts under way: noble stops scanning for them, so it resumes only after the last. */
+  #opening = 0;
+  #listening = false;
+  #listenedMs = 0;
+  #listeningSince = 0;
+
+  private constructor(noble: Noble, options: BleRadioOptions) {
+    super();
+    this.#noble = noble;
+    this.#log = (options.log ?? silentLogger).child({ component: 'ble-radio' });
+    this.#clock = options.clock ?? systemClock;
+    this.#linkOptions = {
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.gattTimeoutMs !== undefined ? { gattTimeoutMs: options.gattTimeoutMs } : {}),
+      log: this.#log,
+    };
+    noble.on('discover', (p) => this.#onDiscover(p));
+    noble.on('scanStart', () => {
+      if (!this.#listening) this.#listeningSince = this.#clock.monotonic();
+      this.#listening = true;
+    });
+    noble.on('scanStop', () => {
+      if (this.#listening) this.#listenedMs += this.#clock.monotonic() - this.#listeningSince;
+      this.#listening = false;
+    });
+  }
+
+  /**
+   * Milliseconds spent scanning so far. A lock has left range when it went unheard for a
+   * while *of listening*: while noble connects it does not scan, and silence then means nothing.
+   */
+  listenedMs(): number {
+    return this.#listenedMs + (this.#listening ? this.#clock.monotonic() - this.#listeningSince : 0);
+  }
+
+  static async open(options: BleRadioOptions): Promise<BleRadio> {
+    const noble = withBindings('hci', options.bindings);
+    try {
+      await noble.waitForPoweredOnAsync(options.poweredOnTimeoutMs ?? 10_000);
+    } catch (err) {
+      noble.stop();
+      throw new CtopError('E_BLE_ADAPTER', `Bluetooth adapter not ready: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new BleRadio(noble, options);
+  }
+
+  /** Locks heard so far, by address. */
+  get sightings(): ReadonlyMap<string, LockSighting> {
+    return this.#sightings;
+  }
+
+  async startScanning(): Promise<void> {
+    this.#scanning = true;
+    // Duplicates on: every advertising event refreshes RSSI and last-seen (a lock leaving range).
+    await this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true);
+  }
+
+  async stopScanning(): Promise<void> {
+    this.#scanning = false;
+    await this.#noble.stopScanningAsync();
+  }
+
+  /** Opens a link to a lock heard at `address`. */
+  async open(address: string): Promise<BleLink> {
+    const peripheral = this.#peripherals.get(address);
+    if (!peripheral)
+      throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
+    this.#opening++;
+    try {
+      return await BleLink.open(peripheral, this.#linkOptions);
+    } finally {
+      // Resume scanning only when no other connection waits: noble creates connections one
+      // at a time and stops scanning before each; starting it in between stalls its queue.
+      // Not awaited: a link must not wait on scanning.
+      if (--this.#opening === 0 && this.#scanning && !this.#closed) {
+        this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
+          this.#log.warn({ err: err.message }, 'could not resume scanning');
+        });
+      }
+    }
+  }
+
+  /** Forgets a lock (it left; a later advertisement is a new sighting). */
+  forget(address: string): void {
+    this.#sightings.delete(address);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#scanning = false;
+    this.#noble.removeAllListeners('discover');
+    await this.#noble.stopScanningAsync().catch(() => undefined);
+    for (const p of this.#peripherals.values()) {
+      if (p.state === 'connected') await p.disconnectAsync().catch(() => undefined);
+    }
+    this.#noble.stop();
+  }
+
+  #onDiscover(peripheral: Peripheral): void {
+    const adv = parseLockAdvertisement(
+      peripheral.advertisement.localName,
+      peripheral.advertisement.manufacturerData,
+    );
+    if (!adv) return; // not a CTOP lock, or its scan response has not been heard yet
+    // Monotonic: a wall clock stepped by NTP or GPS mid-train must not reorder the locks.
+    const now = this.#clock.monotonic();
+    this.#peripherals.set(peripheral.address, peripheral);
+    const known = this.#sightings.get(peripheral.address);
+    if (known && sameAdvertisement(known.advertisement, adv)) {
+      known.rssi = peripheral.rssi;
+      known.bestRssi = Math.max(known.bestRssi, peripheral.rssi);
+      known.lastSeenAt = now;
+      known.heardAtListenMs = this.listenedMs();
+      return;
+    }
+    const sighting: LockSighting = {
+      address: peripheral.address,
+      advertisement: adv,
+      rssi: peripheral.rssi,
+      bestRssi: Math.max(known?.bestRssi ?? -127, peripheral.rssi),
+      firstSeenAt: known?.firstSeenAt ?? now,
+      lastSeenAt: now,
+      heardAtListenMs: this.listenedMs(),
+    };
+    this.#sightings.set(peripheral.address, sighting);
+    this.emit('sighting', sighting);
+  }
+}
+
+function sameAdvertisement(a: LockAdvertisement, b: LockAdvertisement): boolean {
+  return (
+    a.lockId === b.lockId &&
+    a.sealState === b.sealState &&
+    a.eventCount === b.eventCount &&
+    a.manifestHashPrefix.equals(b.manifestHashPrefix)
+  );
+}

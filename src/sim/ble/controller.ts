@@ -1,0 +1,471 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../log.js';
+import { AdvertisingChannel } from './advertising-channel.js';
+import { CompletedPackets } from './completed-packets.js';
+import { Connection, type ConnectionInfo } from './connection.js';
+import { EventMasks } from './event-masks.js';
+import { Evt, H4, LeSub, LL_MAX_OCTETS, LL_MIN_OCTETS, Op, Status } from './hci-constants.js';
+import * as ev from './hci-events.js';
+import { Initiator, type PendingConnection } from './initiator.js';
+import { intervalUnits } from './link-params.js';
+import { answerLocalInfo } from './local-info.js';
+import type { SimPeripheral } from './peripheral.js';
+import { Scanner } from './scanner.js';
+import type { SimWorld } from './world.js';
+
+export interface ControllerOptions {
+  /** The controller's public BD_ADDR. Default "00:1b:dc:0c:70:01". */
+  address?: string;
+  /** Simultaneous connections the controller supports; LE Create Connection beyond it fails with 0x09. Default 5. */
+  maxConnections?: number;
+  /** ACL data packet length announced by LE Read Buffer Size. Default 251. */
+  aclBufferLength?: number;
+  /** ACL data packets the controller buffers (shared by all connections). Default 8. */
+  aclBufferCount?: number;
+  /** LE Data Packet Length Extension: LL PDUs up to 251 bytes. Default true; false keeps every link at 27. */
+  dataLengthExtension?: boolean;
+}
+
+export interface ControllerStats {
+  commands: number;
+  /** LE Advertising Reports sent (after duplicate filtering). */
+  advertisingReports: number;
+  /** Opcodes answered "Unknown HCI Command", with how often. */
+  unknownCommands: Record<string, number>;
+  connections: number;
+  /** LE Create Connection refused for the connection limit. */
+  refusedAtLimit: number;
+  /** Disconnection Complete events sent, by reason (hex). */
+  disconnections: Record<string, number>;
+  /** ACL packets from the host for a handle that does not exist (any more). */
+  aclDroppedUnknownHandle: number;
+  /** Times the host sent ACL data with all announced buffers in use. */
+  aclBufferOverruns: number;
+}
+
+export interface ControllerEvents {
+  connect: [ConnectionInfo];
+  disconnect: [ConnectionInfo, number | undefined];
+}
+
+const CONNECTION_HANDLE_MAX = 0x0eff;
+
+/**
+ * The simulated LE controller: HCI commands and ACL data from the host in, events and ACL
+ * data out (whole H4 packets). Scanning and connection set-up read the SimWorld;
+ * connections carry the data. Every command gets an answer, unknown ones "Unknown HCI
+ * Command", so a host never waits for ever.
+ */
+export class HciController extends EventEmitter<ControllerEvents> {
+  readonly #stats: Omit<ControllerStats, 'advertisingReports'> = {
+    commands: 0,
+    unknownCommands: {},
+    connections: 0,
+    refusedAtLimit: 0,
+    disconnections: {},
+    aclDroppedUnknownHandle: 0,
+    aclBufferOverruns: 0,
+  };
+  readonly world: SimWorld;
+  readonly address: string;
+  readonly maxConnections: number;
+  readonly aclBufferLength: number;
+  readonly aclBufferCount: number;
+  readonly dataLengthExtension: boolean;
+  readonly #toHost: (packet: Buffer) => void;
+  readonly #hostReady: () => boolean;
+  readonly #log: Logger;
+  readonly #air: AdvertisingChannel;
+  readonly #connections = new Map<number, Connection>();
+  readonly #byAddress = new Map<string, Connection>();
+  readonly #completed: CompletedPackets;
+  #nextHandle = 0x0040;
+  readonly #masks = new EventMasks();
+  readonly #scanner = new Scanner();
+  readonly #initiator = new Initiator();
+  #closed = false;
+  readonly #onDepart = (p: SimPeripheral) => this.#byAddress.get(p.address)?.linkLost();
+
+  /**
+   * `toHost` carries packets to the host; `hostReady` says whether the line can take more
+   * (false holds peripheral data on air instead of piling it up in memory).
+   */
+  constructor(
+    world: SimWorld,
+    options: ControllerOptions,
+    toHost: (packet: Buffer) => void,
+    log: Logger,
+    hostReady: () => boolean = () => true,
+  ) {
+    super();
+    const {
+      address = '00:1b:dc:0c:70:01',
+      maxConnections = 5,
+      aclBufferLength = 251,
+      aclBufferCount = 8,
+      dataLengthExtension = true,
+    } = options;
+    ev.addressToHci(address);
+    if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
+      throw new TypeError('maxConnections must be an integer in 1..64');
+    }
+    if (!(Number.isInteger(aclBufferLength) && aclBufferLength >= 27 && aclBufferLength <= 65535)) {
+      throw new TypeError('aclBufferLength must be an integer in 27..65535');
+    }
+    if (!(Number.isInteger(aclBufferCount) && aclBufferCount >= 1 && aclBufferCount <= 255)) {
+      throw new TypeError('aclBufferCount must be an integer in 1..255');
+    }
+    this.world = world;
+    this.address = address.toLowerCase();
+    this.maxConnections = maxConnections;
+    this.aclBufferLength = aclBufferLength;
+    this.aclBufferCount = aclBufferCount;
+    this.dataLengthExtension = dataLengthExtension;
+    this.#toHost = toHost;
+    this.#hostReady = hostReady;
+    this.#completed = new CompletedPackets(toHost);
+    this.#log = log.child({ component: 'ble-sim-controller' });
+    this.#air = new AdvertisingChannel(
+      world,
+      (p) => p.advertiseWhileConnected || !this.#byAddress.has(p.address),
+      (p) => this.#advertisingEvent(p),
+    );
+    world.on('depart', this.#onDepart);
+  }
+
+  get stats(): Readonly<ControllerStats> {
+    return { ...this.#stats, advertisingReports: this.#scanner.reports };
+  }
+
+  get connections(): ConnectionInfo[] {
+    return [...this.#connections.values()].map((c) => c.info());
+  }
+
+  /** Whether the controller holds a connection to `address`. */
+  isConnected(address: string): boolean {
+    return this.#byAddress.has(address.toLowerCase());
+  }
+
+  /** ACL buffers in use (host fragments not yet sent on air). */
+  get aclBuffersInUse(): number {
+    let n = 0;
+    for (const c of this.#connections.values()) n += c.heldFragments;
+    return n;
+  }
+
+  /** One H4 packet from the host (indicator byte included). */
+  receive(packet: Buffer): void {
+    if (this.#closed) return;
+    if (packet[0] === H4.Command) this.#command(packet.readUInt16LE(1), packet.subarray(4));
+    else if (packet[0] === H4.Acl) this.#acl(packet);
+  }
+
+  /** Stops everything without telling the host (the controller lost power). */
+  close(): void {
+    if (this.#closed) return;
+    this.#reset();
+    this.#closed = true;
+    this.world.off('depart', this.#onDepart);
+    this.#completed.close();
+  }
+
+  // --- commands ---
+
+  #command(op: number, p: Buffer): void {
+    this.#stats.commands++;
+    try {
+      this.#dispatch(op, p);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      // Parameters shorter than the command needs.
+      this.#complete(op, Status.InvalidParameters);
+    }
+  }
+
+  #complete(op: number, status: number, ret?: Uint8Array): void {
+    this.#toHost(ev.commandComplete(op, status, ret));
+  }
+
+  #dispatch(op: number, p: Buffer): void {
+    const info = answerLocalInfo(op, this);
+    if (info) {
+      this.#toHost(info);
+      return;
+    }
+    switch (op) {
+      case Op.Reset:
+        this.#reset();
+        this.#complete(op, Status.Success);
+        break;
+      case Op.SetEventMask:
+        this.#masks.setPage1(p);
+        this.#complete(op, Status.Success);
+        break;
+      case Op.LeSetEventMask:
+        this.#masks.setLe(p);
+        this.#complete(op, Status.Success);
+        break;
+      case Op.LeSetDataLength:
+        this.#setDataLength(op, p);
+        break;
+      case Op.ReadRssi:
+        this.#readRssi(op, p);
+        break;
+      case Op.LeSetScanParameters:
+        this.#complete(op, this.#scanner.setParameters(p));
+        break;
+      case Op.LeSetScanEnable:
+        this.#complete(op, this.#scanner.setEnable(p));
+        this.#updateListening();
+        break;
+      case Op.LeCreateConnection:
+        this.#createConnection(op, p);
+        break;
+      case Op.LeCreateConnectionCancel:
+        this.#cancelConnection(op);
+        break;
+      case Op.Disconnect:
+        this.#disconnect(op, p);
+        break;
+      case Op.LeConnectionUpdate:
+        this.#connectionUpdate(op, p);
+        break;
+      case Op.LeStartEncryption:
+        // No pairing in the model: the host learns at once that encryption is not available.
+        this.#toHost(ev.commandStatus(op, Status.UnsupportedFeature));
+        break;
+      default:
+        this.#unknown(op, p);
+    }
+  }
+
+  #unknown(op: number, p: Buffer): void {
+    const key = `0x${op.toString(16).padStart(4, '0')}`;
+    if (this.#stats.unknownCommands[key] === undefined) {
+      this.#log.warn(
+        { opcode: key, params: p.toString('hex') },
+        'unknown HCI command answered "Unknown HCI Command"',
+      );
+    }
+    this.#stats.unknownCommands[key] = (this.#stats.unknownCommands[key] ?? 0) + 1;
+    this.#complete(op, Status.UnknownCommand);
+  }
+
+  /** HCI Reset: scanning off, connections and the pending attempt gone without events, masks back to defaults. */
+  #reset(): void {
+    this.#scanner.reset();
+    this.#initiator.take();
+    this.#masks.reset();
+    for (const c of [...this.#connections.values()]) c.dropSilently();
+    this.#completed.clear();
+    this.#updateListening();
+  }
+
+  #setDataLength(op: number, p: Buffer): void {
+    const handle = p.readUInt16LE(0) & 0x0fff;
+    const txOctets = p.readUInt16LE(2);
+    const ret = Buffer.alloc(2);
+    ret.writeUInt16LE(handle);
+    const c = this.#connections.get(handle);
+    let status: number = Status.Success;
+    if (!this.dataLengthExtension) status = Status.UnknownCommand;
+    else if (!c) status = Status.UnknownConnectionId;
+    else if (txOctets < LL_MIN_OCTETS || txOctets > LL_MAX_OCTETS) status = Status.InvalidParameters;
+    if (status !== Status.Success || !c) {
+      this.#complete(op, status, ret);
+      return;
+    }
+    const before = c.llOctets;
+    const octets = c.setDataLength(txOctets, LL_MAX_OCTETS);
+    this.#complete(op, Status.Success, ret);
+    if (octets !== before)
+      this.#leEvent(LeSub.DataLengthChange, ev.leDataLengthChange(handle, octets, octets));
+  }
+
+  #readRssi(op: number, p: Buffer): void {
+    const handle = p.readUInt16LE(0) & 0x0fff;
+    const c = this.#connections.get(handle);
+    const ret = Buffer.alloc(3);
+    ret.writeUInt16LE(handle, 0);
+    if (!c) {
+      this.#complete(op, Status.UnknownConnectionId, ret);
+      return;
+    }
+    ret.writeInt8(Math.max(-127, Math.min(20, Math.round(this.world.rssi(c.peripheral)))), 2);
+    this.#complete(op, Status.Success, ret);
+  }
+
+  #createConnection(op: number, p: Buffer): void {
+    const peer = ev.addressFromHci(p.subarray(6, 12));
+    if (this.#byAddress.has(peer)) {
+      this.#toHost(ev.commandStatus(op, Status.ConnectionAlreadyExists));
+      return;
+    }
+    if (this.#connections.size >= this.maxConnections && !this.#initiator.pending) {
+      this.#stats.refusedAtLimit++;
+      this.#toHost(ev.commandStatus(op, Status.ConnectionLimitExceeded));
+      return;
+    }
+    const { status } = this.#initiator.create(p);
+    this.#toHost(ev.commandStatus(op, status));
+    if (status !== Status.Success) this.#log.debug({ peer, status }, 'LE Create Connection refused');
+    this.#updateListening();
+  }
+
+  #cancelConnection(op: number): void {
+    const pending = this.#initiator.take();
+    if (!pending) {
+      this.#complete(op, Status.CommandDisallowed);
+      return;
+    }
+    this.#updateListening();
+    this.#complete(op, Status.Success);
+    this.#leEvent(
+      LeSub.ConnectionComplete,
+      ev.leConnectionComplete({
+        status: Status.UnknownConnectionId,
+        handle: 0,
+        peerAddressType: pending.addressType,
+        peerAddress: pending.address,
+        interval: 0,
+        latency: 0,
+        supervisionTimeout: 0,
+      }),
+    );
+  }
+
+  #disconnect(op: number, p: Buffer): void {
+    const handle = p.readUInt16LE(0) & 0x0fff;
+    const c = this.#connections.get(handle);
+    this.#toHost(ev.commandStatus(op, c ? Status.Success : Status.UnknownConnectionId));
+    c?.terminateByHost();
+  }
+
+  #connectionUpdate(op: number, p: Buffer): void {
+    const handle = p.readUInt16LE(0) & 0x0fff;
+    const c = this.#connections.get(handle);
+    this.#toHost(ev.commandStatus(op, c ? Status.Success : Status.UnknownConnectionId));
+    if (!c) return;
+    // The link model keeps its parameters; the update completes with what is in force.
+    const info = c.info();
+    this.#leEvent(
+      LeSub.ConnectionUpdateComplete,
+      ev.leConnectionUpdateComplete(
+        handle,
+        intervalUnits(info.intervalMs),
+        0,
+        Math.round(c.supervisionTimeoutMs / 10),
+      ),
+    );
+  }
+
+  // --- advertising, scanning, initiating ---
+
+  #updateListening(): void {
+    this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));
+  }
+
+  #advertisingEvent(p: SimPeripheral): void {
+    const random = this.world.random;
+    if (this.#initiator.hears(p, random)) {
+      this.#establish(p, this.#initiator.take()!);
+      return;
+    }
+    for (const report of this.#scanner.hear(p, this.world.rssi(p), random))
+      this.#leEvent(LeSub.AdvertisingReport, report);
+  }
+
+  #establish(p: SimPeripheral, pending: PendingConnection): void {
+    this.#updateListening();
+    const link = this.world.linkFor(p);
+    const intervalUnitsInForce = intervalUnits(link.connectionIntervalMs ?? pending.intervalMaxUnits * 1.25);
+    const supervisionMs = link.supervisionTimeoutMs ?? pending.supervisionUnits * 10;
+    const handle = this.#allocateHandle();
+    const c = new Connection(
+      {
+        handle,
+        peripheral: p,
+        world: this.world,
+        link,
+        intervalMs: intervalUnitsInForce * 1.25,
+        supervisionTimeoutMs: supervisionMs,
+        aclLength: this.aclBufferLength,
+        log: this.#log,
+      },
+      {
+        toHost: (packet) => this.#toHost(packet),
+        completed: (h, count) => this.#completed.add(h, count),
+        hostReady: this.#hostReady,
+        closed: (conn, reason) => this.#connectionClosed(conn, reason),
+      },
+    );
+    this.#connections.set(handle, c);
+    this.#byAddress.set(p.address, c);
+    this.#stats.connections++;
+    this.#leEvent(
+      LeSub.ConnectionComplete,
+      ev.leConnectionComplete({
+        status: Status.Success,
+        handle,
+        peerAddressType: p.addressType,
+        peerAddress: p.address,
+        interval: intervalUnitsInForce,
+        latency: pending.latency,
+        supervisionTimeout: Math.round(supervisionMs / 10),
+      }),
+    );
+    this.#log.debug({ handle, peripheral: p.name }, 'connected');
+    const info = c.info();
+    c.start();
+    this.emit('connect', info);
+  }
+
+  #allocateHandle(): number {
+    // Handles are not reused at once, so late packets of an old connection cannot land on a new one.
+    for (;;) {
+      const h = this.#nextHandle;
+      this.#nextHandle = h >= CONNECTION_HANDLE_MAX ? 0x0040 : h + 1;
+      if (!this.#connections.has(h)) return h;
+    }
+  }
+
+  #connectionClosed(c: Connection, hostReason: number | undefined): void {
+    this.#connections.delete(c.handle);
+    if (this.#byAddress.get(c.peripheral.address) === c) this.#byAddress.delete(c.peripheral.address);
+    this.#completed.forget(c.handle);
+    if (hostReason !== undefined) {
+      const key = `0x${hostReason.toString(16).padStart(2, '0')}`;
+      this.#stats.disconnections[key] = (this.#stats.disconnections[key] ?? 0) + 1;
+      if (this.#masks.allows(Evt.DisconnectionComplete)) {
+        this.#toHost(ev.disconnectionComplete(c.handle, hostReason));
+      }
+    }
+    this.#log.debug({ handle: c.handle, peripheral: c.peripheral.name, reason: hostReason }, 'disconnected');
+    this.emit('disconnect', c.info(), hostReason);
+    // A peripheral that stops advertising while connected starts again.
+    this.#updateListening();
+  }
+
+  // --- ACL data ---
+
+  #acl(packet: Buffer): void {
+    const field = packet.readUInt16LE(1);
+    const handle = field & 0x0fff;
+    const pb = (field >> 12) & 0x3;
+    const c = this.#connections.get(handle);
+    if (!c) {
+      this.#stats.aclDroppedUnknownHandle++;
+      return;
+    }
+    if (this.aclBuffersInUse >= this.aclBufferCount) {
+      if (this.#stats.aclBufferOverruns === 0)
+        this.#log.warn('host sent ACL data with every controller buffer in use');
+      this.#stats.aclBufferOverruns++;
+    }
+    c.fromHost(pb, packet.subarray(5));
+  }
+
+  #leEvent(sub: LeSub, packet: Buffer): void {
+    if (this.#masks.allowsLe(sub)) this.#toHost(packet);
+  }
+}

@@ -1,0 +1,331 @@
+import { crc32 } from 'node:zlib';
+import { MessageType } from '../../lock/codec/constants.js';
+import { Frame } from '../../lock/codec/frame.js';
+import { LineFramer } from '../../lock/codec/line-framer.js';
+import { decodeMessage } from '../../lock/codec/messages.js';
+import { type Logger, silentLogger } from '../../log.js';
+import { seededRandom } from '../prng.js';
+import type { LockEngine } from './lock-engine.js';
+
+/**
+ * Misbehaviour a simulated lock can be told to show (issue 3 item 6). Rates are per
+ * response frame. Counters marked "per link" restart when a new link comes up; one-shot
+ * faults fire a limited number of times over the lock's life.
+ */
+export interface LockFaults {
+  /** Seed of the fault PRNG, so a failing run can be replayed. Default 1. */
+  seed?: number;
+  /** Processing time per request, ms. */
+  latencyMs?: number;
+  /** Probability that a response is never sent. */
+  dropRate?: number;
+  /** Probability that a response goes out with a wrong CRC. */
+  corruptCrcRate?: number;
+  /** Probability that an earlier response is sent again after a response. */
+  replayRate?: number;
+  /** One-shot: after this many responses, ignore everything for `durationMs`. */
+  stall?: { afterResponses: number; durationMs: number };
+  /** One-shot (`times`, default 1): drop the link once this many manifest bytes were served. */
+  disconnect?: { afterManifestBytes: number; times?: number };
+  /** Per link: after this many responses, send bytes without a line end, forever. */
+  endlessLine?: { afterResponses: number };
+  /** Per link: after this many responses, send every response one byte per interval. */
+  slowLoris?: { afterResponses: number; byteIntervalMs: number };
+  /** Per link: after this many responses, responses carry a length field larger than their body. */
+  oversizeFrameLength?: { afterResponses: number };
+  /** Lines without the frame marker printed when a link comes up (a firmware boot banner). */
+  bootBanner?: string[];
+  /**
+   * One-shot: drop the link right after the `after`-th response to a request of one of
+   * `types` (all types when absent) — a cable pulled or a radio lost mid-pairing.
+   */
+  dropLinkAfter?: { after: number; types?: readonly MessageType[] };
+  /** How long the lock stays dark after a power loss in the flash model (engine.flash). Default 200 ms. */
+  powerOffMs?: number;
+}
+
+/** Where a simulated lock's bytes go: the serving transport. */
+export interface LockOutput {
+  write(bytes: Buffer): void;
+  /** Bytes written but not yet on the wire (pacing); lets endless output stay bounded. */
+  readonly queued: number;
+  /** Drops the link (pulls the cable, or disconnects the BLE connection). */
+  dropLink(): void;
+}
+
+export interface SimulatedLockStats {
+  requests: number;
+  responses: number;
+  manifestBytesServed: number;
+  linksUp: number;
+  dropped: number;
+  corrupted: number;
+  replayed: number;
+  disconnects: number;
+}
+
+/**
+ * A lock as the gateway meets it: the protocol engine behind line framing, per-request
+ * latency and the configured faults. Transport-agnostic: the serial server and the BLE
+ * peripheral model both feed it bytes and give it a LockOutput.
+ */
+export class SimulatedLock {
+  readonly engine: LockEngine;
+  readonly faults: LockFaults;
+  readonly stats: SimulatedLockStats = {
+    requests: 0,
+    responses: 0,
+    manifestBytesServed: 0,
+    linksUp: 0,
+    dropped: 0,
+    corrupted: 0,
+    replayed: 0,
+    disconnects: 0,
+  };
+  readonly #log: Logger;
+  readonly #random: () => number;
+  #output: LockOutput | undefined;
+  #framer: LineFramer | undefined;
+  #queue: Frame[] = [];
+  #busy = false;
+  #sent: Buffer[] = [];
+  #linkResponses = 0;
+  #stallFired = false;
+  #stalledUntil = 0;
+  #disconnectsLeft: number;
+  #dropLinkCount = 0;
+  #dropLinkFired = false;
+  #timers = new Set<NodeJS.Timeout>();
+  #powerTimer: NodeJS.Timeout | undefined;
+
+  constructor(engine: LockEngine, faults: LockFaults = {}, log: Logger = silentLogger) {
+    this.engine = engine;
+    this.faults = faults;
+    this.#log = log.child({ component: 'lock-sim', lockId: engine.lockId });
+    this.#random = seededRandom(faults.seed ?? 1);
+    this.#disconnectsLeft = faults.disconnect?.times ?? 1;
+  }
+
+  /** A link came up: start listening and answering on it. */
+  attach(output: LockOutput): void {
+    this.detach();
+    this.#output = output;
+    this.#linkResponses = 0;
+    this.stats.linksUp++;
+    this.#newFramer(output);
+    for (const line of this.faults.bootBanner ?? []) output.write(Buffer.from(`${line}\r\n`, 'latin1'));
+  }
+
+  /** The lock bounds its input like the gateway does: a hostile gateway gets no more room. */
+  #newFramer(output: LockOutput): void {
+    const framer = new LineFramer({ lineTimeoutMs: 5000 });
+    framer.on('data', (line: Buffer) => this.#onLine(line));
+    framer.on('error', (err: Error) => {
+      this.#log.debug({ err: err.message }, 'input line rejected; starting a fresh line buffer');
+      if (this.#output === output) this.#newFramer(output);
+    });
+    this.#framer = framer;
+  }
+
+  /** The link went away: forget queued work, stop all timers; the lock's session ends with it. */
+  detach(): void {
+    this.engine.endSession();
+    this.#framer?.removeAllListeners();
+    this.#framer?.destroy();
+    this.#framer = undefined;
+    this.#output = undefined;
+    this.#queue = [];
+    this.#busy = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** Bytes from the gateway. */
+  receive(bytes: Uint8Array): void {
+    this.#framer?.write(bytes);
+  }
+
+  #onLine(line: Buffer): void {
+    let frame: Frame | undefined;
+    try {
+      frame = Frame.fromLine(line);
+    } catch {
+      return; // firmware drops corrupt frames silently; the gateway retransmits
+    }
+    if (!frame) return;
+    this.stats.requests++;
+    if (performance.now() < this.#stalledUntil) return;
+    this.#queue.push(frame);
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.#busy || this.#queue.length === 0 || !this.#output) return;
+    this.#busy = true;
+    const frame = this.#queue.shift()!;
+    this.#later(this.faults.latencyMs ?? 0, () => {
+      this.#busy = false;
+      this.#answer(frame);
+      this.#next();
+    });
+  }
+
+  #answer(request: Frame): void {
+    const output = this.#output;
+    if (!output) return;
+    if (performance.now() < this.#stalledUntil) return;
+    if (this.engine.poweredOff) return;
+    const response = this.engine.handle(request);
+    if (this.engine.poweredOff) {
+      this.#powerFailed(output);
+      return;
+    }
+    if (!response) return;
+    const f = this.faults;
+    this.stats.responses++;
+    this.#linkResponses++;
+    const n = this.#linkResponses;
+
+    if (f.stall && !this.#stallFired && n > f.stall.afterResponses) {
+      this.#stallFired = true;
+      this.#stalledUntil = performance.now() + f.stall.durationMs;
+      this.#queue = [];
+      this.#log.debug({ ms: f.stall.durationMs }, 'stalling');
+      return;
+    }
+    if (f.endlessLine && n > f.endlessLine.afterResponses) {
+      this.#endlessLine(output);
+      return;
+    }
+    if (f.dropRate && this.#random() < f.dropRate) {
+      this.stats.dropped++;
+      return;
+    }
+
+    let line: Buffer;
+    if (f.oversizeFrameLength && n > f.oversizeFrameLength.afterResponses) {
+      line = lyingLengthLine(response);
+    } else if (f.corruptCrcRate && this.#random() < f.corruptCrcRate) {
+      this.stats.corrupted++;
+      line = corruptCrcLine(response);
+    } else {
+      line = response.toLine();
+    }
+
+    if (f.slowLoris && n > f.slowLoris.afterResponses) {
+      this.#dribble(output, line, f.slowLoris.byteIntervalMs);
+      return;
+    }
+    output.write(line);
+    this.#remember(line);
+    if (f.replayRate && this.#sent.length > 1 && this.#random() < f.replayRate) {
+      this.stats.replayed++;
+      output.write(this.#sent[Math.floor(this.#random() * (this.#sent.length - 1))]!);
+    }
+
+    const cut = f.dropLinkAfter;
+    if (cut && !this.#dropLinkFired && (!cut.types || cut.types.includes(request.type))) {
+      if (++this.#dropLinkCount >= cut.after) {
+        this.#dropLinkFired = true;
+        this.stats.disconnects++;
+        this.#log.debug({ after: this.#dropLinkCount }, 'dropping the link after a response');
+        this.detach();
+        output.dropLink();
+        return;
+      }
+    }
+
+    if (response.type === MessageType.ReadResponse) {
+      const read = decodeMessage(response);
+      if (read.type === MessageType.ReadResponse) this.stats.manifestBytesServed += read.body.data.byteLength;
+      const d = f.disconnect;
+      if (
+        d &&
+        this.#disconnectsLeft > 0 &&
+        this.stats.manifestBytesServed >= d.afterManifestBytes * (this.stats.disconnects + 1)
+      ) {
+        this.#disconnectsLeft--;
+        this.stats.disconnects++;
+        this.#log.debug({ served: this.stats.manifestBytesServed }, 'dropping the link mid-transfer');
+        this.detach();
+        output.dropLink();
+      }
+    }
+  }
+
+  /**
+   * The flash model lost power mid-operation: the lock goes dark (queued requests and the
+   * half-received line are gone with its RAM) and boots again after `powerOffMs`.
+   */
+  #powerFailed(output: LockOutput): void {
+    this.#queue = [];
+    this.#busy = false;
+    this.#log.debug('power lost; rebooting');
+    clearTimeout(this.#powerTimer);
+    this.#powerTimer = setTimeout(() => {
+      this.#powerTimer = undefined;
+      this.engine.powerOn();
+      if (this.#output !== output) return;
+      this.#framer?.removeAllListeners();
+      this.#framer?.destroy();
+      this.#newFramer(output);
+    }, this.faults.powerOffMs ?? 200);
+    this.#powerTimer.unref?.();
+  }
+
+  #remember(line: Buffer): void {
+    this.#sent.push(line);
+    if (this.#sent.length > 16) this.#sent.shift();
+  }
+
+  #endlessLine(output: LockOutput): void {
+    const filler = Buffer.alloc(256, 'A');
+    output.write(Buffer.from('~', 'latin1'));
+    const pump = () => {
+      if (this.#output !== output) return;
+      while (output.queued < 4096) output.write(filler);
+      this.#later(5, pump);
+    };
+    pump();
+  }
+
+  #dribble(output: LockOutput, line: Buffer, intervalMs: number): void {
+    let i = 0;
+    const step = () => {
+      if (this.#output !== output || i >= line.byteLength) return;
+      output.write(line.subarray(i, i + 1));
+      i++;
+      this.#later(intervalMs, step);
+    };
+    step();
+  }
+
+  #later(ms: number, fn: () => void): void {
+    if (ms <= 0) {
+      fn();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
+  }
+}
+
+/** A frame whose CRC no longer matches its content. */
+function corruptCrcLine(frame: Frame): Buffer {
+  const bin = frame.toBuffer();
+  bin[bin.byteLength - 1]! ^= 0x5a;
+  return Buffer.from(`~${bin.toString('base64')}\n`, 'latin1');
+}
+
+/** A frame whose length field claims 65535 body bytes, with a CRC that covers the lie. */
+function lyingLengthLine(frame: Frame): Buffer {
+  const bin = frame.toBuffer();
+  const head = Buffer.from(bin.subarray(0, bin.byteLength - 4));
+  head.writeUInt16BE(0xffff, 4);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(head));
+  return Buffer.from(`~${Buffer.concat([head, crc]).toString('base64')}\n`, 'latin1');
+}

@@ -1,0 +1,314 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import t from 'tap';
+import { encodeCanonical, Tag } from '../../src/cbor/index.js';
+import { isCtopError } from '../../src/errors.js';
+import { sign1Bytes, sigStructureBytes } from '../../src/exchange-wire/cose-frame.js';
+import {
+  decodeOutageReport,
+  decodeStatus,
+  deriveMessageId,
+  Ed25519Signer,
+  type Envelope,
+  encodeOutageReport,
+  encodeStatus,
+  nameBasedUuid,
+  openEnvelope,
+  openQuery,
+  openQueryResult,
+  openReceipt,
+  payloadMatches,
+  QUERY_ACTIONS,
+  RECEIPT_ACTION,
+  type Receipt,
+  sealEnvelope,
+  signQuery,
+  signReceipt,
+  toBeSigned,
+  URN_UUID_PATTERN,
+  verifyEd25519,
+  verifyReceipt,
+} from '../../src/exchange-wire/index.js';
+import { generateKey, publicPart, TrustStore } from '../../src/keys/index.js';
+
+const gateway = generateKey('gateway', 'gw-dostyk-1');
+const exchange = generateKey('exchange', 'kz-exchange-1');
+const trust = TrustStore.empty();
+trust.add(publicPart(exchange));
+trust.add(publicPart(gateway));
+const gatewaySigner = new Ed25519Signer(gateway);
+const exchangeSigner = new Ed25519Signer(exchange);
+
+function envelope(payload: Uint8Array): Envelope {
+  const sha = new Uint8Array(sha256(payload));
+  return {
+    messageId: deriveMessageId('CTOP://KZ/DOSTYK/gw-dostyk-1', 'pairing', sha),
+    conversationId: 'urn:uuid:00000000-0000-8000-8000-000000000001',
+    procedureId: 'urn:uuid:00000000-0000-8000-8000-000000000002',
+    action: 'ctop/v1/pairing.submit',
+    kind: 'pairing',
+    from: 'CTOP://KZ/DOSTYK/gw-dostyk-1',
+    to: 'CTOP://KZ/EXCHANGE',
+    replyTo: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/receipt',
+    sentAt: 1_741_941_000_000,
+    attempt: 1,
+    payloadSha256: sha,
+    payload,
+    routing: { lockId: 'SSL-KZ-000123', count: 3, sealed: true, train: null, big: 2 ** 40 },
+  };
+}
+
+function sha256(b: Uint8Array): Buffer {
+  return createHash('sha256').update(b).digest();
+}
+
+function receipt(over: Partial<Receipt> = {}): Receipt {
+  return {
+    action: RECEIPT_ACTION,
+    from: 'CTOP://KZ/EXCHANGE',
+    to: 'CTOP://KZ/DOSTYK/gw-dostyk-1',
+    issuedAt: 1_741_941_000_500,
+    results: [
+      {
+        messageId: 'urn:uuid:2b1b0a4c-7d1e-8f00-9a3b-0c1d2e3f4a5b',
+        conversationId: 'urn:uuid:00000000-0000-8000-8000-000000000001',
+        payloadSha256: new Uint8Array(32).fill(9),
+        status: 'rejected',
+        reason: 'manifest_revoked',
+        detail: 'key compromise',
+        receivedAt: 1_741_941_000_400,
+        duplicate: false,
+        verification: 'revoked',
+      },
+    ],
+    ...over,
+  };
+}
+
+t.test('messageIds are name-based UUIDv8: same content, same id; any input changes it', async (t) => {
+  const sha = new Uint8Array(32).fill(1);
+  const id = deriveMessageId('CTOP://KZ/DOSTYK/gw-dostyk-1', 'manifest', sha);
+  t.match(id, URN_UUID_PATTERN);
+  t.equal(id[23], '8', 'version 8');
+  t.match(id[28], /[89ab]/, 'RFC 9562 variant');
+  t.equal(deriveMessageId('CTOP://KZ/DOSTYK/gw-dostyk-1', 'manifest', sha), id);
+  t.not(deriveMessageId('CTOP://KZ/ALTYNKOL/gw-altynkol-1', 'manifest', sha), id);
+  t.not(deriveMessageId('CTOP://KZ/DOSTYK/gw-dostyk-1', 'alert', sha), id);
+  t.not(deriveMessageId('CTOP://KZ/DOSTYK/gw-dostyk-1', 'manifest', new Uint8Array(32).fill(2)), id);
+  // EXCHANGE.md §4.1 test vector: an implementation in another language must print this.
+  t.equal(id, 'urn:uuid:71561479-e6a0-8f77-abd9-65e911fcd6ad');
+  t.not(nameBasedUuid('a', ['bc']), nameBasedUuid('a', ['b', 'c']), 'parts are separated');
+});
+
+t.test('an envelope round-trips, and its signature covers every byte', async (t) => {
+  const payload = encodeCanonical({ pairing: 'SSL-KZ-000123', at: 1 });
+  const bytes = sealEnvelope(gatewaySigner, envelope(payload));
+  const { envelope: opened, signed } = openEnvelope(bytes);
+  t.same(opened, {
+    ...envelope(payload),
+    payload: Buffer.from(payload),
+    payloadSha256: Buffer.from(envelope(payload).payloadSha256),
+  });
+  t.equal(signed.kid, 'gw-dostyk-1');
+  t.ok(payloadMatches(opened));
+  t.ok(verifyEd25519(toBeSigned(signed), signed.signature, gateway.publicKey));
+  t.notOk(verifyEd25519(toBeSigned(signed), signed.signature, exchange.publicKey));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: bytes.length - 1 }),
+      fc.integer({ min: 1, max: 255 }),
+      (at, mask) => {
+        const damaged = Buffer.from(bytes);
+        damaged[at]! ^= mask;
+        try {
+          const o = openEnvelope(damaged);
+          return (
+            !verifyEd25519(toBeSigned(o.signed), o.signed.signature, gateway.publicKey) ||
+            !payloadMatches(o.envelope)
+          );
+        } catch (err) {
+          return isCtopError(err, 'E_SYNC_MALFORMED');
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+t.test('a receipt verifies only with a trusted exchange key, and every altered byte is caught', async (t) => {
+  const bytes = signReceipt(exchangeSigner, receipt());
+  const { receipt: r } = verifyReceipt(bytes, trust);
+  t.equal(r.results[0]!.reason, 'manifest_revoked');
+  t.equal(r.issuedAt, 1_741_941_000_500, 'times above 2^32 survive');
+  const byGateway = t.throws(() => verifyReceipt(signReceipt(new Ed25519Signer(gateway), receipt()), trust));
+  t.ok(isCtopError(byGateway, 'E_SYNC_SIGNATURE'), 'a gateway key is not an exchange key');
+  const untrusted = t.throws(() => verifyReceipt(bytes, TrustStore.empty()));
+  t.ok(isCtopError(untrusted, 'E_SYNC_SIGNATURE'), 'unknown key');
+  const revoked = TrustStore.empty();
+  revoked.add(publicPart(exchange));
+  revoked.revoke('kz-exchange-1', 1_741_941_000_000, 'rotated');
+  t.ok(
+    isCtopError(
+      t.throws(() => verifyReceipt(bytes, revoked)),
+      'E_SYNC_SIGNATURE',
+    ),
+    'revoked before issue',
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: bytes.length - 1 }),
+      fc.integer({ min: 1, max: 255 }),
+      (at, mask) => {
+        const damaged = Buffer.from(bytes);
+        damaged[at]! ^= mask;
+        try {
+          verifyReceipt(damaged, trust);
+          return false;
+        } catch (err) {
+          return isCtopError(err, 'E_SYNC_MALFORMED') || isCtopError(err, 'E_SYNC_SIGNATURE');
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.throws(() => signReceipt(exchangeSigner, receipt({ results: [] })), RangeError);
+  const noReason = receipt();
+  delete noReason.results[0]!.reason;
+  t.ok(
+    isCtopError(
+      t.throws(() => openReceipt(signReceipt(exchangeSigner, noReason))),
+      'E_SYNC_MALFORMED',
+    ),
+    'a rejection needs its reason',
+  );
+});
+
+t.test('hostile bytes end in E_SYNC_MALFORMED for every decoder, never in another exception', async (t) => {
+  const decoders: [string, (b: Uint8Array) => unknown][] = [
+    ['envelope', openEnvelope],
+    ['receipt', openReceipt],
+    ['query', openQuery],
+    ['query result', openQueryResult],
+    ['status', decodeStatus],
+    ['outage report', decodeOutageReport],
+  ];
+  const cborish = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.anything({ maxDepth: 3, withBigInt: true, withTypedArray: false, withMap: true }).map((v) => {
+      try {
+        return encodeCanonical(v);
+      } catch {
+        return new Uint8Array([0xff]);
+      }
+    }),
+    // A real COSE_Sign1 shape with random parts.
+    fc
+      .tuple(
+        fc.anything({ maxDepth: 2 }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 80 }),
+      )
+      .map(([hdr, body, sig]) => {
+        try {
+          return encodeCanonical(new Tag([encodeCanonical(hdr), new Map(), body, sig], 18));
+        } catch {
+          return new Uint8Array([0xd2]);
+        }
+      }),
+  );
+  for (const [what, decode] of decoders) {
+    fc.assert(
+      fc.property(cborish, (bytes) => {
+        try {
+          decode(bytes);
+          return true;
+        } catch (err) {
+          return isCtopError(err, 'E_SYNC_MALFORMED');
+        }
+      }),
+      { numRuns: 400 },
+    );
+    t.pass(`${what}: only typed errors`);
+  }
+  const huge = new Uint8Array(1024 * 1024 + 1);
+  t.ok(
+    isCtopError(
+      t.throws(() => openEnvelope(huge)),
+      'E_SYNC_MALFORMED',
+    ),
+    'over 1 MiB refused before decoding',
+  );
+  const query = signQuery(gatewaySigner, {
+    action: QUERY_ACTIONS.document,
+    queryId: 'urn:uuid:00000000-0000-4000-8000-000000000001',
+    from: 'CTOP://KZ/DOSTYK/gw-dostyk-1',
+    to: 'CTOP://KZ/EXCHANGE',
+    replyTo: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/query-result',
+    sentAt: 1,
+  });
+  t.ok(
+    isCtopError(
+      t.throws(() => openQuery(query)),
+      'E_SYNC_MALFORMED',
+    ),
+    'a document query names a document',
+  );
+  t.ok(
+    isCtopError(
+      t.throws(() => openReceipt(query)),
+      'E_SYNC_MALFORMED',
+    ),
+    'a query is not a receipt (content type)',
+  );
+});
+
+t.test("the hand-written COSE frames are byte for byte the deterministic encoder's", async (t) => {
+  const sizes = fc.oneof(
+    fc.integer({ min: 0, max: 30 }),
+    fc.integer({ min: 250, max: 260 }),
+    fc.integer({ min: 65_530, max: 65_540 }),
+  );
+  fc.assert(
+    fc.property(sizes, sizes, fc.uint8Array({ minLength: 64, maxLength: 64 }), (a, b, sig) => {
+      const protectedBytes = new Uint8Array(a).fill(1);
+      const payload = new Uint8Array(b).fill(2);
+      const general = encodeCanonical(['Signature1', protectedBytes, new Uint8Array(0), payload]);
+      const tagged = encodeCanonical(new Tag([protectedBytes, new Map(), payload, sig], 18));
+      return (
+        sigStructureBytes(protectedBytes, payload).equals(general) &&
+        sign1Bytes(protectedBytes, payload, sig).equals(tagged)
+      );
+    }),
+    { numRuns: 200 },
+  );
+  const big = new Uint8Array(70_000);
+  t.ok(
+    sigStructureBytes(big, big).equals(encodeCanonical(['Signature1', big, new Uint8Array(0), big])),
+    '4-byte lengths',
+  );
+});
+
+t.test('status and outage reports round-trip', async (t) => {
+  const status = {
+    state: 'offline' as const,
+    from: 'CTOP://KZ/DOSTYK/gw-dostyk-1',
+    at: 1_741_941_000_000,
+    reason: 'lost' as const,
+  };
+  t.same(decodeStatus(encodeStatus(status)), status);
+  const report = {
+    outageId: 7,
+    gateway: status.from,
+    startedAt: 1_741_941_000_000,
+    endedAt: 1_741_941_060_000,
+    cause: 'dns',
+  };
+  t.same(decodeOutageReport(encodeOutageReport(report)), report);
+  const backwards = encodeOutageReport({ ...report, endedAt: 1 });
+  t.ok(
+    isCtopError(
+      t.throws(() => decodeOutageReport(backwards)),
+      'E_SYNC_MALFORMED',
+    ),
+  );
+});

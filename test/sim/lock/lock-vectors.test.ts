@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import {
+  type EventChainVector,
+  type FrameVector,
+  vectorCarrierKey,
+  vectorLockKey,
+} from '../../../scripts/lib/protocol-vectors.js';
+import { SealState } from '../../../src/lock/codec/constants.js';
+import { Frame } from '../../../src/lock/codec/frame.js';
+import { LockEngine } from '../../../src/sim/lock/lock-engine.js';
+import { ManualClock } from '../../helpers/store.js';
+
+/**
+ * The lock simulator as a firmware vendor's conformance run (PROTOCOL.md §15): the carrier
+ * conversation of the vectors — CHALLENGE, CARRIER_AUTH, WRITE, COMMIT, SEAL, UNSEAL — fed
+ * line by line to the engine must produce the vectors' answer lines byte for byte, and its
+ * log must be event-chain.json.
+ */
+
+const vector = <T>(name: string): T =>
+  JSON.parse(
+    readFileSync(new URL(`../../firmware-protocol/vectors/${name}.json`, import.meta.url), 'utf8'),
+  ) as T;
+
+const T0 = 1_790_000_000;
+
+t.test('the carrier conversation of the vectors, answered byte for byte', async (t) => {
+  const chain = vector<EventChainVector>('event-chain');
+  const nonce = Buffer.from(
+    (vector<FrameVector>('challenge-response').body as { nonce: { hex: string } }).nonce.hex,
+    'hex',
+  );
+  const clock = new ManualClock(T0 * 1000);
+  const engine = new LockEngine({
+    lockId: chain.lockId,
+    identity: { publicKey: vectorLockKey.publicKey, secretKey: vectorLockKey.secretKey },
+    manifest: new Uint8Array(0),
+    events: [],
+    sealState: SealState.Unsealed,
+    carrierKeys: [{ kid: 'KTZE-EXPRESS-01', publicKey: vectorCarrierKey.publicKey }],
+    randomBytes: () => Uint8Array.from(nonce),
+    clock,
+  });
+  const exchange = (request: string, answer: string) => {
+    const response = engine.handle(Frame.fromLine(Buffer.from(vector<FrameVector>(request).line))!);
+    t.equal(
+      response?.toLine().toString('latin1').trimEnd(),
+      vector<FrameVector>(answer).line,
+      `${request} → ${answer}`,
+    );
+  };
+  const authorize = () => {
+    engine.handle(Frame.fromLine(Buffer.from(vector<FrameVector>('hello-request').line))!);
+    exchange('challenge-request', 'challenge-response');
+    exchange('carrier-auth-request', 'carrier-auth-response');
+  };
+
+  authorize();
+  exchange('write-request', 'write-response');
+  clock.advance(30_000);
+  exchange('commit-request', 'commit-response');
+  clock.advance(30_000);
+  exchange('seal-request', 'seal-response');
+  t.same(
+    engine.events.map((e) => [
+      e.counter,
+      e.time,
+      Buffer.from(e.hash).toString('hex'),
+      Buffer.from(e.sig).toString('hex'),
+    ]),
+    chain.events.map((e) => [e.counter, e.time, e.hash, e.sig]),
+    'the log is event-chain.json',
+  );
+  clock.set((T0 + 7200) * 1000); // a new session: the last one idled out
+  authorize();
+  exchange('unseal-request', 'unseal-response');
+  t.equal(engine.info().seal, SealState.Unsealed);
+});
