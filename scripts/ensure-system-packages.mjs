@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 /** Debian package -> a file that proves it is installed. */
 const required = {
   mosquitto: '/usr/sbin/mosquitto',
+  // The second broker of the sync tests: ejabberd's MQTT service (test/helpers/ejabberd.ts).
+  ejabberd: '/usr/sbin/ejabberdctl',
   socat: '/usr/bin/socat',
   openssl: '/usr/bin/openssl',
   // The officers' console is tested in a real browser (playwright-core drives it).
