@@ -6,8 +6,9 @@
  * - mosquitto: anonymous, with or without persistence (sessions survive a restart with it);
  * - mosquitto-password, mosquitto-tls: password accounts or client certificates, and the
  *   topic ACL of EXCHANGE.md §2.3;
- * - ejabberd-password, ejabberd-tls: ejabberd's MQTT service, the same two logins and the
- *   same ACL; its sessions live in memory only, so a broker restart loses them.
+ * - ejabberd-password, ejabberd-tls: ejabberd's MQTT service, the same two logins (the
+ *   password inside TLS) and the same ACL; its sessions live in memory only, so a broker
+ *   restart loses them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -94,15 +95,27 @@ export async function startSyncBroker(
     };
   }
   if (kind === 'ejabberd-password') {
-    const broker = await startEjabberd(t, { users, acl: { exchangeUser: EXCHANGE_USER } });
+    // As in production: the password only inside TLS (the server's certificate, none of the client's).
+    const pki = makeTestPki(t);
+    const broker = await startEjabberd(t, {
+      tls: { caFile: pki.caFile, ...pki.server, verifyClients: false },
+      users,
+      acl: { exchangeUser: EXCHANGE_USER },
+    });
+    const tls = { caFile: pki.caFile };
     return {
       kind,
-      name: 'ejabberd, password login',
-      url: broker.url,
-      agent: password.agent,
-      exchange: password.exchange,
+      name: 'ejabberd, password login over TLS',
+      url: broker.tlsUrl,
+      agent: { ...password.agent, tls },
+      exchange: { ...password.exchange, tls },
       persistentSessions: false,
-      observer: (clientId) => ({ clientId, ...password.observer }),
+      observer: (clientId) => ({
+        clientId,
+        ...password.observer,
+        ca: readFileSync(pki.caFile),
+        rejectUnauthorized: true,
+      }),
       kill: (signal) => broker.kill(signal),
       restart: () => broker.restart(),
     };
