@@ -42,3 +42,10 @@ if (
   console.error('apt-get failed; install the packages by hand and run the tests again');
   process.exit(1);
 }
+
+// Debian starts the system ejabberd on install where systemd runs (not in a container): an
+// XMPP and MQTT server on every interface. The tests start their own on loopback; the
+// system one, installed only for them, is stopped and kept from starting at boot.
+if (missing.includes('ejabberd') && existsSync('/run/systemd/system')) {
+  spawnSync('systemctl', ['disable', '--now', 'ejabberd.service'], { stdio: 'ignore' });
+}
