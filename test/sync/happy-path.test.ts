@@ -5,10 +5,13 @@
 import t from 'tap';
 import { drainWithReceipts, wrongPassword } from './broker-suite.js';
 
+const LOGINS = { mosquitto: 'anonymous', 'mosquitto-password': 'password login' } as const;
+
 for (const kind of ['mosquitto', 'mosquitto-password'] as const) {
   for (const protocolVersion of [5, 4] as const) {
+    const version = protocolVersion === 5 ? '5' : '3.1.1';
     t.test(
-      `${kind === 'mosquitto' ? 'mosquitto' : 'mosquitto, password login'}, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: manifests and records reach the exchange once, each row done on its signed receipt`,
+      `mosquitto, ${LOGINS[kind]}, MQTT ${version}: manifests and records reach the exchange once, each row done on its signed receipt`,
       (t) => drainWithReceipts(t, kind, protocolVersion),
     );
   }
