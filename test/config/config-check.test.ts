@@ -115,17 +115,22 @@ t.test('config check: the broker password file is checked like a key file and ne
   );
   t.notMatch(loose.stderr, secret);
 
-  // Environment overrides as for every key; the password itself never goes in the environment.
+  // Environment overrides as for every key (in-process: the command's own code, without a
+  // process per case); the password itself never goes in the environment.
   const bare = configFor(world, {});
-  const viaEnv = await runCli(['config', 'check', bare], {
-    env: { CTOP_SYNC__USERNAME: 'exchange-user-1', CTOP_SYNC__PASSWORD_FILE: path.join(world.dir, 'nope') },
-  });
-  t.equal(viaEnv.code, 3);
-  t.match(viaEnv.stderr, /sync\.passwordFile: E_SYNC_CONFIG: cannot open the broker password file/);
-
-  const alone = await runCli(['config', 'check', '--syntax-only', configFor(world, { passwordFile: 'p' })]);
-  t.equal(alone.code, 3, 'a password file without a user name');
-  t.match(alone.stderr, /sync\.username: missing \(expected a user name with sync\.passwordFile/);
+  const viaEnv = checkReferences(
+    loadConfig(bare, {
+      env: { CTOP_SYNC__USERNAME: 'exchange-user-1', CTOP_SYNC__PASSWORD_FILE: path.join(world.dir, 'nope') },
+    }),
+  );
+  t.equal(viaEnv.problems.length, 1);
+  t.match(viaEnv.problems[0], /sync\.passwordFile: E_SYNC_CONFIG: cannot open the broker password file/);
+  const alone = t.throws(() => loadConfig(configFor(world, { passwordFile: 'p' }), { env: {} }));
+  t.match(
+    (alone as Error).message,
+    /sync\.username: missing \(expected a user name with sync\.passwordFile/,
+    'a password file without a user name',
+  );
 });
 
 t.test(
