@@ -294,9 +294,16 @@ export class Ejabberd {
     await exited;
   }
 
-  /** Graceful stop (SIGTERM: the Erlang VM runs init:stop). */
-  stop(): Promise<void> {
-    return this.kill('SIGTERM');
+  /** Graceful stop (SIGTERM: the Erlang VM runs init:stop); SIGKILL if it has not ended after `timeoutMs`. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      await this.kill('SIGTERM');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   log(): string {
