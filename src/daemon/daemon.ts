@@ -125,7 +125,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = new SystemdNotifier({ log: options.log, ...(options.env ? { env: options.env } : {}) });
     this.metrics = new DaemonMetrics(
       {
-        store: () => (this.#store?.db.open ? this.#store : undefined),
+        store: () => (this.#store?.open ? this.#store : undefined),
         sync: () => this.#sync,
         storePath: this.config.store.path,
         ready: () => this.ready().ok,
@@ -395,7 +395,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   #applyRevocations(): number {
     const trust = this.#trust;
     const store = this.#store;
-    if (!trust || !store?.db.open) return 0;
+    if (!trust || !store?.open) return 0;
     const signers = trust
       .list()
       .filter((k) => k.role === 'signer' && k.revokedAt !== undefined)
@@ -431,9 +431,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   health(): Probe {
     const store = this.#store;
     let db = 'closed';
-    if (store?.db.open) {
+    if (store?.open) {
       try {
-        store.db.prepare('SELECT 1').get();
+        store.ping();
         db = 'ok';
       } catch (err) {
         db = (err as Error).message;
@@ -449,10 +449,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   ready(): Probe {
     const store = this.#store;
     const sync = this.#sync?.status();
-    const alarm = store?.db.open ? store.alarm : undefined;
+    const alarm = store?.open ? store.alarm : undefined;
     const checks: Record<string, unknown> = {
       state: this.#state,
-      store: store?.db.open ? (alarm?.state === 'full' ? `full: ${alarm.reason}` : 'ok') : 'closed',
+      store: store?.open ? (alarm?.state === 'full' ? `full: ${alarm.reason}` : 'ok') : 'closed',
       quickCheck: store ? 'ok' : 'not run',
       sync: sync ? (sync.running ? (sync.connected ? 'connected' : 'offline') : 'stopped') : 'not started',
       backlog: sync?.backlog ?? null,
@@ -460,7 +460,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       serialPorts: this.#serial?.status() ?? [],
     };
     const ok =
-      this.#state === 'ready' && store?.db.open === true && alarm?.state === 'ok' && sync?.running === true;
+      this.#state === 'ready' && store?.open === true && alarm?.state === 'ok' && sync?.running === true;
     return { ok, checks };
   }
 

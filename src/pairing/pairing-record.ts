@@ -85,23 +85,16 @@ export function recordPairing(result: PairingResult, options: RecordPairingOptio
     sealCounter: result.sealEvent.counter,
   };
   const sha = createHash('sha256').update(payload).digest();
-  // The outbox API finds rows by manifest or messageId only; a pairing row is found by its
-  // content hash, which the outbox keeps for every row, purged or not.
-  const queued = store.db.prepare<[Buffer], { outbox_id: number }>(
-    `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
-  );
-  return store.db
-    .transaction(() => {
-      const ingest = ingestRead(result.readBack, {
-        store,
-        trust: options.trust,
-        gatewayId: options.gatewayId,
-        log: options.log,
-      });
-      const existing = queued.get(sha);
-      if (existing) return { ingest, outboxId: existing.outbox_id, duplicate: true };
-      const outboxId = store.outbox.enqueue('pairing', payload, routing, options.clock.now());
-      return { ingest, outboxId, duplicate: false };
-    })
-    .immediate();
+  return store.transaction(() => {
+    const ingest = ingestRead(result.readBack, {
+      store,
+      trust: options.trust,
+      gatewayId: options.gatewayId,
+      log: options.log,
+    });
+    const existing = store.outbox.findPairing(sha);
+    if (existing !== undefined) return { ingest, outboxId: existing, duplicate: true };
+    const outboxId = store.outbox.enqueue('pairing', payload, routing, options.clock.now());
+    return { ingest, outboxId, duplicate: false };
+  });
 }

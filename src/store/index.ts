@@ -6,8 +6,9 @@
  * - `openStore({ path, trustOnFirstUse?, clock?, log?, backoff?, space? })` → Store
  * - `store.ingest({ read, inspection?, alerts? })` → IngestResult (one transaction)
  * - `store.saveReadCheckpoint(cp)` / `store.loadReadCheckpoint(lockId)`
+ * - `store.transaction(fn)`: several calls in one transaction; `store.open`, `store.ping()`
  * - `store.outbox`: claimDue, recordMessageId, findByMessageId, acknowledge, reject,
- *   retryLater, recoverInFlight, requeue, enqueue, status (see Outbox's doc comment)
+ *   retryLater, recoverInFlight, requeue, enqueue, findPairing, status (see Outbox's doc comment)
  * - `store.outages`, `store.exchangeStats`: for the sync's reports (traceability Art. 11,
  *   CTOP Art. 5)
  * - `store.locks.provision(list)`, `store.manifests.list(query)`, `store.alarm`,

@@ -71,7 +71,12 @@ export class Store {
     this.reads = new Reads(db);
     this.events = new LockEvents(db);
     this.alerts = new Alerts(db);
-    this.outbox = new Outbox(db, this.#space, this.manifests, options.backoff);
+    this.outbox = new Outbox(
+      db,
+      this.#space,
+      (manifestId, at) => this.manifests.markSynced(manifestId, at),
+      options.backoff,
+    );
     this.exchangeStats = new ExchangeStats(db, this.#space);
     this.outages = new Outages(db, this.#space, this.exchangeStats);
     this.checkpoints = new ReadCheckpoints(db);
@@ -97,6 +102,26 @@ export class Store {
   /** Stores one lock read with its manifest, events, alerts and outbox rows in one transaction. */
   ingest(input: IngestInput): IngestResult {
     return this.#ingest.ingest(input);
+  }
+
+  /**
+   * Runs several store calls as one SQLite transaction (BEGIN IMMEDIATE: the write lock is
+   * taken first; the store's own transactions nest inside as savepoints). With
+   * synchronous=FULL each commit is an fsync, so callers group what belongs together
+   * (a claim batch, the receipts that arrived together, a pairing and its read-back).
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** The database connection is open (false after close()). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Liveness: the database answers a trivial query (throws what SQLite says when it does not). */
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
   }
 
   saveReadCheckpoint(checkpoint: ReadCheckpoint): void {
