@@ -531,7 +531,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         maxManifestBytes: c.serial.maxManifestKiB * 1024,
         gatewayId: c.gateway.id,
         store: this.#store!,
-        ingest: (result) => this.#pipeline!.ingest(result, 'serial'),
+        ingest: (result) => this.#pipeline!.accept(result, 'serial'),
         onProgress: (p) => this.emit('serial-progress', p),
         log: this.#o.log,
         clock: this.#clock,
@@ -548,7 +548,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         },
         gatewayId: c.gateway.id,
         store: this.#store!,
-        ingest: (result) => this.#pipeline!.ingest(result, 'ble'),
+        ingest: (result) => this.#pipeline!.accept(result, 'ble'),
         log: this.#o.log,
         clock: this.#clock,
       });

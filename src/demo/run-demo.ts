@@ -263,28 +263,32 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const note = p.phase === 'retrying' ? ` — link lost (${p.error}), resuming` : '';
       bay.text = `${p.lockId} ${p.phase === 'manifest' || p.phase === 'retrying' ? `reading ${kib(p.bytes)} of ${kib(p.total)}` : p.phase}${note}`;
     });
-    daemon.on('read', (r) => {
-      if (r.stored) result.stored++;
-      if (r.transport === 'serial') {
-        const bay = [...bays.values()].find((b) => b.lockId === r.lockId);
+    daemon.on('read', ({ transport, result: read, recorded }) => {
+      if (recorded) result.stored++;
+      const lockId = read.info?.id;
+      const manifest = recorded?.manifest;
+      if (transport === 'serial') {
+        const bay = [...bays.values()].find((b) => b.lockId === lockId);
         if (bay) {
+          const resumedAt = read.stats.resumedFrom;
           const resumed =
-            r.resumedAt.length > 0 ? ` (link lost, resumed at ${r.resumedAt.map(kib).join(', ')})` : '';
+            resumedAt.length > 0 ? ` (link lost, resumed at ${resumedAt.map(kib).join(', ')})` : '';
+          const seconds = (read.finishedAt - read.startedAt) / 1000;
           bay.text =
-            r.outcome === 'complete'
-              ? `${r.lockId} read ${kib(r.manifestBytes)} in ${(r.durationMs / 1000).toFixed(1)} s${resumed}, manifest ${r.manifest?.verification}`
-              : `${r.lockId} read failed: ${r.error?.code}`;
+            read.outcome === 'complete'
+              ? `${lockId} read ${kib(read.manifest?.byteLength ?? 0)} in ${seconds.toFixed(1)} s${resumed}, manifest ${manifest?.verification}`
+              : `${lockId} read failed: ${read.error?.code}`;
         }
-        if (r.outcome === 'complete') {
+        if (read.outcome === 'complete') {
           result.serial.push({
-            lockId: r.lockId ?? '?',
-            outcome: r.outcome,
-            ...(r.manifest ? { verification: r.manifest.verification } : {}),
+            lockId: lockId ?? '?',
+            outcome: read.outcome,
+            ...(manifest ? { verification: manifest.verification } : {}),
           });
-          view.note(`serial ${bay?.bay ?? r.endpoint}: ${bay?.text ?? r.lockId}`);
+          view.note(`serial ${bay?.bay ?? read.endpoint}: ${bay?.text ?? lockId}`);
         }
-      } else if (r.manifest && r.lockId && lockIndex.has(r.lockId)) {
-        trainManifests.add(r.manifest.manifestId);
+      } else if (manifest && lockId && lockIndex.has(lockId)) {
+        trainManifests.add(manifest.manifestId);
       }
     });
     daemon.on('train-start', (e) => {

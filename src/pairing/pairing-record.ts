@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { ingestRead } from '../ingest/ingest-read.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
-import type { IngestResult, OutboxRouting, Store } from '../store/index.js';
+import type { OutboxRouting, RecordedRead, Store } from '../store/index.js';
 import type { PairingResult } from './pair-lock.js';
 
 /**
@@ -62,7 +62,7 @@ export interface RecordPairingOptions extends PairingRecordContext {
 
 export interface RecordedPairing {
   /** The read-back, stored like any lock read (manifest, events, alerts, their outbox rows). */
-  ingest: IngestResult;
+  ingest: RecordedRead;
   /** The outbox row of the pairing record. */
   outboxId: number;
   /** The same pairing was recorded before (a resumed run): nothing new was queued. */
