@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
+import { CarrierSession, type ChainHead } from '../lock/carrier-session.js';
 import { EventKind, SealState, WireError } from '../lock/codec/constants.js';
 import type { LockInfo } from '../lock/codec/messages.js';
 import { isRetryable, type LockReadResult, readLock } from '../lock/reader.js';
-import { type ChainHead, LockSession, type SessionOptions } from '../lock/session.js';
+import type { SessionOptions } from '../lock/session.js';
 import type { LinkOpener } from '../lock/transport/link.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { PairingManifest } from './prepare.js';
@@ -116,9 +117,9 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
 
   for (attempt = 1; ; attempt++) {
     report('connecting');
-    let session: LockSession | undefined;
+    let session: CarrierSession | undefined;
     try {
-      session = new LockSession(await options.open(), options);
+      session = new CarrierSession(await options.open(), options);
       links++;
       report('hello');
       const info = await session.hello();
@@ -222,7 +223,7 @@ function resumable(e: CtopError): boolean {
 }
 
 async function carrierAuth(
-  session: LockSession,
+  session: CarrierSession,
   carrier: PairingCarrier,
   report: (phase: PairingPhase) => void,
 ): Promise<void> {
@@ -232,14 +233,14 @@ async function carrierAuth(
 }
 
 /** The container of the newest seal in the lock's log. */
-async function sealedFor(session: LockSession): Promise<string | undefined> {
+async function sealedFor(session: CarrierSession): Promise<string | undefined> {
   const events = await session.readEvents();
   const seal = events.findLast((e) => e.kind === EventKind.Sealed);
   return seal ? Buffer.from(seal.detail).toString('utf8') : undefined;
 }
 
 async function writeAndCommit(
-  session: LockSession,
+  session: CarrierSession,
   info: LockInfo,
   manifest: PairingManifest,
   steps: PairingSteps,
