@@ -8,7 +8,7 @@ import {
   loadReferences,
   readProvisionedLocks,
 } from '../config/index.js';
-import { type ConsoleServer, createConsole, LiveTrains } from '../console/index.js';
+import { type ConsoleServer, createConsole, LiveTrains, loadOfficers } from '../console/index.js';
 import { CtopError } from '../errors.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
@@ -167,7 +167,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     try {
       let refs = this.#o.references;
       if (!refs) {
-        const loaded = loadReferences(this.#o.loaded);
+        const loaded = loadReferences(this.#o.loaded, { officers: loadOfficers });
         for (const warning of loaded.warnings) this.#log.warn(warning);
         refs = loaded;
       }
