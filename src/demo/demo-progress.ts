@@ -1,7 +1,7 @@
 import type { Daemon } from '../daemon/daemon.js';
 import type { ReadOutcome } from '../daemon/read-pipeline.js';
 import type { SerialProgress } from '../daemon/serial/port-reader.js';
-import type { LockProgress } from '../train/train-board.js';
+import type { LockProgress, TrainSummary } from '../train/train-board.js';
 import {
   type DemoSerialStatus,
   type DemoStatus,
@@ -11,7 +11,15 @@ import {
   type WagonLockState,
 } from './demo-view.js';
 import type { LinkCutter } from './link-cutter.js';
-import type { DemoResult } from './run-demo.js';
+
+/** What a demo run did (`npm start`'s summary; the demo test reads it). */
+export interface DemoResult {
+  summary?: TrainSummary;
+  stored: number;
+  delivered: number;
+  outageMs: number;
+  serial: { lockId: string; outcome: string; verification?: string }[];
+}
 
 /** A serial lock at the inspection bay: its link name and the lock it holds. */
 export interface DemoBay {

@@ -14,7 +14,7 @@ import type { TrainSummary } from '../train/train-board.js';
 import { EmbeddedBroker } from './broker.js';
 import { Cleanups } from './cleanups.js';
 import { demoConfig } from './demo-config.js';
-import { DemoProgress } from './demo-progress.js';
+import { DemoProgress, type DemoResult } from './demo-progress.js';
 import { formatDuration } from './demo-view.js';
 import { type DemoWorld, demoManifests, prepareDemoWorld } from './demo-world.js';
 import { LinkCutter } from './link-cutter.js';
@@ -41,14 +41,6 @@ export interface DemoOptions {
   signal: AbortSignal;
   /** Called once the agent runs (the radio is up: see lastSigintListener). */
   onStarted?: () => void;
-}
-
-export interface DemoResult {
-  summary?: TrainSummary;
-  stored: number;
-  delivered: number;
-  outageMs: number;
-  serial: { lockId: string; outcome: string; verification?: string }[];
 }
 
 /** Resolves when `ms` passed or the signal fired; never rejects. */
@@ -338,3 +330,5 @@ async function startSerialBay(world: DemoWorld, count: number, log: Logger): Pro
   }
   return bays;
 }
+
+export type { DemoResult } from './demo-progress.js';
