@@ -4,7 +4,6 @@ import {
   type AgentConfig,
   type ConfigReferences,
   type LoadedConfig,
-  loadGatewayKey,
   loadReferences,
   readProvisionedLocks,
 } from '../config/index.js';
@@ -14,19 +13,17 @@ import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { SyncEngine } from '../sync/index.js';
-import type { LockProgress, TrainSummary } from '../train/train-board.js';
 import type { BleSource } from './ble-source.js';
 import { createDaemonConsole, listenConsole } from './daemon-console.js';
 import type { DaemonEvents, DaemonState, ReloadOutcome } from './daemon-events.js';
-import { HealthServer, type Probe, parseListen } from './health-server.js';
+import { HealthServer, type Probe } from './health-server.js';
 import { bleSourceOf, serialSourceOf } from './lock-sources.js';
 import { Maintenance } from './maintenance.js';
 import { DaemonMetrics } from './metrics.js';
-import { type ReadOutcome, ReadPipeline } from './read-pipeline.js';
+import { ReadPipeline } from './read-pipeline.js';
 import { changedRestartKeys, reloadTrust, rotateGatewayKey } from './reload.js';
 import { applyRevocations } from './revocations.js';
 import { SystemdNotifier } from './sd-notify.js';
-import type { SerialProgress } from './serial/port-reader.js';
 import type { SerialSource } from './serial/serial-source.js';
 import { syncConfigOf } from './sync-config.js';
 
@@ -130,7 +127,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     try {
       const refs = this.#references();
       const store = this.#openStore(refs);
-      const sync = await this.#startSync(store, refs);
+      await this.#startSync(store, refs);
       if (c.http.listen !== null) {
         this.#health = await HealthServer.listen(
           c.http.listen,
