@@ -51,7 +51,7 @@ function languageSwitcher(ctx: PageContext): Html {
     ${LANGUAGES.map((lang) => {
       const info = LANGUAGE_INFO[lang];
       const current = lang === l.language;
-      return html`<button type="submit" name="lang" value="${lang}" lang="${info.htmlLang}"
+      return html`<button type="submit" name="lang" value="${lang}" lang="${info.htmlLang}" translate="no"
         aria-pressed="${current ? 'true' : 'false'}">${info.endonym}</button>`;
     })}
   </form>`;

@@ -15,7 +15,25 @@ import { CATALOGUES, type MessageKey } from '../../src/console/i18n/catalogues.j
 import { fromAcceptLanguage, LANGUAGE_INFO, LANGUAGES } from '../../src/console/i18n/languages.js';
 import { localeFor } from '../../src/console/i18n/locale.js';
 import { asWritten } from '../../src/console/pages/as-written.js';
-import { describeLockProblem } from '../../src/console/pages/words.js';
+import {
+  alertWord,
+  causeWord,
+  describeLockProblem,
+  errorCode,
+  outboxKindWord,
+  outboxStateWord,
+  receiptReason,
+  verificationWord,
+} from '../../src/console/pages/words.js';
+import { ERRORS } from '../../src/errors.js';
+import { REJECTION_REASONS } from '../../src/reference-exchange/index.js';
+import {
+  OUTBOX_KINDS,
+  OUTBOX_STATES,
+  STORE_ALERT_KINDS,
+  VERIFICATION_STATUSES,
+} from '../../src/store/index.js';
+import { OUTAGE_CAUSES } from '../../src/sync/outage-cause.js';
 
 const CONSOLE_SRC = fileURLToPath(new URL('../../src/console/', import.meta.url));
 const KEYS = Object.keys(CATALOGUES.en) as MessageKey[];
@@ -53,9 +71,10 @@ function literalText(elements: Element[]): string {
     .map((e) =>
       e.type === LITERAL
         ? e.value
-        : [...Object.values(e.options ?? {}).map((o) => literalText(o.value)), literalText(e.children ?? [])].join(
-            ' ',
-          ),
+        : [
+            ...Object.values(e.options ?? {}).map((o) => literalText(o.value)),
+            literalText(e.children ?? []),
+          ].join(' '),
     )
     .join(' ');
 }
@@ -95,7 +114,8 @@ t.test('every message parses, and has the placeholders and tags of the English o
     const expected = [...names(ast(CATALOGUES.en[key], 'en'))].sort();
     for (const lang of LANGUAGES) {
       const got = [...names(ast(CATALOGUES[lang][key], LANGUAGE_INFO[lang].locale))].sort();
-      if (got.join() !== expected.join()) t.fail(`${lang} ${key}: ${got.join(', ')} ≠ ${expected.join(', ')}`);
+      if (got.join() !== expected.join())
+        t.fail(`${lang} ${key}: ${got.join(', ')} ≠ ${expected.join(', ')}`);
     }
   }
   t.pass('placeholders agree');
@@ -168,14 +188,17 @@ t.test('no English left in the Russian, Kazakh and Chinese catalogues', async (t
   t.same(
     KEYS.filter(
       (k) =>
-        CATALOGUES.kk[k] === CATALOGUES.ru[k] && (literalText(ast(CATALOGUES.kk[k], 'kk')).match(/\p{L}+/gu) ?? []).length > 1,
+        CATALOGUES.kk[k] === CATALOGUES.ru[k] &&
+        (literalText(ast(CATALOGUES.kk[k], 'kk')).match(/\p{L}+/gu) ?? []).length > 1,
     ),
     [],
     'no Kazakh phrase is the Russian one',
   );
   const han = /\p{Script=Han}/u;
   t.same(
-    KEYS.filter((k) => /\p{L}{2}/u.test(literalText(ast(CATALOGUES.zh[k], 'zh'))) && !han.test(CATALOGUES.zh[k])),
+    KEYS.filter(
+      (k) => /\p{L}{2}/u.test(literalText(ast(CATALOGUES.zh[k], 'zh'))) && !han.test(CATALOGUES.zh[k]),
+    ),
     [],
     'every Chinese message with words has Chinese characters',
   );
@@ -191,11 +214,11 @@ t.test('messages escape what they are given and keep markup they are handed', as
     en.t('trains.none', { link: (chunks) => html`<a href="/manifests">${chunks}</a>` }).value,
     'No train read since the agent started. Stored manifests are under <a href="/manifests">Manifests</a>.',
   );
+  t.equal(localeFor('zh').t('train.heading', { train: html`<b>2714</b>` }).value, '列车 <b>2714</b>');
   t.equal(
-    localeFor('zh').t('train.heading', { train: html`<b>2714</b>` }).value,
-    '列车 <b>2714</b>',
+    en.t('login.accounts').value,
+    'Officer accounts are set in the agent&#39;s configuration; see docs/CONSOLE.md.',
   );
-  t.equal(en.t('login.accounts').value, 'Officer accounts are set in the agent&#39;s configuration; see docs/CONSOLE.md.');
 });
 
 t.test('times are UTC and say so, in every language', async (t) => {
@@ -219,8 +242,14 @@ t.test('numbers as each language writes them; decimals keep exactly their digits
   t.equal(localeFor('en').decimal('not a number'), 'not a number', 'anything else as written');
   fc.assert(
     fc.property(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.integer({ min: 0, max: 6 }), (n, digits) => {
-      const s = digits === 0 ? n.toString() : `${n / 10n ** BigInt(digits)}.${(n % 10n ** BigInt(digits)).toString().padStart(digits, '0')}`;
-      const back = localeFor('ru').decimal(s).replace(/\u00a0/g, '').replace(',', '.');
+      const s =
+        digits === 0
+          ? n.toString()
+          : `${n / 10n ** BigInt(digits)}.${(n % 10n ** BigInt(digits)).toString().padStart(digits, '0')}`;
+      const back = localeFor('ru')
+        .decimal(s)
+        .replace(/\u00a0/g, '')
+        .replace(',', '.');
       return back === s;
     }),
     { numRuns: 200 },
@@ -242,7 +271,11 @@ t.test('Accept-Language picks the catalogue', async (t) => {
   t.equal(fromAcceptLanguage('ru;q=0, en'), 'en', 'q=0 means never');
   t.equal(fromAcceptLanguage('de, fr'), undefined);
   t.equal(fromAcceptLanguage(undefined), undefined);
-  t.equal(fromAcceptLanguage(`${'x-'.repeat(10_000)},ru`), undefined, 'a hostile header is cut, not parsed whole');
+  t.equal(
+    fromAcceptLanguage(`${'x-'.repeat(10_000)},ru`),
+    undefined,
+    'a hostile header is cut, not parsed whole',
+  );
   fc.assert(
     fc.property(fc.string({ maxLength: 300 }), (header) => {
       const found = fromAcceptLanguage(header);
@@ -290,6 +323,53 @@ t.test("a lock's trouble in the officer's words, the technical text beside it", 
     describeLockProblem(ru, 'lock unknown lock; manifest unknown signer').value,
     'замок: НЕИЗВЕСТНЫЙ ЗАМОК; манифест: НЕИЗВЕСТНЫЙ ПОДПИСАНТ',
   );
-  t.equal(describeLockProblem(localeFor('zh'), 'not read before the train had passed').value, '列车通过前未能读取');
-  t.equal(describeLockProblem(localeFor('kk'), 'something new and odd').value, 'техникалық мәліметтерді қараңыз');
+  t.equal(
+    describeLockProblem(localeFor('zh'), 'not read before the train had passed').value,
+    '列车通过前未能读取',
+  );
+  t.equal(
+    describeLockProblem(localeFor('kk'), 'something new and odd').value,
+    'техникалық мәліметтерді қараңыз',
+  );
+  t.equal(
+    describeLockProblem(
+      ru,
+      'manifest expired; expired: manifest 3b1f… expired: key kz-1 valid to 2024-12-31; kept as evidence',
+    ).value,
+    'манифест: КЛЮЧ ПОДПИСИ ИСТЁК',
+    'the alert that repeats the verdict is said once; its detail (with its own "; ") is not a reason',
+  );
+  t.equal(
+    describeLockProblem(ru, 'E_LOCK_HASH: mismatch; after a re-read; lock unknown lock').value,
+    'проверка целостности не пройдена (<code translate="no">E_LOCK_HASH</code>); замок: НЕИЗВЕСТНЫЙ ЗАМОК',
+  );
+});
+
+t.test('every token the store and the exchange write has its words in every language', async (t) => {
+  const codeOnly = /^<code translate="no">[^<]*<\/code>$/;
+  for (const lang of LANGUAGES) {
+    const l = localeFor(lang);
+    const untranslated = [
+      ...VERIFICATION_STATUSES.filter((v) => codeOnly.test(verificationWord(l, v).value)),
+      ...STORE_ALERT_KINDS.filter((k) => codeOnly.test(alertWord(l, k).value)),
+      ...OUTBOX_KINDS.filter((k) => codeOnly.test(outboxKindWord(l, k).value)),
+      ...OUTBOX_STATES.filter((s) => codeOnly.test(outboxStateWord(l, s).value)),
+      ...OUTAGE_CAUSES.filter((c) => codeOnly.test(causeWord(l, c).value)),
+      ...REJECTION_REASONS.filter((r) => codeOnly.test(receiptReason(l, r).value)),
+    ];
+    t.same(untranslated, [], `${lang}: a word for every state, kind, cause and reason`);
+    // Every error code falls in a category that has words (src/errors.ts).
+    for (const code of Object.keys(ERRORS)) {
+      if (
+        !errorCode(l, code).value.includes(`<code translate="no">${code}</code>`) ||
+        codeOnly.test(errorCode(l, code).value)
+      )
+        t.fail(`${lang}: ${code}`);
+    }
+  }
+  t.equal(
+    alertWord(localeFor('ru'), 'future_kind').value,
+    '<code translate="no">future_kind</code>',
+    'a newer token: as the code',
+  );
 });

@@ -38,7 +38,10 @@ t.test('the switcher: a same-site POST, kept in a cookie and for the account', a
   const res = await choose(browser, 'kk', '/login?next=%2Foutbox');
   t.equal(res.status, 303);
   t.equal(res.headers.get('location'), '/login?next=%2Foutbox', 'back to the page it was on');
-  t.match(res.headers.get('set-cookie'), /^ctop_lang=kk; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Strict$/);
+  t.match(
+    res.headers.get('set-cookie'),
+    /^ctop_lang=kk; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Strict$/,
+  );
   t.equal(langOf(await (await browser.request('/login')).text()), 'kk', 'the login page in Kazakh');
 
   // Logging in adopts the browser's choice for the account...
@@ -49,9 +52,7 @@ t.test('the switcher: a same-site POST, kept in a cookie and for the account', a
   // ...so another browser of hers, set to Chinese, gets Kazakh once she logs in.
   const other = new Client(w.url);
   await other.login('aigerim', PASSWORDS.aigerim);
-  const page = await (
-    await other.request('/outbox', { headers: { 'accept-language': 'zh-CN' } })
-  ).text();
+  const page = await (await other.request('/outbox', { headers: { 'accept-language': 'zh-CN' } })).text();
   t.equal(langOf(page), 'kk', 'remembered for the account, over Accept-Language');
 
   // Her choice there changes the account's language everywhere.

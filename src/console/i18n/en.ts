@@ -21,6 +21,7 @@ export const en = {
   'footer.confidential':
     'Confidential customs information, for customs control only (CTOP Protocol Art. 6). Every view is recorded in the audit trail.',
   'footer.utc': 'All times are in UTC, the same on both sides of the border.',
+  'detail.short': 'As logged',
   'detail.technical': 'Technical detail (as logged, in English)',
 
   // --- login ---

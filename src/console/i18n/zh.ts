@@ -22,6 +22,7 @@ export const zh: Catalogue = {
   'language.label': '语言',
   'footer.confidential': '海关机密信息，仅限用于海关监管（CTOP 议定书第 6 条）。每次查看均记入审计日志。',
   'footer.utc': '所有时间均为协调世界时（UTC），边境两侧一致。',
+  'detail.short': '日志原文',
   'detail.technical': '技术详情（代理日志原文，英文）',
 
   // --- 登录 ---

@@ -25,6 +25,11 @@ function row(l: Locale, label: MessageKey, value: Html | string | undefined): Ht
     : html`<tr><th scope="row">${l.t(label)}</th><td>${value}</td></tr>`;
 }
 
+/** A value of the manifest or the store shown as it is (a number, a code, a name): never translated. */
+function data(value: string | undefined): Html | undefined {
+  return value === undefined || value === '' ? undefined : html`<span translate="no">${value}</span>`;
+}
+
 export function verificationBadge(l: Locale, m: ManifestRecord): Html {
   return m.verification === 'valid'
     ? html`<span class="badge ok" data-verification="valid">${verificationWord(l, 'valid')}</span>`
@@ -58,12 +63,12 @@ function route(l: Locale, m: ManifestRecord, inspected: RoutingSummary | undefin
   if (r.departure === undefined) return undefined;
   const path = l.t('route.full', {
     from: html`<span translate="no">${r.departure}</span>`,
-    fromCountry: r.departureCountry ?? '?',
+    fromCountry: data(r.departureCountry ?? '?')!,
     to: html`<span translate="no">${r.destination ?? '?'}</span>`,
-    toCountry: r.destinationCountry ?? '?',
+    toCountry: data(r.destinationCountry ?? '?')!,
   });
   const via = inspected?.transitCountries;
-  return via?.length ? html`${path} ${l.t('route.via', { countries: l.list(via) })}` : path;
+  return via?.length ? html`${path} ${l.t('route.via', { countries: data(l.list(via))! })}` : path;
 }
 
 /** The routing fields as stored (and, when the bytes are kept, the issuer and recipients from a fresh inspection). */
@@ -76,16 +81,16 @@ export function routingTable(
   const r = m.routing ?? {};
   const lock =
     r.lockId === undefined || r.lockId === m.lockId
-      ? m.lockId
-      : l.t('field.lockMismatch', { lock: m.lockId ?? '?', named: r.lockId });
+      ? data(m.lockId)
+      : l.t('field.lockMismatch', { lock: data(m.lockId ?? '?')!, named: data(r.lockId)! });
   return html`<table class="fields" data-testid="routing">
-    ${row(l, 'field.container', r.container)}
-    ${row(l, 'field.wagon', r.wagon)}
-    ${row(l, 'field.train', r.train)}
+    ${row(l, 'field.container', data(r.container))}
+    ${row(l, 'field.wagon', data(r.wagon))}
+    ${row(l, 'field.train', data(r.train))}
     ${row(l, 'field.lock', lock)}
     ${row(l, 'field.route', route(l, m, inspected))}
     ${row(l, 'field.created', r.createdAt === undefined ? undefined : l.time(r.createdAt))}
-    ${row(l, 'field.issuedBy', inspected ? asWritten(inspected.issuingAuthority) : undefined)}
+    ${row(l, 'field.issuedBy', inspected ? html`<span translate="no">${asWritten(inspected.issuingAuthority)}</span>` : undefined)}
     ${row(l, 'field.signer', m.signerKid ? code(m.signerKid) : undefined)}
     ${row(l, 'field.recipients', inspected?.recipients.length ? html`${inspected.recipients.map((k, i) => html`${i > 0 ? ', ' : ''}${code(k)}`)}` : undefined)}
     ${row(

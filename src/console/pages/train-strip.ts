@@ -1,5 +1,6 @@
 import { type Html, html } from '../html.js';
 import type { Locale } from '../i18n/locale.js';
+import { technicalDetail } from '../respond.js';
 import { LOCK_STATES, type LockState, type LockView, type TrainView } from '../train-feed.js';
 import { describeLockProblem, LOCK_STATE_KEYS } from './words.js';
 
@@ -22,7 +23,14 @@ function lockCell(l: Locale, lock: LockView, position: number): Html {
         : ''
     }
     ${lock.retries > 0 ? html`<span class="retries">${l.t('lock.retries', { count: lock.retries })}</span>` : ''}
-    ${lock.error ? html`<span class="why" title="${lock.error}">${describeLockProblem(l, lock.error)}</span>` : ''}`;
+    ${
+      lock.error
+        ? html`<span class="why">${describeLockProblem(l, lock.error)}</span>${
+            // A lock with a manifest links to its page, which shows the reads and alerts in full.
+            lock.manifestId ? '' : technicalDetail(l.t('detail.short'), lock.error)
+          }`
+        : ''
+    }`;
   return html`<li class="lock s-${lock.state}" data-lock-id="${lock.lockId}" data-state="${lock.state}"
     data-bytes="${lock.bytes}" data-total="${lock.total}">${
       lock.manifestId ? html`<a href="/manifests/${lock.manifestId}">${inner}</a>` : html`<div>${inner}</div>`

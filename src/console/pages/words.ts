@@ -180,34 +180,57 @@ const PHRASES: Record<string, MessageKey> = {
   'no manifest': 'why.noManifest',
 };
 
-function describePiece(l: Locale, piece: string): Html | undefined {
+type Piece =
+  | { kind: 'word'; html: Html }
+  | { kind: 'verification'; token: string; html: Html }
+  /** Free text follows (an error message, an alert's detail), which may itself hold "; ". */
+  | { kind: 'free'; token: string; html: Html };
+
+function describePiece(l: Locale, piece: string): Piece | undefined {
   const fixed = Object.hasOwn(PHRASES, piece) ? PHRASES[piece] : undefined;
-  if (fixed) return l.t(fixed);
+  if (fixed) return { kind: 'word', html: l.t(fixed) };
   const coded = /^(E_[A-Z0-9_]+)(?::|$)/.exec(piece);
-  if (coded) return errorCode(l, coded[1]!);
+  if (coded) return { kind: 'free', token: coded[1]!, html: errorCode(l, coded[1]!) };
   const alert = /^([a-z][a-z0-9_]*): /.exec(piece);
-  if (alert && Object.hasOwn(ALERT_KEYS, alert[1]!)) return alertWord(l, alert[1]!);
-  const trust = /^lock (.+)$/.exec(piece);
-  const trustToken = trust?.[1]?.replace(/ /g, '_');
+  if (alert && Object.hasOwn(ALERT_KEYS, alert[1]!))
+    return { kind: 'free', token: alert[1]!, html: alertWord(l, alert[1]!) };
+  const trustToken = /^lock (.+)$/.exec(piece)?.[1]?.replace(/ /g, '_');
   if (trustToken && Object.hasOwn(TRUST_KEYS, trustToken))
-    return l.t('why.lock', { trust: trustWord(l, trustToken) });
-  const manifest = /^manifest (.+)$/.exec(piece);
-  const verification = manifest?.[1]?.replace(/ /g, '_');
-  if (verification && Object.hasOwn(VERIFICATION_KEYS, verification))
-    return l.t('why.manifest', { verification: verificationWord(l, verification) });
+    return { kind: 'word', html: l.t('why.lock', { trust: trustWord(l, trustToken) }) };
+  const verification = /^manifest (.+)$/.exec(piece)?.[1]?.replace(/ /g, '_');
+  if (verification && Object.hasOwn(VERIFICATION_KEYS, verification)) {
+    return {
+      kind: 'verification',
+      token: verification,
+      html: l.t('why.manifest', { verification: verificationWord(l, verification) }),
+    };
+  }
   return undefined;
 }
 
 /**
  * Why a lock is not verified, in the officer's language, from the text the producers of
- * train views write (an error code and message, an alert, lockVerdict's reasons joined by
- * "; "). A piece this console cannot read becomes "see the technical detail"; the original
- * text goes beside it for engineers.
+ * train views write: an error code and message, an alert (`kind: detail`), lockVerdict's
+ * reasons — joined by "; ", which a message or a detail may hold too, so a piece that
+ * follows free text belongs to it. An alert that repeats the manifest's verdict (an
+ * expired signer is both) is said once; a piece this console cannot read becomes "see the
+ * technical detail", the original beside it for engineers.
  */
 export function describeLockProblem(l: Locale, text: string): Html {
-  const pieces = text
-    .split('; ')
-    .map((piece) => describePiece(l, piece) ?? l.t('why.technical'))
-    .filter((piece, i, all) => all.findIndex((p) => p.value === piece.value) === i);
-  return html`${pieces.map((p, i) => html`${i > 0 ? '; ' : ''}${p}`)}`;
+  const said: Html[] = [];
+  const verdicts = new Set<string>();
+  let afterFree = false;
+  for (const raw of text.split('; ')) {
+    const piece = describePiece(l, raw);
+    if (!piece) {
+      if (!afterFree) said.push(l.t('why.technical'));
+      continue;
+    }
+    afterFree = piece.kind === 'free';
+    if (piece.kind === 'verification') verdicts.add(piece.token);
+    if (piece.kind === 'free' && verdicts.has(piece.token)) continue;
+    said.push(piece.html);
+  }
+  const unique = said.filter((p, i) => said.findIndex((q) => q.value === p.value) === i);
+  return html`${unique.map((p, i) => html`${i > 0 ? '; ' : ''}${p}`)}`;
 }
