@@ -1,4 +1,4 @@
-import { type Html, type HtmlValue, html } from './html.js';
+import { type Html, type HtmlValue, html, trusted } from './html.js';
 import type { MessageKey } from './i18n/catalogues.js';
 import { LANGUAGE_INFO, LANGUAGES } from './i18n/languages.js';
 import type { Locale } from './i18n/locale.js';
@@ -57,6 +57,11 @@ function languageSwitcher(ctx: PageContext): Html {
   </form>`;
 }
 
+/** A title's text for `<title>`, which shows markup as text: the escaped words without their tags. */
+function titleText(title: Html): Html {
+  return trusted(title.value.replace(/<[^>]*>/g, ''));
+}
+
 /** The frame of every page: header with the navigation, the officer and the languages, the confidentiality line. */
 export function page(ctx: PageContext, options: PageOptions): Html {
   const s = ctx.session;
@@ -79,7 +84,7 @@ export function page(ctx: PageContext, options: PageOptions): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${options.title} — ${ctx.site}</title>
+<title>${titleText(options.title)} — ${ctx.site}</title>
 <link rel="stylesheet" href="/assets/console.css">
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 ${(options.scripts ?? []).map((src) => html`<script src="/assets/${src}" defer></script>`)}

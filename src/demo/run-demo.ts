@@ -12,6 +12,7 @@ import { type SimulatedTrain, startSimulatedTrain } from '../sim/ble-train.js';
 import { type SerialLockSetup, startSerialLock } from '../sim/lock/serial-lock-setup.js';
 import type { TrainSummary } from '../train/train-board.js';
 import { EmbeddedBroker } from './broker.js';
+import { prepareDemoConsole } from './demo-console.js';
 import {
   type DemoSerialStatus,
   type DemoStatus,
@@ -40,6 +41,8 @@ export interface DemoOptions {
   http: string | null;
   /** Stop after the first train's summary instead of running until Ctrl-C. */
   once: boolean;
+  /** Serve the officers' console (a demo officer of the customs role). Default true. */
+  console?: boolean;
   out: NodeJS.WriteStream;
   /** Ctrl-C. */
   signal: AbortSignal;
@@ -171,6 +174,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
 
     const http = o.http && (await portFree(o.http)) ? o.http : o.http ? '127.0.0.1:0' : null;
+    const officers = o.console === false ? undefined : await prepareDemoConsole(world);
     const loaded = configFromObject(
       {
         role: 'checkpoint',
@@ -211,6 +215,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           pollIntervalMs: 500,
         },
         http: { listen: http },
+        ...(officers ? { console: officers.config } : {}),
         shutdown: { readGraceMs: 2000 },
       },
       '(npm start)',
@@ -223,6 +228,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         gatewayKey: loadPrivateKey(world.gatewayKeyFile),
         trust: TrustStore.load(world.agentTrustFile),
         provisioned: [],
+        ...(officers ? { console: officers.references } : {}),
       },
     });
     cleanups.push(() => daemon.stop('demo ends'));
@@ -372,6 +378,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const metricsUrl =
       daemon.httpPort === undefined ? undefined : `http://127.0.0.1:${daemon.httpPort}/metrics`;
     write(`  agent ready${metricsUrl ? `: health and metrics on ${metricsUrl}` : ''}`);
+    if (officers) write(officers.announce(daemon.consolePort));
 
     const summary = await trainEnd;
     await Promise.race([outageDone, pause(0, o.signal)]);

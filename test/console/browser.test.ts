@@ -449,6 +449,81 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
     await checkPage(t, q, 'ru', words.ru, 'outages after the switch', ['outages.title']);
   });
 
+  await t.test('the page checks catch what they are there to catch', async (t) => {
+    const c = await browser.newContext({ viewport: PHONE, locale: 'ru-RU' });
+    t.teardown(() => c.close());
+    const p = await c.newPage();
+    await logIn(p, url, 'aigerim', '/outbox');
+    const failures = async (sabotage: string, focus = false) => {
+      await p.reload();
+      await p.evaluate(sabotage);
+      const failed: string[] = [];
+      const probe = {
+        equal: (a: unknown, b: unknown, m: string) => a === b || failed.push(m),
+        same: (a: unknown, b: unknown, m: string) =>
+          JSON.stringify(a) === JSON.stringify(b) || failed.push(m),
+        ok: (v: unknown, m: string) => v || failed.push(m),
+      } as unknown as Test;
+      if (focus) await checkFocus(probe, p, 'probe');
+      else await checkPage(probe, p, 'ru', words.ru, 'probe');
+      return failed.join(' | ');
+    };
+    t.equal(await failures(''), '', 'the page as served passes');
+    // Markup and CSSOM from script: the console's CSP refuses inline style attributes and sheets.
+    const add = (markup: string, style = '') =>
+      `{ const main = document.querySelector('main'); main.insertAdjacentHTML('beforeend', ${JSON.stringify(markup)});
+         Object.assign(main.lastElementChild.style, ${style || '{}'}); }`;
+    t.match(
+      await failures(add('<p>Train passed</p>')),
+      /every word is from the ru catalogue/,
+      'an English word',
+    );
+    t.match(
+      await failures(add('<p>Пойыз өтті</p>')),
+      /no word of another language/,
+      'a Kazakh word on a Russian page',
+    );
+    t.match(
+      await failures(add('<p>舱单</p>')),
+      /every word is from the ru catalogue/,
+      'Chinese on a Russian page',
+    );
+    t.notMatch(
+      await failures(add('<p translate="no">Train 舱单</p>')),
+      /catalogue/,
+      'data as written is not judged',
+    );
+    t.match(
+      await failures(add('<div>—</div>', "{ width: '600px' }")),
+      /overflows/,
+      'a box wider than the phone',
+    );
+    t.match(
+      await failures(add('<p>проверен проверен</p>', "{ width: '50px', whiteSpace: 'nowrap' }")),
+      /overflows/,
+      'text out of its box',
+    );
+    t.match(
+      await failures(add('<input name="x">')),
+      /every field and control has a name/,
+      'an unlabelled field',
+    );
+    t.match(
+      await failures(add('<span class="state">проверен</span>', "{ color: '#bbbbbb' }")),
+      /4.5:1/,
+      'a faint state colour',
+    );
+    t.match(await failures(`document.documentElement.lang = 'en'`), /lang=/, 'the wrong lang attribute');
+    t.match(
+      await failures(
+        `document.styleSheets[0].insertRule('*:focus-visible { outline: none !important }')`,
+        true,
+      ),
+      /keyboard focus is visible/,
+      'focus without a ring',
+    );
+  });
+
   await t.test('logging out: the session is gone for pages and data', async (t) => {
     await page.click('text=Log out');
     await page.waitForURL(`${url}/login`);
