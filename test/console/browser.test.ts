@@ -5,7 +5,7 @@
  * mosquitto, the console on a loopback port. First an English officer's shift, step by
  * step; then every page in Russian, Kazakh, Chinese and English at desktop and phone size,
  * a live train in all four at once, and the language switcher. One browser for the file,
- * one context per language and size. Screenshots of the English shift land in
+ * one context per language (each page checked at both sizes by resizing it). Screenshots of the English shift land in
  * var/console-screenshots/ as artifacts; the documentation's come from
  * scripts/console-screenshots.ts.
  */
@@ -13,19 +13,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { CATALOGUES } from '../../src/console/i18n/catalogues.js';
+import { CATALOGUES, type MessageKey } from '../../src/console/i18n/catalogues.js';
 import { LANGUAGE_INFO, LANGUAGES, type Language } from '../../src/console/i18n/languages.js';
 import { waitFor } from '../helpers/sync-world.js';
-import {
-  type BrowserWorld,
-  type PlannedLock,
-  startBrowserWorld,
-  TRAIN,
-  TRAIN_ID,
-  waitForDrain,
-} from './browser-world.js';
+import { type PlannedLock, startBrowserWorld, TRAIN, TRAIN_ID, waitForDrain } from './browser-world.js';
 import { PASSWORDS } from './console-world.js';
 import { checkFocus, checkPage, contrastRatio, type LanguageWords, languageWords } from './page-checks.js';
 
@@ -363,34 +356,31 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
   >;
   const wheat = store.manifests.list({ container: 'FCIU5093182' })[0]!.manifestId;
 
+  // One context per language, logged in once; each page is checked at desktop size, then
+  // the same page at phone size (the viewport resized: the same DOM laid out again).
+  const sessions = new Map<Language, Page>();
   await t.test('every page in every language, at desktop and phone size', async (t) => {
     t.ok(
       execFileSync('fc-list', [':lang=zh-cn', 'family'], { encoding: 'utf8' }).includes('Noto Sans CJK'),
       'a Chinese font is installed (fonts-noto-cjk): Chinese is drawn, not boxes',
     );
     for (const lang of LANGUAGES) {
-      for (const [size, viewport] of [
-        ['desktop', DESKTOP],
-        ['phone', PHONE],
-      ] as const) {
-        await t.test(`${lang}, ${size} ${viewport.width}×${viewport.height}`, (t) =>
-          sweep(t, world, lang, viewport, words[lang], wheat, size === 'desktop'),
-        );
-      }
+      await t.test(lang, async (t) => {
+        const context = await browser.newContext({ viewport: DESKTOP, locale: LANGUAGE_INFO[lang].locale });
+        context.setDefaultTimeout(15_000);
+        const p = await context.newPage();
+        await watch(p);
+        sessions.set(lang, p);
+        await sweep(t, p, url, lang, words[lang], wheat);
+      });
     }
   });
 
   await t.test('a live train strip in all four languages at once', async (t) => {
-    const pages: [Language, Page][] = [];
-    for (const lang of LANGUAGES) {
-      const c = await browser.newContext({ viewport: DESKTOP, locale: LANGUAGE_INFO[lang].locale });
-      t.teardown(() => c.close());
-      const p = await c.newPage();
-      await watch(p);
-      await logIn(p, url, 'aigerim');
+    for (const p of sessions.values()) {
+      await p.goto(`${url}/`);
       await p.waitForFunction(isLive);
       await p.evaluate(`window.notReloaded = true; ${WATCH_STRIP}`);
-      pages.push([lang, p]);
     }
     // The same two locks again (same identity keys): the genuine one, and the 68 KB manifest.
     const second: PlannedLock[] = [
@@ -402,7 +392,7 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
       view.locks.map((l) => l.state),
       ['verified', 'verified'],
     );
-    for (const [lang, p] of pages) {
+    for (const [lang, p] of sessions) {
       const train = p.locator('section.train[data-train-id="KZ-2025-0314-08"][data-finished="true"]');
       await train.waitFor({ timeout: 10_000 });
       t.equal(await p.evaluate('window.notReloaded'), true, `${lang}: updated in place, not reloaded`);
@@ -450,10 +440,9 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
   });
 
   await t.test('the page checks catch what they are there to catch', async (t) => {
-    const c = await browser.newContext({ viewport: PHONE, locale: 'ru-RU' });
-    t.teardown(() => c.close());
-    const p = await c.newPage();
-    await logIn(p, url, 'aigerim', '/outbox');
+    const p = sessions.get('ru')!;
+    await p.setViewportSize(PHONE);
+    await p.goto(`${url}/outbox`);
     const failures = async (sabotage: string, focus = false) => {
       await p.reload();
       await p.evaluate(sabotage);
@@ -538,47 +527,54 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
   });
 });
 
-/** Every page of the console in one language and size, as a customs officer sees it. */
-async function sweep(
+/** One page at both sizes: desktop first (with the keyboard), then phone. */
+async function bothSizes(
   t: Test,
-  world: BrowserWorld,
+  page: Page,
   lang: Language,
-  viewport: { width: number; height: number },
   words: LanguageWords,
-  wheat: string,
-  desktop: boolean,
+  what: string,
+  expect: MessageKey[],
+  focusStops = 0,
 ): Promise<void> {
-  const { url, browser } = world;
-  const context = await (browser as Browser).newContext({ viewport, locale: LANGUAGE_INFO[lang].locale });
-  t.teardown(() => context.close());
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const c = CATALOGUES[lang];
+  await page.setViewportSize(DESKTOP);
+  await checkPage(t, page, lang, words, `${what} (desktop)`, expect);
+  if (focusStops > 0) await checkFocus(t, page, `${lang} ${what}`, focusStops);
+  await page.setViewportSize(PHONE);
+  await checkPage(t, page, lang, words, `${what} (phone)`, []);
+}
 
+/** Every page of the console in one language, as a customs officer sees it. */
+async function sweep(t: Test, page: Page, url: string, lang: Language, words: LanguageWords, wheat: string) {
+  const c = CATALOGUES[lang];
   await page.goto(`${url}/login`);
-  await checkPage(t, page, lang, words, 'login', [
-    'login.title',
-    'login.user',
-    'login.password',
-    'footer.utc',
-  ]);
-  if (desktop) await checkFocus(t, page, `${lang} login`);
+  await bothSizes(
+    t,
+    page,
+    lang,
+    words,
+    'login',
+    ['login.title', 'login.user', 'login.password', 'footer.utc'],
+    6,
+  );
   await page.fill('input[name=user]', 'aigerim');
   await page.fill('input[name=password]', 'not her password');
   await page.click('form.login button[type=submit]');
-  await checkPage(t, page, lang, words, 'login refused', ['login.wrong']);
+  await bothSizes(t, page, lang, words, 'login refused', ['login.wrong']);
   await page.fill('input[name=password]', PASSWORDS.aigerim);
   await page.click('form.login button[type=submit]');
   await page.waitForURL(`${url}/`);
 
   await page.waitForFunction(isLive);
-  await checkPage(t, page, lang, words, 'trains', [
-    'trains.title',
-    'nav.manifests',
-    'live.live',
-    'state.tamper',
-  ]);
-  if (desktop) await checkFocus(t, page, `${lang} trains`, 14);
+  await bothSizes(
+    t,
+    page,
+    lang,
+    words,
+    'trains',
+    ['trains.title', 'nav.manifests', 'live.live', 'state.tamper'],
+    14,
+  );
   const liveColour = await page.$eval(
     '#live-status',
     (el) => getComputedStyle(el as unknown as DomElement).color,
@@ -586,17 +582,20 @@ async function sweep(
   t.ok(contrastRatio(liveColour, 'rgb(255, 255, 255)') >= 4.5, `${lang}: the live status is readable`);
 
   await page.goto(`${url}/manifests`);
-  await checkPage(t, page, lang, words, 'manifests', ['manifests.title', 'col.container', 'filter.find']);
+  await bothSizes(t, page, lang, words, 'manifests', ['manifests.title', 'col.container', 'filter.find']);
 
   await page.goto(`${url}/manifests/${wheat}`);
   await page.click(`text=${c['goods.show']}`);
   await page.locator('[data-testid=goods]').waitFor();
-  await checkPage(t, page, lang, words, 'goods', [
-    'goods.title',
-    'col.goods',
-    'goods.asWritten',
-    'reads.title',
-  ]);
+  await bothSizes(
+    t,
+    page,
+    lang,
+    words,
+    'goods',
+    ['goods.title', 'col.goods', 'goods.asWritten', 'reads.title'],
+    8,
+  );
   // The goods as the document writes them, the same in every language: Kazakh (with the
   // Russian name in brackets) and Chinese, the Chinese marked as such for its font.
   t.equal(
@@ -609,32 +608,17 @@ async function sweep(
     '新疆天山粮油进出口有限公司',
     `${lang}: the consignee in Chinese, marked zh-Hans`,
   );
-  if (desktop) await checkFocus(t, page, `${lang} goods`);
 
-  await page.goto(`${url}/outbox`);
-  await checkPage(t, page, lang, words, 'outbox', [
-    'outbox.title',
-    'fig.backlog',
-    'reason.manifest_unknown_signer',
-  ]);
-  await page.goto(`${url}/outages`);
-  await checkPage(t, page, lang, words, 'outages', [
-    'outages.title',
-    'cause.connection_lost',
-    'outages.daily',
-  ]);
-  await page.goto(`${url}/alerts`);
-  await checkPage(t, page, lang, words, 'alerts', [
-    'alerts.pageTitle',
-    'alert.bad_signature',
-    'alert.tamper',
-  ]);
-  await page.goto(`${url}/audit`);
-  await checkPage(t, page, lang, words, 'audit', [
-    'audit.title',
-    'audit.action.decrypt',
-    'audit.action.view',
-  ]);
-  await page.goto(`${url}/no-such-page`);
-  await checkPage(t, page, lang, words, 'not found', ['problem.noPage']);
+  const pages: [string, string, MessageKey[]][] = [
+    ['/outbox', 'outbox', ['outbox.title', 'fig.backlog', 'reason.manifest_unknown_signer']],
+    ['/outages', 'outages', ['outages.title', 'cause.connection_lost', 'outages.daily']],
+    ['/alerts', 'alerts', ['alerts.pageTitle', 'alert.bad_signature', 'alert.tamper']],
+    ['/audit', 'audit', ['audit.title', 'audit.action.decrypt', 'audit.action.view']],
+    ['/no-such-page', 'not found', ['problem.noPage']],
+  ];
+  for (const [path, what, expect] of pages) {
+    await page.goto(`${url}${path}`);
+    await bothSizes(t, page, lang, words, what, expect);
+  }
+  await page.setViewportSize(DESKTOP);
 }
