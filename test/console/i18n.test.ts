@@ -336,7 +336,7 @@ t.test("a lock's trouble in the officer's words, the technical text beside it", 
       ru,
       'manifest expired; expired: manifest 3b1f… expired: key kz-1 valid to 2024-12-31; kept as evidence',
     ).value,
-    'манифест: КЛЮЧ ПОДПИСИ ИСТЁК',
+    'манифест: СРОК КЛЮЧА ПОДПИСИ ИСТЁК',
     'the alert that repeats the verdict is said once; its detail (with its own "; ") is not a reason',
   );
   t.equal(

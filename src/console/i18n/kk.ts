@@ -181,7 +181,7 @@ export const kk: Catalogue = {
   'trust.unknown_lock': 'БЕЛГІСІЗ ҚҰЛЫП',
   'trust.unauthenticated': 'ТҮПНҰСҚАЛЫҒЫН РАСТАМАДЫ',
   'trust.no_lock': 'ҚҰЛЫП АНЫҚТАЛМАДЫ',
-  'read.complete': 'толық',
+  'read.complete': 'толық оқылды',
   'read.failed': 'қатемен',
   'read.imported': '(импортталған)',
   'alerts.title': 'Дабылдар',
