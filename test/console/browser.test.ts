@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { CATALOGUES, type MessageKey } from '../../src/console/i18n/catalogues.js';
+import { CATALOGUES } from '../../src/console/i18n/catalogues.js';
 import { LANGUAGE_INFO, LANGUAGES, type Language } from '../../src/console/i18n/languages.js';
 import { waitFor } from '../helpers/sync-world.js';
 import { type PlannedLock, startBrowserWorld, TRAIN, TRAIN_ID, waitForDrain } from './browser-world.js';
 import { PASSWORDS } from './console-world.js';
-import { checkFocus, checkPage, contrastRatio, type LanguageWords, languageWords } from './page-checks.js';
+import { DESKTOP, isLive, PHONE, sweep } from './language-sweep.js';
+import { checkFocus, checkPage, type LanguageWords, languageWords } from './page-checks.js';
 
 /**
  * The few DOM shapes the callbacks below touch when they run in the page. The project
@@ -42,8 +43,6 @@ declare const window: { shown: string[] };
 declare function getComputedStyle(element: DomElement): { borderLeftColor: string; color: string };
 
 const SCREENSHOTS = fileURLToPath(new URL('../../var/console-screenshots/', import.meta.url));
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -58,8 +57,6 @@ const WATCH_STRIP = `
       if (!window.shown.includes(key)) window.shown.push(key);
     }
   }).observe(document.getElementById('trains'), { childList: true, subtree: true });`;
-
-const isLive = () => document.getElementById('live-status')?.className === 'live';
 
 async function logIn(page: Page, url: string, user: keyof typeof PASSWORDS, next = '/'): Promise<void> {
   await page.goto(`${url}/login?next=${encodeURIComponent(next)}`);
@@ -526,99 +523,3 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
     t.comment(`browser suite: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });
-
-/** One page at both sizes: desktop first (with the keyboard), then phone. */
-async function bothSizes(
-  t: Test,
-  page: Page,
-  lang: Language,
-  words: LanguageWords,
-  what: string,
-  expect: MessageKey[],
-  focusStops = 0,
-): Promise<void> {
-  await page.setViewportSize(DESKTOP);
-  await checkPage(t, page, lang, words, `${what} (desktop)`, expect);
-  if (focusStops > 0) await checkFocus(t, page, `${lang} ${what}`, focusStops);
-  await page.setViewportSize(PHONE);
-  await checkPage(t, page, lang, words, `${what} (phone)`, []);
-}
-
-/** Every page of the console in one language, as a customs officer sees it. */
-async function sweep(t: Test, page: Page, url: string, lang: Language, words: LanguageWords, wheat: string) {
-  const c = CATALOGUES[lang];
-  await page.goto(`${url}/login`);
-  await bothSizes(
-    t,
-    page,
-    lang,
-    words,
-    'login',
-    ['login.title', 'login.user', 'login.password', 'footer.utc'],
-    6,
-  );
-  await page.fill('input[name=user]', 'aigerim');
-  await page.fill('input[name=password]', 'not her password');
-  await page.click('form.login button[type=submit]');
-  await bothSizes(t, page, lang, words, 'login refused', ['login.wrong']);
-  await page.fill('input[name=password]', PASSWORDS.aigerim);
-  await page.click('form.login button[type=submit]');
-  await page.waitForURL(`${url}/`);
-
-  await page.waitForFunction(isLive);
-  await bothSizes(
-    t,
-    page,
-    lang,
-    words,
-    'trains',
-    ['trains.title', 'nav.manifests', 'live.live', 'state.tamper'],
-    14,
-  );
-  const liveColour = await page.$eval(
-    '#live-status',
-    (el) => getComputedStyle(el as unknown as DomElement).color,
-  );
-  t.ok(contrastRatio(liveColour, 'rgb(255, 255, 255)') >= 4.5, `${lang}: the live status is readable`);
-
-  await page.goto(`${url}/manifests`);
-  await bothSizes(t, page, lang, words, 'manifests', ['manifests.title', 'col.container', 'filter.find']);
-
-  await page.goto(`${url}/manifests/${wheat}`);
-  await page.click(`text=${c['goods.show']}`);
-  await page.locator('[data-testid=goods]').waitFor();
-  await bothSizes(
-    t,
-    page,
-    lang,
-    words,
-    'goods',
-    ['goods.title', 'col.goods', 'goods.asWritten', 'reads.title'],
-    8,
-  );
-  // The goods as the document writes them, the same in every language: Kazakh (with the
-  // Russian name in brackets) and Chinese, the Chinese marked as such for its font.
-  t.equal(
-    (await page.textContent('[data-testid=goods] td.goods-name'))?.trim(),
-    'Жұмсақ бидай, 3-сынып, 2025 жылғы егін (Пшеница мягкая 3 класса)',
-    `${lang}: the goods name as written`,
-  );
-  t.equal(
-    await page.textContent('[data-testid=goods] .party span[lang="zh-Hans"]'),
-    '新疆天山粮油进出口有限公司',
-    `${lang}: the consignee in Chinese, marked zh-Hans`,
-  );
-
-  const pages: [string, string, MessageKey[]][] = [
-    ['/outbox', 'outbox', ['outbox.title', 'fig.backlog', 'reason.manifest_unknown_signer']],
-    ['/outages', 'outages', ['outages.title', 'cause.connection_lost', 'outages.daily']],
-    ['/alerts', 'alerts', ['alerts.pageTitle', 'alert.bad_signature', 'alert.tamper']],
-    ['/audit', 'audit', ['audit.title', 'audit.action.decrypt', 'audit.action.view']],
-    ['/no-such-page', 'not found', ['problem.noPage']],
-  ];
-  for (const [path, what, expect] of pages) {
-    await page.goto(`${url}${path}`);
-    await bothSizes(t, page, lang, words, what, expect);
-  }
-  await page.setViewportSize(DESKTOP);
-}
