@@ -13,6 +13,9 @@ const required = {
   openssl: '/usr/bin/openssl',
   // The officers' console is tested in a real browser (playwright-core drives it).
   chromium: '/usr/bin/chromium',
+  // Chinese in the console's pages (goods as written, the zh catalogue) is drawn with it in
+  // the browser tests, not as empty boxes.
+  'fonts-noto-cjk': '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
   // systemd-analyze verify/security judge the unit (systemd/ctop-agent.service).
   systemd: '/usr/bin/systemd-analyze',
   // The soak steps the daemon's wall clock with libfaketime (docs/SOAK.md).
