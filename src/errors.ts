@@ -509,6 +509,13 @@ export const ERRORS = {
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
   },
 
+  // --- conformance kits (src/conformance/: `ctop-agent conformance …`) ---
+  E_CONFORMANCE_FAILED: {
+    category: 'protocol',
+    summary: 'the implementation under test failed at least one MUST of its spec',
+    hint: 'read the table (or the --report JSON): each FAIL row names the section of the spec and what was seen',
+  },
+
   // --- ble-sim (src/sim/ble/: the simulated radio beneath noble) ---
   E_BLESIM_PORT: {
     category: 'transport',
