@@ -7,6 +7,7 @@ import {
   Ed25519Signer,
   gatewayAddress,
   gatewayTopic,
+  kindOfTopic,
   MAX_RECEIPT_RESULTS,
   type ParsedTopic,
   parseGatewayTopic,
@@ -145,12 +146,18 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   let stopped = false;
 
   client.on('error', (err) => log.warn({ err: err.message }, 'exchange connection error'));
+  let connections = 0;
   client.on('connect', (connack) => {
     // Subscribing again is harmless when the broker kept the session, and required when it did not.
     client.subscribe(subscriptions, { qos: 1 }, (err) => {
       if (err) log.error({ err: err.message }, 'exchange subscription failed');
     });
-    log.info({ sessionPresent: connack.sessionPresent }, 'exchange connected');
+    if (connections++ > 0 && !connack.sessionPresent) {
+      // EXCHANGE.md §2.5: what gateways published meanwhile went to no one; they resend after their receipt timeout.
+      log.warn(
+        "the broker had lost the exchange session: messages sent meanwhile come again with the gateways' resends",
+      );
+    } else log.info({ sessionPresent: connack.sessionPresent }, 'exchange connected');
   });
   client.on('message', (topic, payload, packet) => {
     queue.push({ topic, payload, packet });
@@ -202,7 +209,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
     const receipts = new Map<string, { to: string; results: ReceiptResult[] }>();
     db.transaction(() => {
       for (const { topic, bytes, verdict } of judged) {
-        const result = record(verdict, bytes, now);
+        const result = record(verdict, topic, bytes, now);
         if (!result) continue;
         const receiptTopic = gatewayTopic(topic, 'receipt');
         let answer = receipts.get(receiptTopic);
@@ -217,28 +224,43 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
     for (const { topic, item } of queries) answer(topic, item, now);
   }
 
-  /** Records a verdict; returns the receipt result, or undefined when nobody can be answered. */
-  function record(verdict: Verdict, bytes: Buffer, now: number): ReceiptResult | undefined {
+  /**
+   * Records a verdict (EXCHANGE.md §8: the caller commits before any receipt goes out);
+   * returns the receipt result — the declared ids and hash, the copy's envelopeSha256 —
+   * or undefined when nobody can be answered.
+   */
+  function record(
+    verdict: Verdict,
+    topic: ParsedTopic,
+    bytes: Buffer,
+    now: number,
+  ): ReceiptResult | undefined {
     if (verdict.outcome === 'unreadable') {
       stats.unreadable++;
       log.warn({ code: verdict.error.code }, `unreadable message dropped: ${verdict.error.message}`);
       return undefined;
     }
-    const e = verdict.envelope;
-    const base = { messageId: e.messageId, conversationId: e.conversationId, payloadSha256: e.payloadSha256 };
+    const h = verdict.head;
+    const base = {
+      messageId: h.messageId,
+      conversationId: h.conversationId,
+      payloadSha256: h.payloadSha256,
+      envelopeSha256: h.envelopeSha256,
+    };
     if (verdict.outcome === 'rejected') {
       stats.rejected++;
+      const sender = gatewayAddress(topic);
       db.recordRejection({
-        messageId: e.messageId,
-        sender: e.from,
-        kind: e.kind,
+        messageId: h.messageId,
+        sender,
+        kind: kindOfTopic(topic.level) ?? topic.level,
         receivedAt: now,
         reason: verdict.reason,
         detail: verdict.detail,
-        payloadSha256: e.payloadSha256,
+        payloadSha256: h.payloadSha256,
       });
       log.warn(
-        { messageId: e.messageId, from: e.from, reason: verdict.reason },
+        { messageId: h.messageId, from: sender, reason: verdict.reason },
         `rejected: ${verdict.detail}`,
       );
       return {
@@ -250,6 +272,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
         duplicate: false,
       };
     }
+    const e = verdict.envelope;
     const known = db.get(e.messageId);
     if (known) {
       // The messageId is a hash of sender, kind and payload hash (checked): same id, same content.

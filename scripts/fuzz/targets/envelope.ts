@@ -4,6 +4,7 @@ import {
   CONTENT_TYPES,
   decodeOutageReport,
   openEnvelope,
+  openEnvelopeHead,
   payloadMatches,
   sealEnvelope,
   signMessage,
@@ -33,7 +34,7 @@ const REASONS = new Set<string>(REJECTION_REASONS);
  * inside an otherwise consistent, signed envelope (so the manifest and outage-report checks
  * are reached). Asserts: openEnvelope throws only E_SYNC_MALFORMED and an opened envelope
  * survives seal → open unchanged; judgeEnvelope never throws, calls unreadable exactly what
- * openEnvelope refuses, and rejects only with a documented reason; decodeOutageReport
+ * openEnvelopeHead refuses (EXCHANGE.md §5.3 step 1), and rejects only with a documented reason; decodeOutageReport
  * throws only E_SYNC_MALFORMED.
  */
 export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
@@ -104,6 +105,7 @@ export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
       arbitrary,
       record: ({ topicKind, bytes }) => Buffer.concat([Buffer.from(`${topicKind}\n`), bytes]),
       check({ topicKind, bytes }) {
+        const head = expectTyped('openEnvelopeHead', SYNC_ERRORS, () => openEnvelopeHead(bytes));
         const opened = expectTyped('openEnvelope', SYNC_ERRORS, () => openEnvelope(bytes));
         let verdict: ReturnType<typeof judgeEnvelope>;
         try {
@@ -116,9 +118,10 @@ export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
           throw new FuzzFinding(`judgeEnvelope threw ${describe(err)}`, { cause: err });
         }
         check(
-          opened.ok === (verdict.outcome !== 'unreadable'),
-          `openEnvelope ${opened.ok ? 'opened' : 'refused'} what the judge calls ${verdict.outcome}`,
+          head.ok === (verdict.outcome !== 'unreadable'),
+          `openEnvelopeHead ${head.ok ? 'read' : 'refused'} what the judge calls ${verdict.outcome}`,
         );
+        check(!opened.ok || head.ok, 'openEnvelope opened what openEnvelopeHead refuses');
         if (!opened.ok) return opened.code;
         const { envelope } = opened.value;
         checkEqual(

@@ -15,6 +15,7 @@ import {
 } from '../../../src/exchange-wire/index.js';
 import { generateKey, publicPart, type TrustStore } from '../../../src/keys/index.js';
 import type { OutboxKind } from '../../../src/store/index.js';
+import { vectorPairingRecord } from '../../lib/exchange-vectors.js';
 import { fixtureManifests, fixtureTrustStore } from './fixtures.js';
 
 export const GATEWAY = { country: 'KZ', checkpoint: 'DOSTYK', gatewayId: 'gw-dostyk-1' } as const;
@@ -74,13 +75,25 @@ export function syncFuzzWorld(): SyncFuzzWorld {
     ),
     envelopeFor(
       'lock_events',
-      encodeCanonical({ lockId: 'SSL-KZ-000123', events: [[1, 1_767_225_600, 1, Buffer.alloc(0)]] }),
+      encodeCanonical({
+        lockId: 'SSL-KZ-000123',
+        identityKey: Buffer.alloc(32, 3),
+        events: [[1, 1_767_225_600, 1, Buffer.from('MSKU4002711'), Buffer.alloc(32), Buffer.alloc(64, 5)]],
+      }),
       { lockId: 'SSL-KZ-000123', count: 1 },
     ),
-    envelopeFor('alert', encodeCanonical({ kind: 'tamper', lockId: 'SSL-KZ-000123', detail: 'opened' }), {
-      lockId: 'SSL-KZ-000123',
-      alert: 'tamper',
-    }),
+    envelopeFor(
+      'alert',
+      encodeCanonical({
+        alertId: 3,
+        kind: 'tamper',
+        lockId: 'SSL-KZ-000123',
+        detail: 'opened',
+        raisedAt: 1_767_225_600_000,
+        gatewayId: 'gw-dostyk-1',
+      }),
+      { lockId: 'SSL-KZ-000123', alert: 'tamper' },
+    ),
     envelopeFor(
       'outage',
       encodeOutageReport({
@@ -93,9 +106,7 @@ export function syncFuzzWorld(): SyncFuzzWorld {
       }),
       {},
     ),
-    envelopeFor('pairing', encodeCanonical({ lockId: 'SSL-KZ-000123', container: 'MSKU4002711' }), {
-      lockId: 'SSL-KZ-000123',
-    }),
+    envelopeFor('pairing', encodeCanonical(vectorPairingRecord()), { lockId: 'SSL-KZ-000123' }),
   ];
   const topics = new Map(
     (Object.keys(KIND_TOPICS) as OutboxKind[]).map((kind) => [

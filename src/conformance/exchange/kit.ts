@@ -121,7 +121,7 @@ export class Kit {
     const fenced = await this.send(fence);
     await new Promise((r) => setTimeout(r, this.timing.quietMs));
     const out: string[] = [];
-    if (!fenced || fenced.result.status !== 'accepted')
+    if (fenced?.result.status !== 'accepted')
       out.push(
         `the exchange stopped answering: the next message got ${fenced ? fenced.result.status : 'no receipt'}`,
       );

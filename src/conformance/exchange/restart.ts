@@ -108,7 +108,7 @@ async function checkDurable(
   for (const m of burst) {
     const before = acceptedBefore.get(m.envelope.messageId);
     const o = await kit.send(kit.factory.resend(m));
-    if (!o || o.result.status !== 'accepted')
+    if (o?.result.status !== 'accepted')
       incomplete.push(`${m.envelope.messageId}: ${o?.result.status ?? 'no receipt'}`);
     if (before && (!o?.result.duplicate || o.result.receivedAt !== before.result.receivedAt)) {
       duplicates.push(
