@@ -51,6 +51,8 @@ export interface ExchangeOptions {
   log?: Logger;
   clock?: Clock;
   faults?: ExchangeFaults;
+  /** Makes the MQTT client (default mqtt.js `connect`): tests stand between the exchange and the broker here. */
+  connect?: (brokerUrl: string, options: IClientOptions) => MqttClient;
 }
 
 /** Running totals since start. */
@@ -140,7 +142,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
       : {}),
   };
   const subscriptions = [...UPSTREAM_TOPICS, 'status'].map((level) => `${TOPIC_ROOT}/+/+/+/${level}`);
-  const client: MqttClient = connect(options.brokerUrl, mqttOptions);
+  const client: MqttClient = (options.connect ?? connect)(options.brokerUrl, mqttOptions);
   let queue: Incoming[] = [];
   let scheduled = false;
   let stopped = false;

@@ -47,10 +47,12 @@ export class Kit {
 
   /** Records the outcome of requirement `id`: pass when `problems` is empty. */
   record(id: string, problems: readonly string[], evidence: string): void {
+    const shown = problems.slice(0, 3).join('; ');
+    const more = problems.length > 3 ? `; and ${problems.length - 3} more` : '';
     this.#push(
       id,
       problems.length === 0 ? 'pass' : 'fail',
-      problems.length === 0 ? evidence : problems.join('; '),
+      problems.length === 0 ? evidence : `${shown}${more}`,
     );
   }
 
