@@ -509,11 +509,11 @@ export const ERRORS = {
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
   },
 
-  // --- conformance kits (src/conformance/: `ctop-agent conformance …`) ---
-  E_CONFORMANCE_FAILED: {
+  // --- exchange conformance kit (src/conformance/exchange/: `ctop-agent conformance exchange`) ---
+  E_CONFORMANCE_EXCHANGE: {
     category: 'protocol',
-    summary: 'the implementation under test failed at least one MUST of its spec',
-    hint: 'read the table (or the --report JSON): each FAIL row names the section of the spec and what was seen',
+    summary: 'the exchange under test fails at least one MUST requirement of EXCHANGE.md',
+    hint: 'each FAIL row of the table (or the --report JSON) names the section and what was seen; fix the exchange and run the kit again (docs/CONFORMANCE.md)',
   },
 
   // --- ble-sim (src/sim/ble/: the simulated radio beneath noble) ---

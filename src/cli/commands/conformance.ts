@@ -1,134 +1,13 @@
 import type { Command } from 'commander';
-import {
-  EXCHANGE_SECTIONS,
-  type ExchangeSection,
-  runExchangeConformance,
-} from '../../conformance/exchange/index.js';
-import { renderReport, writeReport } from '../../conformance/report.js';
-import { CtopError } from '../../errors.js';
-import { loadPrivateKey, TrustStore } from '../../keys/index.js';
-import { parseInteger } from '../parse.js';
-
-interface ExchangeKitOptions {
-  broker: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  servername?: string;
-  protocol: number;
-  gatewayKey: string;
-  trust: string;
-  signerKey?: string;
-  country: string;
-  checkpoint: string;
-  gatewayId?: string;
-  exchangeAddress?: string;
-  restartCommand?: string;
-  stopCommand?: string;
-  startCommand?: string;
-  receiptTimeout: number;
-  quiet: number;
-  only?: string;
-  report?: string;
-}
-
-function sections(value: string | undefined): ExchangeSection[] | undefined {
-  if (value === undefined) return undefined;
-  const list = value.split(',').map((s) => s.trim());
-  const unknown = list.filter((s) => !(EXCHANGE_SECTIONS as readonly string[]).includes(s));
-  if (unknown.length > 0)
-    throw new CtopError(
-      'E_USAGE',
-      `--only: unknown section ${unknown.join(', ')}; one of ${EXCHANGE_SECTIONS.join(', ')}`,
-    );
-  return list as ExchangeSection[];
-}
+import { registerExchangeConformance } from './conformance-exchange.js';
 
 /**
- * Conformance kits: check an implementation someone else built from our specs, the way
- * the other side of the wire will use it (docs/CONFORMANCE.md).
+ * Conformance kits: check an implementation someone else built from our specs the way the
+ * other side of the wire will use it (docs/CONFORMANCE.md). One subcommand per spec.
  */
 export function register(program: Command): void {
   const conformance = program
     .command('conformance')
-    .description('check an implementation built from our specs against them (docs/CONFORMANCE.md)');
-
-  conformance
-    .command('exchange')
-    .description(
-      'play a gateway against a customs exchange under test: every message kind, resends, every rejection on purpose, both queries, restarts (EXCHANGE.md v1.1)',
-    )
-    .requiredOption('--broker <url>', 'the broker the exchange listens on, e.g. mqtts://broker.test:8883')
-    .option('--ca-file <file>', 'CA certificate of an mqtts:// broker')
-    .option('--cert-file <file>', 'client certificate (CN = the gateway id, for the broker ACL)')
-    .option('--key-file <file>', 'client certificate key')
-    .option('--servername <name>', 'TLS server name, when it differs from the broker host')
-    .option('--protocol <version>', '5 (MQTT 5) or 4 (MQTT 3.1.1)', parseInteger('--protocol', 4, 5), 5)
-    .requiredOption(
-      '--gateway-key <file>',
-      'a gateway key (role gateway) the exchange under test has registered',
-    )
-    .requiredOption('--trust <file>', 'trust store with the exchange key(s) its receipts are signed with')
-    .option(
-      '--signer-key <file>',
-      'a customs signer key the exchange trusts (test environment): valid manifests',
-    )
-    .option('--country <cc>', "the gateway's country (topic and address)", 'KZ')
-    .option('--checkpoint <name>', "the gateway's checkpoint (topic and address)", 'CONFORMANCE')
-    .option('--gateway-id <id>', "the gateway id (default: the gateway key's kid up to its first dot)")
-    .option('--exchange-address <address>', "the exchange's address (default CTOP://{country}/EXCHANGE)")
-    .option('--restart-command <sh>', 'a shell command that stops the exchange hard and starts it again')
-    .option('--stop-command <sh>', 'a shell command that stops the exchange (kill -9 is the honest test)')
-    .option('--start-command <sh>', 'a shell command that starts it again')
-    .option(
-      '--receipt-timeout <ms>',
-      "how long to wait for each receipt or answer (a gateway's receipt timeout)",
-      parseInteger('--receipt-timeout', 100, 600_000),
-      30_000,
-    )
-    .option('--quiet <ms>', 'silence that counts as "not answered"', parseInteger('--quiet', 0, 60_000), 2000)
-    .option('--only <sections>', `comma-separated: ${EXCHANGE_SECTIONS.join(', ')}`)
-    .option('--report <file>', 'also write the report as JSON')
-    .action(async (o: ExchangeKitOptions) => {
-      if ((o.certFile === undefined) !== (o.keyFile === undefined))
-        throw new CtopError('E_USAGE', '--cert-file and --key-file go together');
-      if ((o.stopCommand === undefined) !== (o.startCommand === undefined))
-        throw new CtopError('E_USAGE', '--stop-command and --start-command go together');
-      const only = sections(o.only);
-      const report = await runExchangeConformance({
-        brokerUrl: o.broker,
-        ...(o.caFile
-          ? {
-              tls: {
-                caFile: o.caFile,
-                ...(o.certFile ? { certFile: o.certFile, keyFile: o.keyFile! } : {}),
-                ...(o.servername ? { servername: o.servername } : {}),
-              },
-            }
-          : {}),
-        protocolVersion: o.protocol as 4 | 5,
-        gatewayKey: loadPrivateKey(o.gatewayKey),
-        trust: TrustStore.load(o.trust),
-        ...(o.signerKey ? { signerKey: loadPrivateKey(o.signerKey) } : {}),
-        country: o.country,
-        checkpoint: o.checkpoint,
-        ...(o.gatewayId ? { gatewayId: o.gatewayId } : {}),
-        ...(o.exchangeAddress ? { exchangeAddress: o.exchangeAddress } : {}),
-        restart: {
-          ...(o.restartCommand ? { restart: o.restartCommand } : {}),
-          ...(o.stopCommand ? { stop: o.stopCommand, start: o.startCommand! } : {}),
-        },
-        receiptTimeoutMs: o.receiptTimeout,
-        quietMs: o.quiet,
-        ...(only ? { sections: only } : {}),
-      });
-      process.stdout.write(renderReport(report));
-      if (o.report) writeReport(o.report, report);
-      if (!report.passed) {
-        throw new CtopError(
-          'E_CONFORMANCE_FAILED',
-          `${report.summary.MUST.fail} MUST requirement${report.summary.MUST.fail === 1 ? '' : 's'} failed`,
-        );
-      }
-    });
+    .description('conformance kits: test another party’s implementation against the specs');
+  registerExchangeConformance(conformance);
 }
