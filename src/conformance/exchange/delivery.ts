@@ -59,7 +59,7 @@ async function checkResends(kit: Kit, original: BuiltMessage, receivedAt: number
     kit.signer,
     { action: 'ctop/v1/query.document', messageId: original.envelope.messageId },
     kit.exchangeAddress,
-    kit.timing.receiptTimeoutMs,
+    kit.timing.answerTimeoutMs,
   );
   const records = answer?.result.records ?? [];
   kit.record(

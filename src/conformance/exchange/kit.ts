@@ -10,8 +10,10 @@ import { requirement } from './requirements.js';
  */
 
 export interface KitTiming {
-  /** How long to wait for a receipt or an answer: a gateway's receipt timeout (30 s). */
+  /** How long to wait for a receipt: a gateway's receipt timeout (30 s). */
   receiptTimeoutMs: number;
+  /** How long to wait for the answer to a query (a gateway's query timeout). */
+  answerTimeoutMs: number;
   /** After a fence message was answered, how long silence must last for "not answered". */
   quietMs: number;
 }

@@ -13,7 +13,7 @@ import type { ObservedAnswer } from './probe.js';
 export async function checkQueries(kit: Kit): Promise<void> {
   const ask = (question: Record<string, unknown>, signer = kit.signer) =>
     kit.probe
-      .ask(signer, question as never, kit.exchangeAddress, kit.timing.receiptTimeoutMs)
+      .ask(signer, question as never, kit.exchangeAddress, kit.timing.answerTimeoutMs)
       .then((q) => q.answer);
   const answers: ObservedAnswer[] = [];
   const keep = (a: ObservedAnswer | undefined) => {

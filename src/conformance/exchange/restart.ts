@@ -87,7 +87,7 @@ async function checkDurable(
         kit.signer,
         { action: 'ctop/v1/query.document', messageId },
         kit.exchangeAddress,
-        kit.timing.receiptTimeoutMs,
+        kit.timing.answerTimeoutMs,
       )
     ).answer?.result.records;
   const lost: string[] = [];

@@ -39,8 +39,10 @@ export interface ExchangeConformanceOptions {
   /** A customs signer key the exchange trusts (test environments only): valid manifests. */
   signerKey?: PrivateKey;
   restart?: Partial<RestartCommands>;
-  /** How long to wait for each receipt or answer; default 30 s, a gateway's receipt timeout. */
+  /** How long to wait for each receipt; default 30 s, a gateway's receipt timeout. */
   receiptTimeoutMs?: number;
+  /** How long to wait for the answer to a query; default the receipt timeout. */
+  answerTimeoutMs?: number;
   /** Silence after a fence that counts as "not answered"; default 2 s. */
   quietMs?: number;
   /** Default all. */
@@ -78,6 +80,7 @@ export async function runExchangeConformance(
   });
   const kit = new Kit(probe, factory, exchangeAddress, {
     receiptTimeoutMs: options.receiptTimeoutMs ?? 30_000,
+    answerTimeoutMs: options.answerTimeoutMs ?? options.receiptTimeoutMs ?? 30_000,
     quietMs: options.quietMs ?? 2000,
   });
   try {
