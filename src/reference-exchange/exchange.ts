@@ -44,6 +44,9 @@ export interface ExchangeOptions {
   protocolVersion?: 4 | 5;
   /** Default `ctop-exchange`: one persistent session, so nothing sent while it is down is lost. */
   clientId?: string;
+  /** Password login (the broker's exchange user). */
+  username?: string;
+  password?: Buffer;
   keepaliveSeconds?: number;
   reconnectPeriodMs?: number;
   /** Results per receipt when several messages of one gateway are answered together. Default 16. */
@@ -125,6 +128,8 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   const tls = options.tls ? loadTlsFiles(options.tls, 'E_EXCHANGE_CONFIG') : undefined;
   const mqttOptions: IClientOptions = {
     clientId: options.clientId ?? 'ctop-exchange',
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
     protocolVersion,
     clean: false,
     keepalive: options.keepaliveSeconds ?? 30,
@@ -155,7 +160,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
       if (err) log.error({ err: err.message }, 'exchange subscription failed');
     });
     if (connections++ > 0 && !connack.sessionPresent) {
-      // EXCHANGE.md §2.5: what gateways published meanwhile went to no one; they resend after their receipt timeout.
+      // EXCHANGE.md §2.6: what gateways published meanwhile went to no one; they resend after their receipt timeout.
       log.warn(
         "the broker had lost the exchange session: messages sent meanwhile come again with the gateways' resends",
       );

@@ -7,6 +7,7 @@ import {
 import { renderReport, writeReport } from '../../conformance/report.js';
 import { CtopError } from '../../errors.js';
 import { loadPrivateKey, TrustStore } from '../../keys/index.js';
+import { loadBrokerPassword } from '../../sync/index.js';
 import { parseInteger } from '../parse.js';
 
 interface ExchangeKitOptions {
@@ -15,6 +16,8 @@ interface ExchangeKitOptions {
   certFile?: string;
   keyFile?: string;
   servername?: string;
+  username?: string;
+  passwordFile?: string;
   protocol: number;
   gatewayKey: string;
   trust: string;
@@ -44,6 +47,8 @@ export function registerExchangeConformance(conformance: Command): void {
     .option('--cert-file <file>', 'client certificate (CN = the gateway id, for the broker ACL)')
     .option('--key-file <file>', 'client certificate key')
     .option('--servername <name>', 'TLS server name, when it differs from the broker host')
+    .option('--username <name>', 'broker user name, for password login (normally the gateway id)')
+    .option('--password-file <file>', 'file holding the broker password (owner-only)')
     .option('--protocol <version>', '5 (MQTT 5) or 4 (MQTT 3.1.1)', parseInteger('--protocol', 4, 5), 5)
     .requiredOption(
       '--gateway-key <file>',
@@ -79,6 +84,8 @@ export function registerExchangeConformance(conformance: Command): void {
         throw new CtopError('E_USAGE', '--cert-file and --key-file go together');
       if ((o.stopCommand === undefined) !== (o.startCommand === undefined))
         throw new CtopError('E_USAGE', '--stop-command and --start-command go together');
+      if (o.passwordFile !== undefined && o.username === undefined)
+        throw new CtopError('E_USAGE', '--password-file needs --username');
       const report = await runExchangeConformance({
         brokerUrl: o.broker,
         ...(o.caFile
@@ -91,6 +98,8 @@ export function registerExchangeConformance(conformance: Command): void {
             }
           : {}),
         protocolVersion: o.protocol as 4 | 5,
+        ...(o.username === undefined ? {} : { username: o.username }),
+        ...(o.passwordFile === undefined ? {} : { password: loadBrokerPassword(o.passwordFile) }),
         gatewayKey: loadPrivateKey(o.gatewayKey),
         trust: TrustStore.load(o.trust),
         ...(o.signerKey ? { signerKey: loadPrivateKey(o.signerKey) } : {}),

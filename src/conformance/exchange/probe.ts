@@ -33,6 +33,9 @@ export interface ProbeOptions {
   identity: GatewayIdentity;
   /** The exchange key(s) receipts and answers must be signed with. */
   exchangeTrust: TrustStore;
+  /** Password login (EXCHANGE.md §2.5): the user name, normally the gateway id. */
+  username?: string;
+  password?: Buffer;
 }
 
 /** One result of a receipt, as this gateway received it. */
@@ -79,7 +82,10 @@ export class ProbeGateway {
   static async connect(options: ProbeOptions): Promise<ProbeGateway> {
     const tls = options.tls ? loadTlsFiles(options.tls) : undefined;
     const mqttOptions: IClientOptions = {
-      clientId: `ctop-${options.identity.gatewayId}`,
+      // A gateway's client id is its gateway id (EXCHANGE.md §2.1).
+      clientId: options.identity.gatewayId,
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
       protocolVersion: options.protocolVersion,
       clean: true,
       keepalive: 30,

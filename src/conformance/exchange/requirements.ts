@@ -215,7 +215,7 @@ export const EXCHANGE_REQUIREMENTS: readonly Requirement[] = [
   ),
   req(
     'restart.session',
-    '§2.1, §2.5',
+    '§2.1, §2.6',
     'MUST',
     'a message published while the exchange is stopped is answered once it is back, unsent again',
     'stop-start',

@@ -7,7 +7,7 @@ import type { BuiltMessage } from './messages.js';
 import type { ObservedResult } from './probe.js';
 
 /**
- * The restart checks (EXCHANGE.md §2.5, §8), run only when the operator gives commands
+ * The restart checks (EXCHANGE.md §2.6, §8), run only when the operator gives commands
  * that stop and start the exchange under test: a burst of messages, a hard stop as soon as
  * the first receipt is out, then — every message a receipt accepted is still recorded,
  * resends are duplicates with the first receivedAt, and (with separate stop and start

@@ -24,6 +24,9 @@ export interface ExchangeConformanceOptions {
   tls?: TlsFiles;
   /** Default 5. */
   protocolVersion?: 4 | 5;
+  /** Password login at the broker (EXCHANGE.md §2.5). */
+  username?: string;
+  password?: Buffer;
   /** The gateway key the exchange under test has registered (role gateway). */
   gatewayKey: PrivateKey;
   /** Holds the exchange key(s) its receipts and answers are signed with. */
@@ -69,6 +72,8 @@ export async function runExchangeConformance(
     brokerUrl: options.brokerUrl,
     ...(options.tls ? { tls: options.tls } : {}),
     protocolVersion: options.protocolVersion ?? 5,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
     identity,
     exchangeTrust: options.trust,
   });
