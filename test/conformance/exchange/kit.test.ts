@@ -49,18 +49,21 @@ t.test('without the options they need, requirements are reported not checked, ne
   t.ok(report.passed, 'a skipped MUST is not a failed one');
 });
 
-t.test('one --restart-command: durability and duplicates checked, the session check left unchecked', async (t) => {
-  const broker = await startMosquitto(t);
-  const world = makeSyncWorld(t);
-  const commands = exchangeCommands(t, world, broker.url);
-  startNow(commands);
-  const report = await runExchangeConformance(
-    kitOptions(world, broker.url, {
-      sections: ['restart'],
-      restart: { restart: `${commands.stop}; ${commands.start}` },
-    }),
-  );
-  for (const id of ['restart.durable', 'restart.duplicate', 'restart.complete'])
-    t.equal(named(report, `exchange.${id}`)?.outcome, 'pass', `${id} passes`);
-  t.equal(named(report, 'exchange.restart.session')?.outcome, 'skip', 'no moment in between to publish in');
-});
+t.test(
+  'one --restart-command: durability and duplicates checked, the session check left unchecked',
+  async (t) => {
+    const broker = await startMosquitto(t);
+    const world = makeSyncWorld(t);
+    const commands = exchangeCommands(t, world, broker.url);
+    startNow(commands);
+    const report = await runExchangeConformance(
+      kitOptions(world, broker.url, {
+        sections: ['restart'],
+        restart: { restart: `${commands.stop}; ${commands.start}` },
+      }),
+    );
+    for (const id of ['restart.durable', 'restart.duplicate', 'restart.complete'])
+      t.equal(named(report, `exchange.${id}`)?.outcome, 'pass', `${id} passes`);
+    t.equal(named(report, 'exchange.restart.session')?.outcome, 'skip', 'no moment in between to publish in');
+  },
+);
