@@ -510,6 +510,13 @@ export const ERRORS = {
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
   },
 
+  // --- exchange conformance kit (src/conformance/exchange/: `ctop-agent conformance exchange`) ---
+  E_CONFORMANCE_EXCHANGE: {
+    category: 'protocol',
+    summary: 'the exchange under test fails at least one MUST requirement of EXCHANGE.md',
+    hint: 'each FAIL row of the table (or the --report JSON) names the section and what was seen; fix the exchange and run the kit again (docs/CONFORMANCE.md)',
+  },
+
   // --- ble-sim (src/sim/ble/: the simulated radio beneath noble) ---
   E_BLESIM_PORT: {
     category: 'transport',

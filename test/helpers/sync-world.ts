@@ -3,6 +3,7 @@
  * store each side holds, a configuration with short timeouts, the reference exchange on a
  * broker, and outbox rows to drain.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,7 +117,41 @@ export async function startTestExchange(
   return exchange;
 }
 
-/** Queues `n` small rows of deterministic CBOR (kind pairing unless told) and returns their ids. */
+/**
+ * A payload valid against its kind's CDDL (EXCHANGE.md §4.3), made unique by `seq` and
+ * `tag` and padded by `filler` — fields the CDDL does not name, which an exchange ignores.
+ */
+export function seedPayload(kind: 'pairing' | 'alert', seq: number, tag: string, filler: string): Buffer {
+  const extra = { seq, tag, filler };
+  if (kind === 'alert') {
+    return encodeCanonical({
+      alertId: seq + 1,
+      kind: 'tamper',
+      detail: `seeded alert ${tag} ${seq}`,
+      raisedAt: 1_741_941_000_000,
+      gatewayId: IDENTITY.gatewayId,
+      ...extra,
+    });
+  }
+  const hash = createHash('sha256').update(`${tag} ${seq}`).digest();
+  return encodeCanonical({
+    lockId: 'SSL-KZ-000123',
+    identityKey: Buffer.alloc(32, 3),
+    // Not a fixture manifest's container: queries by container find manifests only.
+    container: 'TSTU0000014',
+    wagon: '42546184',
+    manifestId: hash.toString('hex'),
+    commitCounter: 2 * seq + 1,
+    sealCounter: 2 * seq + 2,
+    sealEvent: hash,
+    sealedAt: 1_741_941_000_000,
+    carrierKid: 'kz-carrier-1',
+    gatewayId: IDENTITY.gatewayId,
+    ...extra,
+  });
+}
+
+/** Queues `n` small rows (kind pairing unless told), valid at the exchange, and returns their ids. */
 export function seedOutbox(
   store: Store,
   n: number,
@@ -125,10 +160,11 @@ export function seedOutbox(
   const ids: number[] = [];
   const filler = 'x'.repeat(options.size ?? 16);
   const now = Date.now();
+  const kind = options.kind ?? 'pairing';
   store.db.transaction(() => {
     for (let i = 0; i < n; i++) {
-      const payload = encodeCanonical({ seq: i, tag: options.tag ?? 'seed', filler });
-      ids.push(store.outbox.enqueue(options.kind ?? 'pairing', payload, { seq: i }, now));
+      const payload = seedPayload(kind, i, options.tag ?? 'seed', filler);
+      ids.push(store.outbox.enqueue(kind, payload, { seq: i }, now));
     }
   })();
   return ids;
