@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as backup } from './backup.js';
 import { register as bleSim } from './ble-sim.js';
 import { register as config } from './config.js';
 import { register as consoleCommands } from './console.js';
@@ -34,6 +35,7 @@ export const commands: RegisterCommand[] = [
   outbox,
   outages,
   exportImport,
+  backup,
   pair,
   consoleCommands,
 ];
