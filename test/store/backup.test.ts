@@ -115,12 +115,12 @@ t.test(
       t.equal(copy.pragma('journal_mode', { simple: true }), 'delete', `${name}: rollback journal mode`);
       t.same(copy.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
       copy.close();
-    // From here on the store opens it (and turns it to WAL, as every agent connection does).
-    const total = outboxTotal(summary.file);
+      // From here on the store opens it (and turns it to WAL, as every agent connection does).
+      const total = outboxTotal(summary.file);
       t.equal(summary.outbox.queued, total, `${name}: the summary counts what the copy holds`);
       t.ok(total >= 7 + 10 * 4, `${name}: ${total} rows, batches committed before it included`);
       t.equal((total - 7) % 10, 0, `${name}: every batch of 10 is whole (a snapshot of one commit)`);
-      }
+    }
     t.ok(outboxTotal(second.file) > outboxTotal(first.file), 'the later backup holds more batches');
     t.same(
       readdirSync(dir).filter((f) => f.includes('.partial-')),
