@@ -106,13 +106,32 @@ function assemble(ctx: StageContext, maintainer: string, epoch: number): void {
   for (const file of ['control', 'conffiles', 'md5sums']) chmodSync(path.join(debian, file), 0o644);
 }
 
-/** Loads the staged better-sqlite3 in a child Node: the add-ons shipped are the ones that run. */
+/**
+ * Runs the staged program before it is packed: the CLI loads every command module (and so
+ * every dependency it imports), checks the example configuration, and opens a SQLite
+ * database through the staged add-on. A file pruned too eagerly fails here, not on a gateway.
+ */
 function smokeTest(stage: string): void {
-  const script =
+  const prefix = path.join(stage, PREFIX);
+  const cli = path.join(prefix, 'dist/src/cli/main.js');
+  const run = (args: string[]) =>
+    execFileSync(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH },
+    });
+  run([cli, '--help']);
+  run([cli, 'config', 'check', '--syntax-only', '--quiet', path.join(ROOT, 'systemd/config.example.yaml')]);
+  const sqlite =
     "const D = require(process.argv[1]); const db = new D(':memory:'); if (db.prepare('select 41 + 1 as n').get().n !== 42) process.exit(1);";
-  execFileSync(process.execPath, ['-e', script, path.join(stage, PREFIX, 'node_modules/better-sqlite3')], {
-    stdio: 'inherit',
-  });
+  run(['-e', sqlite, path.join(prefix, 'node_modules/better-sqlite3')]);
+}
+
+/** Runs one step of the build and says on stderr how long it took (docs/PACKAGING.md, "Figures"). */
+function phase<T>(name: string, step: () => T): T {
+  const started = Date.now();
+  const result = step();
+  process.stderr.write(`  ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return result;
 }
 
 export function buildDeb(options: BuildOptions): string {
@@ -136,20 +155,28 @@ export function buildDeb(options: BuildOptions): string {
   try {
     if (!options.reuseStage || !existsSync(path.join(stage, PREFIX, 'node_modules'))) {
       if (options.build !== false)
-        execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+        phase('npm run build', () =>
+          execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' }),
+        );
       rmSync(stage, { recursive: true, force: true });
       mkdirSync(stage, { recursive: true });
-      stageProgram(ctx);
-      stageModules(ctx);
-      smokeTest(stage);
+      phase('program', () => stageProgram(ctx));
+      phase('node_modules', () => stageModules(ctx));
+      phase('smoke test', () => smokeTest(stage));
     }
-    assemble(ctx, maintainer, epoch);
+    phase('docs, manual page, DEBIAN/', () => assemble(ctx, maintainer, epoch));
     mkdirSync(options.out, { recursive: true });
     const deb = path.join(options.out, `ctop-agent_${version}_${arch}.deb`);
-    execFileSync('dpkg-deb', ['--root-owner-group', `-Z${options.compress ?? 'xz'}`, '--build', stage, deb], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
-    });
+    phase(`dpkg-deb -Z${options.compress ?? 'xz'}`, () =>
+      execFileSync(
+        'dpkg-deb',
+        ['--root-owner-group', `-Z${options.compress ?? 'xz'}`, '--build', stage, deb],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+        },
+      ),
+    );
     return deb;
   } finally {
     if (temporary) rmSync(stage, { recursive: true, force: true });

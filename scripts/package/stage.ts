@@ -84,6 +84,22 @@ export function stageProgram(ctx: StageContext): void {
 }
 
 /**
+ * What `npm prune --omit=dev` would keep, read from the lockfile: every installed package not
+ * marked dev (optional ones included where npm installed them for this platform). Copying
+ * only these is what keeps the build short: the development tree is three times the size.
+ */
+export function productionPackages(root: string): string[] {
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; link?: boolean }>;
+  };
+  return Object.entries(lock.packages)
+    .filter(([key, entry]) => key.startsWith('node_modules/') && !entry.dev && !entry.link)
+    .map(([key]) => key)
+    .filter((key) => existsSync(path.join(root, key)))
+    .sort();
+}
+
+/**
  * The checkout's node_modules, built by `npm ci` on this machine (native modules compiled
  * for this architecture and Node ABI), pruned to what runs: no development packages, no
  * prebuilt binaries for other platforms, no native build trees or C sources, no tests or
@@ -91,16 +107,17 @@ export function stageProgram(ctx: StageContext): void {
  */
 export function stageModules(ctx: StageContext): void {
   const prefix = path.join(ctx.stage, PREFIX);
-  cpSync(path.join(ctx.root, 'node_modules'), path.join(prefix, 'node_modules'), {
-    recursive: true,
-    verbatimSymlinks: true,
-    filter: (src) => !/\/node_modules\/\.bin$/.test(src),
-  });
   cpSync(path.join(ctx.root, 'package-lock.json'), path.join(prefix, 'package-lock.json'));
-  execFileSync('npm', ['prune', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
-    cwd: prefix,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  for (const pkg of productionPackages(ctx.root)) {
+    const from = path.join(ctx.root, pkg);
+    const nested = path.join(from, 'node_modules');
+    // A package's own node_modules holds other packages, copied (or not) as entries of their own.
+    cpSync(from, path.join(prefix, pkg), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => src !== nested,
+    });
+  }
   const platform = PREBUILD_PLATFORM[ctx.arch];
   if (!platform) throw new Error(`no prebuild platform known for architecture ${ctx.arch}`);
   pruneTree(path.join(prefix, 'node_modules'), platform);
@@ -119,36 +136,39 @@ export const NEVER_LOADED: readonly [string, string][] = [
   ['better-sqlite3/build/Release/test_extension.node', "a fixture of better-sqlite3's own tests"],
 ];
 
-/** Names removed wherever they appear in node_modules. */
+/**
+ * Directories removed at the top of a package (beside its package.json) only: deeper down the
+ * same names can be code (yaml's dist/doc/ is its document model).
+ */
 const JUNK_DIRS = new Set([
   'test',
   'tests',
   '__tests__',
-  'example',
-  'examples',
-  'docs',
-  'doc',
   '.github',
   'benchmark',
   'benchmarks',
   'bench',
   'integration',
   'coverage',
-  '.bin',
-  // C++ headers for compiling add-ons (only binding.gyp files name it; nothing requires it).
-  'node-addon-api',
 ]);
+/** Packages that are only ever used to compile add-ons: C++ headers (nothing requires them). */
+const BUILD_ONLY_PACKAGES = new Set(['node-addon-api']);
 const JUNK_FILE =
   /(\.md|\.markdown|\.map|\.[mc]?ts|\.tsbuildinfo|\.gyp|\.gypi|\.mk|\.cc|\.cpp|\.c|\.h|\.hpp|\.o|\.a|\.yml|\.yaml|\.html|\.npmignore|\.gitattributes|\.eslintrc(\.json)?|\.editorconfig|\.prettierrc|\.travis\.yml|Makefile|tsconfig\.json|\.DS_Store)$/i;
 const KEEP_FILE = /^(licen[cs]e|copying|notice|authors)/i;
 
 function pruneTree(dir: string, platform: string): void {
   const native = existsSync(path.join(dir, 'binding.gyp'));
+  const packageRoot = existsSync(path.join(dir, 'package.json'));
+  const modulesDir = path.basename(dir) === 'node_modules';
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isSymbolicLink()) continue;
     if (entry.isDirectory()) {
-      if (JUNK_DIRS.has(entry.name)) {
+      if (
+        (packageRoot && JUNK_DIRS.has(entry.name)) ||
+        (modulesDir && (entry.name === '.bin' || BUILD_ONLY_PACKAGES.has(entry.name)))
+      ) {
         rmSync(full, { recursive: true, force: true });
         continue;
       }
@@ -166,7 +186,7 @@ function pruneTree(dir: string, platform: string): void {
         continue;
       }
       pruneTree(full, platform);
-      // npm prune leaves the scope directories of what it removed (@biomejs, @tapjs) empty.
+      // A directory left empty by the pruning goes too.
       if (readdirSync(full).length === 0) rmSync(full, { recursive: true });
       continue;
     }
