@@ -243,6 +243,10 @@ export function stageSystem(ctx: StageContext, manPage: string, changelog: strin
   writeGzipped(path.join(ctx.stage, 'usr/share/man/man1/ctop-agent.1'), Buffer.from(manPage));
   const doc = path.join(ctx.stage, DOC_DIR);
   write(path.join(doc, 'copyright'), from('packaging/deb/copyright'));
+  write(
+    path.join(ctx.stage, 'usr/share/lintian/overrides/ctop-agent'),
+    from('packaging/deb/lintian-overrides'),
+  );
   writeGzipped(path.join(doc, 'changelog'), Buffer.from(changelog));
   writeGzipped(path.join(doc, 'README.md'), from('README.md'));
   for (const file of readdirSync(path.join(ctx.root, 'docs')).filter((f) => f.endsWith('.md'))) {

@@ -67,6 +67,8 @@ exit 101
 
   /** dpkg and the init system, as the maintainer scripts see them inside the root. */
   writeFileSync(root.path('/usr/sbin/policy-rc.d'), POLICY_RC_D, { mode: 0o755 });
+  // No man-db index rebuild after each dpkg run (seconds each time); man finds pages without it.
+  await root.sh("echo 'man-db man-db/auto-update boolean false' | debconf-set-selections");
   mkdirSync(root.path('/run/systemd/system'), { recursive: true });
   const policyLog = () => {
     const file = root.path('/var/log/policy-rc.d.log');
