@@ -15,7 +15,7 @@ import { LineFramer } from '../../../src/lock/codec/line-framer.js';
 import { decodeMessage, encodeMessage, type MessageTypeCode } from '../../../src/lock/codec/messages.js';
 import { authPayload, carrierAuthPayload, eventSignPayload, sha256 } from '../../../src/lock/identity.js';
 
-const dir = new URL('../../firmware-protocol/vectors/', import.meta.url);
+const dir = new URL('../../../firmware-protocol/vectors/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 const vectors: Vector[] = files.map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));
 

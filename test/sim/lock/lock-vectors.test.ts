@@ -20,7 +20,7 @@ import { ManualClock } from '../../helpers/store.js';
 
 const vector = <T>(name: string): T =>
   JSON.parse(
-    readFileSync(new URL(`../../firmware-protocol/vectors/${name}.json`, import.meta.url), 'utf8'),
+    readFileSync(new URL(`../../../firmware-protocol/vectors/${name}.json`, import.meta.url), 'utf8'),
   ) as T;
 
 const T0 = 1_790_000_000;
