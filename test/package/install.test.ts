@@ -395,6 +395,21 @@ exit 101
     t.ok(counts.acknowledged! >= 1, 'the acknowledged rows are kept');
     t.same(await daemon.stop('SIGTERM'), { code: 0, signal: null });
     lockSim?.kill('SIGTERM');
+
+    // The daemon stopped, root restores the backup taken before the upgrade over the database.
+    const restored = await inRoot(
+      t,
+      `${AGENT} restore /var/lib/ctop-agent/before-upgrade.backup --config ${CONFIG} --force`,
+      'ctop-agent restore as root, the daemon stopped',
+    );
+    t.match(restored.stdout, /kept at \/var\/lib\/ctop-agent\/ctop-agent\.db\.before-restore-\d{8}T\d{6}Z/);
+    const user = account(AGENT)!;
+    t.same(
+      mode(DB),
+      { mode: 0o600, uid: user.uid, gid: user.gid },
+      'the restored database belongs to the agent, 0600',
+    );
+    t.ok((await outboxCounts()).acknowledged! >= 1, 'and the agent user opens it');
   });
 
   t.test('remove keeps the data and the configuration; purge removes them', async (t) => {
