@@ -93,9 +93,10 @@ export async function backupDatabase(source: string, out: string): Promise<Backu
 
 /**
  * Restores the backup `file` as the database at `target`: checks it, copies it beside the
- * target, verifies the copy, then gives it the target's name in one rename. Refuses while
- * another process holds the target open (E_STORE_IN_USE) and, without `force`, when a
- * database is already there (E_RESTORE_EXISTS).
+ * target, verifies the copy, then gives it the target's name in one rename. Refuses, before
+ * copying anything, while another process holds the target open (E_STORE_IN_USE) and,
+ * without `force`, when a database is already there (E_RESTORE_EXISTS); from that check to
+ * the rename the old database stays locked, so an agent starting meanwhile waits.
  */
 export async function restoreDatabase(
   file: string,
@@ -105,71 +106,51 @@ export async function restoreDatabase(
   const backup = openBackup(file);
   const dir = path.dirname(path.resolve(target));
   const partial = partialName(target);
-  try {
-    createPartial(partial);
-    await copyWithBackupApi(backup, partial, `restore ${file}`);
-  } catch (err) {
-    removeQuietly(partial);
-    throw err;
-  } finally {
-    backup.close();
-  }
-  let summary: BackupSummary;
-  try {
-    summary = verifyCopy(partial, 'restore');
-    fsyncFile(partial);
-    giveDirectoryOwner(partial, dir);
-  } catch (err) {
-    removeQuietly(partial);
-    throw err;
-  }
-  summary.bytes = statSync(partial).size;
-  if (!existsSync(target)) {
-    try {
-      // link() refuses an existing name: a database created meanwhile is never replaced unseen.
-      linkSync(partial, target);
-      unlinkSync(partial);
-      syncDirectory(dir);
-      return { ...summary, file: target };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        removeQuietly(partial);
-        throw new CtopError('E_FILE', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
-      }
-    }
-  }
-  return replaceHeld(partial, target, summary, options);
-}
-
-/** Swaps `partial` in for the existing `target` while holding the target's exclusive lock. */
-function replaceHeld(
-  partial: string,
-  target: string,
-  summary: BackupSummary,
-  options: RestoreOptions,
-): RestoreSummary {
   let held: Database.Database | undefined;
   try {
-    held = holdExclusively(target);
-    if (!options.force) {
-      throw new CtopError(
-        'E_RESTORE_EXISTS',
-        `${target} exists; add --force to replace it (it is kept beside it as ${path.basename(target)}.before-restore-<time>)`,
-      );
+    if (existsSync(target)) {
+      held = holdExclusively(target);
+      if (!options.force) throw exists(target);
     }
-    const aside = `${target}.before-restore-${stamp((options.now ?? Date.now)())}`;
-    // The old database keeps a name (and its data) before the new one takes its place.
-    linkSync(target, aside);
-    renameSync(partial, target);
-    for (const suffix of COMPANION_SUFFIXES.slice(1)) removeQuietly(`${target}${suffix}`);
-    syncDirectory(path.dirname(path.resolve(target)));
-    return { ...summary, file: target, replacedKeptAt: aside };
+    createPartial(partial);
+    await copyWithBackupApi(backup, partial, `restore ${file}`);
+    const summary = verifyCopy(partial, 'restore');
+    summary.bytes = statSync(partial).size;
+    fsyncFile(partial);
+    giveDirectoryOwner(partial, dir);
+    if (held) {
+      const aside = `${target}.before-restore-${stamp((options.now ?? Date.now)())}`;
+      // The old database keeps a name (and its data) before the new one takes its place.
+      linkSync(target, aside);
+      renameSync(partial, target);
+      for (const suffix of COMPANION_SUFFIXES.slice(1)) removeQuietly(`${target}${suffix}`);
+      syncDirectory(dir);
+      return { ...summary, file: target, replacedKeptAt: aside };
+    }
+    try {
+      // link() refuses an existing name: a database that appeared meanwhile is never replaced.
+      linkSync(partial, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists(target);
+      throw new CtopError('E_FILE', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
+    }
+    unlinkSync(partial);
+    syncDirectory(dir);
+    return { ...summary, file: target };
   } catch (err) {
     removeQuietly(partial);
     throw err;
   } finally {
     held?.close();
+    backup.close();
   }
+}
+
+function exists(target: string): CtopError {
+  return new CtopError(
+    'E_RESTORE_EXISTS',
+    `${target} exists; add --force to replace it (it is kept beside it as ${path.basename(target)}.before-restore-<time>)`,
+  );
 }
 
 /**
