@@ -56,14 +56,14 @@ t.test(
     // A long outage grace: the cut below must not add outage reports to the messages counted.
     const overrides = { serial: { ports: [] }, sync: { outageGraceMs: 3_600_000 } };
     const first = startDaemon(t, world.writeConfig(proxy.url, overrides));
-    await first.ready();
-    await waitFor(drained(world.dbPath), 60_000, 'the first 100 rows acknowledged', 100);
+    await first.ready(120_000);
+    await waitFor(drained(world.dbPath), 120_000, 'the first 100 rows acknowledged', 100);
 
     // 100 rows reach the exchange but their receipts are lost; then the link goes and 50
     // more rows (added while the daemon runs, as `ctop-agent pair` adds them) cannot leave.
     dropping = true;
     seed(world.dbPath, 100, 'unanswered');
-    await waitFor(() => exchange.stats.accepted >= 200, 60_000, 'the exchange to record the next 100');
+    await waitFor(() => exchange.stats.accepted >= 200, 120_000, 'the exchange to record the next 100');
     proxy.refuse();
     proxy.cut();
     seed(world.dbPath, 50, 'never-sent');
@@ -104,8 +104,8 @@ t.test(
     dropping = false;
     const resendsBefore = exchange.stats.duplicates;
     const second = startDaemon(t, world.writeConfig(broker.url, { ...overrides, store: { path: fresh } }));
-    await second.ready();
-    await waitFor(drained(fresh), 60_000, 'the restored gateway to settle its outbox', 100);
+    await second.ready(120_000);
+    await waitFor(drained(fresh), 120_000, 'the restored gateway to settle its outbox', 100);
     t.same(await second.stop('SIGTERM'), { code: 0, signal: null });
 
     t.ok(

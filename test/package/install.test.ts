@@ -314,16 +314,16 @@ exit 101
       });
 
       const daemon = startAgent(t);
-      const { httpPort } = await daemon.ready(60_000);
-      const read = await daemon.lockRead(LOCK_ID, 60_000, (l) => l.outcome === 'complete');
+      const { httpPort } = await daemon.ready(120_000);
+      const read = await daemon.lockRead(LOCK_ID, 120_000, (l) => l.outcome === 'complete');
       t.equal(read.verification, 'valid', 'the manifest verified against the trust store');
       await waitFor(
         () => exchange.db.all().some((m) => m.kind === 'manifest'),
-        60_000,
+        120_000,
         'the manifest at the exchange',
       );
       let counts: Record<string, number> = {};
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       do {
         counts = await outboxCounts();
       } while (counts.queued! + counts.in_flight! > 0 && Date.now() < deadline);
@@ -383,8 +383,8 @@ exit 101
     );
 
     const daemon = startAgent(t);
-    const { httpPort } = await daemon.ready(60_000);
-    await daemon.msg('connected', 60_000);
+    const { httpPort } = await daemon.ready(120_000);
+    await daemon.msg('connected', 120_000);
     const metrics = (await httpGet(httpPort, '/metrics')).body;
     t.equal(
       metricValue(metrics, 'ctop_agent_info', { version: packages.nextVersion }),
