@@ -38,7 +38,8 @@ export function controlFile(f: ControlFields): string {
     `Maintainer: ${f.maintainer}`,
     `Installed-Size: ${f.installedSizeKiB}`,
     `Depends: ${[NODE_DEPENDS, 'adduser', f.shlibs].filter(Boolean).join(', ')}`,
-    'Recommends: socat',
+    // Only `ctop-agent lock-sim` (a simulated lock for trying a reader) needs it.
+    'Suggests: socat',
     'Section: net',
     'Priority: optional',
     'Description: edge agent of the KZ-CN CTOP rail corridor',
