@@ -20,6 +20,18 @@ const required = {
   systemd: '/usr/bin/systemd-analyze',
   // The soak steps the daemon's wall clock with libfaketime (docs/SOAK.md).
   faketime: '/usr/bin/faketime',
+  // The Debian package (docs/PACKAGING.md): npm run package builds it with dpkg-deb, works out
+  // its library Depends with dpkg-shlibdeps and strips the add-ons; lintian judges it; the
+  // install test needs what its Depends and maintainer scripts need already installed (the
+  // test root has no network), and man to read its manual page.
+  'dpkg-dev': '/usr/bin/dpkg-shlibdeps',
+  binutils: '/usr/bin/strip',
+  lintian: '/usr/bin/lintian',
+  adduser: '/usr/sbin/adduser',
+  'init-system-helpers': '/usr/bin/deb-systemd-helper',
+  'man-db': '/usr/bin/man',
+  // promtool checks and unit-tests systemd/prometheus-rules.yaml.
+  prometheus: '/usr/bin/promtool',
 };
 
 const missing = Object.entries(required)

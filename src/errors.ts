@@ -442,6 +442,21 @@ export const ERRORS = {
     summary: 'no stored manifest, lock or row matches',
     hint: 'list what is stored with `ctop-agent manifests list` or `ctop-agent locks list`',
   },
+  E_STORE_IN_USE: {
+    category: 'store',
+    summary: 'the database is open in another process (the daemon or a ctop-agent command)',
+    hint: 'stop the agent first (systemctl stop ctop-agent), then run the command again',
+  },
+  E_BACKUP_VERIFY: {
+    category: 'store',
+    summary: 'the copy made by a backup or restore failed its integrity check; nothing was replaced',
+    hint: 'check the disk of the destination (dmesg, free space) and run the command again',
+  },
+  E_RESTORE_EXISTS: {
+    category: 'usage',
+    summary: 'a database already exists where the restore would write it',
+    hint: 'add --force to replace it (it is kept beside it), or restore into another --db',
+  },
   E_BUNDLE_FORMAT: {
     category: 'integrity',
     summary: 'the export bundle is not a valid ctop-agent bundle or its contents do not match their hashes',

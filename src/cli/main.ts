@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isCtopError, toCtopError } from '../errors.js';
+import { agentVersion } from '../version.js';
 import { commands } from './commands/index.js';
 
 /**
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .description(
       'Edge agent of the KZ–CN CTOP rail corridor: safe and smart locks, customs manifests, exchange sync',
     )
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(agentVersion())
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);

@@ -114,11 +114,17 @@ export class DaemonProcess {
   #waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configFile: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /**
+   * `ctop-agent daemon --config <configFile>` from source, or `command` as it is (an
+   * installed agent, test/package/): `env` then replaces the environment rather than adding to it.
+   */
+  constructor(configFile: string, env: NodeJS.ProcessEnv = {}, command?: string[]) {
+    this.child = command
+      ? spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
     this.child.stdout!.on('data', (d: Buffer) => this.#onData(d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
