@@ -46,6 +46,8 @@ export interface ControllerStats {
 export interface ControllerEvents {
   connect: [ConnectionInfo];
   disconnect: [ConnectionInfo, number | undefined];
+  /** The radio started or stopped listening to advertisers (scanning or initiating). */
+  listening: [boolean];
 }
 
 const CONNECTION_HANDLE_MAX = 0x0eff;
@@ -362,7 +364,10 @@ export class HciController extends EventEmitter<ControllerEvents> {
   // --- advertising, scanning, initiating ---
 
   #updateListening(): void {
-    this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));
+    const on = !this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined);
+    if (on === this.#air.listening) return;
+    this.#air.listen(on);
+    this.emit('listening', on);
   }
 
   #advertisingEvent(p: SimPeripheral): void {
