@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, type ClockTimer, clockSleep, clockTimeout, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import {
@@ -122,7 +122,7 @@ interface Pending {
   order: number;
   sentAt: number;
   firstTransmission: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: ClockTimer | undefined;
   resolve: (m: MessageOf<MessageTypeCode>) => void;
   reject: (e: Error) => void;
 }
@@ -196,7 +196,7 @@ export class LockSession {
       minMs: 200 + 2 * lineMs,
       maxMs: 10_000 + this.#options.window * lineMs,
     });
-    this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs) });
+    this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs), clock: this.#clock });
     this.#framer.on('data', (line: Buffer) => this.#onLine(line));
     this.#framer.on('error', (err: Error) => this.#fail(toCtopError(err)));
     void this.#pump();
@@ -549,7 +549,7 @@ export class LockSession {
           throw this.#fail(busy ? (err as CtopError) : this.#unanswered(type, attempt + 1, firstSentAt));
         }
         if (busy) {
-          await delay(Math.min(Number((err as CtopError).details.retryMs ?? 100), 5000));
+          await clockSleep(this.#clock, Math.min(Number((err as CtopError).details.retryMs ?? 100), 5000));
         } else {
           this.#abandoned.add(seq);
           // Back off once per silence, not once for every request of the window that timed
@@ -610,19 +610,19 @@ export class LockSession {
    * a window in flight, a request waits behind the others, and only silence means loss.
    */
   #arm(seq: number, pending: Pending): void {
-    if (pending.timer) clearTimeout(pending.timer);
-    pending.timer = setTimeout(() => this.#lose(seq, pending), this.#rto.timeoutMs);
+    pending.timer?.cancel();
+    pending.timer = clockTimeout(this.#clock, () => this.#lose(seq, pending), this.#rto.timeoutMs);
   }
 
   #lose(seq: number, pending: Pending, overtaken = false): void {
-    if (pending.timer) clearTimeout(pending.timer);
+    pending.timer?.cancel();
     this.#pending.delete(seq);
     pending.reject(new RequestTimeout(overtaken));
   }
 
   #forget(seq: number): void {
     const p = this.#pending.get(seq);
-    if (p) clearTimeout(p.timer);
+    p?.timer?.cancel();
     this.#pending.delete(seq);
   }
 
@@ -753,7 +753,7 @@ export class LockSession {
     this.#failure = err;
     this.#state = SessionState.Closed;
     for (const [seq, p] of this.#pending) {
-      clearTimeout(p.timer);
+      p.timer?.cancel();
       this.#pending.delete(seq);
       p.reject(err);
     }
@@ -780,8 +780,4 @@ class SeqMemory {
   has(seq: number): boolean {
     return this.#set.has(seq);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

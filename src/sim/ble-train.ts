@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { lockAdvertising } from './ble/advertising-data.js';
 import { ByteStreamApp } from './ble/byte-stream-app.js';
 import type { ControllerOptions } from './ble/controller.js';
+import { Op } from './ble/hci-constants.js';
 import type { LinkParams } from './ble/link-params.js';
 import { SimPeripheral, type SimPeripheralOptions } from './ble/peripheral.js';
 import type { SimPeripheralApp } from './ble/peripheral-app.js';
@@ -43,7 +44,7 @@ export interface SimulatedTrainOptions {
   timeScale?: number;
   /**
    * Whether the train waits for the gateway: the simulated clock stays at zero until the
-   * radio first listens (scans or connects), as at a checkpoint whose gateway is up before
+   * host first asks the radio to scan or to connect, as at a checkpoint whose gateway is up before
    * the train comes. Default true: a reader that starts late on a loaded machine (a second
    * process, noble's power-on) then still sees the whole train. False: the train rolls from
    * the simulator's start.
@@ -156,7 +157,16 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
     return { spec, address, identity, lock, peripheral };
   });
   const radio = await SimRadio.start({ world, log, ...options.controller });
-  if (waits) radio.emulator.controller.once('listening', () => world.clock.release());
+  if (waits) {
+    const controller = radio.emulator.controller;
+    const onCommand = (op: number, p: Buffer) => {
+      const scans = op === Op.LeSetScanEnable && p[0] === 1;
+      if (!scans && op !== Op.LeCreateConnection) return;
+      controller.off('command', onCommand);
+      world.clock.release();
+    };
+    controller.on('command', onCommand);
+  }
   return {
     world,
     radio,

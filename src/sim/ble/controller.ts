@@ -46,8 +46,8 @@ export interface ControllerStats {
 export interface ControllerEvents {
   connect: [ConnectionInfo];
   disconnect: [ConnectionInfo, number | undefined];
-  /** The radio started or stopped listening to advertisers (scanning or initiating). */
-  listening: [boolean];
+  /** An HCI command from the host, once handled: opcode and parameters (a train waits for a scan). */
+  command: [number, Buffer];
 }
 
 const CONNECTION_HANDLE_MAX = 0x0eff;
@@ -182,6 +182,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       // Parameters shorter than the command needs.
       this.#complete(op, Status.InvalidParameters);
     }
+    this.emit('command', op, p);
   }
 
   #complete(op: number, status: number, ret?: Uint8Array): void {
@@ -364,10 +365,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
   // --- advertising, scanning, initiating ---
 
   #updateListening(): void {
-    const on = !this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined);
-    if (on === this.#air.listening) return;
-    this.#air.listen(on);
-    this.emit('listening', on);
+    this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));
   }
 
   #advertisingEvent(p: SimPeripheral): void {

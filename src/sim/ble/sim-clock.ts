@@ -6,10 +6,10 @@ export interface SimClockOptions {
   /** Epoch milliseconds `now()` reports at simulated time zero. Default: the wall time at construction. */
   epochMs?: number;
   /**
-   * The most wall time one step of the clock may count, ms. Default 20. A longer gap between
-   * two steps means the process did not run (the scheduler gave the core to others, a long
-   * synchronous turn, a debugger): the simulated world waits for it instead of running on
-   * unseen, so a starved test sees the same train as an idle one.
+   * The most wall time one step of the clock may count, ms. Default 20. A step counts only
+   * the time the process waited idle for events since the previous one, and a wait longer
+   * than this means the process was ready but not run (the scheduler gave the core to
+   * others): the simulated world waits for it instead of running on unseen.
    */
   maxStepMs?: number;
   /** Start held at zero: no simulated time passes until `release()`. Default false. */
@@ -30,18 +30,21 @@ interface TimerHost {
 /**
  * Simulated time for the radio world: it runs `timeScale` times faster than the wall clock,
  * from zero at construction, so a 20-minute train can pass in two wall minutes. It is a
- * `Clock` (src/clock.ts): code that should think in simulated seconds — timeouts of a
- * transport under test, a benchmark reporting "simulated seconds" — takes this clock.
+ * `Clock` (src/clock.ts) with timers: code that should think in simulated seconds — the
+ * timeouts of a transport under test, a benchmark reporting "simulated seconds" — takes it.
  *
  * It cannot run ahead of the process it simulates. Time advances in steps, at most one per
  * callback of the event loop (the first read in a callback takes it; later reads in the same
- * callback see the same time, as in a discrete-event simulation), and a step counts the wall
- * time since the previous one only up to `maxStepMs`. A heartbeat takes a step every
- * `maxStepMs / 2` while anything waits on the clock, so on a process that runs when it asks
- * to, simulated time is the wall clock × `timeScale`; when the process is not scheduled, the
- * simulated world stands still with it. However loaded the machine, simulated time advances
- * at most `maxStepMs × timeScale` per callback: what the simulated host achieves in a given
- * number of event-loop turns is the same on a slow machine as on a fast one.
+ * callback see the same instant, as in a discrete-event simulation), and a step counts only
+ * the wall time the event loop spent waiting idle since the previous step, at most
+ * `maxStepMs` of it. Time spent running code — the simulator's, or that of the host under
+ * test in the same process — does not pass in the simulated world, nor does time the process
+ * was not scheduled, beyond `maxStepMs` per step. A heartbeat takes a step every
+ * `maxStepMs / 2` while anything waits on the clock, so a process that waits for its timers
+ * sees simulated time run at the wall clock × `timeScale`. What happens in the simulated
+ * world then depends on the order of events, not on how fast the machine runs them: a test
+ * on a starved machine sees the same train as on an idle one. (Host CPU time is free in
+ * simulated time; what it costs is measured by the benchmarks, not by a test's outcome.)
  *
  * Timers are wall timers of duration simMs ÷ timeScale that re-arm until the simulated time
  * has truly come; Node's timers are about 1 ms coarse, so everything driven by this clock
@@ -56,12 +59,14 @@ export class SimClock implements Clock {
   #sim = 0;
   /** Wall ms (performance.now) of the last step. */
   #wallAt: number;
+  /** The event loop's idle ms (eventLoopUtilization) at the last step. */
+  #idleAt: number;
   /** A step was taken in the current callback; a microtask clears it. */
   #stepped = false;
   #held: boolean;
   readonly #pending = new Set<SimTimer>();
   #heartbeat: NodeJS.Timeout | undefined;
-  /** The heartbeat stopped for want of use: the wall time until the next use counts in full. */
+  /** The heartbeat stopped for want of use: the idle time until the next use counts in full. */
   #parked = false;
   #lastReadAt: number;
   readonly #host: TimerHost = {
@@ -89,6 +94,7 @@ export class SimClock implements Clock {
     this.timeScale = timeScale;
     this.maxStepMs = maxStepMs;
     this.#wallAt = performance.now();
+    this.#idleAt = performance.eventLoopUtilization().idle;
     this.#lastReadAt = this.#wallAt;
     this.#epochMs = options.epochMs ?? Date.now();
     this.#held = options.held ?? false;
@@ -147,11 +153,11 @@ export class SimClock implements Clock {
 
   #step(): void {
     const wall = performance.now();
-    const gap = wall - this.#wallAt;
+    const idle = performance.eventLoopUtilization().idle;
+    const waited = this.#parked ? idle - this.#idleAt : Math.min(idle - this.#idleAt, this.maxStepMs);
     this.#wallAt = wall;
-    if (!this.#held && gap > 0) {
-      this.#sim += (this.#parked ? gap : Math.min(gap, this.maxStepMs)) * this.timeScale;
-    }
+    this.#idleAt = idle;
+    if (!this.#held && waited > 0) this.#sim += waited * this.timeScale;
     this.#parked = false;
     this.#stepped = true;
     queueMicrotask(() => {
@@ -160,11 +166,11 @@ export class SimClock implements Clock {
   }
 
   /**
-   * Steps every maxStepMs / 2 while a timer waits or the clock was read lately, so wall time
-   * in which the process was idle but running counts in full. It stops when nothing has used
-   * the clock for a while, so it never keeps a process alive and a forgotten clock costs
-   * nothing; while it is stopped nothing simulated is scheduled, so a stall then can make
-   * nothing be missed, and that wall time counts in full at the next use.
+   * Steps every maxStepMs / 2 while a timer waits or the clock was read lately, so the time
+   * a process spends waiting counts in full when it is scheduled as it asks. It stops when
+   * nothing has used the clock for a while, so it never keeps a process alive and a forgotten
+   * clock costs nothing; while it is stopped nothing simulated is scheduled, so a stall can
+   * make nothing be missed, and the time waited counts in full at the next use.
    */
   #beat(): void {
     if (this.#heartbeat) return;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { setImmediate as nextTurn, setTimeout as wallSleep } from 'node:timers/promises';
 import t from 'tap';
 import { SimClock } from '../../../src/sim/ble/sim-clock.js';
@@ -56,33 +57,59 @@ t.test('timers never fire before their simulated deadline, and cancel() stops th
 
 t.test('a stall of the process stalls the simulated world: a second not run is not simulated', async (t) => {
   // The regression of issue 15: a starved test process let a simulated train pass unread.
-  // Blocking the event loop is what a stopped process looks like from inside. Between the
-  // two reads at most a few steps are taken (the heartbeat, the timer's check, the read),
-  // each of at most maxStepMs × timeScale = 80 ms, so the 1000 ms deadline cannot pass
-  // however loaded the machine; the wall clock alone would have moved 4000 ms.
+  // A blocked event loop is what a busy host looks like from inside: no waiting, so no
+  // simulated time, however long it lasts; the wall clock alone would have moved 4000 ms.
   const clock = new SimClock({ timeScale: 4, maxStepMs: 20 });
   let fired = false;
   const before = clock.monotonic();
-  clock.at(() => {
-    fired = true;
-  }, before + 1000);
+  const deadline = new Promise<void>((resolve) =>
+    clock.at(() => {
+      fired = true;
+      resolve();
+    }, before + 1000),
+  );
   stall(1000);
   await nextTurn();
   const after = clock.monotonic();
   t.ok(after - before < 1000, `${(after - before).toFixed(0)} simulated ms across a 1 s stall`);
   t.equal(fired, false, 'the deadline 1 simulated second out has not come');
-  await clock.sleep(1000);
-  t.equal(fired, true, 'and it comes once the process runs again');
+  await deadline;
+  t.ok(clock.monotonic() >= before + 1000, 'it comes once the process waits again');
 });
 
-t.test('one callback sees one time: reads within a turn agree', async (t) => {
+t.test('a process the scheduler does not run for a second simulates at most one step of it', async (t) => {
+  // SIGSTOP while the event loop waits: the wait looks idle from inside, and only maxStepMs
+  // of it may count. Every other wait counts at most its wall time, so whatever the load:
+  // simulated ≤ timeScale × (wall - stopped + maxStepMs).
+  const clock = new SimClock({ timeScale: 4, maxStepMs: 20 });
+  const scheduled = clock.setTimeout(() => {}, 60_000); // something scheduled: the heartbeat runs
+  t.teardown(() => scheduled.cancel());
+  await nextTurn();
+  const sim0 = clock.monotonic();
+  const wall0 = performance.now();
+  const stopper = spawn('sh', ['-c', `kill -STOP ${process.pid}; sleep 1; kill -CONT ${process.pid}`]);
+  await new Promise((resolve) => stopper.on('exit', resolve));
+  await wallSleep(30);
+  const sim = clock.monotonic() - sim0;
+  const wall = performance.now() - wall0;
+  const bound = 4 * (wall - 1000 + 20);
+  t.ok(
+    sim <= bound,
+    `${sim.toFixed(0)} simulated ms in ${wall.toFixed(0)} wall ms, 1000 stopped (bound ${bound.toFixed(0)})`,
+  );
+});
+
+t.test('only waiting passes simulated time: one callback sees one instant, work is free', async (t) => {
   const clock = new SimClock({ timeScale: 10 });
   await nextTurn();
   const first = clock.monotonic();
   stall(5);
   t.equal(clock.monotonic(), first, 'the same simulated instant across synchronous work');
   await nextTurn();
-  t.ok(clock.monotonic() > first, 'the next turn moves on');
+  const afterWork = clock.monotonic();
+  t.ok(afterWork - first < 5 * 10, 'the 5 ms of work did not pass as 50 simulated ms');
+  await wallSleep(5);
+  t.ok(clock.monotonic() > afterWork, 'a wait does');
 });
 
 t.test('a held clock stands still until released, then its timers run from there', async (t) => {
