@@ -464,8 +464,7 @@ t.test('officers watch a train, open a manifest, see an outage drain — in chro
     t.equal((await page.request.get(`${url}/api/session`)).status(), 401);
     t.same(pageErrors, [], 'no script errors in the pages');
     t.same(external, [], 'nothing requested from anywhere but the console');
-    const elapsed = Date.now() - started;
-    t.ok(elapsed < 90_000, `the browser suite took ${(elapsed / 1000).toFixed(1)} s`);
-    t.comment(`browser suite: ${(elapsed / 1000).toFixed(1)} s`);
+    // Reported, not asserted: how long the browser takes is the machine's business.
+    t.comment(`browser suite: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });

@@ -77,8 +77,9 @@ export function makeDaemonWorld(t: Teardown): DaemonWorld {
         sync: {
           brokers: [brokerUrl],
           exchangeAddress: 'CTOP://KZ/EXCHANGE',
-          keepaliveSeconds: 2,
-          connectTimeoutMs: 2000,
+          // Not shorter: a loaded machine can hold a process for seconds (test/helpers/sync-world.ts).
+          keepaliveSeconds: 10,
+          connectTimeoutMs: 10_000,
           reconnectDelayMs: 200,
           receiptTimeoutMs: 1500,
           pollIntervalMs: 100,

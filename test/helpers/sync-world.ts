@@ -76,14 +76,19 @@ export function makeSyncWorld(t: Teardown): SyncWorld {
   };
 }
 
-/** A configuration with timeouts short enough for tests. */
+/**
+ * A configuration with timeouts short enough for tests. Not the keepalive and the connect
+ * timeout, though: a loaded machine can hold a process or mosquitto for seconds, and a 2 s
+ * keepalive then breaks a healthy link (an outage more than the test made). Tests of the
+ * keepalive itself set their own.
+ */
 export function testSyncConfig(brokers: string[], overrides: Partial<SyncConfig> = {}): SyncConfig {
   return {
     ...IDENTITY,
     brokers,
     exchangeAddress: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
-    connectTimeoutMs: 2000,
+    keepaliveSeconds: 10,
+    connectTimeoutMs: 10_000,
     reconnectDelayMs: 200,
     receiptTimeoutMs: 1500,
     pollIntervalMs: 100,
@@ -107,7 +112,7 @@ export async function startTestExchange(
     key: world.exchangeKey,
     trust: world.exchangeTrust,
     address: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
+    keepaliveSeconds: 10,
     reconnectPeriodMs: 100,
     ...overrides,
   });
