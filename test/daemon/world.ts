@@ -176,7 +176,7 @@ export class DaemonProcess {
     });
   }
 
-  msg(text: string | RegExp, timeoutMs = 15_000): Promise<LogLine> {
+  msg(text: string | RegExp, timeoutMs = 60_000): Promise<LogLine> {
     return this.waitFor(
       (l) => (typeof text === 'string' ? l.msg === text : text.test(l.msg)),
       timeoutMs,
@@ -185,7 +185,7 @@ export class DaemonProcess {
   }
 
   /** The pipeline's line for a finished read of `lockId` (complete or failed), matching `also`. */
-  lockRead(lockId: string, timeoutMs = 20_000, also: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+  lockRead(lockId: string, timeoutMs = 60_000, also: (l: LogLine) => boolean = () => true): Promise<LogLine> {
     return this.waitFor(
       (l) => l.component === 'ingest' && l.lockId === lockId && typeof l.outcome === 'string' && also(l),
       timeoutMs,
@@ -200,7 +200,7 @@ export class DaemonProcess {
     );
   }
 
-  async ready(timeoutMs = 20_000): Promise<{ httpPort: number }> {
+  async ready(timeoutMs = 120_000): Promise<{ httpPort: number }> {
     const line = await this.msg('ready', timeoutMs);
     const port = Number(String(line.http).split(':').pop());
     return { httpPort: port };

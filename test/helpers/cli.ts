@@ -9,6 +9,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Safety nets, not expectations: a CLI starts in about a second on an idle machine (tsx
+ * compiles nothing twice), far longer on a loaded one; a net that fires on a slow machine
+ * fails a test for the machine's sake.
+ */
+const RUN_NET_MS = 180_000;
+const READY_NET_MS = 120_000;
+
 /** Runs `ctop-agent <args>` from source in a real child process. */
 export function runCli(
   args: string[],
@@ -23,7 +31,7 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? RUN_NET_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -36,7 +44,7 @@ export function runCli(
 export function startCli(
   args: string[],
   ready: RegExp,
-  timeoutMs = 30_000,
+  timeoutMs = READY_NET_MS,
 ): Promise<{ child: ChildProcess; stdout: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
