@@ -54,14 +54,17 @@ t.test(
     t.match(out, /keys made now, owner-only/);
     t.match(out, /embedded MQTT broker mqtt:\/\/127\.0\.0\.1:\d+ \(aedes: MQTT 3\.1\.1\)/);
     t.match(out, /network outage: the agent's link to the broker is cut for 4 s/);
-    t.match(out, /link restored after 4 s/);
+    // At least the 4 s of the cut; a loaded machine may take longer to restore and reconnect,
+    // so the durations are not pinned (this once matched "4 s" and "[45] s" exactly).
+    const restoredAfter = Number(out.match(/link restored after (\d+) s/)?.[1]);
+    t.ok(restoredAfter >= 4, `link restored after ${restoredAfter} s`);
     t.match(
       out,
       /\(3 wagons, 6 locks\) passed in .*: read 6 · verified 6 · stored 6 · delivered 6 \(receipts\) · failed 0 · missing 0/,
     );
     t.match(
       out,
-      /outage: [45] s; backlog peaked at \d+, 0 left unacknowledged/,
+      /outage: \d+ s; backlog peaked at \d+, 0 left unacknowledged/,
       'the outage recorded, the backlog drained',
     );
     t.match(out, /serial SSL-KZ-100900: complete, manifest valid/);
