@@ -43,8 +43,8 @@ export interface SimulatedTrainOptions {
   /** Simulated seconds per wall second. Default 1. */
   timeScale?: number;
   /**
-   * Whether the train waits for the gateway: the simulated clock stays at zero until the
-   * host first asks the radio to scan or to connect, as at a checkpoint whose gateway is up before
+   * Whether the train waits for the gateway: the simulated clock stays at zero until the host
+   * first asks the radio to scan or to connect, as at a checkpoint whose gateway is up before
    * the train comes. Default true: a reader that starts late on a loaded machine (a second
    * process, noble's power-on) then still sees the whole train. False: the train rolls from
    * the simulator's start.
