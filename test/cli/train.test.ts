@@ -31,7 +31,7 @@ t.test('a passing train read to the end: summary, exit 0', async (t) => {
   const r = await runCli(
     ['train', 'read', '--hci-uart', link, '--expect', '2', '--quiet-ms', '2500', '--json'],
     {
-      timeoutMs: 90_000,
+      timeoutMs: 30_000,
     },
   );
   t.equal(r.code, 0, r.stderr.slice(-2000));
@@ -44,7 +44,7 @@ t.test('a passing train read to the end: summary, exit 0', async (t) => {
 t.test('a lock expected but never heard: exit code of the transport category', async (t) => {
   const link = await radio(t, 'hci-b', 2);
   const r = await runCli(['train', 'read', '--hci-uart', link, '--expect', '3', '--quiet-ms', '2500'], {
-    timeoutMs: 90_000,
+    timeoutMs: 30_000,
   });
   t.equal(r.code, EXIT_CODES.transport, r.stderr.slice(-1000));
   t.match(r.stdout, /2 read, 0 skipped, 0 failed, 1 missing of 3 expected/);

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { CLI } from '../helpers/cli.js';
+import { net } from '../helpers/patience.js';
 import { IDENTITY, makeSyncWorld, type SyncWorld } from '../helpers/sync-world.js';
 
 interface Teardown {
@@ -152,7 +153,7 @@ export class DaemonProcess {
     }
   }
 
-  /** The first log line (already written or still to come) that matches. */
+  /** The first log line (already written or still to come) that matches; `timeoutMs` as for waitFor (patience.ts). */
   waitFor(match: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine> {
     const seen = this.lines.find(match);
     if (seen) return Promise.resolve(seen);
@@ -161,13 +162,13 @@ export class DaemonProcess {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
         reject(
           new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what}; log tail:\n${this.lines
+            `timed out after ${net(timeoutMs)} ms waiting for ${what}; log tail:\n${this.lines
               .slice(-15)
               .map((l) => JSON.stringify(l))
               .join('\n')}\nstderr: ${this.stderr}`,
           ),
         );
-      }, timeoutMs);
+      }, net(timeoutMs));
       const done = (l: LogLine) => {
         clearTimeout(timer);
         resolve(l);
@@ -176,7 +177,7 @@ export class DaemonProcess {
     });
   }
 
-  msg(text: string | RegExp, timeoutMs = 60_000): Promise<LogLine> {
+  msg(text: string | RegExp, timeoutMs = 15_000): Promise<LogLine> {
     return this.waitFor(
       (l) => (typeof text === 'string' ? l.msg === text : text.test(l.msg)),
       timeoutMs,
@@ -185,7 +186,7 @@ export class DaemonProcess {
   }
 
   /** The pipeline's line for a finished read of `lockId` (complete or failed), matching `also`. */
-  lockRead(lockId: string, timeoutMs = 60_000, also: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+  lockRead(lockId: string, timeoutMs = 20_000, also: (l: LogLine) => boolean = () => true): Promise<LogLine> {
     return this.waitFor(
       (l) => l.component === 'ingest' && l.lockId === lockId && typeof l.outcome === 'string' && also(l),
       timeoutMs,
@@ -200,7 +201,7 @@ export class DaemonProcess {
     );
   }
 
-  async ready(timeoutMs = 120_000): Promise<{ httpPort: number }> {
+  async ready(timeoutMs = 20_000): Promise<{ httpPort: number }> {
     const line = await this.msg('ready', timeoutMs);
     const port = Number(String(line.http).split(':').pop());
     return { httpPort: port };
@@ -259,7 +260,7 @@ export async function scrapeUntil(
   done: (text: string) => boolean,
   timeoutMs: number,
 ): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   let text = (await httpGet(port, '/metrics')).body;
   while (!done(text) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));

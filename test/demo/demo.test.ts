@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { openStore } from '../../src/store/index.js';
 import { CLI } from '../helpers/cli.js';
+import { net } from '../helpers/patience.js';
 import { tempDir } from '../helpers/store.js';
 
 /**
@@ -29,7 +30,7 @@ async function waitForOutput(
   pattern: RegExp,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   while (!pattern.test(run.output())) {
     if (Date.now() > deadline || run.child.exitCode !== null) {
       throw new Error(`no ${pattern} in:\n${run.output()}`);
@@ -47,7 +48,7 @@ t.test(
     t.teardown(() => first.child.kill('SIGKILL'));
     const code = await Promise.race([
       first.exited,
-      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000).unref()),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), net(30_000)).unref()),
     ]);
     const out = first.output();
     t.equal(code, 0, `exit 0:\n${out}`);
@@ -101,12 +102,12 @@ t.test(
     // Run 2 in the same directory: new locks (no clone alarms), and Ctrl-C mid-run.
     const second = demo([...common]);
     t.teardown(() => second.child.kill('SIGKILL'));
-    await waitForOutput(second, /agent ready/, 60_000);
-    await waitForOutput(second, /serial bay1: SSL-KZ-101900/, 30_000);
+    await waitForOutput(second, /agent ready/, 15_000);
+    await waitForOutput(second, /serial bay1: SSL-KZ-101900/, 10_000);
     second.child.kill('SIGINT');
     const code2 = await Promise.race([
       second.exited,
-      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000).unref()),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), net(5_000)).unref()),
     ]);
     t.equal(code2, 0, `Ctrl-C: clean exit 0:\n${second.output()}`);
     t.match(second.output(), /run 2, data in/);

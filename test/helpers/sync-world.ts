@@ -14,6 +14,7 @@ import { inspectManifest } from '../../src/manifest/index.js';
 import { type Exchange, type ExchangeOptions, startExchange } from '../../src/reference-exchange/index.js';
 import type { IngestInput, Store } from '../../src/store/index.js';
 import { type SyncConfig, SyncEngine } from '../../src/sync/index.js';
+import { net } from './patience.js';
 import { TestLock } from './store.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
 
@@ -138,16 +139,19 @@ export function seedOutbox(
   return ids;
 }
 
-/** Polls until `check` holds; fails with `what` after the timeout. */
+/**
+ * Polls until `check` holds; fails with `what` once the safety net is out: `timeoutMs` is
+ * what the wait takes at most on an idle machine, the net PATIENCE times that.
+ */
 export async function waitFor(
   check: () => boolean,
   timeoutMs: number,
   what: string,
   everyMs = 20,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${net(timeoutMs)} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -7,6 +7,7 @@ import { systemClock } from '../../src/clock.js';
 import { seededRandom } from '../../src/sim/prng.js';
 import { openStore } from '../../src/store/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { net } from '../helpers/patience.js';
 import {
   assertExactlyOnce,
   makeSyncWorld,
@@ -26,7 +27,7 @@ interface Agent {
 }
 
 /** Starts an agent process; it loads its modules, then waits for `go` before touching the store. */
-function spawnAgent(config: string, timeoutMs = 60_000): Agent {
+function spawnAgent(config: string, timeoutMs = 6_000): Agent {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, config], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -37,8 +38,8 @@ function spawnAgent(config: string, timeoutMs = 60_000): Agent {
   const seen = (word: string) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`agent not ${word} in ${timeoutMs} ms: ${err}`)),
-        timeoutMs,
+        () => reject(new Error(`agent not ${word} in ${net(timeoutMs)} ms: ${err}`)),
+        net(timeoutMs),
       );
       const check = () => {
         if (!out.includes(`${word}\n`)) return;

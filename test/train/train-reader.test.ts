@@ -7,6 +7,7 @@ import type { SimClock } from '../../src/sim/ble/sim-clock.js';
 import { startSimulatedTrain } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';
+import { net } from '../helpers/patience.js';
 import { testKeys } from '../helpers/test-keys.js';
 
 t.test('a short train: every lock read over the simulated radio, manifests identical', async (t) => {
@@ -81,6 +82,7 @@ t.test(
       clock: stepped,
       connectTimeoutMs: 8000,
       gattTimeoutMs: 4000,
+      poweredOnTimeoutMs: net(10_000),
     });
     t.teardown(async () => {
       await radio.close();
