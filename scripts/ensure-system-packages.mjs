@@ -34,6 +34,16 @@ const required = {
   prometheus: '/usr/bin/promtool',
 };
 
+// More on the command line as package=probe (scripts/ci-under-load.sh asks for stress-ng).
+for (const arg of process.argv.slice(2)) {
+  const [pkg, probe] = arg.split('=');
+  if (!pkg || !probe) {
+    console.error(`expected package=/path/proving/it/is/installed, got ${arg}`);
+    process.exit(2);
+  }
+  required[pkg] = probe;
+}
+
 const missing = Object.entries(required)
   .filter(([, probe]) => !existsSync(probe))
   .map(([pkg]) => pkg);

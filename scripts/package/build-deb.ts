@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
 import { CONFFILES, changelog, controlFile, installedSizeKiB, md5sums, shlibsDepends } from './control.js';
 import { renderManPage } from './man-page.js';
@@ -74,13 +75,13 @@ function checkBuildNode(): void {
 }
 
 /** package.json, the changelog, the manual page and DEBIAN/: everything that names the version. */
-function assemble(ctx: StageContext, maintainer: string, epoch: number): void {
+function assemble(ctx: StageContext, program: Command, maintainer: string, epoch: number): void {
   const pkgFile = path.join(ctx.stage, PREFIX, 'package.json');
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string };
   pkg.version = ctx.version;
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
   const date = new Date(epoch * 1000).toISOString().slice(0, 10);
-  const manPage = renderManPage(buildProgram(), { version: ctx.version, date });
+  const manPage = renderManPage(program, { version: ctx.version, date });
   const commit = git(['rev-parse', '--short=12', 'HEAD'], 'unknown');
   stageSystem(ctx, manPage, changelog(ctx.version, maintainer, epoch, commit));
   normaliseModes(ctx.stage);
@@ -134,7 +135,9 @@ function phase<T>(name: string, step: () => T): T {
   return result;
 }
 
-export function buildDeb(options: BuildOptions): string {
+export async function buildDeb(options: BuildOptions): Promise<string> {
+  // Every command registered (no argv: the CLI loads all its modules) for the manual page.
+  const program = await buildProgram();
   checkBuildNode();
   const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -164,7 +167,7 @@ export function buildDeb(options: BuildOptions): string {
       phase('node_modules', () => stageModules(ctx));
       phase('smoke test', () => smokeTest(stage));
     }
-    phase('docs, manual page, DEBIAN/', () => assemble(ctx, maintainer, epoch));
+    phase('docs, manual page, DEBIAN/', () => assemble(ctx, program, maintainer, epoch));
     mkdirSync(options.out, { recursive: true });
     const deb = path.join(options.out, `ctop-agent_${version}_${arch}.deb`);
     phase(`dpkg-deb -Z${options.compress ?? 'xz'}`, () =>
@@ -196,7 +199,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   if (!['xz', 'gzip', 'zstd'].includes(values.compress!)) throw new Error('--compress: xz, gzip or zstd');
   const started = Date.now();
-  const deb = buildDeb({
+  const deb = await buildDeb({
     out: path.resolve(values.out!),
     ...(values.version ? { version: values.version } : {}),
     ...(values.stage ? { stage: path.resolve(values.stage) } : {}),

@@ -16,6 +16,7 @@ import { inspectManifest } from '../../src/manifest/index.js';
 import { type Exchange, type ExchangeOptions, startExchange } from '../../src/reference-exchange/index.js';
 import type { ReadToRecord, Store } from '../../src/store/index.js';
 import { type SyncConfig, SyncEngine } from '../../src/sync/index.js';
+import { net } from './patience.js';
 import { TestLock } from './store.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
 
@@ -78,14 +79,19 @@ export function makeSyncWorld(t: Teardown): SyncWorld {
   };
 }
 
-/** A configuration with timeouts short enough for tests. */
+/**
+ * A configuration with timeouts short enough for tests. Not the keepalive and the connect
+ * timeout, though: a loaded machine can hold a process or mosquitto for seconds, and a 2 s
+ * keepalive then breaks a healthy link (an outage more than the test made). Tests of the
+ * keepalive itself set their own.
+ */
 export function testSyncConfig(brokers: string[], overrides: Partial<SyncConfig> = {}): SyncConfig {
   return {
     ...IDENTITY,
     brokers,
     exchangeAddress: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
-    connectTimeoutMs: 2000,
+    keepaliveSeconds: 10,
+    connectTimeoutMs: 10_000,
     reconnectDelayMs: 200,
     receiptTimeoutMs: 1500,
     pollIntervalMs: 100,
@@ -109,7 +115,7 @@ export async function startTestExchange(
     key: world.exchangeKey,
     trust: world.exchangeTrust,
     address: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
+    keepaliveSeconds: 10,
     reconnectPeriodMs: 100,
     ...overrides,
   });
@@ -170,16 +176,19 @@ export function seedOutbox(
   return ids;
 }
 
-/** Polls until `check` holds; fails with `what` after the timeout. */
+/**
+ * Polls until `check` holds; fails with `what` once the safety net is out: `timeoutMs` is
+ * what the wait takes at most on an idle machine, the net PATIENCE times that.
+ */
 export async function waitFor(
   check: () => boolean,
   timeoutMs: number,
   what: string,
   everyMs = 20,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${net(timeoutMs)} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

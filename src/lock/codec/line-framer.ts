@@ -1,5 +1,6 @@
 import type { TransformCallback, TransformOptions } from 'node:stream';
 import { ReadlineParser } from '@serialport/parser-readline';
+import type { Clock, ClockTimer } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { MAX_LINE } from './constants.js';
 
@@ -11,6 +12,8 @@ export interface LineFramerOptions extends TransformOptions {
    * E_LINE_SLOW (slow-loris). Default 2000. 0 disables the check.
    */
   lineTimeoutMs?: number;
+  /** The clock the line deadline runs on, when it has timers (a simulated radio's). Default: the process's timers. */
+  clock?: Clock;
 }
 
 /**
@@ -23,10 +26,11 @@ export interface LineFramerOptions extends TransformOptions {
 export class LineFramer extends ReadlineParser {
   readonly maxLine: number;
   readonly lineTimeoutMs: number;
-  #lineTimer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock | undefined;
+  #lineTimer: ClockTimer | undefined;
   #linesPushed = 0;
 
-  constructor({ maxLine = MAX_LINE, lineTimeoutMs = 2000, ...options }: LineFramerOptions = {}) {
+  constructor({ maxLine = MAX_LINE, lineTimeoutMs = 2000, clock, ...options }: LineFramerOptions = {}) {
     if (!Number.isInteger(maxLine) || maxLine < 16) throw new TypeError('"maxLine" must be an integer >= 16');
     if (!Number.isFinite(lineTimeoutMs) || lineTimeoutMs < 0)
       throw new TypeError('"lineTimeoutMs" must be >= 0');
@@ -34,6 +38,7 @@ export class LineFramer extends ReadlineParser {
     super({ ...options, delimiter: '\n', encoding: undefined as unknown as BufferEncoding });
     this.maxLine = maxLine;
     this.lineTimeoutMs = lineTimeoutMs;
+    this.#clock = clock;
   }
 
   /** Bytes of an unfinished line held right now. */
@@ -91,7 +96,7 @@ export class LineFramer extends ReadlineParser {
     }
     if (this.#lineTimer || this.lineTimeoutMs === 0) return;
     const started = this.buffer.byteLength;
-    this.#lineTimer = setTimeout(() => {
+    const expire = () => {
       this.#lineTimer = undefined;
       if (this.buffer.byteLength === 0) return;
       this.destroy(
@@ -99,12 +104,18 @@ export class LineFramer extends ReadlineParser {
           details: { heldBytes: this.buffer.byteLength, firstBytes: started },
         }),
       );
-    }, this.lineTimeoutMs);
-    this.#lineTimer.unref?.();
+    };
+    if (this.#clock?.setTimeout) {
+      this.#lineTimer = this.#clock.setTimeout(expire, this.lineTimeoutMs);
+      return;
+    }
+    const timer = setTimeout(expire, this.lineTimeoutMs);
+    timer.unref();
+    this.#lineTimer = { cancel: () => clearTimeout(timer) };
   }
 
   #clearLineTimer(): void {
-    if (this.#lineTimer) clearTimeout(this.#lineTimer);
+    this.#lineTimer?.cancel();
     this.#lineTimer = undefined;
   }
 }
