@@ -256,6 +256,8 @@ export const en = {
   'reason.payload_hash_mismatch': 'content does not match its hash',
   'reason.message_id_mismatch': 'wrong message id',
   'reason.payload_malformed': 'malformed content',
+  'reason.content_type_mismatch': 'the content type is not that of an envelope',
+  'reason.envelope_malformed': 'the envelope is incomplete or malformed',
   'reason.manifest_unknown_signer': 'manifest signer unknown to the exchange',
   'reason.manifest_bad_signature': 'the manifest signature does not verify at the exchange',
   'reason.manifest_expired': 'manifest signer key expired at the exchange',

@@ -266,6 +266,8 @@ export const kk: Catalogue = {
   'reason.payload_hash_mismatch': 'мазмұны хеш-сомасына сәйкес емес',
   'reason.message_id_mismatch': 'хабарлама идентификаторы қате',
   'reason.payload_malformed': 'мазмұны бүлінген',
+  'reason.content_type_mismatch': 'хабарлама мазмұнының түрі конвертке сәйкес емес',
+  'reason.envelope_malformed': 'конверт толық емес немесе бүлінген',
   'reason.manifest_unknown_signer': 'манифестке қол қоюшы алмасу жүйесіне белгісіз',
   'reason.manifest_bad_signature': 'манифест қолтаңбасы алмасу жүйесінде тексеруден өтпеді',
   'reason.manifest_expired': 'алмасу жүйесінің деректері бойынша манифестке қол қоюшы кілтінің мерзімі өткен',

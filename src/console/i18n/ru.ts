@@ -265,6 +265,8 @@ export const ru: Catalogue = {
   'reason.payload_hash_mismatch': 'содержимое не совпадает с хеш-суммой',
   'reason.message_id_mismatch': 'неверный идентификатор сообщения',
   'reason.payload_malformed': 'содержимое повреждено',
+  'reason.content_type_mismatch': 'тип содержимого сообщения не соответствует конверту',
+  'reason.envelope_malformed': 'конверт неполон или повреждён',
   'reason.manifest_unknown_signer': 'подписант манифеста неизвестен системе обмена',
   'reason.manifest_bad_signature': 'подпись манифеста не прошла проверку в системе обмена',
   'reason.manifest_expired': 'ключ подписанта манифеста истёк по данным системы обмена',

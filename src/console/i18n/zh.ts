@@ -252,6 +252,8 @@ export const zh: Catalogue = {
   'reason.payload_hash_mismatch': '内容与哈希值不符',
   'reason.message_id_mismatch': '消息编号错误',
   'reason.payload_malformed': '内容格式损坏',
+  'reason.content_type_mismatch': '消息的内容类型不是信封类型',
+  'reason.envelope_malformed': '信封不完整或格式错误',
   'reason.manifest_unknown_signer': '交换系统不认识舱单签名者',
   'reason.manifest_bad_signature': '舱单签名在交换系统校验未通过',
   'reason.manifest_expired': '交换系统认定舱单签名密钥已过期',

@@ -109,6 +109,8 @@ const RECEIPT_REASON_KEYS: Record<string, MessageKey> = {
   payload_hash_mismatch: 'reason.payload_hash_mismatch',
   message_id_mismatch: 'reason.message_id_mismatch',
   payload_malformed: 'reason.payload_malformed',
+  content_type_mismatch: 'reason.content_type_mismatch',
+  envelope_malformed: 'reason.envelope_malformed',
   manifest_unknown_signer: 'reason.manifest_unknown_signer',
   manifest_bad_signature: 'reason.manifest_bad_signature',
   manifest_expired: 'reason.manifest_expired',

@@ -6,9 +6,10 @@ import { runCli } from '../../helpers/cli.js';
 import { variantOptions } from '../../helpers/exchange-variants.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 import { makeSyncWorld, startTestExchange } from '../../helpers/sync-world.js';
-import { FIXTURE_KEYS_DIR } from '../../helpers/test-keys.js';
+import { testKeys } from '../../helpers/test-keys.js';
 
-const SIGNER_KEY = path.join(FIXTURE_KEYS_DIR, 'kz-customs-signer-1.TEST-ONLY.key');
+// The 0600 copy: a fresh clone has the committed keys at 0644, which the CLI refuses.
+const SIGNER_KEY = testKeys(t).keyFile('kz-customs-signer-1');
 
 function args(brokerUrl: string, world: ReturnType<typeof makeSyncWorld>, report: string, extra: string[]) {
   return [

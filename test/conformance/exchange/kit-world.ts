@@ -1,6 +1,6 @@
 /** What the exchange kit tests share: the kit as a gateway of the test world, and the broken variants run against it. */
 import path from 'node:path';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
 import {
   type ExchangeConformanceOptions,
   runExchangeConformance,
@@ -17,10 +17,11 @@ import {
   type SyncWorld,
   startTestExchange,
 } from '../../helpers/sync-world.js';
-import { FIXTURE_KEYS_DIR } from '../../helpers/test-keys.js';
+import { testKeys } from '../../helpers/test-keys.js';
 
 /** A customs signer the fixture trust store (hence the test exchange) trusts. */
-const SIGNER = loadPrivateKey(path.join(FIXTURE_KEYS_DIR, 'kz-customs-signer-1.TEST-ONLY.key'));
+// From the 0600 copy: a fresh clone has the committed keys at 0644, which the loader refuses.
+const SIGNER = loadPrivateKey(testKeys(tap).keyFile('kz-customs-signer-1'));
 
 /** The kit as a gateway of the test world; timeouts are safety nets, never what is measured. */
 export function kitOptions(
