@@ -56,7 +56,11 @@ export interface DrainFigures {
  * the reference exchange in its own process, each message settled by its signed receipt;
  * three bare publish loops of the same payloads first.
  */
-export async function measureDrain(p: Parties, backlog: Backlog): Promise<DrainFigures> {
+export async function measureDrain(
+  p: Parties,
+  backlog: Backlog,
+  around: { start?: () => Promise<void>; stop?: () => Promise<void> } = {},
+): Promise<DrainFigures> {
   const broker = await Mosquitto.start();
   const exchange = await startExchangeChild(p, broker.url, path.join(p.dir, 'exchange-drain.db'));
   const dbPath = path.join(p.dir, 'agent-drain.db');
@@ -76,6 +80,7 @@ export async function measureDrain(p: Parties, backlog: Backlog): Promise<DrainF
     engine.on('receipt', (r) => {
       if (r.status === 'accepted' && r.changed) accepted++;
     });
+    await around.start?.();
     const started = performance.now();
     const agentCpu = cpuMs();
     const exchangeCpu = childCpuMs(exchange.child.pid!);
@@ -84,6 +89,7 @@ export async function measureDrain(p: Parties, backlog: Backlog): Promise<DrainF
     const drainMs = performance.now() - started;
     const agent = (cpuMs() - agentCpu) / messages;
     const exchangeUsed = (childCpuMs(exchange.child.pid!) - exchangeCpu) / messages;
+    await around.stop?.();
     await engine.stop();
     await stopChild(exchange.child);
     const counters = JSON.parse(exchange.out().trim().split('\n').at(-1)!) as {

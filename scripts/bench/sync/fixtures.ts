@@ -165,7 +165,12 @@ export async function spawnReady(
   word: string,
   stdinGo = false,
 ): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // BENCH_CHILD_CPU_PROF=<dir>: profile the children too (scripts/bench/sync/profile-drain.ts).
+  const prof = process.env.BENCH_CHILD_CPU_PROF;
+  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...node, '--import', 'tsx', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
