@@ -59,7 +59,8 @@ try {
   const cpu = drain.cpuMsPerMessage;
   console.log(
     `drain ${Math.round(drain.drainMs)} ms; CPU per message: agent ${cpu.agent.toFixed(3)} ms, ` +
-      `exchange ${cpu.exchange.toFixed(3)} ms, bare publisher ${cpu.barePublisher.toFixed(3)} ms`,
+      `exchange ${cpu.exchange.toFixed(3)} ms, bare publisher ${cpu.barePublisher.toFixed(3)} ms ` +
+      `(agent: ${Math.round(drain.agentSystemShare * 100)}% in the kernel)`,
   );
   load.push(os.loadavg()[0]!);
 
@@ -147,6 +148,7 @@ try {
       averageManifestBytes: drain.averageManifestBytes,
       drainMs: Math.round(drain.drainMs),
       bareMs: drain.bareMs.map(Math.round),
+      agentSystemShare: round(drain.agentSystemShare, 2),
       cpuMsPerMessage: {
         agent: round(cpu.agent),
         exchange: round(cpu.exchange),

@@ -49,6 +49,8 @@ export interface DrainFigures {
   bareMs: number[];
   /** CPU ms per message: the agent (sync engine), the exchange process, the bare publisher. */
   cpuMsPerMessage: { agent: number; exchange: number; barePublisher: number };
+  /** Of the agent's CPU, the share spent in the kernel (fsync of its commits, socket writes). */
+  agentSystemShare: number;
 }
 
 /**
@@ -83,11 +85,13 @@ export async function measureDrain(
     await around.start?.();
     const started = performance.now();
     const agentCpu = cpuMs();
+    const agentUsage = process.cpuUsage();
     const exchangeCpu = childCpuMs(exchange.child.pid!);
     await engine.start();
     await waitFor(() => accepted >= messages, 600_000, 'the drain', 5);
     const drainMs = performance.now() - started;
     const agent = (cpuMs() - agentCpu) / messages;
+    const usage = process.cpuUsage(agentUsage);
     const exchangeUsed = (childCpuMs(exchange.child.pid!) - exchangeCpu) / messages;
     await around.stop?.();
     await engine.stop();
@@ -103,6 +107,7 @@ export async function measureDrain(
       averageManifestBytes: backlog.averageBytes,
       drainMs,
       bareMs: bare.map((b) => b.ms),
+      agentSystemShare: usage.system / (usage.user + usage.system),
       cpuMsPerMessage: {
         agent,
         exchange: exchangeUsed,

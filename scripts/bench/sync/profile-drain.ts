@@ -28,7 +28,7 @@ try {
       writeFileSync(path.join(dir, `agent-drain-${process.pid}.cpuprofile`), JSON.stringify(profile));
     },
   });
-  console.log(JSON.stringify(figures.cpuMsPerMessage));
+  console.log(JSON.stringify({ ...figures.cpuMsPerMessage, agentSystemShare: figures.agentSystemShare }));
 } finally {
   session.disconnect();
   rmSync(p.dir, { recursive: true, force: true });
