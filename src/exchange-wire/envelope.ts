@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { encodeCanonical } from '../cbor/index.js';
 import { ADDRESS_PATTERN } from './address.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
-import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signMessage } from './signed.js';
+import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signEncodedBody } from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
 /**
@@ -70,8 +71,79 @@ export const ENVELOPE_LIMITS = {
   maxArrayLength: 0,
 } as const;
 
+/** The envelope's 13 keys in deterministic order (by encoded key: shorter first, then bytewise). */
+const ENVELOPE_KEYS: readonly (keyof Envelope)[] = (
+  [
+    'messageId',
+    'conversationId',
+    'procedureId',
+    'action',
+    'kind',
+    'from',
+    'to',
+    'replyTo',
+    'sentAt',
+    'attempt',
+    'payloadSha256',
+    'payload',
+    'routing',
+  ] as const
+)
+  .map((key) => ({ key, bytes: encodeCanonical(key) }))
+  .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+  .map((e) => e.key);
+const PAYLOAD_AT = ENVELOPE_KEYS.indexOf('payload');
+const KEYS_BEFORE_PAYLOAD = ENVELOPE_KEYS.slice(0, PAYLOAD_AT);
+const KEYS_AFTER_PAYLOAD = ENVELOPE_KEYS.slice(PAYLOAD_AT + 1);
+/** A map of 13 pairs, then the key "payload". */
+const MAP_HEAD = Buffer.of(0xa0 | ENVELOPE_KEYS.length);
+const PAYLOAD_KEY = encodeCanonical('payload');
+
+function pairsOf(envelope: Envelope, keys: readonly (keyof Envelope)[]): Buffer {
+  const part = new Map<string, unknown>();
+  for (const key of keys) part.set(key, envelope[key]);
+  // A map of fewer than 24 pairs has a one-byte head: what follows it is the pairs, in order.
+  return encodeCanonical(part).subarray(1);
+}
+
+function bstrHead(length: number): Buffer {
+  if (length < 24) return Buffer.of(0x40 | length);
+  if (length < 0x100) return Buffer.of(0x58, length);
+  if (length < 0x10000) return Buffer.of(0x59, length >> 8, length & 0xff);
+  const b = Buffer.alloc(5);
+  b[0] = 0x5a;
+  b.writeUInt32BE(length, 1);
+  return b;
+}
+
+/**
+ * The envelope as deterministic CBOR, byte for byte `encodeCanonical(envelope)`, built
+ * around the payload's bytes: the general encoder sees only the small fields, the
+ * manifest-sized payload is copied once (test/exchange-wire/protocol.test.ts checks both agree).
+ */
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  const payload = envelope.payload;
+  // Anything but exactly the 13 fields, each set, takes the general path: same bytes as ever.
+  const keys = Object.keys(envelope);
+  if (
+    keys.length !== ENVELOPE_KEYS.length ||
+    ENVELOPE_KEYS.some((key) => envelope[key] === undefined) ||
+    !(payload instanceof Uint8Array)
+  ) {
+    return encodeCanonical(envelope);
+  }
+  return Buffer.concat([
+    MAP_HEAD,
+    pairsOf(envelope, KEYS_BEFORE_PAYLOAD),
+    PAYLOAD_KEY,
+    bstrHead(payload.byteLength),
+    payload,
+    pairsOf(envelope, KEYS_AFTER_PAYLOAD),
+  ]);
+}
+
 export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
-  return signMessage(signer, CONTENT_TYPES.envelope, envelope);
+  return signEncodedBody(signer, CONTENT_TYPES.envelope, encodeEnvelope(envelope));
 }
 
 /**
