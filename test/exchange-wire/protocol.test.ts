@@ -312,7 +312,7 @@ t.test("the envelope built around its payload is byte for byte the deterministic
     fc.property(
       sizes,
       fc.dictionary(fc.string({ maxLength: 12 }), routingValue, { maxKeys: 8 }),
-      fc.nat(),
+      fc.maxSafeNat(),
       fc.integer({ min: 1, max: 2 ** 33 }),
       (size, routing, sentAt, attempt) => {
         const e = { ...envelope(new Uint8Array(size).fill(7)), routing, sentAt, attempt };
