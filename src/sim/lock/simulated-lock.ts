@@ -116,10 +116,14 @@ export class SimulatedLock {
     for (const line of this.faults.bootBanner ?? []) output.write(Buffer.from(`${line}\r\n`, 'latin1'));
   }
 
-  /** The lock bounds its input like the gateway does: a hostile gateway gets no more room. */
+  /**
+   * The lock bounds its input like the gateway does: a hostile gateway gets no more room.
+   * An overlong or stalled line is dropped up to its LF and the lock listens on (§2).
+   */
   #newFramer(output: LockOutput): void {
-    const framer = new LineFramer({ lineTimeoutMs: 5000 });
+    const framer = new LineFramer({ lineTimeoutMs: 5000, overflow: 'skip' });
     framer.on('data', (line: Buffer) => this.#onLine(line));
+    framer.on('overlong', (err: Error) => this.#log.debug({ err: err.message }, 'input line dropped'));
     framer.on('error', (err: Error) => {
       this.#log.debug({ err: err.message }, 'input line rejected; starting a fresh line buffer');
       if (this.#output === output) this.#newFramer(output);
