@@ -174,6 +174,13 @@ export const ERRORS = {
     hint: 'expected during shutdown; otherwise see the preceding log line for the cause',
   },
 
+  // --- conformance kit (src/conformance/lock/: a lock under test against PROTOCOL.md §16) ---
+  E_CONFORMANCE_LOCK: {
+    category: 'protocol',
+    summary: 'the lock under test fails at least one MUST requirement of PROTOCOL.md §16',
+    hint: 'the table names each failed requirement with its evidence; fix the firmware and run the kit again (docs/CONFORMANCE.md)',
+  },
+
   // --- pairing (src/pairing/, the carrier side of PROTOCOL.md §12) ---
   E_PAIRING_ROUTING: {
     category: 'usage',

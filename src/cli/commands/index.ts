@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as bleSim } from './ble-sim.js';
 import { register as config } from './config.js';
+import { register as conformance } from './conformance.js';
 import { register as consoleCommands } from './console.js';
 import { register as daemon } from './daemon.js';
 import { register as demo } from './demo.js';
@@ -36,4 +37,5 @@ export const commands: RegisterCommand[] = [
   exportImport,
   pair,
   consoleCommands,
+  conformance,
 ];
