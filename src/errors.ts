@@ -163,6 +163,11 @@ export const ERRORS = {
     summary: 'the BLE device does not offer the CTOP lock service, or did not answer GATT in time',
     hint: 'a device that advertises the lock service but does not serve it is broken or hostile',
   },
+  E_LOCK_NOT_PINNED: {
+    category: 'integrity',
+    summary: 'no identity key is provisioned for this lock id and the read was told to require one',
+    hint: 'find the lock in the vendor’s provisioning list (--pin-key or --provisioned); until then hold the container as unverified',
+  },
   E_LOCK_IMPERSONATION: {
     category: 'integrity',
     summary: 'a device advertises one lock id but answers as another lock',
@@ -316,7 +321,7 @@ export const ERRORS = {
     hint: 'dates are YYYY-MM-DD; times are ISO 8601 with a zone, e.g. 2025-03-14T08:30:00Z',
   },
   E_MANIFEST_UNKNOWN_SIGNER: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest is signed with a key that is not a trusted signer key',
     hint: 'treat the data as unverified: keep it as evidence, hold the container, check the trust store',
   },
@@ -326,12 +331,12 @@ export const ERRORS = {
     hint: 'tamper alert: keep the bytes as evidence and inspect the container',
   },
   E_MANIFEST_EXPIRED: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest was created outside the validity window of its signer key',
     hint: 'the issuer used an expired or not yet valid key; ask the issuing customs office to re-issue',
   },
   E_MANIFEST_REVOKED: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest was signed by a key revoked before the manifest was created',
     hint: 'treat as forged: keep as evidence and report; the revocation reason is in the trust store',
   },

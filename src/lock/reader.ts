@@ -55,6 +55,10 @@ export interface ReadLockOptions extends SessionOptions {
   backoffMaxMs?: number;
   /** The identity key pinned for this lock, if known. */
   pinnedKey?: Uint8Array;
+  /** The key pinned for the lock id HELLO announces (a provisioning list), when `pinnedKey` is not given. */
+  pinnedKeyFor?: (lockId: string) => Uint8Array | undefined;
+  /** Refuse a lock with no pinned key (E_LOCK_NOT_PINNED) instead of reading it as "first use, not pinned". */
+  requirePin?: boolean;
   /** The lock id the device claimed before connecting (its BLE advertisement); HELLO must agree. */
   expectedLockId?: string;
   /** A partial read to continue (from a checkpoint stored before a restart). */
@@ -81,6 +85,8 @@ export interface LockReadResult {
   info?: LockInfo;
   /** The lock proved possession of `info.key` in this read. */
   auth?: AuthProof;
+  /** `info.key` was checked against a pinned key (else: first use, not pinned). */
+  pinned?: boolean;
   /** Exactly the bytes read, after the end-to-end SHA-256 check. */
   manifest?: Buffer;
   events: LockEvent[];
@@ -185,7 +191,14 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         lockId = info.id;
         result.info = info;
         report('auth');
-        result.auth = await session.authenticate(options.pinnedKey);
+        const pin = options.pinnedKey ?? options.pinnedKeyFor?.(info.id);
+        if (!pin && options.requirePin) {
+          throw new CtopError('E_LOCK_NOT_PINNED', `no identity key is pinned for lock ${info.id}`, {
+            details: { lockId: info.id, presented: Buffer.from(info.key).toString('hex') },
+          });
+        }
+        result.auth = await session.authenticate(pin);
+        result.pinned = pin !== undefined;
 
         if (!assembly?.matches(info.msize, info.mhash)) {
           assembly = info.msize > 0 ? new ManifestAssembly(info.msize, info.mhash) : undefined;
