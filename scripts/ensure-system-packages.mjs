@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 /** Debian package -> a file that proves it is installed. */
 const required = {
   mosquitto: '/usr/sbin/mosquitto',
+  // The second broker of the sync tests: ejabberd's MQTT service (test/helpers/ejabberd.ts).
+  ejabberd: '/usr/sbin/ejabberdctl',
   socat: '/usr/bin/socat',
   openssl: '/usr/bin/openssl',
   // The officers' console is tested in a real browser (playwright-core drives it).
@@ -39,4 +41,11 @@ if (
 ) {
   console.error('apt-get failed; install the packages by hand and run the tests again');
   process.exit(1);
+}
+
+// Debian starts the system ejabberd on install where systemd runs (not in a container): an
+// XMPP and MQTT server on every interface. The tests start their own on loopback; the
+// system one, installed only for them, is stopped and kept from starting at boot.
+if (missing.includes('ejabberd') && existsSync('/run/systemd/system')) {
+  spawnSync('systemctl', ['disable', '--now', 'ejabberd.service'], { stdio: 'ignore' });
 }

@@ -10,6 +10,7 @@ import { CtopError, isCtopError, toCtopError } from '../src/errors.js';
 import { loadPrivateKey, TrustStore } from '../src/keys/index.js';
 import { createLogger } from '../src/log.js';
 import { startExchange } from '../src/reference-exchange/index.js';
+import { loadBrokerPassword } from '../src/sync/index.js';
 
 function integer(name: string, min: number, max: number) {
   return (value: string) => {
@@ -31,6 +32,8 @@ interface Options {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  username?: string;
+  passwordFile?: string;
   report: number;
 }
 
@@ -46,6 +49,8 @@ const program = new Command('exchange')
   .option('--ca-file <file>', 'CA certificate for an mqtts:// broker')
   .option('--cert-file <file>', 'client certificate (CN = the exchange user of the broker ACL)')
   .option('--key-file <file>', 'client certificate key')
+  .option('--username <name>', 'user name for a broker with password login')
+  .option('--password-file <file>', 'file holding the broker password (mode 0600; needs --username)')
   .option(
     '--report <seconds>',
     'print the counters every so often (0: never)',
@@ -63,6 +68,9 @@ async function main(): Promise<void> {
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
     throw new CtopError('E_EXCHANGE_CONFIG', '--cert-file and --key-file go together');
   }
+  if (o.passwordFile !== undefined && o.username === undefined) {
+    throw new CtopError('E_EXCHANGE_CONFIG', '--password-file needs --username');
+  }
   const exchange = await startExchange({
     brokerUrl: o.broker,
     dbPath: o.db,
@@ -71,6 +79,8 @@ async function main(): Promise<void> {
     address: o.address,
     protocolVersion: o.protocol,
     clientId: o.clientId,
+    ...(o.username === undefined ? {} : { username: o.username }),
+    ...(o.passwordFile === undefined ? {} : { password: loadBrokerPassword(o.passwordFile) }),
     ...(o.caFile
       ? { tls: { caFile: o.caFile, ...(o.certFile ? { certFile: o.certFile, keyFile: o.keyFile! } : {}) } }
       : {}),

@@ -364,8 +364,8 @@ export const ERRORS = {
   // --- keys and trust store (src/keys/) ---
   E_KEY_PERMISSIONS: {
     category: 'security',
-    summary: 'a private key file is accessible by group or others',
-    hint: 'run the chmod printed in the message (chmod 600 <file>); the key may have been exposed',
+    summary: 'a private key or broker password file is accessible by group or others',
+    hint: 'run the chmod printed in the message (chmod 600 <file>); the key or password may have been exposed',
   },
   E_KEY_FORMAT: {
     category: 'config',
@@ -468,7 +468,8 @@ export const ERRORS = {
   // --- sync (src/sync/: the agent's side of the exchange; firmware-protocol/EXCHANGE.md) ---
   E_SYNC_CONFIG: {
     category: 'config',
-    summary: 'the sync configuration is invalid (brokers, addresses, timeouts or TLS files)',
+    summary:
+      'the sync configuration is invalid (brokers, addresses, timeouts, TLS files or the broker password file)',
     hint: 'fix the setting named in the message; EXCHANGE.md §2 lists the addressing rules',
   },
   E_SYNC_MALFORMED: {

@@ -213,6 +213,7 @@ function resolvePaths(config: AgentConfig, baseDir: string): AgentConfig {
     },
     sync: {
       ...config.sync,
+      ...(config.sync.passwordFile === undefined ? {} : { passwordFile: abs(config.sync.passwordFile) }),
       tls: config.sync.tls
         ? {
             ...config.sync.tls,

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -6,7 +7,9 @@ import { CtopError, isCtopError } from '../errors.js';
 import { kidBelongsTo } from '../exchange-wire/address.js';
 import { loadPrivateKey, type PrivateKey, TrustStore } from '../keys/index.js';
 import type { ProvisionedLock } from '../store/index.js';
+import { loadBrokerPassword } from '../sync/credentials.js';
 import type { LoadedConfig } from './load.js';
+import type { AgentConfig } from './schema.js';
 import { formatPath } from './schema-walk.js';
 
 /** What the files a configuration names hold, loaded and checked. */
@@ -159,12 +162,22 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
   }
 
   const tls = config.sync.tls;
+  let cn: string | undefined;
   if (tls) {
-    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+    for (const key of ['caFile', 'keyFile'] as const) {
       const file = tls[key];
       if (file !== undefined) attempt(['sync', 'tls', key], () => accessSync(file, constants.R_OK));
     }
+    const certFile = tls.certFile;
+    cn =
+      certFile === undefined
+        ? undefined
+        : attempt(['sync', 'tls', 'certFile'], () => certificateCn(certFile));
   }
+  for (const [keyPath, warning] of identityWarnings(config, cn)) warnings.push(at(keyPath, warning));
+  const passwordFile = config.sync.passwordFile;
+  if (passwordFile !== undefined)
+    attempt(['sync', 'passwordFile'], () => loadBrokerPassword(passwordFile).fill(0));
 
   const storeDir = path.dirname(config.store.path);
   if (!existsSync(storeDir)) {
@@ -195,6 +208,66 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
     warnings,
     references: { gatewayKey, trust, provisioned, ...(consoleRefs ? { console: consoleRefs } : {}) },
   };
+}
+
+/** The CN of a PEM certificate's subject; '' when it has none. */
+export function certificateCn(file: string): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(readFileSync(file));
+  } catch (err) {
+    throw new CtopError(
+      'E_SYNC_CONFIG',
+      `${file} is not a readable PEM certificate: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const cn = cert.subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .at(-1);
+  return cn === undefined ? '' : cn.slice(3);
+}
+
+/**
+ * How the MQTT identity must relate to the gateway (EXCHANGE.md §2.5), as warnings: the
+ * broker ACL confines a gateway to its subtree by the certificate's CN or the user name
+ * (both = gateway.id), and brokers that take the identity from the certificate tie it to
+ * the user name, or to the client id when no user name is given (ejabberd). Mosquitto with
+ * `use_identity_as_username` needs only the first. `cn` is undefined without a client
+ * certificate.
+ */
+export function identityWarnings(
+  config: AgentConfig,
+  cn: string | undefined,
+): [(string | number)[], string][] {
+  const out: [(string | number)[], string][] = [];
+  const id = config.gateway.id;
+  const { username } = config.sync;
+  const certPath = ['sync', 'tls', 'certFile'];
+  const acl = (name: string) =>
+    `a broker ACL that confines each gateway to ctop/v1/+/+/<its name>/… (EXCHANGE.md §2.3) confines this one to ctop/v1/+/+/${name}/…`;
+  if (cn !== undefined && cn !== id) {
+    out.push([certPath, `the certificate's CN "${cn}" is not gateway.id "${id}": ${acl(cn)}`]);
+  }
+  if (username !== undefined && username !== id && username !== cn) {
+    out.push([['sync', 'username'], `"${username}" is not gateway.id "${id}": ${acl(username)}`]);
+  }
+  const clientId = config.sync.clientId ?? id;
+  if (cn !== undefined && cn !== (username ?? clientId)) {
+    const who = username === undefined ? `the client id "${clientId}"` : `the user name "${username}"`;
+    out.push([
+      username === undefined
+        ? config.sync.clientId === undefined
+          ? certPath
+          : ['sync', 'clientId']
+        : ['sync', 'username'],
+      `${who} is not the certificate's CN "${cn}": a broker that binds the certificate to the user name, or to the client id when there is no user name (ejabberd), refuses the connection (CONNACK 135, not authorized); make them equal (sync.clientId defaults to gateway.id)`,
+    ]);
+  }
+  return out;
 }
 
 /** checkReferences, throwing E_CONFIG_REFERENCE with every problem when there is one. */

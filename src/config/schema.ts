@@ -135,6 +135,13 @@ const sync = z
       .default(5)
       .describe('5 (MQTT 5) or 4 (MQTT 3.1.1)'),
     clientId: text(/^[A-Za-z0-9._-]{1,64}$/, 'an MQTT client id (1–64 of A–Z a–z 0–9 . _ -)').optional(),
+    username: text(
+      /^[^\p{Cc}]{1,256}$/u,
+      'an MQTT user name (1–256 characters, no control characters)',
+    ).optional(),
+    passwordFile: filePath(
+      'the path of the file holding the broker password (mode 0600; never the password itself)',
+    ).optional(),
     keepaliveSeconds: int(1, 65_535).default(30),
     connectTimeoutMs: int(100, 600_000).default(10_000),
     reconnectDelayMs: int(10, 600_000).default(1000),
@@ -241,6 +248,14 @@ export const configSchema = z
         path: ['sync', 'tls', c.sync.tls.certFile === undefined ? 'certFile' : 'keyFile'],
         input: undefined,
         message: 'missing (expected certFile and keyFile together)',
+      });
+    }
+    if (c.sync.passwordFile !== undefined && c.sync.username === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sync', 'username'],
+        input: undefined,
+        message: 'missing (expected a user name with sync.passwordFile: a password alone is no login)',
       });
     }
     if (c.retention.traceabilityDays < c.retention.payloadDays) {

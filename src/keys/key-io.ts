@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { CtopError } from '../errors.js';
+import { assertOwnerOnly, readSmallFile } from '../owner-only-file.js';
 import {
   isPrivateKey,
   type PrivateKey,
@@ -56,43 +57,11 @@ function placeFile(target: string, content: string, mode: number, overwrite: boo
 }
 
 function readKeyFile(file: string): { text: string; mode: number } {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY);
-  } catch (err) {
-    throw new CtopError('E_FILE', `cannot open key file ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { file },
-    });
-  }
-  try {
-    // fstat on the open descriptor: the mode checked is that of the file read (no rename race).
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new CtopError('E_KEY_FORMAT', `${file} is not a regular file`);
-    if (st.size > MAX_KEY_FILE_BYTES)
-      throw new CtopError('E_KEY_FORMAT', `${file} is too large to be a key file`);
-    const buf = Buffer.alloc(st.size);
-    let read = 0;
-    while (read < st.size) {
-      const n = readSync(fd, buf, read, st.size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return { text: buf.subarray(0, read).toString('utf8'), mode: st.mode };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function assertOwnerOnly(file: string, mode: number): void {
-  if ((mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, '0');
-    throw new CtopError(
-      'E_KEY_PERMISSIONS',
-      `private key ${file} has mode ${octal} and is accessible by group or others; refusing to use it. Run: chmod 600 ${file}`,
-      { details: { file, mode: octal } },
-    );
-  }
+  const { bytes, mode } = readSmallFile(file, MAX_KEY_FILE_BYTES, 'key file', {
+    unreadable: (message, cause) => new CtopError('E_FILE', message, { cause, details: { file } }),
+    invalid: (message) => new CtopError('E_KEY_FORMAT', message),
+  });
+  return { text: bytes.toString('utf8'), mode };
 }
 
 /**
@@ -104,7 +73,7 @@ export function loadPrivateKey(file: string): PrivateKey {
   const key = parseKeyFile(text, file);
   if (!isPrivateKey(key))
     throw new CtopError('E_KEY_FORMAT', `${file} holds a public key, not a private key`);
-  assertOwnerOnly(file, mode);
+  assertOwnerOnly(file, mode, 'private key');
   return key;
 }
 
@@ -116,6 +85,6 @@ export function loadPublicKey(file: string): PublicKey {
   const { text, mode } = readKeyFile(file);
   const key = parseKeyFile(text, file);
   if (!isPrivateKey(key)) return key;
-  assertOwnerOnly(file, mode);
+  assertOwnerOnly(file, mode, 'private key');
   return publicPart(key);
 }

@@ -43,6 +43,9 @@ export interface ExchangeOptions {
   protocolVersion?: 4 | 5;
   /** Default `ctop-exchange`: one persistent session, so nothing sent while it is down is lost. */
   clientId?: string;
+  /** Password login (the broker's exchange user). */
+  username?: string;
+  password?: Buffer;
   keepaliveSeconds?: number;
   reconnectPeriodMs?: number;
   /** Results per receipt when several messages of one gateway are answered together. Default 16. */
@@ -122,6 +125,8 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   const tls = options.tls ? loadTlsFiles(options.tls, 'E_EXCHANGE_CONFIG') : undefined;
   const mqttOptions: IClientOptions = {
     clientId: options.clientId ?? 'ctop-exchange',
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
     protocolVersion,
     clean: false,
     keepalive: options.keepaliveSeconds ?? 30,

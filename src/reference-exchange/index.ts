@@ -7,8 +7,15 @@
  *   → `{ stop(), stats, db, address, connected }` once connected and subscribed
  * - `judgeEnvelope(bytes, topic, ctx)`: the checks, as a pure function
  * - `mosquittoAcl()`: the broker ACL that confines each gateway to its subtree
+ * - `ejabberdMqttSettings()` / `ejabberdMqttYaml()`: the same for ejabberd's MQTT service
  */
 export { ExchangeDb, type StoredMessage, toQueryRecord } from './db.js';
+export {
+  type EjabberdMqttOptions,
+  ejabberdMqttSettings,
+  ejabberdMqttYaml,
+  toEjabberdYaml,
+} from './ejabberd-mqtt.js';
 export {
   type Exchange,
   type ExchangeCounters,

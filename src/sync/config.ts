@@ -29,8 +29,16 @@ export interface SyncConfig extends GatewayIdentity {
   exchangeAddress?: string;
   /** 5 (default) or 4 for MQTT 3.1.1 brokers (aedes); the guarantees are the same. */
   protocolVersion?: 4 | 5;
-  /** Default `ctop-{gatewayId}`: one persistent session per gateway. */
+  /**
+   * Default the gateway id: one persistent session per gateway, and the name its client
+   * certificate carries (CN), which brokers that bind a certificate to the client id
+   * (ejabberd) require. Earlier versions used `ctop-{gatewayId}` (docs/OPERATIONS.md, upgrading).
+   */
   clientId?: string;
+  /** User name for a broker with password login (or one that takes the identity from it). */
+  username?: string;
+  /** File holding the broker password, mode 0600; needs `username`. */
+  passwordFile?: string;
   /** MQTT keepalive; a half-open link is noticed after 1.5× this. Default 30 s. */
   keepaliveSeconds?: number;
   /** CONNACK must arrive within this. Default 10 s. */
@@ -57,8 +65,10 @@ export interface SyncConfig extends GatewayIdentity {
   queryTimeoutMs?: number;
 }
 
-export type ResolvedSyncConfig = Required<Omit<SyncConfig, 'tls'>> & {
+export type ResolvedSyncConfig = Required<Omit<SyncConfig, 'tls' | 'username' | 'passwordFile'>> & {
   tls?: TlsFiles;
+  username?: string;
+  passwordFile?: string;
   /** `CTOP://{country}/{checkpoint}/{gatewayId}`. */
   address: string;
   topics: {
@@ -68,6 +78,9 @@ export type ResolvedSyncConfig = Required<Omit<SyncConfig, 'tls'>> & {
     status: string;
   };
 };
+
+/** MQTT user names are UTF-8 strings; control characters would only ever be a paste accident. */
+export const USERNAME = /^[^\p{Cc}]{1,256}$/u;
 
 const BROKER_URL = /^(mqtts?|tcp|tls|ssl):\/\/[^/\s]+(:\d{1,5})?\/?$/;
 
@@ -112,10 +125,18 @@ export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
       `exchangeAddress "${exchangeAddress}" must look like CTOP://KZ/EXCHANGE`,
     );
   }
-  const clientId = config.clientId ?? `ctop-${id.gatewayId}`;
+  const clientId = config.clientId ?? id.gatewayId;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId)) {
     throw new CtopError('E_SYNC_CONFIG', `clientId "${clientId}" must be 1-64 of A-Z a-z 0-9 . _ -`);
   }
+  if (config.username !== undefined && !USERNAME.test(config.username)) {
+    throw new CtopError('E_SYNC_CONFIG', 'username must be 1-256 characters without control characters');
+  }
+  if (config.passwordFile !== undefined && config.username === undefined) {
+    // MQTT 3.1.1 §3.1.2.9: no password without a user name.
+    throw new CtopError('E_SYNC_CONFIG', 'passwordFile needs username (a password alone is no login)');
+  }
+  if (config.passwordFile === '') throw new CtopError('E_SYNC_CONFIG', 'passwordFile must name a file');
   const receiptTimeoutMs = positive('receiptTimeoutMs', config.receiptTimeoutMs ?? 30_000, 100);
   if (config.tls) {
     if (!config.tls.caFile) throw new CtopError('E_SYNC_CONFIG', 'tls.caFile is required');
@@ -132,6 +153,8 @@ export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
     exchangeAddress,
     protocolVersion,
     clientId,
+    ...(config.username === undefined ? {} : { username: config.username }),
+    ...(config.passwordFile === undefined ? {} : { passwordFile: config.passwordFile }),
     keepaliveSeconds: positive('keepaliveSeconds', config.keepaliveSeconds ?? 30, 1, 65_535),
     connectTimeoutMs: positive('connectTimeoutMs', config.connectTimeoutMs ?? 10_000, 100),
     reconnectDelayMs: positive('reconnectDelayMs', config.reconnectDelayMs ?? 1000, 10),

@@ -9,6 +9,9 @@ export interface BrokerConnectionOptions {
   brokers: readonly string[];
   tls?: TlsMaterial;
   clientId: string;
+  /** Password login; the password is sent in CONNECT only, never logged. */
+  username?: string;
+  password?: Buffer;
   protocolVersion: 4 | 5;
   keepaliveSeconds: number;
   connectTimeoutMs: number;
@@ -122,6 +125,8 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     const will = o.will();
     return {
       clientId: o.clientId,
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
       protocolVersion: o.protocolVersion,
       clean: false,
       keepalive: o.keepaliveSeconds,

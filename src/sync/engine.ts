@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { OUTBOX_KINDS, type OutboxKind, type Store } from '../store/index.js';
 import { loadTlsFiles, type ResolvedSyncConfig, resolveSyncConfig, type SyncConfig } from './config.js';
 import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './connection.js';
+import { loadBrokerPassword } from './credentials.js';
 import type { SyncEventMap, SyncStatus } from './events.js';
 import { InFlightRegistry } from './in-flight.js';
 import { OutageTracker } from './outage-tracker.js';
@@ -126,6 +127,8 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       brokers: c.brokers,
       ...(c.tls ? { tls: loadTlsFiles(c.tls) } : {}),
       clientId: c.clientId,
+      ...(c.username === undefined ? {} : { username: c.username }),
+      ...(c.passwordFile === undefined ? {} : { password: loadBrokerPassword(c.passwordFile) }),
       protocolVersion: c.protocolVersion,
       keepaliveSeconds: c.keepaliveSeconds,
       connectTimeoutMs: c.connectTimeoutMs,

@@ -11,6 +11,7 @@
  *   - events (typed, `SyncEventMap`): connected, disconnected, sent, receipt, rejection,
  *     retry, receipt-ignored, outage-start, outage-end
  * - `resolveSyncConfig(config)` validates a configuration (E_SYNC_CONFIG)
+ * - `loadBrokerPassword(file)` reads the owner-only password file (E_KEY_PERMISSIONS)
  * - `../exchange-wire/`: envelope, receipt, query, status and outage-report codecs, addresses,
  *   topics and name-based ids, shared with the reference exchange (src/reference-exchange/)
  */
@@ -22,6 +23,7 @@ export {
   type TlsFiles,
   type TlsMaterial,
 } from './config.js';
+export { loadBrokerPassword, MAX_PASSWORD_BYTES } from './credentials.js';
 export { SyncEngine, type SyncEngineOptions } from './engine.js';
 export type { SyncEventMap, SyncStatus } from './events.js';
 export { OUTAGE_CAUSES, type OutageCause } from './outage-cause.js';

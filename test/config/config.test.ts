@@ -166,6 +166,8 @@ t.test('environment overrides: CTOP_<SECTION>__<KEY> read as YAML, errors name t
     CTOP_SYNC__TLS__CA_FILE: '/etc/ca.pem',
     CTOP_SYNC__TLS__CERT_FILE: 'c.pem',
     CTOP_SYNC__TLS__KEY_FILE: 'k.pem',
+    CTOP_SYNC__USERNAME: 'KZ-DOSTYK-GW01',
+    CTOP_SYNC__PASSWORD_FILE: 'broker-password',
     CTOP_LOCKS__TRUST_ON_FIRST_USE: 'true',
     CTOP_SERIAL__PORTS__0: '/dev/ttyACM0',
     CTOP_HTTP__LISTEN: '',
@@ -183,6 +185,8 @@ t.test('environment overrides: CTOP_<SECTION>__<KEY> read as YAML, errors name t
     certFile: '/etc/ctop-agent/c.pem',
     keyFile: '/etc/ctop-agent/k.pem',
   });
+  t.equal(config.sync.username, 'KZ-DOSTYK-GW01');
+  t.equal(config.sync.passwordFile, '/etc/ctop-agent/broker-password', 'a path, resolved like the others');
   t.equal(config.locks.trustOnFirstUse, true, 'a boolean, not the string "true"');
   t.same(config.serial.ports, ['/dev/ttyACM0'], 'a list element by index');
   t.equal(config.http.listen, null, 'empty: null (listener off)');
@@ -191,6 +195,9 @@ t.test('environment overrides: CTOP_<SECTION>__<KEY> read as YAML, errors name t
 
   t.same(problemsOf(minimal(), { CTOP_SYNC__BROKER: 'mqtt://x:1' }), [
     `environment CTOP_SYNC__BROKER: sync has no key "BROKER" (expected one of: ${keysAt(configSchema, ['sync']).join(', ')})`,
+  ]);
+  t.same(problemsOf(minimal(), { CTOP_SYNC__USERNAME: '"gw\\u0007"' }), [
+    'environment CTOP_SYNC__USERNAME: sync.username: "gw\\u0007" is not an MQTT user name (1–256 characters, no control characters)',
   ]);
   t.same(problemsOf(minimal(), { CTOP_SYNC__KEEPALIVE_SECONDS: 'soon' }), [
     'environment CTOP_SYNC__KEEPALIVE_SECONDS: sync.keepaliveSeconds: "soon" is not an integer from 1 to 65535',

@@ -1,15 +1,17 @@
 /**
  * The real Debian mosquitto for tests and the sync benchmark: started on a free loopback
  * port with a generated configuration, killed and restarted on the same port, with
- * persistence, a TLS listener with client certificates and an ACL where a test needs them.
+ * persistence, a TLS listener with client certificates or password accounts, and an ACL
+ * where a test needs them. ejabberd.ts is the second broker, of the same shape.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 export const MOSQUITTO = process.env.CTOP_MOSQUITTO ?? '/usr/sbin/mosquitto';
+const MOSQUITTO_PASSWD = process.env.CTOP_MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd';
 
 export interface MosquittoTls {
   caFile: string;
@@ -29,6 +31,10 @@ export interface MosquittoOptions {
   tls?: MosquittoTls;
   /** Fixed port; default a free one. */
   port?: number;
+  /** Password accounts (user name → password) on the plain listener; anonymous clients are then refused. */
+  users?: Record<string, string>;
+  /** ACL file content for password accounts (the user name is %u). */
+  acl?: string;
   /** Configuration lines appended as they are (bridges). */
   extra?: string[];
 }
@@ -118,6 +124,22 @@ export class Mosquitto {
         lines.push(`acl_file ${acl}`);
       }
       lines.push('allow_anonymous false');
+    } else if (options.users) {
+      const passwords = path.join(home, 'passwd');
+      writeFileSync(
+        passwords,
+        Object.entries(options.users)
+          .map(([user, password]) => `${user}:${password}\n`)
+          .join(''),
+        { mode: 0o600 },
+      );
+      // Hashes the plain-text file in place (no password on a command line).
+      execFileSync(MOSQUITTO_PASSWD, ['-U', passwords], { stdio: ['ignore', 'ignore', 'pipe'] });
+      lines.push(`password_file ${passwords}`, 'allow_anonymous false');
+      if (options.acl !== undefined) {
+        writeFileSync(path.join(home, 'acl'), options.acl);
+        lines.push(`acl_file ${path.join(home, 'acl')}`);
+      }
     } else {
       lines.push('allow_anonymous true');
     }

@@ -188,8 +188,8 @@ t.test('configuration and keys are checked before anything connects', async (t) 
   });
   t.equal(
     rotated.config.clientId,
-    `ctop-${IDENTITY.gatewayId}`,
-    'a rotated key `{gateway}.{suffix}` is the gateway’s',
+    IDENTITY.gatewayId,
+    'a rotated key `{gateway}.{suffix}` is the gateway’s; the client id is the gateway id',
   );
   t.equal(rotated.config.topics.receipt, 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/receipt');
 });
