@@ -24,8 +24,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { silentLogger } from '../../src/log.js';
-import { type IngestInput, openStore, type Store } from '../../src/store/index.js';
+import { openStore, type ReadToRecord, type Store } from '../../src/store/index.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 
 const FILL = Number(process.env.BENCH_STORE_FILL ?? 100_000);
@@ -54,7 +55,7 @@ const LOCKS = Array.from({ length: 64 }, (_, i) => ({
 }));
 
 /** A complete, authenticated read of lock n % 64 carrying a manifest never seen before. */
-function readOf(n: number, bytes: number, at: number): IngestInput {
+function readOf(n: number, bytes: number, at: number): ReadToRecord {
   const lock = LOCKS[n % LOCKS.length]!;
   const manifest = randomBytes(bytes);
   const sha = createHash('sha256').update(manifest).digest();
@@ -124,7 +125,7 @@ function baselineInserts(file: string, count: number): number {
 
 function storeIngests(store: Store, first: number, count: number): number {
   const started = performance.now();
-  for (let i = 0; i < count; i++) store.ingest(readOf(first + i, MANIFEST, Date.now()));
+  for (let i = 0; i < count; i++) ingestRecord(store, readOf(first + i, MANIFEST, Date.now()));
   return (count * 1000) / (performance.now() - started);
 }
 
@@ -175,7 +176,7 @@ function probe(file: string): void {
   store.outbox.status(Date.now());
   store.manifests.list();
   store.outbox.claimDue(Date.now(), 100);
-  for (let i = 0; i < 50; i++) store.ingest(readOf(10_000_000 + i, MANIFEST, Date.now()));
+  for (let i = 0; i < 50; i++) ingestRecord(store, readOf(10_000_000 + i, MANIFEST, Date.now()));
   store.retention();
   store.close();
   process.stdout.write(`${peakRssOfThisProcess()}\n`);
@@ -249,7 +250,7 @@ async function run(): Promise<void> {
     const fillStarted = performance.now();
     const t0 = Date.now() - FILL * 1000;
     const batch = full.db.transaction((from: number, to: number) => {
-      for (let n = from; n < to; n++) full.ingest(readOf(n, BYTES, t0 + n * 1000));
+      for (let n = from; n < to; n++) ingestRecord(full, readOf(n, BYTES, t0 + n * 1000));
     });
     for (let n = 0; n < FILL; n += 1000) batch(n, Math.min(FILL, n + 1000));
     full.db.pragma('wal_checkpoint(TRUNCATE)');

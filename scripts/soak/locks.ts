@@ -18,7 +18,7 @@ import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
 import { generateLockIdentity, LockEngine, type LockEngineOptions } from '../../src/sim/lock/lock-engine.js';
 import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
 import { composeTrainManifests } from '../../src/sim/train-manifests.js';
-import { sha256Hex } from '../../src/store/ingest-input.js';
+import { sha256Hex } from '../../src/store/read-input.js';
 
 /** genuine: must reach the exchange once; tampered: genuine manifest plus a tamper alert; cloned / wrong_hash: an alert. */
 export type LockKind = 'genuine' | 'tampered' | 'cloned' | 'wrong_hash';

@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { loadOfficers } from '../console/officers.js';
 import { CtopError, isCtopError } from '../errors.js';
 import { kidBelongsTo } from '../exchange-wire/address.js';
 import { loadPrivateKey, type PrivateKey, TrustStore } from '../keys/index.js';
@@ -25,6 +24,15 @@ export interface ConfigReferences {
 export interface ConsoleReferences {
   recipientKeys: PrivateKey[];
   https?: { key: Buffer; cert: Buffer };
+}
+
+/**
+ * Checks of parts of the configuration that belong to modules the configuration does not
+ * import: the caller (the daemon, `config check`) hands them in.
+ */
+export interface ReferenceCheckers {
+  /** Throws when an officer account cannot be used (the console's loadOfficers). */
+  officers?: (accounts: AgentConfig['console']['officers']) => unknown;
 }
 
 export interface ReferenceCheck {
@@ -91,7 +99,7 @@ export function loadGatewayKey(file: string, gatewayId: string): PrivateKey {
  * belongs to the gateway id, that the trust store holds an exchange key for receipts.
  * Each problem names the configuration line of the key.
  */
-export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
+export function checkReferences(loaded: LoadedConfig, checkers: ReferenceCheckers = {}): ReferenceCheck {
   const { config, locator } = loaded;
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -132,7 +140,8 @@ export function checkReferences(loaded: LoadedConfig): ReferenceCheck {
 
   let consoleRefs: ConsoleReferences | undefined;
   if (config.console.listen !== null) {
-    attempt(['console', 'officers'], () => loadOfficers(config.console.officers));
+    const checkOfficers = checkers.officers;
+    if (checkOfficers) attempt(['console', 'officers'], () => checkOfficers(config.console.officers));
     const recipientKeys = config.console.recipientKeys.map((file, i) =>
       attempt(['console', 'recipientKeys', i], () => {
         const key = loadPrivateKey(file);
@@ -271,8 +280,11 @@ export function identityWarnings(
 }
 
 /** checkReferences, throwing E_CONFIG_REFERENCE with every problem when there is one. */
-export function loadReferences(loaded: LoadedConfig): ConfigReferences & { warnings: string[] } {
-  const check = checkReferences(loaded);
+export function loadReferences(
+  loaded: LoadedConfig,
+  checkers: ReferenceCheckers = {},
+): ConfigReferences & { warnings: string[] } {
+  const check = checkReferences(loaded, checkers);
   if (!check.references) {
     throw new CtopError(
       'E_CONFIG_REFERENCE',

@@ -1,5 +1,5 @@
 import type { LockReadResult } from '../lock/reader.js';
-import type { IngestResult } from '../store/index.js';
+import type { RecordedRead } from '../store/index.js';
 import type { LockState } from './train-feed.js';
 
 /** Alert kinds that make a lock red in the strip: somebody may have been at the container. */
@@ -24,7 +24,7 @@ export interface LockVerdict {
  * of it (trust of the lock, verification of the manifest, alerts). Shared by every
  * producer of train views so that BLE and serial reads look the same to the officer.
  */
-export function lockVerdict(result: LockReadResult, ingest?: IngestResult): LockVerdict {
+export function lockVerdict(result: LockReadResult, ingest?: RecordedRead): LockVerdict {
   const alert = ingest?.alerts.find((a) => TAMPER_ALERTS.has(a.kind));
   if (alert) return { state: 'tamper', error: `${alert.kind}: ${alert.detail}` };
   if (ingest?.trust === 'clone')

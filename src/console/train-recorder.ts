@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.js';
 import type { LockReadResult, ReadProgress } from '../lock/reader.js';
-import type { IngestResult, ManifestRouting } from '../store/index.js';
+import type { ManifestRouting, RecordedRead } from '../store/index.js';
 import { lockVerdict } from './lock-state.js';
 import type { LockView, TrainSink, TrainView } from './train-feed.js';
 
@@ -76,7 +76,7 @@ export class TrainRecorder {
   finished(
     lockId: string,
     result: LockReadResult,
-    ingest: IngestResult | undefined,
+    ingest: RecordedRead | undefined,
     routing?: Partial<ManifestRouting>,
   ): LockView {
     const lock = this.#lock(lockId, {

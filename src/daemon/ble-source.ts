@@ -77,7 +77,7 @@ export class BleSource extends EventEmitter<BleSourceEvents> {
       maxManifestBytes: session.maxManifestBytes,
       ingest: (result) => {
         const outcome = this.#o.ingest(result);
-        return { verified: outcome.manifest?.verification === 'valid' };
+        return { verified: outcome.recorded?.manifest?.verification === 'valid' };
       },
       isUnchanged: (s) => this.#unchanged(s),
       checkpointFor: (lockId) => this.#o.store.loadReadCheckpoint(lockId),

@@ -20,8 +20,9 @@ export class ConsoleTrainFeed {
 
   /** Every finished read (BLE and serial): remembered for the verdict of its lock. */
   read(outcome: ReadOutcome): void {
-    if (outcome.transport !== 'ble' || !outcome.lockId) return;
-    this.#outcomes.set(outcome.lockId, outcome);
+    const lockId = outcome.result.info?.id;
+    if (outcome.transport !== 'ble' || !lockId) return;
+    this.#outcomes.set(lockId, outcome);
     if (this.#outcomes.size > 10_000) this.#outcomes.delete(this.#outcomes.keys().next().value!);
   }
 
@@ -80,8 +81,8 @@ export class ConsoleTrainFeed {
             state: 'failed',
             error: p.error ? `${p.error.code}: ${p.error.message}` : 'no result',
           };
-        const verdict = lockVerdict(result, outcome?.ingested);
-        const manifestId = outcome?.manifest?.manifestId ?? lock.manifestId;
+        const verdict = lockVerdict(result, outcome?.recorded);
+        const manifestId = outcome?.recorded?.manifest?.manifestId ?? lock.manifestId;
         return {
           ...progress,
           state: verdict.state,

@@ -4,27 +4,30 @@ import {
   type AgentConfig,
   type ConfigReferences,
   type LoadedConfig,
-  loadGatewayKey,
   loadReferences,
   readProvisionedLocks,
 } from '../config/index.js';
-import { type ConsoleServer, createConsole, LiveTrains } from '../console/index.js';
+import { type ConsoleServer, loadOfficers } from '../console/index.js';
 import { CtopError } from '../errors.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { SyncEngine } from '../sync/index.js';
-import type { LockProgress, TrainSummary } from '../train/train-board.js';
-import { BleSource } from './ble-source.js';
-import { ConsoleTrainFeed } from './console-feed.js';
-import { HealthServer, type Probe, parseListen } from './health-server.js';
+import type { BleSource } from './ble-source.js';
+import { createDaemonConsole, listenConsole } from './daemon-console.js';
+import type { DaemonEvents, DaemonState, ReloadOutcome } from './daemon-events.js';
+import { HealthServer, type Probe } from './health-server.js';
+import { bleSourceOf, serialSourceOf } from './lock-sources.js';
 import { Maintenance } from './maintenance.js';
 import { DaemonMetrics } from './metrics.js';
-import { type ReadOutcome, ReadPipeline } from './read-pipeline.js';
+import { ReadPipeline } from './read-pipeline.js';
+import { changedRestartKeys, reloadTrust, rotateGatewayKey } from './reload.js';
+import { applyRevocations } from './revocations.js';
 import { SystemdNotifier } from './sd-notify.js';
-import type { SerialProgress } from './serial/port-reader.js';
-import { SerialSource } from './serial/serial-source.js';
+import type { SerialSource } from './serial/serial-source.js';
 import { syncConfigOf } from './sync-config.js';
+
+export type { DaemonEvents, DaemonState, ReloadOutcome } from './daemon-events.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -38,49 +41,6 @@ export interface DaemonOptions {
   /** For NOTIFY_SOCKET and WATCHDOG_USEC; default process.env. */
   env?: NodeJS.ProcessEnv;
   version?: string;
-}
-
-export type DaemonState = 'new' | 'starting' | 'ready' | 'stopping' | 'stopped';
-
-export interface DaemonEvents {
-  read: [ReadOutcome];
-  /** A serial read advanced (phase, bytes of the manifest). */
-  'serial-progress': [SerialProgress];
-  /** A lock of a passing train changed state (BLE). */
-  'train-lock': [LockProgress];
-  'train-start': [{ trainId: string; startedAt: number }];
-  'train-end': [TrainSummary];
-  ready: [];
-  stopping: [];
-  stopped: [];
-  reloaded: [ReloadOutcome];
-}
-
-export interface ReloadOutcome {
-  trustKeys: number;
-  /** Stored manifests newly flagged revoked by the reloaded trust store. */
-  revokedManifests: number;
-  /** The kid envelopes are signed with after the reload. */
-  gatewayKid: string | undefined;
-  problems: string[];
-}
-
-/** Keys whose change needs a restart; SIGHUP applies log.level, locks.provisioned and gateway.key. */
-const RESTART_KEYS = [
-  'role',
-  'gateway',
-  'trust',
-  'store',
-  'serial',
-  'ble',
-  'sync',
-  'http',
-  'console',
-] as const;
-
-/** What of a restart key counts as changed: gateway.key is rotated by SIGHUP, the rest of gateway is not. */
-function restartPart(config: AgentConfig, key: (typeof RESTART_KEYS)[number]): unknown {
-  return key === 'gateway' ? { ...config.gateway, key: undefined } : config[key];
 }
 
 /**
@@ -125,7 +85,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = new SystemdNotifier({ log: options.log, ...(options.env ? { env: options.env } : {}) });
     this.metrics = new DaemonMetrics(
       {
-        store: () => (this.#store?.db.open ? this.#store : undefined),
+        store: () => (this.#store?.open ? this.#store : undefined),
         sync: () => this.#sync,
         storePath: this.config.store.path,
         ready: () => this.ready().ok,
@@ -165,60 +125,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.#startedAt = this.#clock.now();
     const c = this.config;
     try {
-      let refs = this.#o.references;
-      if (!refs) {
-        const loaded = loadReferences(this.#o.loaded);
-        for (const warning of loaded.warnings) this.#log.warn(warning);
-        refs = loaded;
-      }
-      this.#trust = refs.trust;
-      const store = openStore({
-        path: c.store.path,
-        trustOnFirstUse: c.locks.trustOnFirstUse,
-        clock: this.#clock,
-        log: this.#o.log,
-        quickCheck: true,
-        space: {
-          minFreeBytes: c.store.minFreeMiB * 1024 * 1024,
-          reservePages: c.store.reservePages,
-        },
-      });
-      this.#store = store;
-      if (refs.provisioned.length > 0) this.#provision(refs.provisioned);
-      try {
-        // A revocation written to the trust store while the daemon was down.
-        this.#applyRevocations();
-      } catch (err) {
-        this.#log.error(
-          { err: (err as Error).message, code: (err as CtopError).code },
-          'revocations not applied to stored manifests; the next reload tries again',
-        );
-      }
-
-      const sync = new SyncEngine({
-        store,
-        gatewayKey: refs.gatewayKey,
-        trust: refs.trust,
-        config: syncConfigOf(c),
-        log: this.#o.log,
-        clock: this.#clock,
-      });
-      this.#watchSync(sync);
-      this.#sync = sync;
-      this.#pipeline = new ReadPipeline({
-        store,
-        trust: refs.trust,
-        gatewayId: c.gateway.id,
-        log: this.#o.log,
-        onQueued: () => sync.kick(),
-      });
-      this.#pipeline.on('read', (outcome) => {
-        this.#reads++;
-        this.metrics.lockRead(outcome);
-        this.emit('read', outcome);
-      });
-      await sync.start();
-
+      const refs = this.#references();
+      const store = this.#openStore(refs);
+      await this.#startSync(store, refs);
       if (c.http.listen !== null) {
         this.#health = await HealthServer.listen(
           c.http.listen,
@@ -266,6 +175,74 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.emit('ready');
   }
 
+  /** The key, trust store and lock list: handed over, or loaded from the files the configuration names. */
+  #references(): ConfigReferences {
+    const refs = this.#o.references;
+    if (refs) return refs;
+    const loaded = loadReferences(this.#o.loaded, { officers: loadOfficers });
+    for (const warning of loaded.warnings) this.#log.warn(warning);
+    return loaded;
+  }
+
+  /** The store (quick_check), the provisioned locks, and revocations that arrived while the daemon was down. */
+  #openStore(refs: ConfigReferences): Store {
+    const c = this.config;
+    this.#trust = refs.trust;
+    const store = openStore({
+      path: c.store.path,
+      trustOnFirstUse: c.locks.trustOnFirstUse,
+      clock: this.#clock,
+      log: this.#o.log,
+      quickCheck: true,
+      space: {
+        minFreeBytes: c.store.minFreeMiB * 1024 * 1024,
+        reservePages: c.store.reservePages,
+      },
+    });
+    this.#store = store;
+    if (refs.provisioned.length > 0) this.#provision(refs.provisioned);
+    try {
+      // A revocation written to the trust store while the daemon was down.
+      this.#applyRevocations();
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error).message, code: (err as CtopError).code },
+        'revocations not applied to stored manifests; the next reload tries again',
+      );
+    }
+    return store;
+  }
+
+  /** The sync to the exchange, and the read pipeline that kicks it when a read queued rows. */
+  async #startSync(store: Store, refs: ConfigReferences): Promise<SyncEngine> {
+    const c = this.config;
+    const sync = new SyncEngine({
+      store,
+      gatewayKey: refs.gatewayKey,
+      trust: refs.trust,
+      config: syncConfigOf(c),
+      log: this.#o.log,
+      clock: this.#clock,
+    });
+    this.#watchSync(sync);
+    this.#sync = sync;
+    this.#pipeline = new ReadPipeline({
+      store,
+      trust: refs.trust,
+      gatewayId: c.gateway.id,
+      log: this.#o.log,
+      onQueued: () => sync.kick(),
+    });
+    this.#pipeline.on('read', (outcome) => {
+      this.#reads++;
+      this.metrics.lockRead(outcome);
+      this.emit('read', outcome);
+    });
+    await sync.start();
+
+    return sync;
+  }
+
   /**
    * Graceful stop; resolves once the database is closed. Safe to call again (same promise).
    */
@@ -298,32 +275,19 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const problems: string[] = [];
     let revokedManifests = 0;
     void this.notifier.reloading();
-    if (this.#trust) {
-      let reloaded = false;
+    if (this.#trust && reloadTrust(this.#trust, this.#log, problems)) {
       try {
-        this.#trust.reload();
-        reloaded = true;
-        this.#log.info({ keys: this.#trust.size, file: this.#trust.file }, 'trust store reloaded');
+        revokedManifests = this.#applyRevocations();
       } catch (err) {
-        problems.push(`trust store: ${(err as Error).message}`);
+        problems.push(`revocations: ${(err as Error).message}`);
         this.#log.error(
           { err: (err as Error).message, code: (err as CtopError).code },
-          'trust store not reloaded: the previous keys stay in force',
+          'revocations not applied to stored manifests; the next reload tries again',
         );
-      }
-      if (reloaded) {
-        try {
-          revokedManifests = this.#applyRevocations();
-        } catch (err) {
-          problems.push(`revocations: ${(err as Error).message}`);
-          this.#log.error(
-            { err: (err as Error).message, code: (err as CtopError).code },
-            'revocations not applied to stored manifests; the next reload tries again',
-          );
-        }
       }
     }
     if (this.#o.reloadConfig) {
+      const c = this.config;
       try {
         const next = this.#o.reloadConfig().config;
         const root = this.#o.log;
@@ -334,10 +298,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         if (next.locks.provisioned !== null && this.#store) {
           this.#provision(readProvisionedLocks(next.locks.provisioned));
         }
-        if (this.#sync) this.#rotateGatewayKey(this.#sync, next.gateway.key, problems);
-        const changed = RESTART_KEYS.filter(
-          (k) => JSON.stringify(restartPart(next, k)) !== JSON.stringify(restartPart(this.config, k)),
-        );
+        if (this.#sync) rotateGatewayKey(this.#sync, next.gateway.key, c.gateway.id, this.#log, problems);
+        const changed = changedRestartKeys(next, this.config);
         if (changed.length > 0) {
           this.#log.warn(
             { keys: changed },
@@ -363,77 +325,23 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return outcome;
   }
 
-  /**
-   * Gateway key rotation: the file gateway.key names now is read again; a new key takes
-   * over the signing of everything sent from now on, queued and in-flight messages
-   * included (their messageIds do not depend on the key). A file that is not an
-   * owner-only key of this gateway is refused and the running key stays.
-   */
-  #rotateGatewayKey(sync: SyncEngine, file: string, problems: string[]): void {
-    try {
-      const key = loadGatewayKey(file, this.config.gateway.id);
-      if (key.kid === sync.gatewayKid) return;
-      const { from, to } = sync.rotateGatewayKey(key);
-      this.#log.info(
-        { from, to, file },
-        'gateway key rotated: messages are signed with the new key from now on',
-      );
-    } catch (err) {
-      problems.push(`gateway key: ${(err as Error).message}`);
-      this.#log.error(
-        { err: (err as Error).message, code: (err as CtopError).code, file, kid: sync.gatewayKid },
-        'gateway key not reloaded: the previous key stays in force',
-      );
-    }
-  }
-
-  /**
-   * Flags stored manifests created at or after their signer's revocation that still say
-   * valid (the revocation arrived after them); each gets an alert queued for the exchange.
-   * Idempotent: what is flagged already is not found again.
-   */
+  /** Stored manifests newly flagged revoked (revocations.ts); the sync sends their alerts at once. */
   #applyRevocations(): number {
     const trust = this.#trust;
     const store = this.#store;
-    if (!trust || !store?.db.open) return 0;
-    const signers = trust
-      .list()
-      .filter((k) => k.role === 'signer' && k.revokedAt !== undefined)
-      .map((k) => ({
-        kid: k.kid,
-        revokedAt: k.revokedAt!,
-        ...(k.revocationReason === undefined ? {} : { reason: k.revocationReason }),
-      }));
-    if (signers.length === 0) return 0;
-    const flagged = store.revocations.apply(signers, this.config.gateway.id, this.#clock.now());
-    for (const f of flagged) {
-      this.#log.warn(
-        {
-          alert: 'revoked',
-          alertId: f.alertId,
-          manifestId: f.manifestId,
-          lockId: f.lockId,
-          signerKid: f.signerKid,
-          createdAt: new Date(f.createdAt).toISOString(),
-        },
-        `stored manifest ${f.manifestId.slice(0, 16)}… flagged revoked: its signer ${f.signerKid} was revoked before it was created`,
-      );
-    }
-    this.#log.info(
-      { revokedSigners: signers.map((s) => s.kid), flagged: flagged.length },
-      'stored manifests checked against revocations',
-    );
-    if (flagged.length > 0) this.#sync?.kick();
-    return flagged.length;
+    if (!trust || !store?.open) return 0;
+    const flagged = applyRevocations(trust, store, this.config.gateway.id, this.#clock.now(), this.#log);
+    if (flagged > 0) this.#sync?.kick();
+    return flagged;
   }
 
   /** Liveness: the store answers. */
   health(): Probe {
     const store = this.#store;
     let db = 'closed';
-    if (store?.db.open) {
+    if (store?.open) {
       try {
-        store.db.prepare('SELECT 1').get();
+        store.ping();
         db = 'ok';
       } catch (err) {
         db = (err as Error).message;
@@ -449,10 +357,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   ready(): Probe {
     const store = this.#store;
     const sync = this.#sync?.status();
-    const alarm = store?.db.open ? store.alarm : undefined;
+    const alarm = store?.open ? store.alarm : undefined;
     const checks: Record<string, unknown> = {
       state: this.#state,
-      store: store?.db.open ? (alarm?.state === 'full' ? `full: ${alarm.reason}` : 'ok') : 'closed',
+      store: store?.open ? (alarm?.state === 'full' ? `full: ${alarm.reason}` : 'ok') : 'closed',
       quickCheck: store ? 'ok' : 'not run',
       sync: sync ? (sync.running ? (sync.connected ? 'connected' : 'offline') : 'stopped') : 'not started',
       backlog: sync?.backlog ?? null,
@@ -460,54 +368,23 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       serialPorts: this.#serial?.status() ?? [],
     };
     const ok =
-      this.#state === 'ready' && store?.db.open === true && alarm?.state === 'ok' && sync?.running === true;
+      this.#state === 'ready' && store?.open === true && alarm?.state === 'ok' && sync?.running === true;
     return { ok, checks };
   }
 
-  /**
-   * The officers' console (docs/CONSOLE.md) on console.listen, over the same store; the
-   * BLE train reader's progress feeds its live strip.
-   */
+  /** The officers' console on console.listen, over the same store (daemon-console.ts). */
   async #startConsole(listen: string, refs: ConfigReferences): Promise<void> {
-    const c = this.config;
-    const trains = new LiveTrains();
-    const feed = new ConsoleTrainFeed(trains);
-    this.on('read', (o) => feed.read(o));
-    this.on('train-start', (e) => feed.start(e.trainId, e.startedAt));
-    this.on('train-lock', (p) => feed.lock(p));
-    this.on('train-end', (summary) => feed.end(summary));
-    const metricsHost = c.http.listen === null ? undefined : parseListen(c.http.listen).host;
-    const app = createConsole({
+    const app = createDaemonConsole({
+      config: this.config,
       store: this.#store!,
-      trust: refs.trust,
-      recipientKeys: refs.console?.recipientKeys ?? [],
-      officers: c.console.officers,
-      trains,
-      ...(metricsHost && this.#health
-        ? {
-            metricsPath: `http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${this.#health.port}/metrics`,
-          }
-        : {}),
-      site: c.console.site ?? `${c.gateway.checkpoint} · ${c.gateway.id}`,
-      ...(refs.console?.https ? { https: refs.console.https } : {}),
+      refs,
+      events: this,
+      ...(this.#health ? { healthPort: this.#health.port } : {}),
       log: this.#o.log,
       clock: this.#clock,
     });
     this.#console = app;
-    const { host, port } = parseListen(listen);
-    try {
-      await app.listen({ host, port });
-    } catch (err) {
-      throw new CtopError(
-        'E_DAEMON_LISTEN',
-        `console cannot listen on ${listen}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    const address = app.server.address();
-    this.#consolePort = typeof address === 'object' && address ? address.port : port;
+    this.#consolePort = await listenConsole(app, listen);
     this.#log.info(
       `officers' console on ${refs.console?.https ? 'https' : 'http'}://${listen.replace(/:\d+$/, '')}:${this.#consolePort}`,
     );
@@ -520,18 +397,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       return;
     }
     if (c.serial.ports.length > 0) {
-      this.#serial = new SerialSource({
-        patterns: c.serial.ports,
-        scanIntervalMs: c.serial.scanIntervalMs,
-        baudRate: c.serial.baudRate,
-        probeIntervalMs: c.serial.probeIntervalMs,
-        readAttempts: c.serial.readAttempts,
-        window: c.serial.window,
-        chunk: c.serial.chunk,
-        maxManifestBytes: c.serial.maxManifestKiB * 1024,
-        gatewayId: c.gateway.id,
+      this.#serial = serialSourceOf(c, {
         store: this.#store!,
-        ingest: (result) => this.#pipeline!.ingest(result, 'serial'),
+        accept: (result) => this.#pipeline!.accept(result, 'serial'),
         onProgress: (p) => this.emit('serial-progress', p),
         log: this.#o.log,
         clock: this.#clock,
@@ -539,16 +407,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.#serial.start();
     }
     if (c.ble.enabled) {
-      const ble = new BleSource({
-        ble: c.ble,
-        session: {
-          window: c.serial.window,
-          chunk: c.serial.chunk,
-          maxManifestBytes: c.serial.maxManifestKiB * 1024,
-        },
-        gatewayId: c.gateway.id,
+      const ble = bleSourceOf(c, {
         store: this.#store!,
-        ingest: (result) => this.#pipeline!.ingest(result, 'ble'),
+        accept: (result) => this.#pipeline!.accept(result, 'ble'),
         log: this.#o.log,
         clock: this.#clock,
       });

@@ -241,13 +241,13 @@ export class DaemonMetrics {
 
   lockRead(outcome: ReadOutcome): void {
     const transport = outcome.transport;
-    this.#reads.inc({ transport, outcome: outcome.outcome });
-    if (outcome.outcome === 'failed')
-      this.#failures.inc({ transport, code: outcome.error?.code ?? 'unknown' });
-    if (outcome.bytesIn > 0) this.#bytes.inc({ transport }, outcome.bytesIn);
+    const { result, recorded } = outcome;
+    this.#reads.inc({ transport, outcome: result.outcome });
+    if (result.outcome === 'failed') this.#failures.inc({ transport, code: result.error?.code ?? 'unknown' });
+    if (result.stats.bytesIn > 0) this.#bytes.inc({ transport }, result.stats.bytesIn);
     if (outcome.storeError) this.#notStored.inc({ code: outcome.storeError.code });
-    if (outcome.manifest?.new) this.#manifests.inc({ verification: outcome.manifest.verification });
-    for (const alert of outcome.alerts) if (alert.new) this.#alerts.inc({ kind: alert.kind });
+    if (recorded?.manifest?.new) this.#manifests.inc({ verification: recorded.manifest.verification });
+    for (const alert of recorded?.alerts ?? []) if (alert.new) this.#alerts.inc({ kind: alert.kind });
   }
 
   sent(kind: string, resend: boolean): void {

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { configFromObject } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { CtopError } from '../errors.js';
 import { loadPrivateKey, TrustStore } from '../keys/index.js';
@@ -10,17 +9,14 @@ import { createLogger, type Logger } from '../log.js';
 import { startExchange } from '../reference-exchange/index.js';
 import { type SimulatedTrain, startSimulatedTrain } from '../sim/ble-train.js';
 import { type SerialLockSetup, startSerialLock } from '../sim/lock/serial-lock-setup.js';
+import type { TrainLockPlan } from '../sim/train-manifests.js';
 import type { TrainSummary } from '../train/train-board.js';
 import { EmbeddedBroker } from './broker.js';
-import {
-  type DemoSerialStatus,
-  type DemoStatus,
-  DemoView,
-  formatDuration,
-  kib,
-  type WagonLockState,
-} from './demo-view.js';
-import { DEMO_GATEWAY, type DemoWorld, demoManifests, prepareDemoWorld } from './demo-world.js';
+import { Cleanups } from './cleanups.js';
+import { demoConfig } from './demo-config.js';
+import { DemoProgress, type DemoResult } from './demo-progress.js';
+import { formatDuration } from './demo-view.js';
+import { type DemoWorld, demoManifests, prepareDemoWorld } from './demo-world.js';
 import { LinkCutter } from './link-cutter.js';
 
 export interface DemoOptions {
@@ -45,14 +41,6 @@ export interface DemoOptions {
   signal: AbortSignal;
   /** Called once the agent runs (the radio is up: see lastSigintListener). */
   onStarted?: () => void;
-}
-
-export interface DemoResult {
-  summary?: TrainSummary;
-  stored: number;
-  delivered: number;
-  outageMs: number;
-  serial: { lockId: string; outcome: string; verification?: string }[];
 }
 
 /** Resolves when `ms` passed or the signal fired; never rejects. */
@@ -97,126 +85,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     `ctop-agent on embedded defaults — run ${world.run}, data in ${world.dir}${world.fresh ? ' (keys made now, owner-only)' : ''}`,
   );
   write(`  agent log: ${world.logFile} (JSON lines) · Ctrl-C stops it cleanly`);
-
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
-  // Each step bounded: a simulated device whose pty died with the terminal's Ctrl-C (socat
-  // is in our process group) must not keep the demo from ending.
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          Promise.resolve().then(step),
-          new Promise((resolve) => {
-            timer = setTimeout(() => {
-              log.warn({ step: String(step).slice(0, 80) }, 'demo cleanup step did not finish in 10 s');
-              resolve(undefined);
-            }, 10_000);
-          }),
-        ]);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'demo cleanup step failed');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-  };
+  const cleanups = new Cleanups(log);
   cleanups.push(() => new Promise<void>((resolve) => log.flush(() => resolve())));
   cleanups.push(() => closeSync(logFd));
 
   const result: DemoResult = { stored: 0, delivered: 0, outageMs: 0, serial: [] };
   try {
-    const broker = await EmbeddedBroker.start();
-    cleanups.push(() => broker.close());
-    const cutter = await LinkCutter.start(broker.port);
-    cleanups.push(() => cutter.close());
-    const exchange = await startExchange({
-      brokerUrl: broker.url,
-      dbPath: world.exchangeDbPath,
-      key: world.exchangeKey,
-      trust: world.exchangeTrust,
-      address: 'CTOP://KZ/EXCHANGE',
-      protocolVersion: 4,
-      clientId: 'ctop-exchange-demo',
-      keepaliveSeconds: 5,
-      reconnectPeriodMs: 500,
-      log,
-    });
-    cleanups.push(() => exchange.stop());
-    write(`  embedded MQTT broker ${broker.url} (aedes: MQTT 3.1.1), reference exchange ${exchange.address}`);
-
+    const { cutter } = await startExchangeSide(world, log, cleanups, write);
     const serial = await startSerialBay(world, o.serialLocks, log);
     cleanups.push(() => Promise.all(serial.map((s) => s.setup.close())));
-    cleanups.push(() => {
-      for (const name of readdirSync(world.ttyDir)) rmSync(path.join(world.ttyDir, name), { force: true });
-    });
-
+    cleanups.push(() => clearTtyDir(world));
     const plans =
       o.locks > 0 ? demoManifests(world, o.locks, { train: String(7000 + (world.run % 1000)) }) : [];
-    let train: SimulatedTrain | undefined;
-    if (plans.length > 0) {
-      train = await startSimulatedTrain({
-        locks: plans.map((p) => ({ lockId: p.lockId, manifest: p.manifest, container: p.container })),
-        timeScale: o.timeScale,
-        seed: world.run,
-        link: { lossRate: 0.02, disconnectRatePerSecond: 0.01 },
-        // The first wagon reaches the antenna's range a few seconds after start.
-        passage: { speedMps: o.speedMps, startMs: 6000 * o.timeScale },
-        log,
-      });
-      cleanups.push(() => train?.close());
-      write(
-        `  simulated train: ${Math.ceil(plans.length / 2)} wagons, ${plans.length} locks at ${(o.speedMps * 3.6).toFixed(0)} km/h past a simulated BLE radio (×${o.timeScale} time)`,
-      );
-    }
+    const train = await startTrain(o, world, plans, log, cleanups, write);
 
     const http = o.http && (await portFree(o.http)) ? o.http : o.http ? '127.0.0.1:0' : null;
-    const loaded = configFromObject(
-      {
-        role: 'checkpoint',
-        gateway: {
-          id: DEMO_GATEWAY.gatewayId,
-          country: DEMO_GATEWAY.country,
-          checkpoint: DEMO_GATEWAY.checkpoint,
-          key: world.gatewayKeyFile,
-        },
-        trust: { store: world.agentTrustFile },
-        locks: { trustOnFirstUse: true },
-        store: { path: world.dbPath, minFreeMiB: 16 },
-        retention: { firstRunMinutes: 1 },
-        serial: {
-          ports: [path.join(world.ttyDir, 'bay*')],
-          baudRate: 115_200,
-          scanIntervalMs: 500,
-          probeIntervalMs: 2000,
-        },
-        ble: train
-          ? {
-              enabled: true,
-              uart: { port: train.radio.port, baudRate: 1_000_000 },
-              maxConcurrent: 5,
-              connectTimeoutMs: 8000,
-              gattTimeoutMs: 4000,
-            }
-          : { enabled: false },
-        sync: {
-          brokers: [cutter.url],
-          exchangeAddress: 'CTOP://KZ/EXCHANGE',
-          protocolVersion: 4,
-          keepaliveSeconds: 5,
-          connectTimeoutMs: 3000,
-          reconnectDelayMs: 500,
-          receiptTimeoutMs: 5000,
-          outageGraceMs: 1000,
-          pollIntervalMs: 500,
-        },
-        http: { listen: http },
-        shutdown: { readGraceMs: 2000 },
-      },
-      '(npm start)',
-    );
     const daemon = new Daemon({
-      loaded,
+      loaded: demoConfig(world, {
+        brokerUrl: cutter.url,
+        http,
+        ...(train ? { radioPort: train.radio.port } : {}),
+      }),
       log,
       env: {},
       references: {
@@ -226,183 +115,33 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       },
     });
     cleanups.push(() => daemon.stop('demo ends'));
-
-    // What the view shows, kept up to date from the daemon's events.
-    const lockIndex = new Map(plans.map((p, i) => [p.lockId, i]));
-    const trainLocks: WagonLockState[] = plans.map(() => 'unseen');
-    let trainStatus: DemoStatus['train'];
-    const bays = new Map<string, DemoSerialStatus>(
-      serial.map((s) => [s.link, { bay: s.bay, lockId: s.setup.lock.engine.lockId, text: 'waiting' }]),
+    const bays = serial.map((s) => ({ bay: s.bay, link: s.link, lockId: s.setup.lock.engine.lockId }));
+    const progress = new DemoProgress(
+      o.out,
+      daemon,
+      plans.map((p) => p.lockId),
+      bays,
+      result,
     );
-    const exchangeStatus = {
-      connected: false,
-      backlog: 0,
-      receipts: 0,
-      rejected: 0,
-    } as DemoStatus['exchange'];
-    const view = new DemoView(o.out, () => {
-      const sync = daemon.sync?.status();
-      if (sync) {
-        exchangeStatus.connected = sync.connected;
-        exchangeStatus.backlog = sync.backlog;
-      }
-      return {
-        ...(trainStatus ? { train: trainStatus } : {}),
-        serial: [...bays.values()],
-        exchange: exchangeStatus,
-        now: Date.now(),
-      };
-    });
-    const trainManifests = new Set<string>();
-    let peakBacklog = 0;
-
-    daemon.on('serial-progress', (p) => {
-      const bay = bays.get(p.port);
-      if (!bay) return;
-      bay.lockId = p.lockId;
-      const note = p.phase === 'retrying' ? ` — link lost (${p.error}), resuming` : '';
-      bay.text = `${p.lockId} ${p.phase === 'manifest' || p.phase === 'retrying' ? `reading ${kib(p.bytes)} of ${kib(p.total)}` : p.phase}${note}`;
-    });
-    daemon.on('read', (r) => {
-      if (r.stored) result.stored++;
-      if (r.transport === 'serial') {
-        const bay = [...bays.values()].find((b) => b.lockId === r.lockId);
-        if (bay) {
-          const resumed =
-            r.resumedAt.length > 0 ? ` (link lost, resumed at ${r.resumedAt.map(kib).join(', ')})` : '';
-          bay.text =
-            r.outcome === 'complete'
-              ? `${r.lockId} read ${kib(r.manifestBytes)} in ${(r.durationMs / 1000).toFixed(1)} s${resumed}, manifest ${r.manifest?.verification}`
-              : `${r.lockId} read failed: ${r.error?.code}`;
-        }
-        if (r.outcome === 'complete') {
-          result.serial.push({
-            lockId: r.lockId ?? '?',
-            outcome: r.outcome,
-            ...(r.manifest ? { verification: r.manifest.verification } : {}),
-          });
-          view.note(`serial ${bay?.bay ?? r.endpoint}: ${bay?.text ?? r.lockId}`);
-        }
-      } else if (r.manifest && r.lockId && lockIndex.has(r.lockId)) {
-        trainManifests.add(r.manifest.manifestId);
-      }
-    });
-    daemon.on('train-start', (e) => {
-      trainStatus = { trainId: e.trainId, expected: plans.length, locks: trainLocks, startedAt: e.startedAt };
-      view.note(`train ${e.trainId} arriving: ${plans.length} locks expected`);
-    });
-    daemon.on('train-lock', (p) => {
-      const i = lockIndex.get(p.lockId);
-      if (i === undefined) return;
-      trainLocks[i] =
-        p.state === 'read'
-          ? p.verified === false
-            ? 'read'
-            : 'verified'
-          : p.state === 'connecting' || p.state === 'reading'
-            ? 'reading'
-            : p.state === 'retrying'
-              ? 'queued'
-              : p.state;
-    });
-
-    // The outage: once about a third of the train is read, the agent's link goes dark.
-    let outageStarted = false;
-    const outageDone = new Promise<void>((resolve) => {
-      if (o.outageSeconds <= 0 || plans.length === 0) {
-        resolve();
-        return;
-      }
-      daemon.on('train-lock', () => {
-        if (
-          outageStarted ||
-          trainLocks.filter((s) => s === 'verified' || s === 'read').length < plans.length / 3
-        )
-          return;
-        outageStarted = true;
-        cutter.cut();
-        view.note(
-          `network outage: the agent's link to the broker is cut for ${o.outageSeconds} s (the train keeps being read)`,
-        );
-        void pause(o.outageSeconds * 1000, o.signal).then(() => {
-          cutter.restore();
-          view.note(
-            `link restored after ${formatDuration(cutter.cutMs)}: ${daemon.sync?.status().backlog ?? 0} messages queued, draining`,
-          );
-          resolve();
-        });
-      });
-    });
-    const wireSync = () => {
-      const sync = daemon.sync;
-      if (!sync) return;
-      sync.on('outage-start', (outage) => {
-        exchangeStatus.outageSince = outage.startedAt;
-        exchangeStatus.outageCause = outage.cause;
-        view.note(`sync: outage recorded (${outage.cause}); reads go on, the backlog waits in the store`);
-      });
-      sync.on('outage-end', (outage) => {
-        delete exchangeStatus.outageSince;
-        result.outageMs += (outage.endedAt ?? Date.now()) - outage.startedAt;
-        view.note(
-          `sync: outage over after ${formatDuration((outage.endedAt ?? Date.now()) - outage.startedAt)}; it will be reported to the exchange`,
-        );
-      });
-      sync.on('receipt', (r) => {
-        if (!r.changed) return;
-        if (r.status === 'accepted') exchangeStatus.receipts++;
-        else exchangeStatus.rejected++;
-      });
-      sync.on('sent', () => {
-        peakBacklog = Math.max(peakBacklog, sync.status().backlog);
-      });
-    };
-
-    const trainEnd = new Promise<TrainSummary | undefined>((resolve) => {
-      if (plans.length === 0) resolve(undefined);
-      daemon.once('train-end', resolve);
-      o.signal.addEventListener('abort', () => resolve(undefined), { once: true });
-    });
+    const outageDone = progress.scheduleOutage(cutter, o.outageSeconds, (ms) => pause(ms, o.signal));
+    const trainEnd = trainEnded(daemon, plans.length, o.signal);
 
     await daemon.start();
     o.onStarted?.();
-    wireSync();
-    view.start();
-    cleanups.push(() => view.stop());
+    progress.watchSync();
+    progress.view.start();
+    cleanups.push(() => progress.view.stop());
     const metricsUrl =
       daemon.httpPort === undefined ? undefined : `http://127.0.0.1:${daemon.httpPort}/metrics`;
     write(`  agent ready${metricsUrl ? `: health and metrics on ${metricsUrl}` : ''}`);
 
     const summary = await trainEnd;
     await Promise.race([outageDone, pause(0, o.signal)]);
-    if (!o.signal.aborted) {
-      // The backlog drains with the exchange's receipts.
-      const deadline = Date.now() + 120_000;
-      while (!o.signal.aborted && Date.now() < deadline && (daemon.sync?.status().backlog ?? 0) > 0) {
-        await pause(250, o.signal);
-      }
-    }
+    await drainBacklog(daemon, o.signal);
     if (summary) result.summary = summary;
-    const store = daemon.store;
-    if (store) {
-      for (const id of trainManifests)
-        if (store.outbox.forManifest(id)?.state === 'acknowledged') result.delivered++;
-    }
-    view.stop();
-    if (summary) {
-      const verifiedStored = trainManifests.size;
-      write('');
-      write(
-        `train ${summary.trainId} (${Math.ceil(plans.length / 2)} wagons, ${plans.length} locks) passed in ${formatDuration(summary.durationMs)}: ` +
-          `read ${summary.read} · verified ${summary.verified} · stored ${verifiedStored} · delivered ${result.delivered} (receipts) · ` +
-          `failed ${summary.failed.length} · missing ${summary.missing}`,
-      );
-      for (const f of summary.failed.slice(0, 5)) write(`  failed ${f.lockId}: ${f.code} ${f.message}`);
-      write(
-        `  outage: ${result.outageMs > 0 ? formatDuration(result.outageMs) : cutter.cutMs > 0 ? `${formatDuration(cutter.cutMs)} link cut (shorter than the grace time)` : 'none'}` +
-          `; backlog peaked at ${peakBacklog}, ${daemon.sync?.status().backlog ?? 0} left unacknowledged`,
-      );
-    }
+    result.delivered = delivered(daemon, progress.trainManifests);
+    progress.view.stop();
+    if (summary) writeTrainReport(write, { summary, locks: plans.length, result, progress, cutter, daemon });
     for (const s of result.serial)
       write(`serial ${s.lockId}: ${s.outcome}, manifest ${s.verification ?? 'none'}`);
     write(
@@ -411,17 +150,130 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     write(`(${formatDuration(Date.now() - started)} in all)`);
     if (!o.once && !o.signal.aborted) {
       write(`the agent keeps running${metricsUrl ? ` (metrics on ${metricsUrl})` : ''}; Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
-        if (o.signal.aborted) resolve();
-        else o.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await aborted(o.signal);
     }
     write('stopping: reads in progress are checkpointed, the sync stops, the database closes…');
   } finally {
-    await cleanup();
+    await cleanups.run();
   }
   write('stopped.');
   return result;
+}
+
+/** The embedded broker, the link cutter the agent reaches it through, and the reference exchange. */
+async function startExchangeSide(
+  world: DemoWorld,
+  log: Logger,
+  cleanups: Cleanups,
+  write: (line: string) => void,
+): Promise<{ cutter: LinkCutter }> {
+  const broker = await EmbeddedBroker.start();
+  cleanups.push(() => broker.close());
+  const cutter = await LinkCutter.start(broker.port);
+  cleanups.push(() => cutter.close());
+  const exchange = await startExchange({
+    brokerUrl: broker.url,
+    dbPath: world.exchangeDbPath,
+    key: world.exchangeKey,
+    trust: world.exchangeTrust,
+    address: 'CTOP://KZ/EXCHANGE',
+    protocolVersion: 4,
+    clientId: 'ctop-exchange-demo',
+    keepaliveSeconds: 5,
+    reconnectPeriodMs: 500,
+    log,
+  });
+  cleanups.push(() => exchange.stop());
+  write(`  embedded MQTT broker ${broker.url} (aedes: MQTT 3.1.1), reference exchange ${exchange.address}`);
+  return { cutter };
+}
+
+/** The simulated train of `plans` past the simulated radio; none without locks. */
+async function startTrain(
+  o: DemoOptions,
+  world: DemoWorld,
+  plans: TrainLockPlan[],
+  log: Logger,
+  cleanups: Cleanups,
+  write: (line: string) => void,
+): Promise<SimulatedTrain | undefined> {
+  if (plans.length === 0) return undefined;
+  const train = await startSimulatedTrain({
+    locks: plans.map((p) => ({ lockId: p.lockId, manifest: p.manifest, container: p.container })),
+    timeScale: o.timeScale,
+    seed: world.run,
+    link: { lossRate: 0.02, disconnectRatePerSecond: 0.01 },
+    // The first wagon reaches the antenna's range a few seconds after start.
+    passage: { speedMps: o.speedMps, startMs: 6000 * o.timeScale },
+    log,
+  });
+  cleanups.push(() => train.close());
+  write(
+    `  simulated train: ${Math.ceil(plans.length / 2)} wagons, ${plans.length} locks at ${(o.speedMps * 3.6).toFixed(0)} km/h past a simulated BLE radio (×${o.timeScale} time)`,
+  );
+  return train;
+}
+
+/** The train's summary, or undefined without a train or on Ctrl-C. */
+function trainEnded(daemon: Daemon, locks: number, signal: AbortSignal): Promise<TrainSummary | undefined> {
+  return new Promise<TrainSummary | undefined>((resolve) => {
+    if (locks === 0) resolve(undefined);
+    daemon.once('train-end', resolve);
+    signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
+}
+
+/** The backlog drains with the exchange's receipts (two minutes at most). */
+async function drainBacklog(daemon: Daemon, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!signal.aborted && Date.now() < deadline && (daemon.sync?.status().backlog ?? 0) > 0) {
+    await pause(250, signal);
+  }
+}
+
+/** Train manifests the exchange acknowledged. */
+function delivered(daemon: Daemon, manifests: Set<string>): number {
+  const store = daemon.store;
+  if (!store) return 0;
+  let n = 0;
+  for (const id of manifests) if (store.outbox.forManifest(id)?.state === 'acknowledged') n++;
+  return n;
+}
+
+function writeTrainReport(
+  write: (line: string) => void,
+  r: {
+    summary: TrainSummary;
+    locks: number;
+    result: DemoResult;
+    progress: DemoProgress;
+    cutter: LinkCutter;
+    daemon: Daemon;
+  },
+): void {
+  const { summary, locks, result, cutter } = r;
+  write('');
+  write(
+    `train ${summary.trainId} (${Math.ceil(locks / 2)} wagons, ${locks} locks) passed in ${formatDuration(summary.durationMs)}: ` +
+      `read ${summary.read} · verified ${summary.verified} · stored ${r.progress.trainManifests.size} · delivered ${result.delivered} (receipts) · ` +
+      `failed ${summary.failed.length} · missing ${summary.missing}`,
+  );
+  for (const f of summary.failed.slice(0, 5)) write(`  failed ${f.lockId}: ${f.code} ${f.message}`);
+  write(
+    `  outage: ${result.outageMs > 0 ? formatDuration(result.outageMs) : cutter.cutMs > 0 ? `${formatDuration(cutter.cutMs)} link cut (shorter than the grace time)` : 'none'}` +
+      `; backlog peaked at ${r.progress.peakBacklog}, ${r.daemon.sync?.status().backlog ?? 0} left unacknowledged`,
+  );
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function clearTtyDir(world: DemoWorld): void {
+  for (const name of readdirSync(world.ttyDir)) rmSync(path.join(world.ttyDir, name), { force: true });
 }
 
 /**
@@ -458,7 +310,7 @@ interface SerialBayLock {
 
 /** Locks on pseudo-terminals at the inspection bay, reached through `<data>/tty/bay<n>`; the second one drops its link mid-read. */
 async function startSerialBay(world: DemoWorld, count: number, log: Logger): Promise<SerialBayLock[]> {
-  for (const name of readdirSync(world.ttyDir)) rmSync(path.join(world.ttyDir, name), { force: true });
+  clearTtyDir(world);
   const plans = count > 0 ? demoManifests(world, count, { from: 900, train: '7000', goodsLines: 120 }) : [];
   const bays: SerialBayLock[] = [];
   for (const [i, plan] of plans.entries()) {
@@ -478,3 +330,5 @@ async function startSerialBay(world: DemoWorld, count: number, log: Logger): Pro
   }
   return bays;
 }
+
+export type { DemoResult } from './demo-progress.js';

@@ -1,5 +1,5 @@
 import { CtopError } from '../errors.js';
-import type { OutboxKind } from '../store/index.js';
+import type { MessageKind } from './message-kinds.js';
 
 /**
  * Addresses and MQTT topics (EXCHANGE.md §2). A gateway is named three ways that always
@@ -21,7 +21,7 @@ export const GATEWAY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const ADDRESS_PATTERN = /^CTOP:\/\/[A-Z]{2}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){1,4}$/;
 
 /** Upstream topic level of each outbox kind. */
-export const KIND_TOPICS: Readonly<Record<OutboxKind, GatewayTopic>> = {
+export const KIND_TOPICS: Readonly<Record<MessageKind, GatewayTopic>> = {
   manifest: 'manifest',
   lock_events: 'event',
   alert: 'alert',
@@ -30,7 +30,7 @@ export const KIND_TOPICS: Readonly<Record<OutboxKind, GatewayTopic>> = {
 };
 
 /** The EEC-style Action of each kind's message. */
-export const KIND_ACTIONS: Readonly<Record<OutboxKind, string>> = {
+export const KIND_ACTIONS: Readonly<Record<MessageKind, string>> = {
   manifest: 'ctop/v1/manifest.submit',
   lock_events: 'ctop/v1/lock-events.submit',
   alert: 'ctop/v1/alert.submit',
@@ -119,8 +119,8 @@ export function parseGatewayTopic(topic: string): ParsedTopic | undefined {
   return { country, checkpoint, gatewayId, level: level as GatewayTopic };
 }
 
-export function kindOfTopic(level: string): OutboxKind | undefined {
-  for (const [kind, topic] of Object.entries(KIND_TOPICS) as [OutboxKind, string][]) {
+export function kindOfTopic(level: string): MessageKind | undefined {
+  for (const [kind, topic] of Object.entries(KIND_TOPICS) as [MessageKind, string][]) {
     if (topic === level) return kind;
   }
   return undefined;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { OUTBOX_KINDS, type OutboxKind } from '../store/index.js';
 import { ADDRESS_PATTERN } from './address.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader } from './fields.js';
+import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
 import { CONTENT_TYPES, decodeBody, openMessage, type SignedMessage, signMessage } from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
@@ -19,7 +19,7 @@ export interface Envelope {
   /** The consignment's journey: the manifest, else the lock, else the gateway. */
   procedureId: string;
   action: string;
-  kind: OutboxKind;
+  kind: MessageKind;
   /** The gateway's address, `CTOP://KZ/DOSTYK/gw-dostyk-1`. */
   from: string;
   /** The exchange's address. */
@@ -64,7 +64,7 @@ export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
     conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
     procedureId: r.text('procedureId', { max: 45, pattern: URN_UUID_PATTERN }),
     action: r.text('action', { max: 128, pattern: ACTION_PATTERN }),
-    kind: r.oneOf('kind', OUTBOX_KINDS),
+    kind: r.oneOf('kind', MESSAGE_KINDS),
     from: r.text('from', { max: 256, pattern: ADDRESS_PATTERN }),
     to: r.text('to', { max: 256, pattern: ADDRESS_PATTERN }),
     replyTo: r.text('replyTo', { max: 256, pattern: TOPIC_PATTERN }),

@@ -7,6 +7,7 @@ export * from './address.js';
 export * from './ed25519.js';
 export * from './envelope.js';
 export { FieldReader } from './fields.js';
+export * from './message-kinds.js';
 export * from './outage-report.js';
 export * from './query.js';
 export * from './receipt.js';

@@ -1,9 +1,9 @@
 import { CtopError } from '../errors.js';
 import type { KeyRole, TrustStore } from '../keys/index.js';
-import { OUTBOX_KINDS, type OutboxKind } from '../store/index.js';
 import { ADDRESS_PATTERN } from './address.js';
 import { type Ed25519Signer, verifySigned } from './ed25519.js';
 import { FieldReader } from './fields.js';
+import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
 import { REASON_PATTERN } from './receipt.js';
 import {
   CONTENT_TYPES,
@@ -61,7 +61,7 @@ export interface QueryRecord {
   messageId: string;
   conversationId: string;
   procedureId: string;
-  kind: OutboxKind;
+  kind: MessageKind;
   /** The sending gateway's address. */
   from: string;
   sentAt: number;
@@ -202,7 +202,7 @@ function readRecord(item: unknown, i: number): QueryRecord {
     messageId: r.text('messageId', { max: 45, pattern: URN_UUID_PATTERN }),
     conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
     procedureId: r.text('procedureId', { max: 45, pattern: URN_UUID_PATTERN }),
-    kind: r.oneOf('kind', OUTBOX_KINDS),
+    kind: r.oneOf('kind', MESSAGE_KINDS),
     from: r.text('from', { max: 256, pattern: ADDRESS_PATTERN }),
     sentAt: r.uint('sentAt'),
     receivedAt: r.uint('receivedAt'),

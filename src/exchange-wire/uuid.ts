@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { OutboxKind } from '../store/index.js';
+import type { MessageKind } from './message-kinds.js';
 
 /**
  * Name-based identifiers (EXCHANGE.md §4). MessageID, ConversationID and ProcedureID are
@@ -38,7 +38,7 @@ export function nameBasedUuid(context: string, parts: readonly (string | Uint8Ar
  * The MessageID of what `from` sends as `kind` with this payload. The sender is part of it:
  * the same manifest sent by the loading yard and by the border checkpoint is two facts.
  */
-export function deriveMessageId(from: string, kind: OutboxKind, payloadSha256: Uint8Array): string {
+export function deriveMessageId(from: string, kind: MessageKind, payloadSha256: Uint8Array): string {
   return nameBasedUuid(ID_CONTEXTS.message, [from, kind, payloadSha256]);
 }
 

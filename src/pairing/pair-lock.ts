@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
+import { CarrierSession, type ChainHead } from '../lock/carrier-session.js';
 import { EventKind, SealState, WireError } from '../lock/codec/constants.js';
 import type { LockInfo } from '../lock/codec/messages.js';
 import { isRetryable, type LockReadResult, readLock } from '../lock/reader.js';
-import { type ChainHead, LockSession, type SessionOptions } from '../lock/session.js';
+import type { SessionOptions } from '../lock/session.js';
 import type { LinkOpener } from '../lock/transport/link.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { PairingManifest } from './prepare.js';
@@ -94,72 +95,32 @@ export interface PairingResult extends VerifiedPairing {
 export async function pairLock(options: PairLockOptions): Promise<PairingResult> {
   const clock: Clock = options.clock ?? systemClock;
   const log = (options.log ?? silentLogger).child({ component: 'pairing' });
-  const { manifest, container } = options;
+  const { manifest } = options;
   const lockId = manifest.routing.lockId;
   const total = manifest.bytes.byteLength;
   const attempts = options.attempts ?? 6;
-  const steps: PairingSteps = {
-    unsealed: false,
-    resumedFrom: [],
-    bytesWritten: 0,
-    committed: undefined,
-    sealed: undefined,
+  const run: PairingRun = {
+    options,
+    clock,
+    log,
+    lockId,
+    steps: { unsealed: false, resumedFrom: [], bytesWritten: 0, committed: undefined, sealed: undefined },
+    rewrite: { used: false },
+    identityKey: undefined,
+    report: (phase, staged = 0, error) =>
+      options.onProgress?.({ phase, staged, total, attempt, ...(error ? { error } : {}) }),
   };
   let links = 0;
   let retransmits = 0;
-  /** The one full rewrite allowed after COMMIT found the staging area not ours, across all links. */
-  const rewrite = { used: false };
-  let identityKey: Uint8Array | undefined;
   let attempt = 0;
-  const report = (phase: PairingPhase, staged = 0, error?: CtopError) =>
-    options.onProgress?.({ phase, staged, total, attempt, ...(error ? { error } : {}) });
 
   for (attempt = 1; ; attempt++) {
-    report('connecting');
-    let session: LockSession | undefined;
+    run.report('connecting');
+    let session: CarrierSession | undefined;
     try {
-      session = new LockSession(await options.open(), options);
+      session = new CarrierSession(await options.open(), options);
       links++;
-      report('hello');
-      const info = await session.hello();
-      if (info.id !== lockId) {
-        throw new CtopError(
-          'E_PAIRING_WRONG_LOCK',
-          `the manifest names lock ${lockId}, the link reaches lock ${info.id}`,
-          {
-            details: { expected: lockId, found: info.id },
-          },
-        );
-      }
-      // A clone must not receive the manifest, nor pass for the lock at the checkpoint.
-      await session.authenticate(options.pinnedKey ?? identityKey);
-      identityKey = info.key;
-      const ours = info.msize === total && Buffer.from(info.mhash).equals(manifest.sha256);
-      if (info.seal === SealState.Sealed) {
-        if (ours && (await sealedFor(session)) === container) {
-          log.info({ lockId }, 'the lock already carries this manifest, sealed for this container');
-          await session.bye();
-          break;
-        }
-        if (options.unsealReason === undefined) {
-          throw new CtopError(
-            'E_PAIRING_SEALED',
-            `lock ${lockId} is sealed${ours ? ' for another container' : ' with another manifest'}`,
-            { details: { lockId } },
-          );
-        }
-        await carrierAuth(session, options.carrier, report);
-        report('unseal');
-        await session.unseal(unixSeconds(clock), options.unsealReason);
-        steps.unsealed = true;
-        log.info({ lockId, reason: options.unsealReason }, 'lock unsealed');
-      }
-      await carrierAuth(session, options.carrier, report);
-      if (!ours) await writeAndCommit(session, info, manifest, steps, rewrite, report, log);
-      report('seal');
-      steps.sealed = await session.seal(unixSeconds(clock), container);
-      log.info({ lockId, container, ecount: steps.sealed.ecount }, 'lock sealed');
-      await session.bye();
+      await pairOverLink(session, run);
       break;
     } catch (err) {
       const e = toCtopError(err);
@@ -172,7 +133,7 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
           : `pairing failed: ${e.message}`,
       );
       if (!retry) throw e;
-      report('retrying', 0, e);
+      run.report('retrying', 0, e);
       await sleep(
         Math.min(options.backoffMaxMs ?? 5000, (options.backoffBaseMs ?? 200) * 2 ** (attempt - 1)),
       );
@@ -181,7 +142,95 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
     }
   }
 
-  report('verify');
+  run.report('verify');
+  const readBack = await readBackLock(options, run.identityKey);
+  const verified = verifyPairing(readBack, {
+    manifest,
+    container: options.container,
+    steps: { committed: run.steps.committed, sealed: run.steps.sealed },
+  });
+  run.report('done', total);
+  return {
+    ...verified,
+    lockId,
+    identityKey: readBack.info!.key,
+    steps: run.steps,
+    links,
+    retransmits: retransmits + readBack.stats.retransmits,
+    readBack,
+  };
+}
+
+/** What the attempts of one pairing share, across links. */
+interface PairingRun {
+  options: PairLockOptions;
+  clock: Clock;
+  log: Logger;
+  lockId: string;
+  steps: PairingSteps;
+  /** The one full rewrite allowed after COMMIT found the staging area not ours, across all links. */
+  rewrite: { used: boolean };
+  /** The key the lock proved on the first link: every later link must prove the same. */
+  identityKey: Uint8Array | undefined;
+  report: (phase: PairingPhase, staged?: number, error?: CtopError) => void;
+}
+
+/**
+ * One attempt over one link: HELLO, AUTH (a clone must not receive the manifest), UNSEAL
+ * when asked and needed, the carrier's proof, WRITE and COMMIT unless the lock carries the
+ * manifest already, SEAL, BYE. A lock already sealed with this manifest for this container
+ * is left as it is.
+ */
+async function pairOverLink(session: CarrierSession, run: PairingRun): Promise<void> {
+  const { options, clock, log, lockId, steps, report } = run;
+  const { manifest, container } = options;
+  report('hello');
+  const info = await session.hello();
+  if (info.id !== lockId) {
+    throw new CtopError(
+      'E_PAIRING_WRONG_LOCK',
+      `the manifest names lock ${lockId}, the link reaches lock ${info.id}`,
+      {
+        details: { expected: lockId, found: info.id },
+      },
+    );
+  }
+  // A clone must not receive the manifest, nor pass for the lock at the checkpoint.
+  await session.authenticate(options.pinnedKey ?? run.identityKey);
+  run.identityKey = info.key;
+  const ours = info.msize === manifest.bytes.byteLength && Buffer.from(info.mhash).equals(manifest.sha256);
+  if (info.seal === SealState.Sealed) {
+    if (ours && (await sealedFor(session)) === container) {
+      log.info({ lockId }, 'the lock already carries this manifest, sealed for this container');
+      await session.bye();
+      return;
+    }
+    if (options.unsealReason === undefined) {
+      throw new CtopError(
+        'E_PAIRING_SEALED',
+        `lock ${lockId} is sealed${ours ? ' for another container' : ' with another manifest'}`,
+        { details: { lockId } },
+      );
+    }
+    await carrierAuth(session, options.carrier, report);
+    report('unseal');
+    await session.unseal(unixSeconds(clock), options.unsealReason);
+    steps.unsealed = true;
+    log.info({ lockId, reason: options.unsealReason }, 'lock unsealed');
+  }
+  await carrierAuth(session, options.carrier, report);
+  if (!ours) await writeAndCommit(session, info, manifest, steps, run.rewrite, report, log);
+  report('seal');
+  steps.sealed = await session.seal(unixSeconds(clock), container);
+  log.info({ lockId, container, ecount: steps.sealed.ecount }, 'lock sealed');
+  await session.bye();
+}
+
+/** A full read of the paired lock, as a checkpoint would make it, holding it to the key it proved. */
+function readBackLock(
+  options: PairLockOptions,
+  identityKey: Uint8Array | undefined,
+): Promise<LockReadResult> {
   const {
     manifest: _manifest,
     container: _container,
@@ -192,22 +241,7 @@ export async function pairLock(options: PairLockOptions): Promise<PairingResult>
     pinnedKey: _pinned,
     ...readOptions
   } = options;
-  const readBack = await readLock({ ...readOptions, ...(identityKey ? { pinnedKey: identityKey } : {}) });
-  const verified = verifyPairing(readBack, {
-    manifest,
-    container,
-    steps: { committed: steps.committed, sealed: steps.sealed },
-  });
-  report('done', total);
-  return {
-    ...verified,
-    lockId,
-    identityKey: readBack.info!.key,
-    steps,
-    links,
-    retransmits: retransmits + readBack.stats.retransmits,
-    readBack,
-  };
+  return readLock({ ...readOptions, ...(identityKey ? { pinnedKey: identityKey } : {}) });
 }
 
 /**
@@ -222,7 +256,7 @@ function resumable(e: CtopError): boolean {
 }
 
 async function carrierAuth(
-  session: LockSession,
+  session: CarrierSession,
   carrier: PairingCarrier,
   report: (phase: PairingPhase) => void,
 ): Promise<void> {
@@ -232,14 +266,14 @@ async function carrierAuth(
 }
 
 /** The container of the newest seal in the lock's log. */
-async function sealedFor(session: LockSession): Promise<string | undefined> {
+async function sealedFor(session: CarrierSession): Promise<string | undefined> {
   const events = await session.readEvents();
   const seal = events.findLast((e) => e.kind === EventKind.Sealed);
   return seal ? Buffer.from(seal.detail).toString('utf8') : undefined;
 }
 
 async function writeAndCommit(
-  session: LockSession,
+  session: CarrierSession,
   info: LockInfo,
   manifest: PairingManifest,
   steps: PairingSteps,

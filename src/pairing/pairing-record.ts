@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { ingestRead } from '../ingest/ingest-read.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
-import type { IngestResult, OutboxRouting, Store } from '../store/index.js';
+import type { OutboxRouting, RecordedRead, Store } from '../store/index.js';
 import type { PairingResult } from './pair-lock.js';
 
 /**
@@ -62,7 +62,7 @@ export interface RecordPairingOptions extends PairingRecordContext {
 
 export interface RecordedPairing {
   /** The read-back, stored like any lock read (manifest, events, alerts, their outbox rows). */
-  ingest: IngestResult;
+  ingest: RecordedRead;
   /** The outbox row of the pairing record. */
   outboxId: number;
   /** The same pairing was recorded before (a resumed run): nothing new was queued. */
@@ -85,23 +85,16 @@ export function recordPairing(result: PairingResult, options: RecordPairingOptio
     sealCounter: result.sealEvent.counter,
   };
   const sha = createHash('sha256').update(payload).digest();
-  // The outbox API finds rows by manifest or messageId only; a pairing row is found by its
-  // content hash, which the outbox keeps for every row, purged or not.
-  const queued = store.db.prepare<[Buffer], { outbox_id: number }>(
-    `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
-  );
-  return store.db
-    .transaction(() => {
-      const ingest = ingestRead(result.readBack, {
-        store,
-        trust: options.trust,
-        gatewayId: options.gatewayId,
-        log: options.log,
-      });
-      const existing = queued.get(sha);
-      if (existing) return { ingest, outboxId: existing.outbox_id, duplicate: true };
-      const outboxId = store.outbox.enqueue('pairing', payload, routing, options.clock.now());
-      return { ingest, outboxId, duplicate: false };
-    })
-    .immediate();
+  return store.transaction(() => {
+    const ingest = ingestRead(result.readBack, {
+      store,
+      trust: options.trust,
+      gatewayId: options.gatewayId,
+      log: options.log,
+    });
+    const existing = store.outbox.findPairing(sha);
+    if (existing !== undefined) return { ingest, outboxId: existing, duplicate: true };
+    const outboxId = store.outbox.enqueue('pairing', payload, routing, options.clock.now());
+    return { ingest, outboxId, duplicate: false };
+  });
 }

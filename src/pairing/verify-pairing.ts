@@ -1,9 +1,9 @@
 import { CtopError } from '../errors.js';
+import { assessTamper, type TamperFinding } from '../ingest/tamper.js';
+import type { ChainHead } from '../lock/carrier-session.js';
 import { EventKind, SealState } from '../lock/codec/constants.js';
 import type { LockEvent } from '../lock/event-log.js';
 import type { LockReadResult } from '../lock/reader.js';
-import type { ChainHead } from '../lock/session.js';
-import { assessTamper, type TamperFinding } from '../lock/tamper.js';
 import type { PairingManifest } from './prepare.js';
 
 export interface VerifiedPairing {

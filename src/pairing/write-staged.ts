@@ -1,6 +1,6 @@
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
+import type { CarrierSession } from '../lock/carrier-session.js';
 import { WireError } from '../lock/codec/constants.js';
-import type { LockSession } from '../lock/session.js';
 
 export interface WriteStagedOptions {
   /** Where the lock's staging area ends now (INFO `staged`): writing continues there. 0 starts afresh. */
@@ -26,7 +26,7 @@ const GAPS_PER_SLOT = 4;
  *   with the same bytes): harmless.
  */
 export async function writeStaged(
-  session: LockSession,
+  session: CarrierSession,
   manifest: Uint8Array,
   options: WriteStagedOptions,
 ): Promise<number> {
@@ -51,7 +51,7 @@ export async function writeStaged(
 
 /** One windowed pass over [start, size); resolves with the highest `staged` the lock reported. */
 async function writeWindowed(
-  session: LockSession,
+  session: CarrierSession,
   manifest: Uint8Array,
   start: number,
   window: number,

@@ -26,22 +26,54 @@ export function exportBundle(
   store: Store,
   options: ExportOptions,
 ): { bundle: Buffer; summary: ExportSummary } {
-  const db = store.db;
-  const manifestRows = db
-    .prepare(`SELECT manifest_id FROM manifest WHERE received_at >= ? ORDER BY received_at, manifest_id`)
-    .pluck()
-    .all(options.since) as string[];
+  /** Every lock the bundle mentions travels with its pinned key. */
+  const lockIds = new Set<string>();
+  const { manifests, purged } = exportManifests(store, options.since, lockIds);
+  const exported = new Set(manifests.map((m) => m.manifestId));
   const contents: BundleContents = {
     gatewayId: options.gatewayId,
     createdAt: options.now,
     since: options.since,
     locks: [],
-    manifests: [],
-    reads: [],
+    manifests,
+    reads: exportReads(store, options.since, exported, lockIds),
     events: [],
     alerts: [],
   };
-  const lockIds = new Set<string>();
+  for (const e of store.events.storedSince(options.since)) {
+    lockIds.add(e.lockId);
+    const { readId: _readId, storedAt: _storedAt, ...event } = e;
+    contents.events.push(event);
+  }
+  contents.alerts = exportAlerts(store, options.since, exported, lockIds);
+  for (const lockId of [...lockIds].sort()) {
+    const lock = store.locks.get(lockId);
+    contents.locks.push({ lockId, identityKey: lock?.identityKey });
+  }
+  return {
+    bundle: sealBundle(contents, options.key),
+    summary: {
+      manifests: contents.manifests.length,
+      reads: contents.reads.length,
+      events: contents.events.length,
+      alerts: contents.alerts.length,
+      locks: contents.locks.length,
+      purged,
+    },
+  };
+}
+
+/** Manifests received since `since` with their bytes; those retention purged are counted, not exported. */
+function exportManifests(
+  store: Store,
+  since: number,
+  lockIds: Set<string>,
+): { manifests: BundleContents['manifests']; purged: number } {
+  const manifestRows = store.db
+    .prepare(`SELECT manifest_id FROM manifest WHERE received_at >= ? ORDER BY received_at, manifest_id`)
+    .pluck()
+    .all(since) as string[];
+  const manifests: BundleContents['manifests'] = [];
   let purged = 0;
   for (const id of manifestRows) {
     const m = store.manifests.get(id)!;
@@ -52,7 +84,7 @@ export function exportBundle(
     }
     if (m.lockId) lockIds.add(m.lockId);
     const r = m.routing;
-    contents.manifests.push({
+    manifests.push({
       manifestId: id,
       bytes,
       receivedAt: m.receivedAt,
@@ -83,10 +115,20 @@ export function exportBundle(
           : undefined,
     });
   }
-  const exported = new Set(contents.manifests.map((m) => m.manifestId));
-  for (const read of store.reads.ingestedSince(options.since)) {
+  return { manifests, purged };
+}
+
+/** Read records stored since `since`; a manifest id only when that manifest travels too. */
+function exportReads(
+  store: Store,
+  since: number,
+  exported: Set<string>,
+  lockIds: Set<string>,
+): BundleContents['reads'] {
+  const reads: BundleContents['reads'] = [];
+  for (const read of store.reads.ingestedSince(since)) {
     if (read.lockId) lockIds.add(read.lockId);
-    contents.reads.push({
+    reads.push({
       readUid: read.readUid,
       gatewayId: read.gatewayId,
       transport: read.transport,
@@ -114,14 +156,20 @@ export function exportBundle(
       stats: read.stats,
     });
   }
-  for (const e of store.events.storedSince(options.since)) {
-    lockIds.add(e.lockId);
-    const { readId: _readId, storedAt: _storedAt, ...event } = e;
-    contents.events.push(event);
-  }
-  for (const a of store.alerts.raisedSince(options.since)) {
+  return reads;
+}
+
+/** Alerts raised since `since`; a manifest id only when that manifest travels too. */
+function exportAlerts(
+  store: Store,
+  since: number,
+  exported: Set<string>,
+  lockIds: Set<string>,
+): BundleContents['alerts'] {
+  const alerts: BundleContents['alerts'] = [];
+  for (const a of store.alerts.raisedSince(since)) {
     if (a.lockId) lockIds.add(a.lockId);
-    contents.alerts.push({
+    alerts.push({
       kind: a.kind,
       lockId: a.lockId,
       manifestId: a.manifestId !== undefined && exported.has(a.manifestId) ? a.manifestId : undefined,
@@ -131,19 +179,5 @@ export function exportBundle(
       raisedAt: a.raisedAt,
     });
   }
-  for (const lockId of [...lockIds].sort()) {
-    const lock = store.locks.get(lockId);
-    contents.locks.push({ lockId, identityKey: lock?.identityKey });
-  }
-  return {
-    bundle: sealBundle(contents, options.key),
-    summary: {
-      manifests: contents.manifests.length,
-      reads: contents.reads.length,
-      events: contents.events.length,
-      alerts: contents.alerts.length,
-      locks: contents.locks.length,
-      purged,
-    },
-  };
+  return alerts;
 }

@@ -68,6 +68,16 @@ function countsOf(s: ImportSummary): Record<string, number> {
   return { manifests: s.manifests.new, reads: s.reads.new, events: s.events.new, alerts: s.alerts.new };
 }
 
+/** What every step of one import shares: the store, its summary, the time, where the bundle came from. */
+interface ImportRun {
+  store: Store;
+  summary: ImportSummary;
+  now: number;
+  /** Routing field of every outbox row the import queues. */
+  origin: { importedFrom: string };
+  gatewayId: string;
+}
+
 function importContents(
   store: Store,
   db: Database.Database,
@@ -77,28 +87,60 @@ function importContents(
   options: ImportOptions,
   summary: ImportSummary,
 ): void {
-  const now = options.now;
+  const importId = beginImport(db, contents, bundleSha, signerKid, options.now);
+  if (importId === undefined) {
+    summary.alreadyImported = true;
+    return;
+  }
+  const run: ImportRun = {
+    store,
+    summary,
+    now: options.now,
+    origin: { importedFrom: contents.gatewayId },
+    gatewayId: contents.gatewayId,
+  };
+  const conflicting = importLocks(run, contents.locks);
+  importManifests(run, contents.manifests, options.inspect);
+  importReads(run, contents.reads, importId);
+  importEvents(run, contents.events, conflicting);
+  importAlerts(run, contents.alerts);
+  db.prepare('UPDATE bundle_import SET counts = ? WHERE import_id = ?').run(
+    JSON.stringify(countsOf(summary)),
+    importId,
+  );
+}
+
+/** Records the bundle as imported; undefined when the very same file was imported before. */
+function beginImport(
+  db: Database.Database,
+  contents: BundleContents,
+  bundleSha: Buffer,
+  signerKid: string,
+  now: number,
+): number | undefined {
   const seenBefore = db
     .prepare('SELECT import_id FROM bundle_import WHERE bundle_sha256 = ?')
     .pluck()
     .get(bundleSha);
-  if (seenBefore !== undefined) {
-    summary.alreadyImported = true;
-    return;
-  }
-  const importId = Number(
+  if (seenBefore !== undefined) return undefined;
+  return Number(
     db
       .prepare(
         'INSERT INTO bundle_import (bundle_sha256, gateway_id, signer_kid, created_at, imported_at, counts) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(bundleSha, contents.gatewayId, signerKid, contents.createdAt, now, '{}').lastInsertRowid,
   );
-  const origin = { importedFrom: contents.gatewayId };
+}
 
-  // Locks: a key travels with the bundle; it pins a lock this gateway has no key for, and a
-  // different key than the one pinned here is a clone alert (its events are not merged).
+/**
+ * Locks: a key travels with the bundle; it pins a lock this gateway has no key for, and a
+ * different key than the one pinned here is a clone alert (its events are not merged).
+ * Returns the locks whose keys conflict.
+ */
+function importLocks(run: ImportRun, locks: BundleContents['locks']): Set<string> {
+  const { store, now } = run;
   const conflicting = new Set<string>();
-  for (const l of contents.locks) {
+  for (const l of locks) {
     const known = store.locks.ensure(l.lockId, now);
     if (!l.identityKey) continue;
     if (!known.identityKey) {
@@ -106,40 +148,54 @@ function importContents(
     } else if (!known.identityKey.equals(l.identityKey)) {
       conflicting.add(l.lockId);
       raise(
-        store,
-        summary,
+        run,
         {
           kind: 'clone',
           lockId: l.lockId,
           subject: `key:${Buffer.from(l.identityKey).toString('hex')}`,
-          detail: `bundle from ${contents.gatewayId} carries another identity key for lock ${l.lockId} than the one pinned here`,
+          detail: `bundle from ${run.gatewayId} carries another identity key for lock ${l.lockId} than the one pinned here`,
           evidence: l.identityKey,
         },
         now,
-        origin,
       );
     }
   }
+  return conflicting;
+}
 
-  for (const m of contents.manifests) {
+/** The sender's verdict on a manifest, or this side's when it re-inspects. */
+function inspectionOf(
+  m: BundleContents['manifests'][number],
+  gatewayId: string,
+  inspect: ImportOptions['inspect'],
+): ManifestInspection | undefined {
+  if (inspect) return inspect(m.bytes);
+  if (m.verification === 'unverified') return undefined;
+  return {
+    manifestId: m.manifestId,
+    size: m.bytes.byteLength,
+    verification: {
+      status: m.verification,
+      ...(m.signerKid === undefined ? {} : { signerKid: m.signerKid }),
+      detail: `as verified by gateway ${gatewayId}${m.verificationDetail ? `: ${m.verificationDetail}` : ''}`,
+    },
+    ...(m.routing ? { routing: m.routing } : {}),
+  };
+}
+
+/** New manifests stored and queued; one that is not valid raises its alert. */
+function importManifests(
+  run: ImportRun,
+  manifests: BundleContents['manifests'],
+  inspect: ImportOptions['inspect'],
+): void {
+  const { store, summary, now, origin } = run;
+  for (const m of manifests) {
     if (store.manifests.get(m.manifestId)) {
       summary.manifests.seen++;
       continue;
     }
-    const inspection: ManifestInspection | undefined = options.inspect
-      ? options.inspect(m.bytes)
-      : m.verification === 'unverified'
-        ? undefined
-        : {
-            manifestId: m.manifestId,
-            size: m.bytes.byteLength,
-            verification: {
-              status: m.verification,
-              ...(m.signerKid === undefined ? {} : { signerKid: m.signerKid }),
-              detail: `as verified by gateway ${contents.gatewayId}${m.verificationDetail ? `: ${m.verificationDetail}` : ''}`,
-            },
-            ...(m.routing ? { routing: m.routing } : {}),
-          };
+    const inspection = inspectionOf(m, run.gatewayId, inspect);
     if (m.lockId) store.locks.ensure(m.lockId, now);
     store.manifests.insert(m.manifestId, m.bytes, inspection, m.lockId, now);
     summary.manifests.new++;
@@ -168,8 +224,7 @@ function importContents(
     summary.outboxIds.push(store.outbox.insertRow('manifest', m.manifestId, m.bytes, routing, now));
     if (inspection && status !== 'valid') {
       raise(
-        store,
-        summary,
+        run,
         {
           kind: status,
           ...(m.lockId === undefined ? {} : { lockId: m.lockId }),
@@ -178,12 +233,15 @@ function importContents(
           detail: `manifest ${m.manifestId.slice(0, 16)}… ${status.replace('_', ' ')}${inspection.verification.detail ? `: ${inspection.verification.detail}` : ''}; kept as evidence`,
         },
         now,
-        origin,
       );
     }
   }
+}
 
-  for (const r of contents.reads) {
+/** Read records new here, as the sender kept them (their events travel separately). */
+function importReads(run: ImportRun, reads: BundleContents['reads'], importId: number): void {
+  const { store, summary, now } = run;
+  for (const r of reads) {
     if (store.reads.byUid(r.readUid)) {
       summary.reads.seen++;
       continue;
@@ -231,9 +289,16 @@ function importContents(
     });
     summary.reads.new++;
   }
+}
 
+/**
+ * Events new here are stored and queued, one outbox row per lock; one that differs from
+ * the event stored for its counter is a tamper alert; those of conflicting locks are skipped.
+ */
+function importEvents(run: ImportRun, events: BundleContents['events'], conflicting: Set<string>): void {
+  const { store, summary, now } = run;
   const fresh = new Map<string, LockEventRecord[]>();
-  for (const e of contents.events) {
+  for (const e of events) {
     if (conflicting.has(e.lockId)) {
       summary.events.skipped++;
       continue;
@@ -252,43 +317,44 @@ function importContents(
     }
     summary.events.conflicts++;
     raise(
-      store,
-      summary,
+      run,
       {
         kind: 'tamper',
         lockId,
         subject: `event:${e.counter}:${Buffer.from(e.hash).toString('hex')}`,
-        detail: `lock ${lockId} event ${e.counter} in the bundle from ${contents.gatewayId} differs from the one stored here`,
+        detail: `lock ${lockId} event ${e.counter} in the bundle from ${run.gatewayId} differs from the one stored here`,
         evidence: encodeEvents(lockId, undefined, [event]),
       },
       now,
-      origin,
     );
   }
-  for (const [lockId, events] of fresh) {
+  for (const [lockId, lockEvents] of fresh) {
     const key = store.locks.get(lockId)?.identityKey;
     summary.outboxIds.push(
       store.outbox.insertRow(
         'lock_events',
         undefined,
-        encodeEvents(lockId, key, events),
+        encodeEvents(lockId, key, lockEvents),
         {
           lockId,
-          firstCounter: events[0]!.counter,
-          lastCounter: events.at(-1)!.counter,
-          count: events.length,
-          ...origin,
+          firstCounter: lockEvents[0]!.counter,
+          lastCounter: lockEvents.at(-1)!.counter,
+          count: lockEvents.length,
+          ...run.origin,
         },
         now,
       ),
     );
   }
+}
 
-  for (const a of contents.alerts) {
+/** The sender's alerts, raised here at their own time (repeats are one alert). */
+function importAlerts(run: ImportRun, alerts: BundleContents['alerts']): void {
+  const { store, now } = run;
+  for (const a of alerts) {
     if (a.lockId) store.locks.ensure(a.lockId, now);
     raise(
-      store,
-      summary,
+      run,
       {
         kind: a.kind,
         ...(a.lockId === undefined ? {} : { lockId: a.lockId }),
@@ -300,18 +366,12 @@ function importContents(
         ...(a.evidence === undefined ? {} : { evidence: a.evidence }),
       },
       a.raisedAt,
-      origin,
     );
   }
-  db.prepare('UPDATE bundle_import SET counts = ? WHERE import_id = ?').run(
-    JSON.stringify(countsOf(summary)),
-    importId,
-  );
 }
 
 function raise(
-  store: Store,
-  summary: ImportSummary,
+  run: ImportRun,
   alert: {
     kind: string;
     lockId?: string;
@@ -321,8 +381,8 @@ function raise(
     evidence?: Uint8Array;
   },
   at: number,
-  origin: { importedFrom: string },
 ): void {
+  const { store, summary, origin } = run;
   const raised = store.alerts.raise(alert, undefined, at);
   if (!raised.new) {
     summary.alerts.seen++;

@@ -4,10 +4,12 @@
  * duplicates it.
  *
  * - `openStore({ path, trustOnFirstUse?, clock?, log?, backoff?, space? })` → Store
- * - `store.ingest({ read, inspection?, alerts? })` → IngestResult (one transaction)
+ * - `store.recordRead({ read, inspection?, checkpoint?, alerts? }, decide)` → RecordedRead (one
+ *   transaction; `decide` is src/ingest's verdict, asked inside it)
  * - `store.saveReadCheckpoint(cp)` / `store.loadReadCheckpoint(lockId)`
+ * - `store.transaction(fn)`: several calls in one transaction; `store.open`, `store.ping()`
  * - `store.outbox`: claimDue, recordMessageId, findByMessageId, acknowledge, reject,
- *   retryLater, recoverInFlight, requeue, enqueue, status (see Outbox's doc comment)
+ *   retryLater, recoverInFlight, requeue, enqueue, findPairing, status (see Outbox's doc comment)
  * - `store.outages`, `store.exchangeStats`: for the sync's reports (traceability Art. 11,
  *   CTOP Art. 5)
  * - `store.locks.provision(list)`, `store.manifests.list(query)`, `store.alarm`,
@@ -32,7 +34,7 @@ export { BUNDLE_FORMAT, type BundleContents, type OpenedBundle, openBundle } fro
 export { type ImportOptions, type ImportSummary, importBundle } from './bundle-import.js';
 export { type OpenDatabaseOptions, openDatabase } from './database.js';
 export { type ExchangeDay, type ExchangeDelta, ExchangeStats, utcDay } from './exchange-stats.js';
-export type { LockEvents, StoredLockEvent } from './lock-events.js';
+export { encodeEvents, type LockEvents, type StoredLockEvent } from './lock-events.js';
 export type { LockListEntry, LockRecord, Locks, PinSource, ProvisionedLock } from './locks.js';
 export type { ManifestListEntry, ManifestQuery, ManifestRecord, Manifests } from './manifests.js';
 export { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { CtopError } from '../errors.js';
+import { MESSAGE_KINDS, type MessageKind } from '../exchange-wire/message-kinds.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
-import type { Manifests } from './manifests.js';
 import type { SpaceGuard } from './space.js';
 
 export type OutboxState = 'queued' | 'in_flight' | 'acknowledged' | 'rejected';
-export type OutboxKind = 'manifest' | 'lock_events' | 'alert' | 'outage' | 'pairing';
+/** One outbox row per message to the exchange: the kinds are the wire format's. */
+export type OutboxKind = MessageKind;
 
 export const OUTBOX_STATES: readonly OutboxState[] = ['queued', 'in_flight', 'acknowledged', 'rejected'];
-export const OUTBOX_KINDS: readonly OutboxKind[] = ['manifest', 'lock_events', 'alert', 'outage', 'pairing'];
+export const OUTBOX_KINDS: readonly OutboxKind[] = MESSAGE_KINDS;
 
 /** Fields the sync needs to address a message without decoding its payload (topic, envelope headers). */
 export type OutboxRouting = Record<string, string | number | boolean | null>;
@@ -165,7 +166,9 @@ function routingJson(routing: OutboxRouting): string {
  */
 export class Outbox {
   readonly #space: SpaceGuard;
-  readonly #manifests: Manifests;
+  /** What else an acknowledged manifest row settles (its manifest is marked synced, in the same transaction). */
+  readonly #onManifestAcknowledged: (manifestId: string, at: number) => void;
+  readonly #pairingBySha: Database.Statement<[Buffer], { outbox_id: number }>;
   readonly #backoff: BackoffOptions;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #get: Database.Statement<[number], OutboxRow>;
@@ -187,14 +190,22 @@ export class Outbox {
   readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
   readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
 
-  constructor(db: Database.Database, space: SpaceGuard, manifests: Manifests, backoff: BackoffOptions = {}) {
+  constructor(
+    db: Database.Database,
+    space: SpaceGuard,
+    onManifestAcknowledged: (manifestId: string, at: number) => void,
+    backoff: BackoffOptions = {},
+  ) {
     this.#space = space;
-    this.#manifests = manifests;
+    this.#onManifestAcknowledged = onManifestAcknowledged;
     this.#backoff = backoff;
     this.#insert = db.prepare(`
       INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at)
       VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now)`);
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
+    this.#pairingBySha = db.prepare(
+      `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
+    );
     this.#byMessageId = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.message_id = ?`);
     this.#forManifest = db.prepare(`SELECT * FROM outbox WHERE manifest_id = ? AND kind = 'manifest'`);
     this.#due = db.prepare(`SELECT outbox_id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
@@ -250,7 +261,7 @@ export class Outbox {
         at: receipt.at,
       });
       if (to === 'acknowledged' && row.manifest_id !== null)
-        this.#manifests.markSynced(row.manifest_id, receipt.at);
+        this.#onManifestAcknowledged(row.manifest_id, receipt.at);
       return true;
     }).immediate;
   }
@@ -269,6 +280,14 @@ export class Outbox {
       throw new CtopError('E_STORE_INPUT', `outbox kind "${kind}" cannot be enqueued directly`);
     }
     return this.#space.run('outbox enqueue', () => this.insertRow(kind, undefined, payload, routing, now));
+  }
+
+  /**
+   * The pairing row whose payload has this SHA-256, purged or not (the outbox keeps every
+   * row's content hash): a pairing resumed after a crash is queued once.
+   */
+  findPairing(payloadSha256: Buffer): number | undefined {
+    return this.#space.run('outbox find pairing', () => this.#pairingBySha.get(payloadSha256)?.outbox_id);
   }
 
   /** @internal ingest and import: one row, inside their transaction. */

@@ -7,17 +7,17 @@ import type { BackoffOptions } from './backoff.js';
 import { ReadCheckpoints } from './checkpoints.js';
 import { type OpenDatabaseOptions, openDatabase } from './database.js';
 import { ExchangeStats } from './exchange-stats.js';
-import { Ingest } from './ingest.js';
 import { LockEvents } from './lock-events.js';
 import { Locks } from './locks.js';
 import { Manifests } from './manifests.js';
 import { Outages } from './outages.js';
 import { Outbox } from './outbox.js';
 import { Reads } from './reads.js';
+import { ReadRecorder } from './record-read.js';
 import { Retention, type RetentionOptions, type RetentionReport } from './retention.js';
 import { Revocations } from './revocations.js';
 import { SpaceGuard, type SpaceOptions, type StoreAlarm } from './space.js';
-import type { IngestInput, IngestResult, ReadCheckpoint } from './types.js';
+import type { DecideVerdict, ReadCheckpoint, ReadToRecord, RecordedRead } from './types.js';
 
 /** The default database of the CLI and `npm start`; the daemon's config names its own. */
 export const DEFAULT_DB_PATH = './var/ctop-agent.db';
@@ -55,7 +55,7 @@ export class Store {
   /** Customs signer revocations applied to manifests stored before they were known. */
   readonly revocations: Revocations;
   readonly #space: SpaceGuard;
-  readonly #ingest: Ingest;
+  readonly #recorder: ReadRecorder;
   readonly #retention: Retention;
   readonly #clock: Clock;
 
@@ -71,14 +71,19 @@ export class Store {
     this.reads = new Reads(db);
     this.events = new LockEvents(db);
     this.alerts = new Alerts(db);
-    this.outbox = new Outbox(db, this.#space, this.manifests, options.backoff);
+    this.outbox = new Outbox(
+      db,
+      this.#space,
+      (manifestId, at) => this.manifests.markSynced(manifestId, at),
+      options.backoff,
+    );
     this.exchangeStats = new ExchangeStats(db, this.#space);
     this.outages = new Outages(db, this.#space, this.exchangeStats);
     this.checkpoints = new ReadCheckpoints(db);
     this.audit = new AuditTrail(db, this.#space);
     this.revocations = new Revocations(db, this.#space, this.alerts, this.outbox);
     this.#retention = new Retention(db, this.#space, log);
-    this.#ingest = new Ingest({
+    this.#recorder = new ReadRecorder({
       db,
       locks: this.locks,
       manifests: this.manifests,
@@ -94,9 +99,32 @@ export class Store {
     });
   }
 
-  /** Stores one lock read with its manifest, events, alerts and outbox rows in one transaction. */
-  ingest(input: IngestInput): IngestResult {
-    return this.#ingest.ingest(input);
+  /**
+   * Stores one lock read with its manifest, events, alerts, outbox rows and checkpoint in
+   * one transaction, with the verdict `decide` (src/ingest) returns inside it.
+   */
+  recordRead(input: ReadToRecord, decide: DecideVerdict): RecordedRead {
+    return this.#recorder.record(input, decide);
+  }
+
+  /**
+   * Runs several store calls as one SQLite transaction (BEGIN IMMEDIATE: the write lock is
+   * taken first; the store's own transactions nest inside as savepoints). With
+   * synchronous=FULL each commit is an fsync, so callers group what belongs together
+   * (a claim batch, the receipts that arrived together, a pairing and its read-back).
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** The database connection is open (false after close()). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Liveness: the database answers a trivial query (throws what SQLite says when it does not). */
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
   }
 
   saveReadCheckpoint(checkpoint: ReadCheckpoint): void {

@@ -119,11 +119,56 @@ export interface AlertInput {
   evidence?: Uint8Array;
 }
 
-export interface IngestInput {
+/** A read handed to the store: the record, what is already known of its manifest, and a checkpoint. */
+export interface ReadToRecord {
   read: LockReadRecord;
+  /** The manifest's signature verdict (src/manifest inspectManifest). */
   inspection?: ManifestInspection;
+  /** A failed read's verified manifest prefix, to continue from: saved with the read. */
+  checkpoint?: ReadCheckpoint;
+  /** Further alerts the caller raises alongside the read, after the verdict's own. */
   alerts?: AlertInput[];
 }
+
+/** What the store keeps of a lock that a verdict needs (a subset of LockRecord). */
+export interface PinnedLock {
+  lockId: string;
+  /** The pinned Ed25519 identity key; absent until pinned. */
+  identityKey?: Buffer;
+  pinnedBy?: 'provisioned' | 'tofu' | 'imported';
+  /** The newest counter seen in a trusted read. */
+  eventCount?: number;
+}
+
+/**
+ * What the store knows of a read's lock, handed to the verdict inside the transaction
+ * that records the read (so nothing changes between the decision and the write).
+ */
+export interface KnownLock {
+  /** The lock's row (created bare for a lock never seen); undefined for a read without a lock. */
+  lock: PinnedLock | undefined;
+  /** The event with this counter stored for the lock, if any. */
+  storedEvent(counter: number): { hash: Uint8Array; storedAt: number } | undefined;
+  /** The store's policy: pin the key of a never-seen lock that proves possession of it. */
+  trustOnFirstUse: boolean;
+  /** The store's clock, ms. */
+  now: number;
+}
+
+/** The verdict on one read, decided in src/ingest; the store writes it as it is. */
+export interface ReadVerdict {
+  trust: ReadTrust;
+  /** Pin the key the lock presented (trust on first use). */
+  pin: boolean;
+  /** Events the store does not hold yet (trusted reads only), in read order. */
+  freshEvents: LockEventRecord[];
+  events: { new: number; seen: number; conflicts: number };
+  /** Alerts, in the order they are raised: lock trust, manifest, hash, log rewrites, chain, tamper. */
+  alerts: AlertInput[];
+}
+
+/** Decides the verdict on a read from what the store knows (src/ingest's decideVerdict). */
+export type DecideVerdict = (input: ReadToRecord, known: KnownLock) => ReadVerdict;
 
 /**
  * How far the store trusts what a read says about its lock:
@@ -145,11 +190,11 @@ export interface RaisedAlert {
   new: boolean;
 }
 
-export interface IngestResult {
+export interface RecordedRead {
   readId: number;
   /** Deterministic id of the read (SHA-256 of who/where/when); export bundles dedupe on it. */
   readUid: string;
-  /** The very same read was ingested before: nothing was added. */
+  /** The very same read was recorded before: nothing was added. */
   duplicate: boolean;
   lockId?: string;
   trust: ReadTrust;
@@ -158,7 +203,7 @@ export interface IngestResult {
   manifest?: { manifestId: string; new: boolean; verification: StoredVerification };
   events: { new: number; seen: number; conflicts: number };
   alerts: RaisedAlert[];
-  /** Outbox rows created by this ingest. */
+  /** Outbox rows created by this read. */
   outboxIds: number[];
 }
 

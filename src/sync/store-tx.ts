@@ -2,13 +2,13 @@ import type { ExchangeDelta, ExchangeStats, Store } from '../store/index.js';
 import { utcDay } from '../store/index.js';
 
 /**
- * Runs several store calls as one SQLite transaction (BEGIN IMMEDIATE; the store's own
- * transactions nest as savepoints). With synchronous=FULL each commit is an fsync: a
- * backlog of 10,000 rows settled one commit per receipt would spend most of its time in
- * fsync, so the sync groups a claim batch, or all receipts that arrived together, into one.
+ * Runs several store calls as one transaction (Store.transaction). With synchronous=FULL
+ * each commit is an fsync: a backlog of 10,000 rows settled one commit per receipt would
+ * spend most of its time in fsync, so the sync groups a claim batch, or all receipts that
+ * arrived together, into one.
  */
 export function inTransaction<T>(store: Store, fn: () => T): T {
-  return store.db.transaction(fn).immediate();
+  return store.transaction(fn);
 }
 
 /**

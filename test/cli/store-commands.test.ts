@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { EXIT_CODES } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { generateKey, writeKeyPair } from '../../src/keys/index.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -31,7 +32,7 @@ const ids: Record<string, string> = {};
       kind: 1,
       time: 1_758_000_000,
     });
-    const r = store.ingest({ read: lock.read({}, Date.UTC(2025, 8, 18, 6 + i)), inspection });
+    const r = ingestRecord(store, { read: lock.read({}, Date.UTC(2025, 8, 18, 6 + i)), inspection });
     ids[name] = r.manifest!.manifestId;
   }
   const [first] = store.outbox.claimDue(Date.now(), 1);

@@ -7,8 +7,9 @@ import { pino } from 'pino';
 import t from 'tap';
 import { CONTENT_SECURITY_POLICY, createConsole } from '../../src/console/index.js';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { inspectManifest } from '../../src/manifest/index.js';
-import type { IngestInput, Store } from '../../src/store/index.js';
+import type { ReadToRecord, Store } from '../../src/store/index.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { ManualClock, openTestStore, TestLock } from '../helpers/store.js';
 import { FIXTURE_MANIFESTS_DIR, testKeys } from '../helpers/test-keys.js';
@@ -23,7 +24,7 @@ function storeFixture(store: Store, name: string, seed: number): string {
   const trust = testKeys({ teardown: () => {} }).trustStore();
   const inspection = inspectManifest(bytes, trust);
   const lock = new TestLock(inspection.routing?.lockId ?? `SSL-T-${seed}`, seed, bytes);
-  store.ingest({ read: lock.read(), inspection: inspection as IngestInput['inspection'] });
+  ingestRecord(store, { read: lock.read(), inspection: inspection as ReadToRecord['inspection'] });
   return inspection.manifestId;
 }
 

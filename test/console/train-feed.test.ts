@@ -2,7 +2,7 @@ import t from 'tap';
 import { LiveTrains, lockVerdict, TrainRecorder, type TrainView } from '../../src/console/index.js';
 import type { LockReadResult } from '../../src/lock/reader.js';
 import { emptySessionStats } from '../../src/lock/session.js';
-import type { IngestResult } from '../../src/store/index.js';
+import type { RecordedRead } from '../../src/store/index.js';
 import { ManualClock } from '../helpers/store.js';
 
 /** A finished read as readLock reports it (plain data, the shape the recorder consumes). */
@@ -21,7 +21,7 @@ function read(overrides: Partial<LockReadResult> = {}): LockReadResult {
   };
 }
 
-function ingest(overrides: Partial<IngestResult> = {}): IngestResult {
+function ingest(overrides: Partial<RecordedRead> = {}): RecordedRead {
   return {
     readId: 1,
     readUid: 'u',

@@ -8,11 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { encodeCanonical } from '../../src/cbor/index.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { generateKey, type PrivateKey, publicPart, TrustStore, writeKeyPair } from '../../src/keys/index.js';
 import type { Logger } from '../../src/log.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import { type Exchange, type ExchangeOptions, startExchange } from '../../src/reference-exchange/index.js';
-import type { IngestInput, Store } from '../../src/store/index.js';
+import type { ReadToRecord, Store } from '../../src/store/index.js';
 import { type SyncConfig, SyncEngine } from '../../src/sync/index.js';
 import { TestLock } from './store.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
@@ -151,7 +152,10 @@ export async function waitFor(
 export function ingestManifest(store: Store, bytes: Uint8Array, trust: TrustStore, seed: number): number {
   const inspection = inspectManifest(bytes, trust);
   const lock = new TestLock(inspection.routing?.lockId ?? `SSL-TEST-${seed}`, seed, bytes);
-  const result = store.ingest({ read: lock.read(), inspection: inspection as IngestInput['inspection'] });
+  const result = ingestRecord(store, {
+    read: lock.read(),
+    inspection: inspection as ReadToRecord['inspection'],
+  });
   return result.outboxIds[0]!;
 }
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { CarrierSession } from '../../src/lock/carrier-session.js';
 import { EventKind, MessageType, SealState, WireError } from '../../src/lock/codec/constants.js';
 import { Frame } from '../../src/lock/codec/frame.js';
 import { decodeMessage } from '../../src/lock/codec/messages.js';
-import { LockSession } from '../../src/lock/session.js';
 import { silentLogger } from '../../src/log.js';
 import { pairLock, preparePairing, writeStaged } from '../../src/pairing/index.js';
 import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
@@ -94,7 +94,7 @@ t.test(
       if (answer?.type === MessageType.Error && answer.body.code === WireError.Gap) gaps++;
       receive(bytes);
     };
-    const session = new LockSession(link, { gatewayId: 'GW', initialTimeoutMs: 300 });
+    const session = new CarrierSession(link, { gatewayId: 'GW', initialTimeoutMs: 300 });
     t.teardown(() => session.close());
     await session.hello();
     await session.carrierAuthenticate(carrier.carrier.kid, carrier.carrier.sign);

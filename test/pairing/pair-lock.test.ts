@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { encodeCanonical } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
+import { CarrierSession } from '../../src/lock/carrier-session.js';
 import { EventKind, MessageType, SealState } from '../../src/lock/codec/constants.js';
 import { Frame } from '../../src/lock/codec/frame.js';
 import { decodeMessage } from '../../src/lock/codec/messages.js';
 import { sha256 } from '../../src/lock/identity.js';
-import { LockSession } from '../../src/lock/session.js';
 import { silentLogger } from '../../src/log.js';
 import { type PairLockOptions, pairLock, preparePairing } from '../../src/pairing/index.js';
 import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
@@ -117,7 +117,7 @@ t.test(
   async (t) => {
     const r = setup(t);
     // Another carrier's aborted pairing left 512 foreign bytes staged.
-    const other = new LockSession(memoryLinkTo(r.lock), { gatewayId: 'OTHER-GW' });
+    const other = new CarrierSession(memoryLinkTo(r.lock), { gatewayId: 'OTHER-GW' });
     await other.hello();
     await other.carrierAuthenticate(carrier.carrier.kid, carrier.carrier.sign);
     await other.writeChunk(0, randomBytes(256));

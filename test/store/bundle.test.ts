@@ -1,6 +1,7 @@
 import t from 'tap';
 import { encodeCanonical } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { generateKey } from '../../src/keys/index.js';
 import { sealBundle } from '../../src/store/bundle-format.js';
 import { exportBundle, importBundle, openBundle } from '../../src/store/index.js';
@@ -15,16 +16,16 @@ function sendingGateway(t: Parameters<typeof openTestStore>[0]) {
   const { store, clock } = sender;
   const good = new TestLock('LK-B1', 1).log({ kind: 1, time: 10 }, { kind: 2, time: 20 });
   const forged = new TestLock('LK-B2', 2);
-  store.ingest({
+  ingestRecord(store, {
     read: good.read({}, clock.now()),
     inspection: inspectionFor(good.manifest, routingFor(good.lockId)),
   });
-  store.ingest({
+  ingestRecord(store, {
     read: forged.read({}, clock.now()),
     inspection: inspectionFor(forged.manifest, routingFor(forged.lockId), 'bad_signature'),
   });
   const clone = new TestLock('LK-B1', 3, good.manifest); // a clone copies the genuine manifest
-  store.ingest({ read: clone.read({}, clock.now() + 5) });
+  ingestRecord(store, { read: clone.read({}, clock.now() + 5) });
   return { ...sender, good, forged };
 }
 
@@ -84,7 +85,7 @@ t.test(
     t.equal(again.alreadyImported, true, 'the same file twice');
     // A later, overlapping bundle: only what is new arrives.
     const more = new TestLock('LK-B3', 4);
-    a.store.ingest({ read: more.read({}, a.clock.now() + 60_000) });
+    ingestRecord(a.store, { read: more.read({}, a.clock.now() + 60_000) });
     const second = exportBundle(a.store, {
       since: 0,
       gatewayId: 'gw-dostyk-1',

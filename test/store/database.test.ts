@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/index.js';
 import {
   inspectionFor,
@@ -24,7 +25,7 @@ t.test(
       process.umask(previous);
     }
     const { store, path: file } = opened;
-    store.ingest({ read: new TestLock('LK-1', 1).read() });
+    ingestRecord(store, { read: new TestLock('LK-1', 1).read() });
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       t.equal(statSync(f).mode & 0o777, 0o600, `${path.basename(f)} is 0600 even with umask 0`);
     }
@@ -39,7 +40,7 @@ t.test(
 
 t.test('a database, -wal or -shm readable by group or others is refused with the chmod to run', async (t) => {
   const { store, path: file } = openTestStore(t);
-  store.ingest({ read: new TestLock('LK-1', 1).read() });
+  ingestRecord(store, { read: new TestLock('LK-1', 1).read() });
   store.close();
   for (const suffix of ['', '-wal', '-shm']) {
     const victim = `${file}${suffix}`;
@@ -81,7 +82,7 @@ t.test('a damaged page fails quick_check at start-up with a clear refusal', asyn
   const clock = new ManualClock();
   for (let i = 0; i < 30; i++) {
     const lock = new TestLock(`LK-${i}`, i);
-    store.ingest({
+    ingestRecord(store, {
       read: lock.read({}, clock.now() + i),
       inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
     });
@@ -123,12 +124,12 @@ t.test(
     t.teardown(() => other.close());
     store.db.exec('BEGIN IMMEDIATE');
     const started = performance.now();
-    const err = t.throws(() => other.ingest({ read: new TestLock('LK-1', 1).read() }));
+    const err = t.throws(() => ingestRecord(other, { read: new TestLock('LK-1', 1).read() }));
     t.ok(isCtopError(err, 'E_STORE_BUSY'));
     t.ok(performance.now() - started >= 90, 'waited for the busy timeout first');
     store.db.exec('COMMIT');
     t.equal(
-      other.ingest({ read: new TestLock('LK-1', 1).read() }).duplicate,
+      ingestRecord(other, { read: new TestLock('LK-1', 1).read() }).duplicate,
       false,
       'and works once the lock is released',
     );

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import type { StoreAlarm } from '../../src/store/index.js';
 import { count, inspectionFor, openTestStore, routingFor, TestLock } from '../helpers/store.js';
 
@@ -24,7 +25,7 @@ t.test(
       const lock = manifestLock(i);
       try {
         stored.push(
-          store.ingest({
+          ingestRecord(store, {
             read: lock.read({}, clock.now()),
             inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
           }).readId,
@@ -40,7 +41,7 @@ t.test(
     t.match((store.alarm as { reason: string }).reason, /page limit/);
     t.same(changes, ['full']);
     t.equal(count(store, 'lock_read'), stored.length, 'the refused read left nothing behind');
-    const again = t.throws(() => store.ingest({ read: manifestLock(500).read() }));
+    const again = t.throws(() => ingestRecord(store, { read: manifestLock(500).read() }));
     t.ok(isCtopError(again, 'E_STORE_FULL'), 'still refused');
 
     // Reading and syncing continue on the reserve.
@@ -58,7 +59,7 @@ t.test(
 
     // Space returns: ingest works again and the alarm clears by itself.
     store.db.pragma(`max_page_count = ${pages + 5000}`);
-    t.equal(store.ingest({ read: manifestLock(600).read() }).duplicate, false);
+    t.equal(ingestRecord(store, { read: manifestLock(600).read() }).duplicate, false);
     t.equal(store.alarm.state, 'ok');
     t.same(changes, ['full', 'ok']);
   },
@@ -69,7 +70,7 @@ t.test('SQLite running out mid-transaction rolls the whole ingest back and raise
   const pages = store.db.pragma('page_count', { simple: true }) as number;
   store.db.pragma(`max_page_count = ${pages + 40}`);
   const lock = new TestLock('LK-big', 1, Buffer.alloc(400_000, 9)).log({ kind: 1, time: 1 });
-  const err = t.throws(() => store.ingest({ read: lock.read() }));
+  const err = t.throws(() => ingestRecord(store, { read: lock.read() }));
   t.ok(isCtopError(err, 'E_STORE_FULL'));
   t.equal(store.alarm.state, 'full');
   for (const table of ['lock', 'lock_read', 'manifest', 'manifest_payload', 'lock_event', 'outbox']) {
@@ -79,14 +80,14 @@ t.test('SQLite running out mid-transaction rolls the whole ingest back and raise
   const big = t.throws(() => store.outbox.enqueue('outage', Buffer.alloc(400_000), {}, 1));
   t.ok(isCtopError(big, 'E_STORE_FULL'));
   store.db.pragma(`max_page_count = ${pages + 1000}`);
-  store.ingest({ read: lock.read() });
+  ingestRecord(store, { read: lock.read() });
   t.equal(store.alarm.state, 'ok');
   t.same(store.integrityCheck(), ['ok']);
 });
 
 t.test('the filesystem check refuses ingest below the free-space reserve', async (t) => {
   const { store } = openTestStore(t, { space: { minFreeBytes: Number.MAX_SAFE_INTEGER } });
-  const err = t.throws(() => store.ingest({ read: new TestLock('LK-1', 1).read() }));
+  const err = t.throws(() => ingestRecord(store, { read: new TestLock('LK-1', 1).read() }));
   t.ok(isCtopError(err, 'E_STORE_FULL'));
   t.match((store.alarm as { reason: string }).reason, /filesystem/);
   t.equal(store.checkSpace().state, 'full');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import type { LockReadRecord, VerificationStatus } from '../../src/store/index.js';
 import { count, inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
 
@@ -62,7 +63,7 @@ t.test('any sequence of reads: no duplicates, nothing lost, nothing untrusted me
             bytes && op.status !== 'none'
               ? inspectionFor(bytes, routingFor(lock.lockId), op.status)
               : undefined;
-          const r = store.ingest({ read, ...(inspection ? { inspection } : {}) });
+          const r = ingestRecord(store, { read, ...(inspection ? { inspection } : {}) });
           uids.add(r.readUid);
           // The very same read again adds nothing, not even a new inspection.
           if (bytes && !r.duplicate) {
@@ -153,7 +154,7 @@ t.test('arbitrary junk handed to ingest is refused with E_STORE_INPUT and stores
       else read[field] = value;
       const before = count(store, 'lock_read');
       try {
-        store.ingest({ read: read as unknown as LockReadRecord });
+        ingestRecord(store, { read: read as unknown as LockReadRecord });
         return true; // some junk is acceptable (an empty endpoint, a failed outcome…)
       } catch (err) {
         refused++;

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { count, inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
 
 const T0 = Date.UTC(2025, 2, 14, 8, 30);
@@ -11,7 +12,7 @@ t.test('a first complete read stores lock, read, manifest, events and outbox row
     { kind: 2, time: 1_741_900_100 },
   );
   const read = lock.read();
-  const r = store.ingest({ read, inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)) });
+  const r = ingestRecord(store, { read, inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)) });
   t.equal(r.duplicate, false);
   t.equal(r.trust, 'trusted');
   t.equal(r.pinned, true, 'pinned on first use');
@@ -54,10 +55,10 @@ t.test('reading the same lock again adds a read record, no duplicate manifest or
   const { store, clock } = openTestStore(t);
   const lock = new TestLock('LK-0002', 2).log({ kind: 1, time: 1 });
   const inspection = inspectionFor(lock.manifest, routingFor(lock.lockId));
-  const first = store.ingest({ read: lock.read({}, T0), inspection });
+  const first = ingestRecord(store, { read: lock.read({}, T0), inspection });
   clock.advance(60_000);
   lock.log({ kind: 3, time: 2 });
-  const second = store.ingest({ read: lock.read({}, T0 + 60_000), inspection });
+  const second = ingestRecord(store, { read: lock.read({}, T0 + 60_000), inspection });
   t.not(second.readId, first.readId);
   t.equal(second.manifest!.new, false);
   t.equal(second.manifest!.manifestId, first.manifest!.manifestId);
@@ -67,7 +68,7 @@ t.test('reading the same lock again adds a read record, no duplicate manifest or
   t.equal(count(store, 'lock_read'), 2);
   t.equal(count(store, 'outbox', "kind = 'manifest'"), 1);
   t.equal(count(store, 'outbox', "kind = 'lock_events'"), 2, 'only the new event travels again');
-  const again = store.ingest({ read: lock.read({}, T0 + 60_000), inspection });
+  const again = ingestRecord(store, { read: lock.read({}, T0 + 60_000), inspection });
   t.equal(again.duplicate, true, 'the very same read handed over twice');
   t.equal(again.readId, second.readId);
   t.equal(count(store, 'lock_read'), 2);
@@ -91,10 +92,10 @@ t.test('a provisioned key is trusted; trust on first use off leaves unknown lock
   );
   t.ok(isCtopError(err, 'E_STORE_PIN_CONFLICT'), 'a provisioned key never silently replaces a pinned one');
 
-  const ok = store.ingest({ read: known.read() });
+  const ok = ingestRecord(store, { read: known.read() });
   t.equal(ok.trust, 'trusted');
   t.equal(ok.pinned, false);
-  const unknown = store.ingest({ read: stranger.read() });
+  const unknown = ingestRecord(store, { read: stranger.read() });
   t.equal(unknown.trust, 'unknown_lock');
   t.same(
     unknown.alerts.map((a) => a.kind),
@@ -107,7 +108,7 @@ t.test('a provisioned key is trusted; trust on first use off leaves unknown lock
 
   // Provisioning later pins it; from then on its reads are trusted.
   store.locks.provision([{ lockId: stranger.lockId, identityKey: stranger.identityKey }], T0);
-  const later = store.ingest({ read: stranger.read({}, T0 + 1000) });
+  const later = ingestRecord(store, { read: stranger.read({}, T0 + 1000) });
   t.equal(later.trust, 'trusted');
   t.equal(later.events.new, 1);
 });
@@ -115,9 +116,9 @@ t.test('a provisioned key is trusted; trust on first use off leaves unknown lock
 t.test('a lock presenting another key is a clone: alert raised, read kept, nothing trusted', async (t) => {
   const { store } = openTestStore(t);
   const genuine = new TestLock('LK-0005', 5).log({ kind: 1, time: 10 });
-  store.ingest({ read: genuine.read({}, T0) });
+  ingestRecord(store, { read: genuine.read({}, T0) });
   const clone = new TestLock('LK-0005', 6).log({ kind: 1, time: 10 }, { kind: 2, time: 11 });
-  const r = store.ingest({ read: clone.read({}, T0 + 5000) });
+  const r = ingestRecord(store, { read: clone.read({}, T0 + 5000) });
   t.equal(r.trust, 'clone');
   t.same(
     r.alerts.map((a) => [a.kind, a.new, a.lockId]),
@@ -134,7 +135,7 @@ t.test('a lock presenting another key is a clone: alert raised, read kept, nothi
   const alertRow = store.outbox.get(r.outboxIds.at(-1)!)!;
   t.equal(alertRow.routing.alertKind, 'clone');
   // Reading the clone again: the same incident, one more occurrence, no second outbox row.
-  const again = store.ingest({ read: clone.read({}, T0 + 9000) });
+  const again = ingestRecord(store, { read: clone.read({}, T0 + 9000) });
   t.same(
     again.alerts.map((a) => [a.kind, a.new]),
     [['clone', false]],
@@ -146,8 +147,8 @@ t.test('a lock presenting another key is a clone: alert raised, read kept, nothi
 t.test('a lock that fails AUTH is a clone even with the right key', async (t) => {
   const { store } = openTestStore(t);
   const lock = new TestLock('LK-0006', 7);
-  store.ingest({ read: lock.read({}, T0) });
-  const r = store.ingest({
+  ingestRecord(store, { read: lock.read({}, T0) });
+  const r = ingestRecord(store, {
     read: lock.read(
       {
         outcome: 'failed',
@@ -164,7 +165,7 @@ t.test('a lock that fails AUTH is a clone even with the right key', async (t) =>
     r.alerts.map((a) => a.kind),
     ['clone'],
   );
-  const timeout = store.ingest({
+  const timeout = ingestRecord(store, {
     read: lock.read(
       {
         outcome: 'failed',
@@ -189,7 +190,7 @@ t.test(
     ).entries()) {
       const lock = new TestLock(`LK-01${i}`, 10 + i);
       const routing = status === 'malformed' ? undefined : routingFor(lock.lockId, { container: `CONT${i}` });
-      const r = store.ingest({
+      const r = ingestRecord(store, {
         read: lock.read(),
         inspection: inspectionFor(lock.manifest, routing, status, 'why'),
       });
@@ -211,18 +212,18 @@ t.test(
   async (t) => {
     const { store } = openTestStore(t);
     const lock = new TestLock('LK-0007', 8);
-    const r = store.ingest({ read: lock.read({}, T0) });
+    const r = ingestRecord(store, { read: lock.read({}, T0) });
     t.equal(r.manifest!.verification, 'unverified');
     t.same(r.alerts, []);
     t.equal(store.manifests.list({ status: 'valid' }).length, 0);
-    const later = store.ingest({
+    const later = ingestRecord(store, {
       read: lock.read({}, T0 + 1),
       inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
     });
     t.equal(later.manifest!.verification, 'valid');
     t.equal(store.manifests.get(r.manifest!.manifestId)!.routing?.wagon, '52345679');
     // The trust store changed: the signer key is revoked now.
-    const revoked = store.ingest({
+    const revoked = ingestRecord(store, {
       read: lock.read({}, T0 + 2),
       inspection: inspectionFor(lock.manifest, routingFor(lock.lockId), 'revoked', 'key compromise'),
     });
@@ -237,7 +238,7 @@ t.test(
 t.test('a manifest naming another lock raises a tamper alert', async (t) => {
   const { store } = openTestStore(t);
   const lock = new TestLock('LK-0008', 9);
-  const r = store.ingest({
+  const r = ingestRecord(store, {
     read: lock.read(),
     inspection: inspectionFor(lock.manifest, routingFor('LK-9999')),
   });
@@ -251,14 +252,14 @@ t.test('a manifest naming another lock raises a tamper alert', async (t) => {
 t.test('a rewritten event log: changed counter and chain problems become tamper alerts', async (t) => {
   const { store } = openTestStore(t);
   const lock = new TestLock('LK-0009', 20).log({ kind: 1, time: 100 }, { kind: 2, time: 200 });
-  store.ingest({ read: lock.read({}, T0) });
+  ingestRecord(store, { read: lock.read({}, T0) });
   // The firmware (or an attacker with the key) rewrites entry 2 and appends 3.
   const rewritten = new TestLock('LK-0009', 20).log(
     { kind: 1, time: 100 },
     { kind: 7, time: 250 },
     { kind: 2, time: 300 },
   );
-  const r = store.ingest({ read: rewritten.read({}, T0 + 1000) });
+  const r = ingestRecord(store, { read: rewritten.read({}, T0 + 1000) });
   t.equal(r.trust, 'trusted');
   t.same(r.events, { new: 1, seen: 1, conflicts: 1 });
   const tamper = r.alerts.filter((a) => a.kind === 'tamper');
@@ -274,7 +275,7 @@ t.test('a rewritten event log: changed counter and chain problems become tamper 
   );
   const withGap = gappy.read({ events: [gappy.events[0]!, gappy.events[2]!] });
   t.ok(withGap.chainProblems.length >= 2);
-  const g = store.ingest({ read: withGap });
+  const g = ingestRecord(store, { read: withGap });
   t.same(
     g.alerts.map((a) => a.kind),
     withGap.chainProblems.map(() => 'tamper'),
@@ -291,18 +292,18 @@ t.test('alerts handed over by the caller are stored and queued, deduplicated by 
     subject: 'event:4',
     detail: 'the lock logged an opening at 03:12',
   };
-  const r = store.ingest({ read: lock.read({}, T0), alerts: [alert] });
+  const r = ingestRecord(store, { read: lock.read({}, T0), alerts: [alert] });
   t.same(
     r.alerts.map((a) => [a.kind, a.new]),
     [['lock_opened', true]],
   );
-  const again = store.ingest({ read: lock.read({}, T0 + 1), alerts: [alert] });
+  const again = ingestRecord(store, { read: lock.read({}, T0 + 1), alerts: [alert] });
   t.same(
     again.alerts.map((a) => [a.kind, a.new]),
     [['lock_opened', false]],
   );
   const bad = t.throws(() =>
-    store.ingest({ read: lock.read({}, T0 + 2), alerts: [{ kind: 'Bad Kind!', detail: 'x' }] }),
+    ingestRecord(store, { read: lock.read({}, T0 + 2), alerts: [{ kind: 'Bad Kind!', detail: 'x' }] }),
   );
   t.ok(isCtopError(bad, 'E_STORE_INPUT'));
   t.equal(count(store, 'lock_read'), 2, 'the refused ingest stored nothing');
@@ -311,7 +312,7 @@ t.test('alerts handed over by the caller are stored and queued, deduplicated by 
 t.test('a manifest hash failure reported by the reader is a tamper alert', async (t) => {
   const { store } = openTestStore(t);
   const lock = new TestLock('LK-0012', 23);
-  const r = store.ingest({
+  const r = ingestRecord(store, {
     read: lock.read({
       outcome: 'failed',
       error: { code: 'E_LOCK_HASH', message: 'mismatch' },
@@ -327,7 +328,7 @@ t.test('a manifest hash failure reported by the reader is a tamper alert', async
 
 t.test('a failed read without a lock is recorded', async (t) => {
   const { store } = openTestStore(t);
-  const r = store.ingest({
+  const r = ingestRecord(store, {
     read: {
       gatewayId: 'gw-1',
       transport: 'unknown',
@@ -362,7 +363,7 @@ t.test('read checkpoints: saved, loaded, cleared by a complete ingest of that lo
   t.equal(loaded.prefix.byteLength, 2048, 'the newer checkpoint replaced the older');
   t.ok(Buffer.from(loaded.manifestHash).equals(cp.manifestHash));
   t.equal(store.loadReadCheckpoint('LK-none'), undefined);
-  store.ingest({
+  ingestRecord(store, {
     read: lock.read({
       outcome: 'failed',
       error: { code: 'E_LOCK_TIMEOUT', message: 'x' },
@@ -370,7 +371,7 @@ t.test('read checkpoints: saved, loaded, cleared by a complete ingest of that lo
     }),
   });
   t.ok(store.loadReadCheckpoint(lock.lockId), 'a failed read keeps it');
-  store.ingest({ read: lock.read({}, T0 + 10) });
+  ingestRecord(store, { read: lock.read({}, T0 + 10) });
   t.equal(store.loadReadCheckpoint(lock.lockId), undefined);
 });
 
@@ -402,18 +403,18 @@ t.test('records that break the interface are refused whole with E_STORE_INPUT', 
     ],
   ];
   for (const [name, read] of cases) {
-    const err = t.throws(() => store.ingest({ read: read as never }), name);
+    const err = t.throws(() => ingestRecord(store, { read: read as never }), name);
     t.ok(isCtopError(err, 'E_STORE_INPUT'), name);
   }
   const wrongId = t.throws(() =>
-    store.ingest({
+    ingestRecord(store, {
       read: good,
       inspection: { ...inspectionFor(good.manifest!, undefined), manifestId: '00'.repeat(32) },
     }),
   );
   t.ok(isCtopError(wrongId, 'E_STORE_INPUT'));
   const unknownManifest = t.throws(() =>
-    store.ingest({ read: good, alerts: [{ kind: 'x', detail: 'y', manifestId: 'ab'.repeat(32) }] }),
+    ingestRecord(store, { read: good, alerts: [{ kind: 'x', detail: 'y', manifestId: 'ab'.repeat(32) }] }),
   );
   t.ok(isCtopError(unknownManifest, 'E_STORE_INPUT'), 'an alert naming a manifest that is not stored');
   t.equal(count(store, 'lock_read'), 0);
@@ -428,7 +429,7 @@ t.test('unusable routing fields or an overlong alert never cost the read', async
     routingFor(lock.lockId, { container: 'X'.repeat(500) }),
     'bad_signature',
   );
-  const r = store.ingest({
+  const r = ingestRecord(store, {
     read: lock.read(),
     inspection,
     alerts: [{ kind: 'lock_opened', lockId: lock.lockId, detail: 'y'.repeat(10_000) }],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { silentLogger } from '../../src/log.js';
 import {
   MIGRATIONS,
@@ -77,8 +78,10 @@ t.test('every version before the current one migrates to it, keeping its data', 
     // The migrated database works for everything.
     const lock = new TestLock('LK-NEW', 1);
     t.equal(
-      store.ingest({ read: lock.read(), inspection: inspectionFor(lock.manifest, routingFor('LK-NEW')) })
-        .trust,
+      ingestRecord(store, {
+        read: lock.read(),
+        inspection: inspectionFor(lock.manifest, routingFor('LK-NEW')),
+      }).trust,
       'unknown_lock',
     );
     const logged = store.audit.record({ officer: 'bolat', action: 'view', target: '/' }, 3000);
@@ -139,7 +142,7 @@ t.test(
 t.test('a migration that breaks references is rolled back', async (t) => {
   const file = path.join(tempDir(t), 'fk.db');
   const store = openStore({ path: file });
-  store.ingest({ read: new TestLock('LK-1', 1).read() });
+  ingestRecord(store, { read: new TestLock('LK-1', 1).read() });
   store.close();
   const dangling: Migration = {
     version: SCHEMA_VERSION + 1,

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { toStoreError } from '../../src/store/sqlite-errors.js';
 import { count, inspectionFor, openTestStore, routingFor, TestLock } from '../helpers/store.js';
 
@@ -16,7 +17,7 @@ t.test('every delete path spares what the exchange has not acknowledged', async 
   const manifests: Record<string, string> = {};
   for (const state of Object.keys(states)) {
     const lock = new TestLock(`LK-${state}`, state.length).log({ kind: 1, time: 1 });
-    const r = store.ingest({
+    const r = ingestRecord(store, {
       read: lock.read({}, clock.now()),
       inspection: inspectionFor(lock.manifest, routingFor(lock.lockId), 'bad_signature'),
     });

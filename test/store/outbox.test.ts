@@ -1,5 +1,6 @@
 import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { backoffDelay } from '../../src/store/index.js';
 import { inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
 
@@ -13,7 +14,7 @@ const receipt = (status: 'accepted' | 'rejected', at: number, reasonCode?: strin
 t.test('claimDue hands out due rows oldest first, in flight, attempt counted, with payloads', async (t) => {
   const { store, clock } = openTestStore(t);
   const lock = new TestLock('LK-1', 1);
-  const r = store.ingest({
+  const r = ingestRecord(store, {
     read: lock.read(),
     inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
   });
@@ -70,7 +71,7 @@ t.test(
   async (t) => {
     const { store, clock } = openTestStore(t);
     const lock = new TestLock('LK-2', 2);
-    const r = store.ingest({ read: lock.read() });
+    const r = ingestRecord(store, { read: lock.read() });
     const manifestRow = r.outboxIds[0]!;
     const other = store.outbox.enqueue('outage', Buffer.from('x'), {}, clock.now());
     store.outbox.claimDue(clock.now(), 10);

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import t from 'tap';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { count, inspectionFor, openTestStore, routingFor, TestLock } from '../helpers/store.js';
 
 const DAY = 86_400_000;
@@ -9,11 +10,11 @@ t.test('acknowledged payloads go after the retention days; hashes, routing and r
   const { store, clock } = openTestStore(t);
   const synced = new TestLock('LK-1', 1, new Uint8Array(16_384).fill(1)).log({ kind: 1, time: 1 });
   const pending = new TestLock('LK-2', 2, new Uint8Array(16_384).fill(2));
-  const a = store.ingest({
+  const a = ingestRecord(store, {
     read: synced.read(),
     inspection: inspectionFor(synced.manifest, routingFor('LK-1')),
   });
-  const b = store.ingest({
+  const b = ingestRecord(store, {
     read: pending.read(),
     inspection: inspectionFor(pending.manifest, routingFor('LK-2')),
   });
@@ -51,7 +52,7 @@ t.test(
     for (let i = 0; i < 40; i++) {
       const lock = new TestLock(`LK-${i}`, i, new Uint8Array(16_384).fill(i));
       ids.push(
-        store.ingest({
+        ingestRecord(store, {
           read: lock.read({}, clock.now()),
           inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
         }).outboxIds,
@@ -59,7 +60,7 @@ t.test(
       clock.advance(1000);
     }
     const keep = new TestLock('LK-keep', 99);
-    const unsent = store.ingest({ read: keep.read({}, clock.now()) });
+    const unsent = ingestRecord(store, { read: keep.read({}, clock.now()) });
     for (const o of store.outbox.claimDue(clock.now(), 100)) {
       if (!unsent.outboxIds.includes(o.id)) store.outbox.acknowledge(o.id, accepted(clock.now()));
     }

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { decodeToObjects } from '../../src/cbor/index.js';
+import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { TrustStore } from '../../src/keys/index.js';
 import { inspectManifest } from '../../src/manifest/index.js';
 import { count, openTestStore, TestLock } from '../helpers/store.js';
@@ -106,7 +107,7 @@ t.test('a re-read after the revocation counts an occurrence of the same alert', 
   const alertRows = count(store, 'outbox', "kind = 'alert'");
   // Seed 2 is the lock ingestManifest read it from in storeWithManifests.
   const lock = new TestLock(target.lockId!, 2, bytes);
-  const result = store.ingest({ read: lock.read({}, clock.now()), inspection });
+  const result = ingestRecord(store, { read: lock.read({}, clock.now()), inspection });
   t.equal(result.duplicate, false, 'a new read');
   const revoked = result.alerts.find((a) => a.kind === 'revoked')!;
   t.equal(revoked.alertId, target.alertId, 'the alert of the revocation');

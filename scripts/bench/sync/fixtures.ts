@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ed25519Signer } from '../../../src/exchange-wire/index.js';
+import { ingestRecord } from '../../../src/ingest/ingest-read.js';
 import {
   generateKey,
   type PrivateKey,
@@ -103,7 +104,7 @@ export function ingest(store: Store, manifests: Buffer[], trust: TrustStore): vo
       const inspection = inspectManifest(bytes, trust);
       if (inspection.verification.status !== 'valid')
         throw new Error(`bench manifest ${i}: ${inspection.verification.detail}`);
-      store.ingest({ read: lock.read({}, Date.UTC(2025, 5, 3, 8) + i * 10_000), inspection });
+      ingestRecord(store, { read: lock.read({}, Date.UTC(2025, 5, 3, 8) + i * 10_000), inspection });
     });
   })();
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkReferences, loadConfig, renderConfig } from '../../config/index.js';
+import { loadOfficers } from '../../console/officers.js';
 import { CtopError } from '../../errors.js';
 
 /**
@@ -22,7 +23,7 @@ export function register(program: Command): void {
       const loaded = loadConfig(file);
       const warnings: string[] = [];
       if (!opts.syntaxOnly) {
-        const check = checkReferences(loaded);
+        const check = checkReferences(loaded, { officers: loadOfficers });
         warnings.push(...check.warnings);
         if (check.problems.length > 0) {
           throw new CtopError(

@@ -205,13 +205,13 @@ export class PortReader {
       });
       const outcome = this.#o.ingest(result);
       this.reads++;
-      this.lastLockId = outcome.lockId;
+      this.lastLockId = outcome.result.info?.id;
       const finalFailure =
         result.outcome === 'failed' &&
         !abort.signal.aborted &&
         result.error !== undefined &&
         ERRORS[result.error.code].category !== 'transport';
-      if (outcome.stored && (result.outcome === 'complete' || finalFailure)) {
+      if (outcome.recorded && (result.outcome === 'complete' || finalFailure)) {
         this.#done = signatureOf(result.info ?? info);
         this.#failures = 0;
         this.#state = 'idle';

@@ -172,6 +172,3 @@ export const EVENT_KIND_NAMES: Readonly<Record<number, string>> = {
 export const AUTH_CONTEXT = 'CTOP-LOCK-AUTH-1';
 export const EVENT_CONTEXT = 'CTOP-LOCK-EVENT-1';
 export const CARRIER_CONTEXT = 'CTOP-CARRIER-AUTH-1';
-
-/** Bluetooth SIG company id 0xFFFF: reserved for tests/unassigned, until a vendor id is assigned. */
-export const BLE_COMPANY_ID = 0xffff;

@@ -8,3 +8,6 @@ export const BLE_SERVICE_UUID = 'f3c70001-2d5b-4e8a-9c41-7c7a0e3b5a10';
 export const BLE_RX_UUID = 'f3c70002-2d5b-4e8a-9c41-7c7a0e3b5a10';
 /** Lock → gateway, notified. */
 export const BLE_TX_UUID = 'f3c70003-2d5b-4e8a-9c41-7c7a0e3b5a10';
+
+/** Bluetooth SIG company id 0xFFFF: reserved for tests/unassigned, until a vendor id is assigned. */
+export const BLE_COMPANY_ID = 0xffff;

@@ -3,7 +3,7 @@ import { type HciBindingsOptions, type Noble, type Peripheral, withBindings } fr
 import { type Clock, systemClock } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
-import { type LockAdvertisement, parseLockAdvertisement } from '../codec/ble-advertising.js';
+import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertising.js';
 import { BleLink, type BleLinkOptions, NOBLE_SERVICE_UUID } from './ble-link.js';
 
 /** A lock heard advertising. */

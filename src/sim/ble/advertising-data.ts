@@ -1,6 +1,5 @@
 import { ByteWriter } from '../../bytes.js';
-import { BLE_COMPANY_ID } from '../../lock/codec/constants.js';
-import { BLE_SERVICE_UUID } from '../../lock/transport/ble-gatt.js';
+import { BLE_COMPANY_ID, BLE_SERVICE_UUID } from '../../lock/transport/ble-gatt.js';
 
 /** Legacy advertising and scan response payloads are at most 31 octets (Vol 6 Part B §2.3.1). */
 export const MAX_AD_LENGTH = 31;

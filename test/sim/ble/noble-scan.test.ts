@@ -1,6 +1,6 @@
 import type { Peripheral } from '@stoprocent/noble';
 import t from 'tap';
-import { BLE_COMPANY_ID } from '../../../src/lock/codec/constants.js';
+import { BLE_COMPANY_ID } from '../../../src/lock/transport/ble-gatt.js';
 import { echoApp } from '../../../src/sim/ble/apps.js';
 import { discover, lockAddress, lockId, lockPeripheral, SERVICE, startRadio } from './fixtures.js';
 

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { isCtopError } from '../../../src/errors.js';
+import { CarrierSession } from '../../../src/lock/carrier-session.js';
 import { EventKind, MessageType, SealState, WireError } from '../../../src/lock/codec/constants.js';
 import { Frame } from '../../../src/lock/codec/frame.js';
 import { LineFramer } from '../../../src/lock/codec/line-framer.js';
@@ -12,7 +13,6 @@ import {
 } from '../../../src/lock/codec/messages.js';
 import { verifyEventChain } from '../../../src/lock/event-log.js';
 import { carrierAuthPayload, sha256 } from '../../../src/lock/identity.js';
-import { LockSession } from '../../../src/lock/session.js';
 import {
   generateLockIdentity,
   LockEngine,
@@ -34,9 +34,9 @@ interface Rig {
   carrier: TestCarrier;
   clock: ManualClock;
   /** A fresh link and session, HELLO done. */
-  session(): Promise<LockSession>;
+  session(): Promise<CarrierSession>;
   /** A session that also passed CARRIER_AUTH. */
-  carrierSession(): Promise<LockSession>;
+  carrierSession(): Promise<CarrierSession>;
 }
 
 function rig(t: Test, options: Partial<LockEngineOptions> = {}): Rig {
@@ -53,10 +53,10 @@ function rig(t: Test, options: Partial<LockEngineOptions> = {}): Rig {
     ...options,
   });
   const lock = new SimulatedLock(engine);
-  const sessions: LockSession[] = [];
+  const sessions: CarrierSession[] = [];
   t.teardown(() => Promise.all(sessions.map((s) => s.close())));
   const session = async () => {
-    const s = new LockSession(memoryLinkTo(lock), { gatewayId: 'GW-TEST', retries: 1 });
+    const s = new CarrierSession(memoryLinkTo(lock), { gatewayId: 'GW-TEST', retries: 1 });
     sessions.push(s);
     await s.hello();
     return s;

@@ -1,5 +1,12 @@
 import { ByteReader } from '../../bytes.js';
-import { BLE_COMPANY_ID, LOCK_ID_PATTERN } from './constants.js';
+import { BLE_COMPANY_ID } from './ble-gatt.js';
+
+/**
+ * A lock's scan-response name is its lock id (PROTOCOL.md §13.2): the codec's
+ * LOCK_ID_PATTERN, repeated here so the transport needs nothing of the codec
+ * (test/architecture.test.ts checks the two agree).
+ */
+export const SCAN_NAME_PATTERN = /^[A-Z0-9-]{1,16}$/;
 
 /**
  * What a lock says about itself in its scan response (PROTOCOL.md §13.2). Unauthenticated:
@@ -20,7 +27,7 @@ export function parseLockAdvertisement(
   localName: string | undefined,
   manufacturerData: Uint8Array | undefined,
 ): LockAdvertisement | undefined {
-  if (!localName || !LOCK_ID_PATTERN.test(localName)) return undefined;
+  if (!localName || !SCAN_NAME_PATTERN.test(localName)) return undefined;
   if (!manufacturerData || manufacturerData.byteLength < 10) return undefined;
   const r = new ByteReader(manufacturerData, 'E_BLE_GATT');
   if (r.u16le() !== BLE_COMPANY_ID) return undefined;

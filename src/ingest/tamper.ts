@@ -1,9 +1,10 @@
-import { EVENT_KIND_NAMES, EventKind, SealState } from './codec/constants.js';
-import type { LockEvent } from './event-log.js';
+import { EVENT_KIND_NAMES, EventKind, SealState } from '../lock/codec/constants.js';
+import type { LockEvent } from '../lock/event-log.js';
 
 /**
  * What a lock's own log and state say happened to the container since loading, beyond the
- * chain's integrity (gaps, breaks and bad signatures are verifyEventChain's):
+ * chain's integrity (gaps, breaks and bad signatures are verifyEventChain's). Called by the
+ * verdict on every read (src/ingest/verdict.ts) and by the pairing's read-back check:
  *
  * - `opened`: the shackle was opened without UNSEAL after the loading seal;
  * - `tamper_event`: a tamper sensor fired after the loading seal;

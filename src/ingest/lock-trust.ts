@@ -1,5 +1,4 @@
-import type { LockRecord } from './locks.js';
-import type { AlertInput, LockDescription, LockReadRecord, ReadTrust } from './types.js';
+import type { AlertInput, LockDescription, LockReadRecord, PinnedLock, ReadTrust } from '../store/index.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const short = (b: Uint8Array) => hex(b).slice(0, 16);
@@ -11,10 +10,10 @@ const short = (b: Uint8Array) => hex(b).slice(0, 16);
  * - AUTH failed (E_LOCK_CLONED from the reader) → clone, pinned or not;
  * - no key pinned: proven → trusted and `pinned` (trust on first use) when allowed, else unknown_lock;
  * - the read ended before AUTH → unauthenticated (no alert: a timeout is not evidence).
- * The caller pins the key when `pinned` is true.
+ * The store pins the key when `pinned` is true.
  */
 export function judgeRead(
-  known: LockRecord,
+  known: PinnedLock | undefined,
   lock: LockDescription,
   read: LockReadRecord,
   pending: AlertInput[],
@@ -23,7 +22,7 @@ export function judgeRead(
   const presented = Buffer.from(lock.identityKey);
   const authFailed = read.error?.code === 'E_LOCK_CLONED';
   const base = { kind: 'clone', lockId: lock.lockId, evidence: presented };
-  if (known.identityKey) {
+  if (known?.identityKey) {
     if (!known.identityKey.equals(presented)) {
       pending.push({
         ...base,

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { assessTamper, type TamperInput } from '../../src/ingest/tamper.js';
 import { EventKind, SealState } from '../../src/lock/codec/constants.js';
 import type { LockEvent } from '../../src/lock/event-log.js';
 import { sha256 } from '../../src/lock/identity.js';
-import { assessTamper, type TamperInput } from '../../src/lock/tamper.js';
 import { appendEvents, type EventSpec } from '../../src/sim/lock/event-log-builder.js';
 import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 
-/** What the lock's own log says happened since loading (src/lock/tamper.ts). */
+/** What the lock's own log says happened since loading (src/ingest/tamper.ts). */
 
 const LOCK = 'SSL-KZ-000123';
 const identity = generateLockIdentity(new Uint8Array(32).fill(7));

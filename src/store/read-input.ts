@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CtopError } from '../errors.js';
-import { type IngestInput, VERIFICATION_STATUSES } from './types.js';
+import { type ReadToRecord, VERIFICATION_STATUSES } from './types.js';
 
 function fail(what: string): never {
   throw new CtopError('E_STORE_INPUT', `ingest: ${what}`);
@@ -26,10 +26,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
- * Checks what a caller hands to ingest against the interface before anything is written:
+ * Checks a read handed to the store against the interface before anything is written:
  * a broken record is a bug upstream (E_STORE_INPUT), never half-stored.
  */
-export function checkIngestInput(input: IngestInput): void {
+export function checkReadInput(input: ReadToRecord): void {
   try {
     check(input);
   } catch (err) {
@@ -45,7 +45,7 @@ function object(value: unknown, what: string): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object`);
 }
 
-function check(input: IngestInput): void {
+function check(input: ReadToRecord): void {
   object(input, 'input');
   const { read, inspection } = input;
   object(read, 'read');
@@ -136,7 +136,7 @@ function check(input: IngestInput): void {
 }
 
 /**
- * Why the clear routing fields of an inspection cannot be indexed, or undefined. Ingest
+ * Why the clear routing fields of an inspection cannot be indexed, or undefined. The store
  * then stores the manifest without them rather than refusing the read: the bytes are
  * what matters, and they are kept whatever their fields look like.
  */

@@ -1,0 +1,20 @@
+export interface ExchangeFaults {
+  /** Fault injection for tests and demos: drop the receipt result for this message (it is still recorded). */
+  dropReceipt?: (messageId: string) => boolean;
+}
+
+/** Running totals since start. */
+export interface ExchangeCounters {
+  /** Messages on upstream topics. */
+  received: number;
+  /** Accepted for the first time. */
+  accepted: number;
+  /** Accepted before: recorded once, answered again. */
+  duplicates: number;
+  rejected: number;
+  /** No messageId could be read: no receipt possible. */
+  unreadable: number;
+  receiptsSent: number;
+  receiptResultsDropped: number;
+  queries: number;
+}
