@@ -13,11 +13,36 @@ const required = {
   openssl: '/usr/bin/openssl',
   // The officers' console is tested in a real browser (playwright-core drives it).
   chromium: '/usr/bin/chromium',
+  // Chinese in the console's pages (goods as written, the zh catalogue) is drawn with it in
+  // the browser tests, not as empty boxes.
+  'fonts-noto-cjk': '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
   // systemd-analyze verify/security judge the unit (systemd/ctop-agent.service).
   systemd: '/usr/bin/systemd-analyze',
   // The soak steps the daemon's wall clock with libfaketime (docs/SOAK.md).
   faketime: '/usr/bin/faketime',
+  // The Debian package (docs/PACKAGING.md): npm run package builds it with dpkg-deb, works out
+  // its library Depends with dpkg-shlibdeps and strips the add-ons; lintian judges it; the
+  // install test needs what its Depends and maintainer scripts need already installed (the
+  // test root has no network), and man to read its manual page.
+  'dpkg-dev': '/usr/bin/dpkg-shlibdeps',
+  binutils: '/usr/bin/strip',
+  lintian: '/usr/bin/lintian',
+  adduser: '/usr/sbin/adduser',
+  'init-system-helpers': '/usr/bin/deb-systemd-helper',
+  'man-db': '/usr/bin/man',
+  // promtool checks and unit-tests systemd/prometheus-rules.yaml.
+  prometheus: '/usr/bin/promtool',
 };
+
+// More on the command line as package=probe (scripts/ci-under-load.sh asks for stress-ng).
+for (const arg of process.argv.slice(2)) {
+  const [pkg, probe] = arg.split('=');
+  if (!pkg || !probe) {
+    console.error(`expected package=/path/proving/it/is/installed, got ${arg}`);
+    process.exit(2);
+  }
+  required[pkg] = probe;
+}
 
 const missing = Object.entries(required)
   .filter(([, probe]) => !existsSync(probe))

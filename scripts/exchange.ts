@@ -3,7 +3,8 @@
  * mqtt://127.0.0.1:1883 --db var/exchange.db --key <exchange.key> --trust <trust.json>`.
  * Subscribes to every gateway's upstream topics, records each message once, answers with
  * signed receipts and serves the two queries (firmware-protocol/EXCHANGE.md). Prints its
- * counters every --report seconds and on exit; SIGINT/SIGTERM stop it cleanly.
+ * counters every --report seconds and on exit; SIGINT/SIGTERM stop it cleanly; SIGHUP
+ * re-reads the trust store (a revocation applies from then on).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { CtopError, isCtopError, toCtopError } from '../src/errors.js';
@@ -71,11 +72,12 @@ async function main(): Promise<void> {
   if (o.passwordFile !== undefined && o.username === undefined) {
     throw new CtopError('E_EXCHANGE_CONFIG', '--password-file needs --username');
   }
+  const trust = TrustStore.load(o.trust);
   const exchange = await startExchange({
     brokerUrl: o.broker,
     dbPath: o.db,
     key: loadPrivateKey(o.key),
-    trust: TrustStore.load(o.trust),
+    trust,
     address: o.address,
     protocolVersion: o.protocol,
     clientId: o.clientId,
@@ -101,6 +103,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // EXCHANGE.md §5.4: revocations (and new gateway keys) apply from the moment they are
+  // loaded, without a restart. A broken file keeps the keys in force.
+  process.on('SIGHUP', () => {
+    try {
+      trust.reload();
+      log.info({ keys: trust.size }, 'trust store reloaded');
+      process.stdout.write(`trust store reloaded: ${trust.size} keys\n`);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'trust store not reloaded; the previous keys stay in force');
+    }
+  });
 }
 
 main().catch((err) => {

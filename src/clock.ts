@@ -1,12 +1,44 @@
+/** A timer started on a Clock. */
+export interface ClockTimer {
+  cancel(): void;
+}
+
 /** Injected wherever time matters so tests and simulations control it. */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
   /** Monotonic milliseconds for measuring durations. */
   monotonic(): number;
+  /**
+   * Runs `fn` once `ms` have passed on this clock's monotonic time. Optional: without it, the
+   * process's own timers. A simulated clock has its own, so that the timeouts of code under
+   * test pass with the simulated world's time (which stalls when the process is starved).
+   */
+  setTimeout?(fn: () => void, ms: number): ClockTimer;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
 };
+
+/** `clock.setTimeout`, or the process's timer when the clock has none. */
+export function clockTimeout(clock: Clock, fn: () => void, ms: number): ClockTimer {
+  if (clock.setTimeout) return clock.setTimeout(fn, ms);
+  const timer = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(timer) };
+}
+
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+export function clockSleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      timer.cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = clockTimeout(clock, done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -179,13 +179,6 @@ export const ERRORS = {
     hint: 'expected during shutdown; otherwise see the preceding log line for the cause',
   },
 
-  // --- conformance kit (src/conformance/lock/: a lock under test against PROTOCOL.md §16) ---
-  E_CONFORMANCE_LOCK: {
-    category: 'protocol',
-    summary: 'the lock under test fails at least one MUST requirement of PROTOCOL.md §16',
-    hint: 'the table names each failed requirement with its evidence; fix the firmware and run the kit again (docs/CONFORMANCE.md)',
-  },
-
   // --- pairing (src/pairing/, the carrier side of PROTOCOL.md §12) ---
   E_PAIRING_ROUTING: {
     category: 'usage',
@@ -454,6 +447,21 @@ export const ERRORS = {
     summary: 'no stored manifest, lock or row matches',
     hint: 'list what is stored with `ctop-agent manifests list` or `ctop-agent locks list`',
   },
+  E_STORE_IN_USE: {
+    category: 'store',
+    summary: 'the database is open in another process (the daemon or a ctop-agent command)',
+    hint: 'stop the agent first (systemctl stop ctop-agent), then run the command again',
+  },
+  E_BACKUP_VERIFY: {
+    category: 'store',
+    summary: 'the copy made by a backup or restore failed its integrity check; nothing was replaced',
+    hint: 'check the disk of the destination (dmesg, free space) and run the command again',
+  },
+  E_RESTORE_EXISTS: {
+    category: 'usage',
+    summary: 'a database already exists where the restore would write it',
+    hint: 'add --force to replace it (it is kept beside it), or restore into another --db',
+  },
   E_BUNDLE_FORMAT: {
     category: 'integrity',
     summary: 'the export bundle is not a valid ctop-agent bundle or its contents do not match their hashes',
@@ -520,6 +528,18 @@ export const ERRORS = {
     category: 'store',
     summary: 'the exchange database cannot be opened or written',
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
+  },
+
+  // --- conformance kits (src/conformance/: `ctop-agent conformance lock|exchange`, one report format) ---
+  E_CONFORMANCE_LOCK: {
+    category: 'protocol',
+    summary: 'the lock under test fails at least one MUST requirement of PROTOCOL.md §16',
+    hint: 'the table names each failed requirement with its evidence; fix the firmware and run the kit again (docs/CONFORMANCE.md)',
+  },
+  E_CONFORMANCE_EXCHANGE: {
+    category: 'protocol',
+    summary: 'the exchange under test fails at least one MUST requirement of EXCHANGE.md',
+    hint: 'each FAIL row of the table (or the --report JSON) names the section and what was seen; fix the exchange and run the kit again (docs/CONFORMANCE.md)',
   },
 
   // --- ble-sim (src/sim/ble/: the simulated radio beneath noble) ---

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Installs ctop-agent as a systemd service from a built checkout (npm ci && npm run build):
+# Installs ctop-agent as a systemd service from a built checkout (npm ci && npm run build),
+# for a gateway that cannot take the Debian package (npm run package; docs/PACKAGING.md),
+# which is the supported way and does all of this from dpkg:
 #
 #   sudo systemd/install.sh            # install or upgrade; does not start anything
 #   sudo systemctl enable --now ctop-agent
 #
-# Puts: the program in /opt/ctop-agent (dist, production node_modules), the unit in
+# Puts: the program in /usr/lib/ctop-agent (dist, production node_modules), the unit in
 # /etc/systemd/system/ctop-agent.service, a system user and group ctop-agent, and
 # /etc/ctop-agent/{config.yaml,keys/,tls/} (an existing config.yaml is never replaced).
-# Options: --prefix DIR (default /opt/ctop-agent), --no-user (the account exists),
+# Options: --prefix DIR (default /usr/lib/ctop-agent, the unit's ExecStart), --no-user (the account exists),
 # --no-modules (keep the installed node_modules). DESTDIR=/some/root installs below a
 # staging root without touching accounts or systemd (packaging, the repository's test).
 set -euo pipefail
 
-prefix=/opt/ctop-agent
+prefix=/usr/lib/ctop-agent
 make_user=1
 copy_modules=1
 while [ $# -gt 0 ]; do
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --prefix) prefix="$2"; shift 2 ;;
     --no-user) make_user=0; shift ;;
     --no-modules) copy_modules=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

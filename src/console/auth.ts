@@ -21,14 +21,22 @@ export const AUDITED_BY_HANDLER = { audit: 'handler' } as const;
  * the gate altogether.
  */
 function isPublicRoute(request: FastifyRequest): boolean {
-  return request.routeOptions.url === '/login';
+  const route = request.routeOptions.url;
+  return route === '/login' || route === '/language';
 }
+
+const LOCAL_PATH = /^\/(?![/\\])[\x21-\x7e]*$/;
 
 /** A local path to return to after login; anything else (another host, `//evil`) becomes `/`. */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next) || next.startsWith('/login'))
-    return '/';
+  if (typeof next !== 'string' || !LOCAL_PATH.test(next) || next.startsWith('/login')) return '/';
   return next.slice(0, 512);
+}
+
+/** A local path to return to after a change of language: the login page too (with its own next). */
+export function safeReturn(next: unknown): string {
+  if (typeof next !== 'string' || next.length > 1024 || !LOCAL_PATH.test(next)) return '/';
+  return next;
 }
 
 export function audit(ctx: ConsoleContext, request: FastifyRequest, entry: AuditInput): void {
@@ -50,7 +58,10 @@ export function installAuthGate(app: FastifyInstance, ctx: ConsoleContext): void
     // SameSite=Strict keeps the cookie off cross-site requests; this also refuses a
     // cross-site login form (login CSRF), which SameSite cannot, as no cookie is involved.
     if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request)) {
-      return sendProblem(ctx, request, reply, 403, 'Refused', 'A request from another site was refused.');
+      return sendProblem(ctx, request, reply, 403, {
+        title: 'problem.refused',
+        message: 'problem.crossSite',
+      });
     }
     const id = request.cookies[ctx.cookieName];
     // Only what the officer opens counts as activity: a live strip left open does not keep

@@ -16,11 +16,13 @@ import { LoginLimiter, type LoginLimitOptions } from './login-limiter.js';
 import { loadOfficers, type OfficerAccount } from './officers.js';
 import { registerAlertsPage } from './pages/alerts.js';
 import { registerAuditPage } from './pages/audit.js';
+import { registerLanguageRoute } from './pages/language.js';
 import { registerLoginPages } from './pages/login.js';
 import { registerManifestPages } from './pages/manifests.js';
 import { registerOutagesPage } from './pages/outages.js';
 import { registerOutboxPage } from './pages/outbox.js';
 import { registerTrainPages } from './pages/trains.js';
+import { localeOf } from './request-language.js';
 import { sendProblem } from './respond.js';
 import { NO_STORE, SECURITY_HEADERS } from './security-headers.js';
 import { type SessionOptions, Sessions } from './sessions.js';
@@ -107,6 +109,7 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
     clock,
     log,
     site: options.site ?? 'ctop-agent',
+    languages: new Map(),
     ...(options.metricsPath ? { metricsPath: options.metricsPath } : {}),
     // The __Host- prefix makes the browser refuse the cookie unless Secure, host-only and path=/.
     cookieName: secure ? '__Host-ctop_console' : 'ctop_console',
@@ -149,6 +152,7 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
   app.register(async (routes) => {
     installAuthGate(routes, ctx);
     registerLoginPages(routes, ctx, events);
+    registerLanguageRoute(routes, ctx);
     registerTrainPages(routes, ctx);
     registerManifestPages(routes, ctx);
     registerOutboxPage(routes, ctx);
@@ -156,12 +160,12 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
     registerAlertsPage(routes, ctx);
     registerAuditPage(routes, ctx);
     routes.get('/events/trains', async (request, reply) => {
-      events.attach(reply, currentSessionId(request)!);
+      events.attach(reply, currentSessionId(request)!, localeOf(ctx, request).language);
     });
     // Inside the gate: an unknown path without a session goes to the login like any other,
     // and with one it is a recorded view (nobody probes unseen).
     routes.setNotFoundHandler(async (request, reply) =>
-      sendProblem(ctx, request, reply, 404, 'Not found', 'There is no such page.'),
+      sendProblem(ctx, request, reply, 404, { title: 'problem.notFound', message: 'problem.noPage' }),
     );
   });
 
@@ -171,14 +175,12 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
         { code: err.code, user: currentSession(request)?.user },
         `console refused a request: ${err.message}`,
       );
-      return sendProblem(
-        ctx,
-        request,
-        reply,
-        503,
-        'Unavailable',
-        `The store cannot be written (${err.code}), so this view cannot be recorded in the audit trail and is refused. ${err.hint}.`,
-      );
+      return sendProblem(ctx, request, reply, 503, {
+        title: 'problem.unavailable',
+        message: 'problem.storeUnwritable',
+        values: { code: err.code },
+        detail: `${err.code}: ${err.message}. ${err.hint}.`,
+      });
     }
     const status =
       'statusCode' in err &&
@@ -192,16 +194,14 @@ export function createConsole(options: ConsoleOptions): ConsoleServer {
         { code: isCtopError(err) ? err.code : 'E_INTERNAL', err: { message: err.message, stack: err.stack } },
         'console request failed',
       );
-      return sendProblem(
-        ctx,
-        request,
-        reply,
-        500,
-        'Error',
-        'The console failed to answer; the error is in the agent log.',
-      );
+      return sendProblem(ctx, request, reply, 500, { title: 'problem.error', message: 'problem.internal' });
     }
-    return sendProblem(ctx, request, reply, status, 'Refused', err.message);
+    return sendProblem(ctx, request, reply, status, {
+      title: 'problem.refused',
+      message: 'problem.badRequest',
+      values: { status },
+      detail: err.message,
+    });
   });
 
   return app;

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from '../log.js';
+import type { Language } from './i18n/languages.js';
+import { localeFor } from './i18n/locale.js';
 import { renderTrain } from './pages/train-strip.js';
 import { NO_STORE, SECURITY_HEADERS } from './security-headers.js';
 import type { Sessions } from './sessions.js';
@@ -16,6 +18,8 @@ export interface TrainEventsOptions {
 interface Listener {
   res: ServerResponse;
   sessionId: string;
+  /** The page's language: its strip is rendered in it. */
+  language: Language;
 }
 
 /** A page that cannot keep up is dropped (it reconnects and gets a fresh snapshot) rather than buffered without bound. */
@@ -24,8 +28,9 @@ const MAX_BUFFERED = 1024 * 1024;
 /**
  * Server-Sent Events for the live strip. One subscription to the train feed fans out to
  * every open page; bursts (a progress event per manifest chunk) are coalesced per train, and
- * each event carries the train's section already rendered and escaped on the server, so
- * the page's script only swaps markup and there is one renderer. A stream whose session
+ * each event carries the train's section already rendered and escaped on the server (once
+ * per language that has a page open), so the page's script only swaps markup and there is
+ * one renderer. A stream whose session
  * has expired or was logged out is told so and ended.
  */
 export class TrainEvents {
@@ -57,7 +62,7 @@ export class TrainEvents {
   }
 
   /** Takes over the reply: headers, the current snapshot, then updates until the page or the session goes. */
-  attach(reply: FastifyReply, sessionId: string): void {
+  attach(reply: FastifyReply, sessionId: string, language: Language): void {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -68,13 +73,13 @@ export class TrainEvents {
       // Tells a reverse proxy (nginx) not to buffer the stream.
       'x-accel-buffering': 'no',
     });
-    const listener: Listener = { res, sessionId };
+    const listener: Listener = { res, sessionId, language };
     this.#listeners.add(listener);
     res.on('close', () => this.#listeners.delete(listener));
     // Oldest first: the page prepends trains it does not have yet, so the newest ends on top.
     const trains = [...this.#feed.snapshot()].reverse();
     res.write('retry: 2000\n\n');
-    for (const train of trains) this.#send(listener, 'train', this.#payload(train));
+    for (const train of trains) this.#send(listener, 'train', this.#payload(train, language));
   }
 
   /** Ends the streams of a session at once (logout), not at the next heartbeat. */
@@ -96,11 +101,11 @@ export class TrainEvents {
     this.#listeners.clear();
   }
 
-  #payload(train: TrainView): string {
+  #payload(train: TrainView, language: Language): string {
     return JSON.stringify({
       trainId: train.trainId,
       startedAt: train.startedAt,
-      html: renderTrain(train).value,
+      html: renderTrain(localeFor(language), train).value,
     });
   }
 
@@ -109,9 +114,15 @@ export class TrainEvents {
     const trains = [...this.#pending.values()];
     this.#pending.clear();
     for (const train of trains) {
-      const data = this.#payload(train);
+      const rendered = new Map<Language, string>();
       for (const l of this.#listeners) {
-        if (this.#live(l)) this.#send(l, 'train', data);
+        if (!this.#live(l)) continue;
+        let data = rendered.get(l.language);
+        if (data === undefined) {
+          data = this.#payload(train, l.language);
+          rendered.set(l.language, data);
+        }
+        this.#send(l, 'train', data);
       }
     }
   }

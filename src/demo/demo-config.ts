@@ -9,6 +9,8 @@ export interface DemoConfigParts {
   http: string | null;
   /** The simulated radio's HCI line, when a train runs. */
   radioPort?: string;
+  /** The officers' console section, when the demo serves it. */
+  console?: Record<string, unknown>;
 }
 
 /** The agent's configuration for `npm start`: the demo world's keys and files, short timers. */
@@ -53,6 +55,7 @@ export function demoConfig(world: DemoWorld, parts: DemoConfigParts): LoadedConf
         pollIntervalMs: 500,
       },
       http: { listen: parts.http },
+      ...(parts.console ? { console: parts.console } : {}),
       shutdown: { readGraceMs: 2000 },
     },
     '(npm start)',

@@ -45,7 +45,8 @@ export interface DemoWorld {
   fresh: boolean;
 }
 
-function keyFile(dir: string, kid: string): string {
+/** Where the demo keeps the private key `kid` (0600). */
+export function keyFile(dir: string, kid: string): string {
   return path.join(dir, 'keys', `${kid}.key`);
 }
 
@@ -109,7 +110,11 @@ export function prepareDemoWorld(dataDir: string): DemoWorld {
   };
 }
 
-/** The goods every demo container carries (a KZ export of wheat); lock, container, wagon vary. */
+/**
+ * The goods every demo container carries (a KZ export of wheat), written as the corridor's
+ * documents are — Kazakh and Russian, the Chinese consignee in Chinese — so the console
+ * shows them as written; lock, container, wagon vary.
+ */
 const GOODS = {
   issuingAuthority: 'KZ 55201 Dostyk customs post',
   departure: 'DOSTYK',
@@ -117,21 +122,21 @@ const GOODS = {
   departureCountry: 'KZ',
   destinationCountry: 'CN',
   consignor: {
-    name: 'Kostanay Grain Terminal LLP',
-    address: 'Kostanay, Kazakhstan',
+    name: '«Қостанай астық терминалы» ЖШС',
+    address: 'Қазақстан Республикасы, Қостанай қ.',
     country: 'KZ',
     id: '070340002316',
   },
   consignee: {
-    name: 'Alataw Grain Trading Co., Ltd.',
-    address: 'Alashankou, Xinjiang, China',
+    name: '阿拉山口粮食贸易有限公司 (Alataw Grain Trading Co., Ltd.)',
+    address: '新疆维吾尔自治区阿拉山口市',
     country: 'CN',
     id: '91650100MA77L3K20L',
   },
-  document: { type: 'SMGS', number: '24017', date: '2025-05-20' },
+  document: { type: 'СМГС', number: '24017', date: '2025-05-20' },
   goods: [
     {
-      name: 'Wheat, durum, grade 3',
+      name: 'Қатты бидай, 3-сынып (Пшеница твёрдая 3 класса) 硬粒小麦三等',
       hs: '1001190000',
       quantity: '26',
       unit: 'TNE',
@@ -158,7 +163,7 @@ export function demoManifests(
   // A consolidated container: the goods line repeated, to give a serial read some length.
   const goods = Array.from({ length: options.goodsLines ?? 1 }, (_, i) => ({
     ...GOODS.goods[0]!,
-    name: i === 0 ? GOODS.goods[0]!.name : `${GOODS.goods[0]!.name}, lot ${i + 1}`,
+    name: i === 0 ? GOODS.goods[0]!.name : `Қатты бидай, ${i + 1}`,
   }));
   return composeTrainManifests({
     count,

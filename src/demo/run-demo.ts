@@ -14,6 +14,7 @@ import type { TrainSummary } from '../train/train-board.js';
 import { EmbeddedBroker } from './broker.js';
 import { Cleanups } from './cleanups.js';
 import { demoConfig } from './demo-config.js';
+import { prepareDemoConsole } from './demo-console.js';
 import { DemoProgress, type DemoResult } from './demo-progress.js';
 import { formatDuration } from './demo-view.js';
 import { type DemoWorld, demoManifests, prepareDemoWorld } from './demo-world.js';
@@ -36,6 +37,8 @@ export interface DemoOptions {
   http: string | null;
   /** Stop after the first train's summary instead of running until Ctrl-C. */
   once: boolean;
+  /** Serve the officers' console (a demo officer of the customs role). Default true. */
+  console?: boolean;
   out: NodeJS.WriteStream;
   /** Ctrl-C. */
   signal: AbortSignal;
@@ -100,11 +103,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const train = await startTrain(o, world, plans, log, cleanups, write);
 
     const http = o.http && (await portFree(o.http)) ? o.http : o.http ? '127.0.0.1:0' : null;
+    const officers = o.console === false ? undefined : await prepareDemoConsole(world);
     const daemon = new Daemon({
       loaded: demoConfig(world, {
         brokerUrl: cutter.url,
         http,
         ...(train ? { radioPort: train.radio.port } : {}),
+        ...(officers ? { console: officers.config } : {}),
       }),
       log,
       env: {},
@@ -112,6 +117,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         gatewayKey: loadPrivateKey(world.gatewayKeyFile),
         trust: TrustStore.load(world.agentTrustFile),
         provisioned: [],
+        ...(officers ? { console: officers.references } : {}),
       },
     });
     cleanups.push(() => daemon.stop('demo ends'));
@@ -134,6 +140,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const metricsUrl =
       daemon.httpPort === undefined ? undefined : `http://127.0.0.1:${daemon.httpPort}/metrics`;
     write(`  agent ready${metricsUrl ? `: health and metrics on ${metricsUrl}` : ''}`);
+    if (officers) write(officers.announce(daemon.consolePort));
 
     const summary = await trainEnd;
     await Promise.race([outageDone, pause(0, o.signal)]);

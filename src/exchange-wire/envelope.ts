@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ADDRESS_PATTERN } from './address.js';
 import type { Ed25519Signer } from './ed25519.js';
-import { FieldReader } from './fields.js';
+import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
-import { CONTENT_TYPES, decodeBody, openMessage, type SignedMessage, signMessage } from './signed.js';
+import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signMessage } from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
 /**
@@ -43,25 +43,65 @@ export interface OpenedEnvelope {
   signed: SignedMessage;
 }
 
+/**
+ * What EXCHANGE.md §5.3 step 1 reads of a message on an envelope topic: the COSE layer
+ * (whatever its content type) and the three fields a receipt result needs. Anything less
+ * is dropped unanswered; anything more is answered.
+ */
+export interface EnvelopeHead {
+  signed: SignedMessage;
+  /** The decoded body (a map within the envelope's limits). */
+  body: Map<unknown, unknown>;
+  messageId: string;
+  conversationId: string;
+  /** As declared: a result echoes it, right or wrong. */
+  payloadSha256: Uint8Array;
+  /** SHA-256 of the bytes as received: the result's `envelopeSha256`. */
+  envelopeSha256: Buffer;
+}
+
 const TOPIC_PATTERN = /^ctop\/v1(\/[A-Za-z0-9._-]+){4}$/;
 const ACTION_PATTERN = /^[a-z0-9][a-z0-9./-]{0,127}$/;
+/** EXCHANGE.md §10: depth 2 (the top map and routing), 64 pairs per map, no arrays. */
+export const ENVELOPE_LIMITS = {
+  maxDepth: 2,
+  maxMapSize: 64,
+  maxTextBytes: 1024,
+  maxArrayLength: 0,
+} as const;
 
 export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
   return signMessage(signer, CONTENT_TYPES.envelope, envelope);
 }
 
 /**
- * Decodes an envelope's structure. The signature and the payload hash are the receiver's
- * to check (`verifySigned`, `payloadMatches`): both end in a rejection receipt, which
- * needs the messageId this decoding yields.
+ * Step 1 of EXCHANGE.md §5.3: the COSE_Sign1 within the limits, the body a map within the
+ * envelope's limits, and `messageId`, `conversationId`, `payloadSha256` readable.
+ * E_SYNC_MALFORMED otherwise: the message is dropped, there is nobody to answer.
  */
-export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
-  const signed = openMessage(bytes, CONTENT_TYPES.envelope);
-  const body = decodeBody(signed, { maxDepth: 2, maxMapSize: 64, maxTextBytes: 1024, maxArrayLength: 0 });
+export function openEnvelopeHead(bytes: Uint8Array): EnvelopeHead {
+  const signed = openSigned(bytes, 'envelope');
+  const body = decodeBody(signed, ENVELOPE_LIMITS, 'envelope');
   const r = new FieldReader(body, 'envelope');
-  const envelope: Envelope = {
+  return {
+    signed,
+    body: body as Map<unknown, unknown>,
     messageId: r.text('messageId', { max: 45, pattern: URN_UUID_PATTERN }),
     conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
+    payloadSha256: r.bytes('payloadSha256', 32),
+    envelopeSha256: createHash('sha256').update(bytes).digest(),
+  };
+}
+
+/**
+ * The rest of the envelope against EXCHANGE.md §4 (step 4 of §5.3): E_SYNC_MALFORMED names
+ * the field, answered with `envelope_malformed`. The content type is the caller's to check.
+ */
+export function readEnvelope(head: EnvelopeHead): Envelope {
+  const r = new FieldReader(head.body, 'envelope');
+  const envelope: Envelope = {
+    messageId: head.messageId,
+    conversationId: head.conversationId,
     procedureId: r.text('procedureId', { max: 45, pattern: URN_UUID_PATTERN }),
     action: r.text('action', { max: 128, pattern: ACTION_PATTERN }),
     kind: r.oneOf('kind', MESSAGE_KINDS),
@@ -70,12 +110,25 @@ export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
     replyTo: r.text('replyTo', { max: 256, pattern: TOPIC_PATTERN }),
     sentAt: r.uint('sentAt'),
     attempt: r.uint('attempt'),
-    payloadSha256: r.bytes('payloadSha256', 32),
+    payloadSha256: head.payloadSha256,
     payload: r.bytes('payload'),
     routing: r.flatMap('routing'),
   };
   if (envelope.attempt < 1) r.fail('attempt', 'must be at least 1');
-  return { envelope, signed };
+  return envelope;
+}
+
+/**
+ * Decodes a whole envelope of the envelope content type (the gateway's own, tests, fuzz).
+ * The signature and the payload hash are the receiver's to check (`verifySigned`,
+ * `payloadMatches`).
+ */
+export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
+  const head = openEnvelopeHead(bytes);
+  if (head.signed.contentType !== CONTENT_TYPES.envelope) {
+    malformed('envelope', `content type must be "${CONTENT_TYPES.envelope}"`);
+  }
+  return { envelope: readEnvelope(head), signed: head.signed };
 }
 
 /** The payload is the one `payloadSha256` names (the receiver's check, answered by a rejection). */

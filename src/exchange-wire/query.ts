@@ -216,11 +216,15 @@ function readRecord(item: unknown, i: number): QueryRecord {
   };
 }
 
-/** Verifies the signature of an opened query or answer: the signer must be a trusted key of `role`. */
+/**
+ * Verifies the signature of an opened query or answer: the signer must be a trusted key of
+ * `role`, valid at `receivedAt` — the receiver's own clock at reception, never a time the
+ * message carries (EXCHANGE.md §3).
+ */
 export function assertSignedBy(
   signed: SignedMessage,
   role: KeyRole,
-  signedAt: number,
+  receivedAt: number,
   trust: TrustStore,
   what: string,
 ): void {
@@ -229,7 +233,7 @@ export function assertSignedBy(
     role,
     message: toBeSigned(signed),
     signature: signed.signature,
-    signedAt,
+    signedAt: receivedAt,
   });
   if (check.status !== 'valid') {
     throw new CtopError(

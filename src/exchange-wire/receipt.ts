@@ -22,8 +22,14 @@ import { URN_UUID_PATTERN } from './uuid.js';
 export interface ReceiptResult {
   messageId: string;
   conversationId: string;
-  /** SHA-256 of the payload the exchange received under this messageId. */
+  /** The envelope's `payloadSha256` exactly as declared (never a hash the exchange computed). */
   payloadSha256: Uint8Array;
+  /**
+   * SHA-256 of the copy answered: its COSE_Sign1 bytes as the exchange received them
+   * (EXCHANGE.md §5, v1.1). Lets a gateway tell its own copy from one a third party made;
+   * absent from version 1 exchanges.
+   */
+  envelopeSha256?: Uint8Array;
   status: 'accepted' | 'rejected';
   /** Reason code of a rejection (EXCHANGE.md §5.2); required when rejected. */
   reason?: string;
@@ -97,10 +103,12 @@ function readResult(item: unknown, i: number): ReceiptResult {
   if (status === 'rejected' && reason === undefined) r.fail('reason', 'is required for a rejection');
   const detail = r.optionalText('detail', { max: 512 });
   const verification = r.optionalText('verification', { max: 32, pattern: REASON_PATTERN });
+  const envelopeSha256 = r.has('envelopeSha256') ? r.bytes('envelopeSha256', 32) : undefined;
   return {
     messageId: r.text('messageId', { max: 45, pattern: URN_UUID_PATTERN }),
     conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
     payloadSha256: r.bytes('payloadSha256', 32),
+    ...(envelopeSha256 === undefined ? {} : { envelopeSha256 }),
     status,
     ...(reason === undefined ? {} : { reason }),
     ...(detail === undefined ? {} : { detail }),
@@ -111,18 +119,20 @@ function readResult(item: unknown, i: number): ReceiptResult {
 }
 
 /**
- * Decodes a receipt and verifies it was signed by a trusted exchange key, valid at the
- * receipt's issue time. E_SYNC_MALFORMED or E_SYNC_SIGNATURE otherwise: such a receipt
- * must be ignored, never acted on.
+ * Decodes a receipt and verifies it was signed by a trusted exchange key, valid and not
+ * revoked at `receivedAt` — when this gateway received it, by its own clock (EXCHANGE.md
+ * §3, v1.1). Never at the receipt's `issuedAt`: the exchange chose that time, and a revoked
+ * exchange key could otherwise backdate receipts. E_SYNC_MALFORMED or E_SYNC_SIGNATURE
+ * otherwise: such a receipt must be ignored, never acted on.
  */
-export function verifyReceipt(bytes: Uint8Array, trust: TrustStore): OpenedReceipt {
+export function verifyReceipt(bytes: Uint8Array, trust: TrustStore, receivedAt: number): OpenedReceipt {
   const opened = openReceipt(bytes);
   const check = verifySigned(trust, {
     kid: opened.signed.kid,
     role: 'exchange',
     message: toBeSigned(opened.signed),
     signature: opened.signed.signature,
-    signedAt: opened.receipt.issuedAt,
+    signedAt: receivedAt,
   });
   if (check.status !== 'valid') {
     throw new CtopError(

@@ -33,7 +33,8 @@ const HEADER_KID = 4;
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface SignedMessage {
-  contentType: ContentType;
+  /** As the protected header says; `openMessage` guarantees it is the expected one. */
+  contentType: string;
   kid: string;
   /** The protected header exactly as received: the signature covers it. */
   protectedBytes: Uint8Array;
@@ -91,6 +92,17 @@ const OUTER_LIMITS: CborLimits = {
  */
 export function openMessage(bytes: Uint8Array, expected: ContentType): SignedMessage {
   const what = expected.replace(/^application\/|\+cbor$/g, '');
+  const signed = openSigned(bytes, what);
+  if (signed.contentType !== expected) malformed(what, `content type must be "${expected}"`);
+  return signed;
+}
+
+/**
+ * The COSE_Sign1 layer whatever its content type (a text string in the protected header):
+ * the exchange answers an envelope topic's message of the wrong content type with
+ * `content_type_mismatch` (EXCHANGE.md §5.3) instead of dropping it, so it must read it.
+ */
+export function openSigned(bytes: Uint8Array, what: string): SignedMessage {
   if (bytes.byteLength > MAX_MESSAGE_BYTES)
     malformed(what, `${bytes.byteLength} bytes exceed ${MAX_MESSAGE_BYTES}`);
   const outer = decode(bytes, OUTER_LIMITS, what);
@@ -118,17 +130,21 @@ export function openMessage(bytes: Uint8Array, expected: ContentType): SignedMes
   }
   if (header.get(HEADER_ALG) !== COSE_ALG_EDDSA) malformed(what, 'alg must be EdDSA (-8)');
   const contentType = header.get(HEADER_CONTENT_TYPE);
-  if (contentType !== expected) malformed(what, `content type must be "${expected}"`);
+  if (typeof contentType !== 'string') malformed(what, 'content type (3) must be a text string');
   const kidBytes = header.get(HEADER_KID);
   if (!(kidBytes instanceof Uint8Array)) malformed(what, 'kid (4) must be a byte string');
   const kid = Buffer.from(kidBytes).toString('utf8');
   if (!KID_PATTERN.test(kid)) malformed(what, 'kid is not a valid key id');
-  return { contentType: expected, kid, protectedBytes, bodyBytes, signature };
+  return { contentType, kid, protectedBytes, bodyBytes, signature };
 }
 
 /** Decodes a message body (deterministic CBOR within limits). */
-export function decodeBody(message: SignedMessage, limits: CborLimits): unknown {
-  return decode(message.bodyBytes, limits, message.contentType.replace(/^application\/|\+cbor$/g, ''));
+export function decodeBody(message: SignedMessage, limits: CborLimits, what?: string): unknown {
+  return decode(
+    message.bodyBytes,
+    limits,
+    what ?? message.contentType.replace(/^application\/|\+cbor$/g, ''),
+  );
 }
 
 function decode(bytes: Uint8Array, limits: CborLimits, what: string): unknown {

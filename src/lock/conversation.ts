@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, clockSleep, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import {
@@ -156,7 +156,7 @@ export abstract class LockConversation {
         maxMs: 10_000 + this.options.window * lineMs,
       },
     });
-    this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs) });
+    this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs), clock: this.clock });
     this.#framer.on('data', (line: Buffer) => this.#onLine(line));
     this.#framer.on('error', (err: Error) => this.fail(toCtopError(err)));
     void this.#pump();
@@ -222,7 +222,7 @@ export abstract class LockConversation {
           throw this.fail(busy ? (err as CtopError) : this.#unanswered(type, attempt + 1, firstSentAt));
         }
         if (busy) {
-          await delay(Math.min(Number((err as CtopError).details.retryMs ?? 100), 5000));
+          await clockSleep(this.clock, Math.min(Number((err as CtopError).details.retryMs ?? 100), 5000));
         } else {
           this.#matcher.abandoned(seq, (err as RequestTimeout).overtaken);
           this.stats.retransmits++;
@@ -376,8 +376,4 @@ export abstract class LockConversation {
       );
     }
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

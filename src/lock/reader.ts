@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, clockSleep, systemClock } from '../clock.js';
 import { CtopError, type ErrorCode, isCtopError, toCtopError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { LockInfo } from './codec/messages.js';
@@ -252,7 +251,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         options.backoffMaxMs ?? 5000,
         (options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
       );
-      await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+      await clockSleep(clock, pause, options.signal);
     } finally {
       if (session) addStats(stats, session.stats);
     }

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { type Clock, type ClockTimer, clockTimeout } from '../clock.js';
 import { RetransmitTimer } from './rto.js';
 
 /** A request that got no answer in time; the session retransmits it under a new sequence number. */
@@ -17,7 +17,7 @@ export interface PendingRequest<K, M> {
   order: number;
   sentAt: number;
   firstTransmission: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: ClockTimer | undefined;
   resolve: (m: M) => void;
   reject: (e: Error) => void;
 }
@@ -101,7 +101,7 @@ export class RequestMatcher<K, M> {
   /** Stops waiting for `seq` (answered, failed or given up). */
   forget(seq: number): void {
     const p = this.#pending.get(seq);
-    if (p) clearTimeout(p.timer);
+    p?.timer?.cancel();
     this.#pending.delete(seq);
   }
 
@@ -145,7 +145,7 @@ export class RequestMatcher<K, M> {
   /** Fails every request in flight with `err` (the session ended). */
   failAll(err: Error): void {
     for (const [seq, p] of this.#pending) {
-      clearTimeout(p.timer);
+      p.timer?.cancel();
       this.#pending.delete(seq);
       p.reject(err);
     }
@@ -156,12 +156,12 @@ export class RequestMatcher<K, M> {
    * a window in flight, a request waits behind the others, and only silence means loss.
    */
   #arm(seq: number, pending: PendingRequest<K, M>): void {
-    if (pending.timer) clearTimeout(pending.timer);
-    pending.timer = setTimeout(() => this.#lose(seq, pending), this.#rto.timeoutMs);
+    pending.timer?.cancel();
+    pending.timer = clockTimeout(this.#clock, () => this.#lose(seq, pending), this.#rto.timeoutMs);
   }
 
   #lose(seq: number, pending: PendingRequest<K, M>, overtaken = false): void {
-    if (pending.timer) clearTimeout(pending.timer);
+    pending.timer?.cancel();
     this.#pending.delete(seq);
     pending.reject(new RequestTimeout(overtaken));
   }

@@ -18,3 +18,16 @@ export interface ExchangeCounters {
   receiptResultsDropped: number;
   queries: number;
 }
+
+export function zeroCounters(): ExchangeCounters {
+  return {
+    received: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    unreadable: 0,
+    receiptsSent: 0,
+    receiptResultsDropped: 0,
+    queries: 0,
+  };
+}

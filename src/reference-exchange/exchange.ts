@@ -1,4 +1,4 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { type Clock, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
 import {
@@ -11,7 +11,7 @@ import {
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsFiles, type TlsFiles } from '../sync/config.js';
-import type { ExchangeCounters, ExchangeFaults } from './counters.js';
+import { type ExchangeCounters, type ExchangeFaults, zeroCounters } from './counters.js';
 import { ExchangeDb } from './db.js';
 import { ExchangeHandlers, type Incoming } from './message-handlers.js';
 
@@ -39,6 +39,8 @@ export interface ExchangeOptions {
   log?: Logger;
   clock?: Clock;
   faults?: ExchangeFaults;
+  /** Makes the MQTT client (default mqtt.js `connect`): tests stand between the exchange and the broker here. */
+  connect?: (brokerUrl: string, options: IClientOptions) => MqttClient;
 }
 
 export interface Exchange {
@@ -62,18 +64,12 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   const { address, maxResults, signer } = checkOptions(options);
   const protocolVersion = options.protocolVersion ?? 5;
   const db = new ExchangeDb(options.dbPath);
-  const stats: ExchangeCounters = {
-    received: 0,
-    accepted: 0,
-    duplicates: 0,
-    rejected: 0,
-    unreadable: 0,
-    receiptsSent: 0,
-    receiptResultsDropped: 0,
-    queries: 0,
-  };
+  const stats = zeroCounters();
   const subscriptions = [...UPSTREAM_TOPICS, 'status'].map((level) => `${TOPIC_ROOT}/+/+/+/${level}`);
-  const client: MqttClient = connect(options.brokerUrl, mqttOptions(options, protocolVersion));
+  const client: MqttClient = (options.connect ?? connect)(
+    options.brokerUrl,
+    mqttOptions(options, protocolVersion),
+  );
   const handlers = new ExchangeHandlers({
     client,
     db,
@@ -92,13 +88,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   let stopped = false;
 
   client.on('error', (err) => log.warn({ err: err.message }, 'exchange connection error'));
-  client.on('connect', (connack) => {
-    // Subscribing again is harmless when the broker kept the session, and required when it did not.
-    client.subscribe(subscriptions, { qos: 1 }, (err) => {
-      if (err) log.error({ err: err.message }, 'exchange subscription failed');
-    });
-    log.info({ sessionPresent: connack.sessionPresent }, 'exchange connected');
-  });
+  client.on('connect', resubscribeOnConnect(client, subscriptions, log));
   client.on('message', (topic, payload, packet) => {
     queue.push({ topic, payload, packet });
     if (!scheduled) {
@@ -191,6 +181,29 @@ function mqttOptions(options: ExchangeOptions, protocolVersion: 4 | 5): IClientO
           rejectUnauthorized: true,
         }
       : {}),
+  };
+}
+
+/**
+ * Each connection subscribes again: harmless when the broker kept the session, required when
+ * it did not. A session lost on a reconnection is logged (EXCHANGE.md §2.6).
+ */
+function resubscribeOnConnect(
+  client: MqttClient,
+  subscriptions: string[],
+  log: Logger,
+): (connack: IConnackPacket) => void {
+  let connections = 0;
+  return (connack) => {
+    client.subscribe(subscriptions, { qos: 1 }, (err) => {
+      if (err) log.error({ err: err.message }, 'exchange subscription failed');
+    });
+    if (connections++ > 0 && !connack.sessionPresent) {
+      // What gateways published meanwhile went to no one; they resend after their receipt timeout.
+      log.warn(
+        "the broker had lost the exchange session: messages sent meanwhile come again with the gateways' resends",
+      );
+    } else log.info({ sessionPresent: connack.sessionPresent }, 'exchange connected');
   };
 }
 

@@ -1,17 +1,25 @@
-import { assertDeterministic } from '../cbor/index.js';
 import { type CtopError, isCtopError } from '../errors.js';
 import {
+  CONTENT_TYPES,
+  decodeAlert,
+  decodeLockEvents,
   decodeOutageReport,
+  decodePairingRecord,
   deriveMessageId,
   type Envelope,
+  type EnvelopeHead,
   gatewayAddress,
   gatewayTopic,
+  KIND_ACTIONS,
   kidBelongsTo,
   kindOfTopic,
   type OutageReport,
-  openEnvelope,
+  openEnvelopeHead,
   type ParsedTopic,
   payloadMatches,
+  REJECTION_REASONS,
+  type RejectionReason,
+  readEnvelope,
   toBeSigned,
   verifySigned,
 } from '../exchange-wire/index.js';
@@ -20,11 +28,12 @@ import { inspectManifest } from '../manifest/index.js';
 
 /** What the exchange concluded about one message on a gateway topic. */
 export type Verdict =
-  /** Not even a messageId could be read: nobody to answer. */
+  /** §5.3 step 1 failed: not even what a result needs could be read. Dropped. */
   | { outcome: 'unreadable'; error: CtopError }
-  | { outcome: 'rejected'; envelope: Envelope; reason: RejectionReason; detail: string }
+  | { outcome: 'rejected'; head: EnvelopeHead; reason: RejectionReason; detail: string }
   | {
       outcome: 'accepted';
+      head: EnvelopeHead;
       envelope: Envelope;
       kid: string;
       /** Manifests: the exchange's verification of the customs signature. */
@@ -35,41 +44,7 @@ export type Verdict =
       outage?: OutageReport;
     };
 
-/** Reason codes of rejected receipts (EXCHANGE.md §5.2). */
-export type RejectionReason =
-  | 'address_mismatch'
-  | 'kind_mismatch'
-  | 'unknown_key'
-  | 'bad_signature'
-  | 'key_expired'
-  | 'key_revoked'
-  | 'key_mismatch'
-  | 'payload_hash_mismatch'
-  | 'message_id_mismatch'
-  | 'payload_malformed'
-  | 'manifest_unknown_signer'
-  | 'manifest_bad_signature'
-  | 'manifest_expired'
-  | 'manifest_revoked'
-  | 'manifest_malformed';
-
-export const REJECTION_REASONS: readonly RejectionReason[] = [
-  'address_mismatch',
-  'kind_mismatch',
-  'unknown_key',
-  'bad_signature',
-  'key_expired',
-  'key_revoked',
-  'key_mismatch',
-  'payload_hash_mismatch',
-  'message_id_mismatch',
-  'payload_malformed',
-  'manifest_unknown_signer',
-  'manifest_bad_signature',
-  'manifest_expired',
-  'manifest_revoked',
-  'manifest_malformed',
-];
+export { REJECTION_REASONS, type RejectionReason };
 
 export const KEY_REASONS = {
   unknown_signer: 'unknown_key',
@@ -82,17 +57,20 @@ export const KEY_REASONS = {
 export interface JudgeContext {
   /** The exchange's address: envelopes must be addressed to it. */
   address: string;
-  /** Gateway keys (role gateway) and customs signer keys, as a fast-verifying view. */
+  /** Gateway keys (role gateway) and customs signer keys. */
   trust: TrustStore;
+  /** Reception time: gateway keys are judged at it (EXCHANGE.md §3). */
   now: number;
 }
 
+type Accepted = Extract<Verdict, { outcome: 'accepted' }>;
+type Reject = (reason: RejectionReason, detail: string) => Verdict;
+
 /**
- * Checks an envelope in the order an operator would want the reason: addressing, the
- * gateway's signature and key binding, the payload hash and messageId, then the content
- * (a manifest's customs signature, an outage report's fields). The content checks are
- * skipped for a message `acceptedBefore` names (a resend: the messageId,
- * checked against the content, proves it is the same content).
+ * The steps of EXCHANGE.md §5.3, in order; the first that fails decides. Step 1 reads what
+ * a result needs or the message is dropped; step 2 (the key) is the only one whose
+ * rejection is not authenticated; the payload checks of step 9 are skipped for a message
+ * `acceptedBefore` names (a resend: step 7 proved it is the same content).
  */
 export function judgeEnvelope(
   bytes: Uint8Array,
@@ -100,32 +78,15 @@ export function judgeEnvelope(
   ctx: JudgeContext,
   acceptedBefore: (messageId: string) => boolean = () => false,
 ): Verdict {
-  let opened: ReturnType<typeof openEnvelope>;
+  let head: EnvelopeHead;
   try {
-    opened = openEnvelope(bytes);
+    head = openEnvelopeHead(bytes);
   } catch (err) {
     if (!isCtopError(err)) throw err;
     return { outcome: 'unreadable', error: err };
   }
-  const { envelope, signed } = opened;
-  const reject = (reason: RejectionReason, detail: string): Verdict => ({
-    outcome: 'rejected',
-    envelope,
-    reason,
-    detail,
-  });
-
-  const sender = gatewayAddress(topic);
-  if (envelope.from !== sender)
-    return reject('address_mismatch', `from ${envelope.from} on the topic of ${sender}`);
-  const receiptTopic = gatewayTopic(topic, 'receipt');
-  if (envelope.replyTo !== receiptTopic)
-    return reject('address_mismatch', `replyTo ${envelope.replyTo}, not the sender's ${receiptTopic}`);
-  if (envelope.to !== ctx.address)
-    return reject('address_mismatch', `addressed to ${envelope.to}, not ${ctx.address}`);
-  if (kindOfTopic(topic.level) !== envelope.kind)
-    return reject('kind_mismatch', `a ${envelope.kind} on topic ${topic.level}`);
-
+  const reject: Reject = (reason, detail) => ({ outcome: 'rejected', head, reason, detail });
+  const { signed } = head;
   // Validity at reception, not at the sender's claimed time: a revoked key cannot backdate.
   const check = verifySigned(ctx.trust, {
     kid: signed.kid,
@@ -138,46 +99,68 @@ export function judgeEnvelope(
   if (!kidBelongsTo(signed.kid, topic.gatewayId)) {
     return reject('key_mismatch', `key ${signed.kid} does not belong to gateway ${topic.gatewayId}`);
   }
+  if (signed.contentType !== CONTENT_TYPES.envelope)
+    return reject('content_type_mismatch', `content type ${signed.contentType.slice(0, 64)}`);
+  let envelope: Envelope;
+  try {
+    envelope = readEnvelope(head);
+  } catch (err) {
+    if (!isCtopError(err)) throw err;
+    return reject('envelope_malformed', err.message);
+  }
+  const sender = gatewayAddress(topic);
+  if (envelope.from !== sender)
+    return reject('address_mismatch', `from ${envelope.from} on the topic of ${sender}`);
+  const receiptTopic = gatewayTopic(topic, 'receipt');
+  if (envelope.replyTo !== receiptTopic)
+    return reject('address_mismatch', `replyTo ${envelope.replyTo}, not the sender's ${receiptTopic}`);
+  if (envelope.to !== ctx.address)
+    return reject('address_mismatch', `addressed to ${envelope.to}, not ${ctx.address}`);
+  if (kindOfTopic(topic.level) !== envelope.kind)
+    return reject('kind_mismatch', `a ${envelope.kind} on topic ${topic.level}`);
+  if (envelope.action !== KIND_ACTIONS[envelope.kind])
+    return reject('kind_mismatch', `action ${envelope.action} for a ${envelope.kind}`);
   if (!payloadMatches(envelope))
     return reject('payload_hash_mismatch', 'payloadSha256 does not match the payload');
   const expected = deriveMessageId(envelope.from, envelope.kind, envelope.payloadSha256);
   if (envelope.messageId !== expected)
     return reject('message_id_mismatch', `messageId should be ${expected}`);
 
-  const accepted = { outcome: 'accepted' as const, envelope, kid: signed.kid };
-  const lockId = typeof envelope.routing.lockId === 'string' ? envelope.routing.lockId : undefined;
+  const accepted: Accepted = { outcome: 'accepted', head, envelope, kid: signed.kid };
   if (acceptedBefore(envelope.messageId)) return accepted;
-  switch (envelope.kind) {
-    case 'manifest':
-      return judgeManifest(envelope, ctx, accepted, reject);
-    case 'outage': {
-      let outage: OutageReport;
-      try {
-        outage = decodeOutageReport(envelope.payload);
-      } catch (err) {
-        if (!isCtopError(err)) throw err;
-        return reject('payload_malformed', err.message);
+  return envelope.kind === 'manifest'
+    ? judgeManifest(envelope, ctx, accepted, reject)
+    : judgePayload(envelope, accepted, reject);
+}
+
+/** §4.3: a payload other than a manifest, against its kind's CDDL; what it names is indexed. */
+function judgePayload(envelope: Envelope, accepted: Accepted, reject: Reject): Verdict {
+  try {
+    switch (envelope.kind) {
+      case 'outage': {
+        const outage = decodeOutageReport(envelope.payload);
+        if (outage.gateway !== envelope.from)
+          return reject('payload_malformed', `outage report of ${outage.gateway}`);
+        return { ...accepted, outage };
       }
-      if (outage.gateway !== envelope.from)
-        return reject('payload_malformed', `outage report of ${outage.gateway}`);
-      return { ...accepted, outage };
+      case 'pairing': {
+        const p = decodePairingRecord(envelope.payload);
+        return { ...accepted, lockId: p.lockId, container: p.container, manifestId: p.manifestId };
+      }
+      case 'lock_events':
+        return { ...accepted, lockId: decodeLockEvents(envelope.payload).lockId };
+      default: {
+        const a = decodeAlert(envelope.payload);
+        return {
+          ...accepted,
+          ...(a.lockId === undefined ? {} : { lockId: a.lockId }),
+          ...(a.manifestId === undefined ? {} : { manifestId: a.manifestId }),
+        };
+      }
     }
-    default:
-      try {
-        assertDeterministic(
-          envelope.payload,
-          { maxTextBytes: 64 * 1024, maxMapSize: 1024, maxArrayLength: 100_000 },
-          {
-            malformed: 'E_SYNC_MALFORMED',
-            nonCanonical: 'E_SYNC_MALFORMED',
-            limit: 'E_SYNC_MALFORMED',
-          },
-        );
-      } catch (err) {
-        if (!isCtopError(err)) throw err;
-        return reject('payload_malformed', `${envelope.kind} payload: ${err.message}`);
-      }
-      return { ...accepted, ...(lockId === undefined ? {} : { lockId }) };
+  } catch (err) {
+    if (!isCtopError(err)) throw err;
+    return reject('payload_malformed', err.message);
   }
 }
 
@@ -187,12 +170,7 @@ export function judgeEnvelope(
  * a gateway that calls it valid when the exchange does not gets a rejection, so the
  * disagreement (trust stores out of step, a forged key) is seen on both sides.
  */
-function judgeManifest(
-  envelope: Envelope,
-  ctx: JudgeContext,
-  accepted: { outcome: 'accepted'; envelope: Envelope; kid: string },
-  reject: (reason: RejectionReason, detail: string) => Verdict,
-): Verdict {
+function judgeManifest(envelope: Envelope, ctx: JudgeContext, accepted: Accepted, reject: Reject): Verdict {
   const inspection = inspectManifest(envelope.payload, ctx.trust, { now: ctx.now });
   const claimed = envelope.routing.manifestId;
   if (typeof claimed === 'string' && claimed !== inspection.manifestId) {

@@ -119,7 +119,7 @@ export class ExchangeHandlers {
     const receipts = new Map<string, { to: string; results: ReceiptResult[] }>();
     db.transaction(() => {
       for (const { topic, bytes, verdict } of envelopes) {
-        const result = recordVerdict(db, verdict, bytes, now, stats, log);
+        const result = recordVerdict(db, verdict, topic, bytes, now, stats, log);
         if (!result) continue;
         const receiptTopic = gatewayTopic(topic, 'receipt');
         let answer = receipts.get(receiptTopic);

@@ -1,4 +1,4 @@
-import type { ReceiptResult } from '../exchange-wire/index.js';
+import { gatewayAddress, kindOfTopic, type ParsedTopic, type ReceiptResult } from '../exchange-wire/index.js';
 import type { Logger } from '../log.js';
 import type { ExchangeCounters } from './counters.js';
 import type { ExchangeDb } from './db.js';
@@ -8,12 +8,15 @@ type Judged = Exclude<Verdict, { outcome: 'unreadable' }>;
 type Accepted = Extract<Verdict, { outcome: 'accepted' }>;
 
 /**
- * Records a verdict on one envelope in the exchange's database (inside the batch's
- * transaction); returns the receipt result, or undefined when nobody can be answered.
+ * Records a verdict on one envelope in the exchange's database, inside the batch's
+ * transaction (EXCHANGE.md §8: the caller commits before any receipt goes out); returns the
+ * receipt result — the declared ids and hash, the copy's envelopeSha256 — or undefined when
+ * nobody can be answered.
  */
 export function recordVerdict(
   db: ExchangeDb,
   verdict: Verdict,
+  topic: ParsedTopic,
   bytes: Buffer,
   now: number,
   stats: ExchangeCounters,
@@ -24,7 +27,7 @@ export function recordVerdict(
     log.warn({ code: verdict.error.code }, `unreadable message dropped: ${verdict.error.message}`);
     return undefined;
   }
-  if (verdict.outcome === 'rejected') return recordRejection(db, verdict, now, stats, log);
+  if (verdict.outcome === 'rejected') return recordRejection(db, verdict, topic, now, stats, log);
   const known = db.get(verdict.envelope.messageId);
   if (known) {
     // The messageId is a hash of sender, kind and payload hash (checked): same id, same content.
@@ -41,30 +44,39 @@ export function recordVerdict(
   return recordAccepted(db, verdict, bytes, now, stats, log);
 }
 
+/** What every result names: the declared ids and hash (right or wrong) and the copy answered. */
 function receiptBase(verdict: Judged) {
-  const e = verdict.envelope;
-  return { messageId: e.messageId, conversationId: e.conversationId, payloadSha256: e.payloadSha256 };
+  const h = verdict.head;
+  return {
+    messageId: h.messageId,
+    conversationId: h.conversationId,
+    payloadSha256: h.payloadSha256,
+    envelopeSha256: h.envelopeSha256,
+  };
 }
 
 function recordRejection(
   db: ExchangeDb,
   verdict: Extract<Verdict, { outcome: 'rejected' }>,
+  topic: ParsedTopic,
   now: number,
   stats: ExchangeCounters,
   log: Logger,
 ): ReceiptResult {
-  const e = verdict.envelope;
+  // A rejected envelope may not have been read past its head: sender and kind come from the topic.
+  const h = verdict.head;
+  const sender = gatewayAddress(topic);
   stats.rejected++;
   db.recordRejection({
-    messageId: e.messageId,
-    sender: e.from,
-    kind: e.kind,
+    messageId: h.messageId,
+    sender,
+    kind: kindOfTopic(topic.level) ?? topic.level,
     receivedAt: now,
     reason: verdict.reason,
     detail: verdict.detail,
-    payloadSha256: e.payloadSha256,
+    payloadSha256: h.payloadSha256,
   });
-  log.warn({ messageId: e.messageId, from: e.from, reason: verdict.reason }, `rejected: ${verdict.detail}`);
+  log.warn({ messageId: h.messageId, from: sender, reason: verdict.reason }, `rejected: ${verdict.detail}`);
   return {
     ...receiptBase(verdict),
     status: 'rejected',

@@ -4,9 +4,11 @@ import { type Logger, silentLogger } from '../log.js';
 import { lockAdvertising } from './ble/advertising-data.js';
 import { ByteStreamApp } from './ble/byte-stream-app.js';
 import type { ControllerOptions } from './ble/controller.js';
+import { Op } from './ble/hci-constants.js';
 import type { LinkParams } from './ble/link-params.js';
 import { SimPeripheral, type SimPeripheralOptions } from './ble/peripheral.js';
 import type { SimPeripheralApp } from './ble/peripheral-app.js';
+import { SimClock } from './ble/sim-clock.js';
 import { SimRadio } from './ble/sim-radio.js';
 import { type TrainPassage, trainPassage } from './ble/train.js';
 import { SimWorld } from './ble/world.js';
@@ -40,6 +42,14 @@ export interface SimulatedTrainOptions {
   locks: readonly TrainLockSpec[];
   /** Simulated seconds per wall second. Default 1. */
   timeScale?: number;
+  /**
+   * Whether the train waits for the gateway: the simulated clock stays at zero until the host
+   * first asks the radio to scan or to connect, as at a checkpoint whose gateway is up before
+   * the train comes. Default true: a reader that starts late on a loaded machine (a second
+   * process, noble's power-on) then still sees the whole train. False: the train rolls from
+   * the simulator's start.
+   */
+  waitForListener?: boolean;
   seed?: number;
   link?: Partial<LinkParams>;
   controller?: ControllerOptions;
@@ -103,8 +113,9 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
     });
     return { spec, identity, engine, lock: new SimulatedLock(engine, spec.faults, log) };
   });
+  const waits = options.waitForListener ?? true;
   const world = new SimWorld({
-    timeScale: options.timeScale ?? 1,
+    clock: new SimClock({ timeScale: options.timeScale ?? 1, held: waits }),
     seed: options.seed ?? 1,
     ...(options.link ? { link: options.link } : {}),
     log,
@@ -141,6 +152,16 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
     return { spec, address, identity, lock, peripheral };
   });
   const radio = await SimRadio.start({ world, log, ...options.controller });
+  if (waits) {
+    const controller = radio.emulator.controller;
+    const onCommand = (op: number, p: Buffer) => {
+      const scans = op === Op.LeSetScanEnable && p[0] === 1;
+      if (!scans && op !== Op.LeCreateConnection) return;
+      controller.off('command', onCommand);
+      world.clock.release();
+    };
+    controller.on('command', onCommand);
+  }
   return {
     world,
     radio,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,12 @@ import { CtopError } from '../errors.js';
  * it. `gatewayPath` is what the agent opens, `lockPath` what a simulated lock serves on.
  * `cut()` kills socat (both ends vanish, as when a cable is pulled) and `restore()` brings
  * the same paths back.
+ *
+ * socat killed with SIGKILL cannot remove its symlinks: left behind, they point at
+ * /dev/pts numbers the kernel hands to the next pty opened on the machine — another lock's,
+ * in a test run three files at a time. A reader reopening the stale link would talk to that
+ * other lock, and `restore()` would see the links "exist" before socat made its own. So
+ * both remove the links themselves.
  */
 export class PtyPair {
   readonly gatewayPath: string;
@@ -43,6 +49,7 @@ export class PtyPair {
   /** Starts socat if it is not running and waits for both links to exist. */
   async restore(): Promise<void> {
     if (this.connected) return;
+    this.#removeLinks();
     const end = (path: string) => `pty,raw,echo=0,link=${path}`;
     const socat = spawn('socat', [end(this.gatewayPath), end(this.lockPath)], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -53,7 +60,8 @@ export class PtyPair {
     });
     const spawnError = new Promise<Error>((resolve) => socat.once('error', resolve));
     this.#socat = socat;
-    const deadline = Date.now() + 5000;
+    // A safety net for a socat that never makes its links; on a loaded machine it takes long.
+    const deadline = Date.now() + 60_000;
     while (!(existsSync(this.gatewayPath) && existsSync(this.lockPath))) {
       const failed = await Promise.race([spawnError, sleep(10).then(() => undefined)]);
       if (failed || socat.exitCode !== null || Date.now() > deadline) {
@@ -77,6 +85,17 @@ export class PtyPair {
     socat.kill('SIGKILL');
     await exited;
     this.#socat = undefined;
+    this.#removeLinks();
+  }
+
+  #removeLinks(): void {
+    for (const link of [this.gatewayPath, this.lockPath]) {
+      try {
+        if (lstatSync(link).isSymbolicLink()) rmSync(link);
+      } catch {
+        // Not there: nothing to remove.
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@
  * - `store.locks.provision(list)`, `store.manifests.list(query)`, `store.alarm`,
  *   `store.retention(options)`
  * - `exportBundle` / `importBundle`: signed bundles for manual transfer
+ * - `backupDatabase(db, out)` / `restoreDatabase(file, db, { force })`: online backups that
+ *   restore; a restore refuses a database another process holds open (E_STORE_IN_USE)
  * - `store.audit`: record / list, the console's append-only audit trail (EurAsEC 2009 Art. 11)
  * - `store.revocations.apply(signers, gatewayId, now)`: flags stored manifests of a signer
  *   revoked since they were verified, with an alert queued for the exchange
@@ -29,6 +31,13 @@ export {
   AuditTrail,
 } from './audit.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export {
+  type BackupSummary,
+  backupDatabase,
+  type RestoreOptions,
+  type RestoreSummary,
+  restoreDatabase,
+} from './backup.js';
 export { type ExportOptions, type ExportSummary, exportBundle } from './bundle-export.js';
 export { BUNDLE_FORMAT, type BundleContents, type OpenedBundle, openBundle } from './bundle-format.js';
 export { type ImportOptions, type ImportSummary, importBundle } from './bundle-import.js';

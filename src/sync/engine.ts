@@ -19,6 +19,7 @@ import { loadBrokerPassword } from './credentials.js';
 import type { SyncEventMap, SyncStatus } from './events.js';
 import { InFlightRegistry } from './in-flight.js';
 import { OutageTracker } from './outage-tracker.js';
+import { PublishedCopies } from './published-copies.js';
 import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-client.js';
 import { announceReceipts, settleReceipts } from './receipts.js';
 import { OutboxSender } from './sender.js';
@@ -80,6 +81,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   readonly #tracker: OutageTracker;
   readonly #queries: QueryClient;
   readonly #inFlight = new InFlightRegistry();
+  readonly #copies = new PublishedCopies();
   readonly #stats = new StatsBuffer();
   #running = false;
   #stopping = false;
@@ -111,6 +113,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       store: this.#store,
       signer: this.#signer,
       inFlight: this.#inFlight,
+      copies: this.#copies,
       stats: this.#stats,
       envelope: { from: c.address, to: c.exchangeAddress, replyTo: c.topics.receipt },
       topics: Object.fromEntries(OUTBOX_KINDS.map((k) => [k, gatewayTopic(c, KIND_TOPICS[k])])) as Record<
@@ -421,6 +424,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
         trust: this.#trust,
         address: this.config.address,
         inFlight: this.#inFlight,
+        copies: this.#copies,
         stats: this.#stats,
         now,
       });
@@ -435,6 +439,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     announceReceipts(outcome, {
       log: this.#log,
       inFlight: this.#inFlight,
+      copies: this.#copies,
       emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
     });
     if (outcome.settled.length > 0 || outcome.verified > 0) {

@@ -145,7 +145,7 @@ export class QueryClient {
   handle(bytes: Uint8Array): void {
     try {
       const { result, signed } = openQueryResult(bytes);
-      assertSignedBy(signed, 'exchange', result.issuedAt, this.#o.trust, 'query result');
+      assertSignedBy(signed, 'exchange', this.#o.clock.now(), this.#o.trust, 'query result');
       const pending = this.#pending.get(result.queryId);
       if (result.to !== this.#o.from) {
         this.#o.log.warn(

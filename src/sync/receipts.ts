@@ -1,10 +1,11 @@
 import { type ErrorCode, isCtopError } from '../errors.js';
-import { type ReceiptResult, verifyReceipt } from '../exchange-wire/index.js';
+import { isAuthenticatedReason, type ReceiptResult, verifyReceipt } from '../exchange-wire/index.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlightRegistry } from './in-flight.js';
+import type { PublishedCopies } from './published-copies.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
 export interface SettledReceipt {
@@ -19,6 +20,8 @@ export interface SettledReceipt {
   latencyMs?: number;
   /** false: the row had been settled by an earlier copy of this receipt. */
   changed: boolean;
+  /** A rejection settled by messageId although it names another payloadSha256 (EXCHANGE.md §5.1). */
+  otherHash?: string;
 }
 
 export interface IgnoredReceipt {
@@ -40,15 +43,21 @@ export interface ReceiptContext {
   /** This gateway's address: receipts for another are not ours. */
   address: string;
   inFlight: InFlightRegistry;
+  /** The copies this gateway published: what an unauthenticated rejection must name. */
+  copies: PublishedCopies;
   stats: StatsBuffer;
+  /** Reception time: the exchange key must be valid and not revoked now (EXCHANGE.md §3). */
   now: number;
 }
 
 /**
- * Acts on the receipts that arrived together: each is verified (exchange key, validity at
- * its issue time), addressed to this gateway, and each result must name a message of ours
- * by id *and* content hash. Only then is the row acknowledged or quarantined — all rows
- * in one transaction. Anything else is ignored and reported, never acted on.
+ * Acts on the receipts that arrived together (EXCHANGE.md §5.1): each is verified (an
+ * exchange key valid at reception) and addressed to this gateway, and each result must name
+ * a message of ours. An acceptance must also name its content hash. A rejection settles by
+ * messageId when its reason is authenticated (decided after our signature verified), else
+ * only when it answers a copy we published (`envelopeSha256`) — a copy with a broken
+ * signature that someone else put on our topic quarantines nothing. Settled rows are
+ * acknowledged or quarantined in one transaction; anything else is ignored and reported.
  */
 export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext): ReceiptOutcome {
   const ignored: IgnoredReceipt[] = [];
@@ -56,7 +65,7 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
   let verified = 0;
   for (const bytes of batch) {
     try {
-      const { receipt } = verifyReceipt(bytes, ctx.trust);
+      const { receipt } = verifyReceipt(bytes, ctx.trust, ctx.now);
       verified++;
       if (receipt.to !== ctx.address) {
         ignored.push({
@@ -86,12 +95,10 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
         });
         continue;
       }
-      if (!row.payloadSha256.equals(result.payloadSha256)) {
-        ignored.push({
-          code: 'E_SYNC_RECEIPT_MISMATCH',
-          message: `receipt for ${result.messageId} names other content than outbox row ${row.id}`,
-          messageId: result.messageId,
-        });
+      const sameContent = row.payloadSha256.equals(result.payloadSha256);
+      const why = unsettled(result, row, sameContent, ctx.copies);
+      if (why) {
+        ignored.push({ code: 'E_SYNC_RECEIPT_MISMATCH', message: why, messageId: result.messageId });
         continue;
       }
       const receipt = {
@@ -122,6 +129,7 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
         duplicate: result.duplicate,
         ...(entry ? { latencyMs: ctx.now - entry.lastSentAt } : {}),
         changed,
+        ...(sameContent ? {} : { otherHash: Buffer.from(result.payloadSha256).toString('hex') }),
       });
     }
   });
@@ -131,6 +139,26 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
       ctx.stats.add(ctx.now, s.status === 'accepted' ? { receiptsAccepted: 1 } : { receiptsRejected: 1 });
   }
   return { settled, ignored, verified };
+}
+
+/** Why a result that names a row of ours must not settle it; undefined when it settles it. */
+function unsettled(
+  result: ReceiptResult,
+  row: OutboxEntry,
+  sameContent: boolean,
+  copies: PublishedCopies,
+): string | undefined {
+  if (result.status === 'accepted') {
+    return sameContent
+      ? undefined
+      : `receipt accepts ${result.messageId} with other content than outbox row ${row.id}`;
+  }
+  const reason = result.reason ?? 'unknown';
+  if (isAuthenticatedReason(reason) || copies.has(result.messageId, result.envelopeSha256)) return undefined;
+  return (
+    `rejection (${reason}) of a copy of ${result.messageId} this gateway does not know as its own ` +
+    `(forged or altered on the way): outbox row ${row.id} stays queued`
+  );
 }
 
 /**
@@ -143,6 +171,7 @@ export function announceReceipts(
   ctx: {
     log: Logger;
     inFlight: InFlightRegistry;
+    copies: PublishedCopies;
     emit: <K extends 'receipt' | 'rejection' | 'receipt-ignored'>(
       event: K,
       payload: SyncEventMap[K][0],
@@ -155,6 +184,13 @@ export function announceReceipts(
   }
   for (const s of outcome.settled) {
     ctx.inFlight.delete(s.messageId);
+    ctx.copies.forget(s.messageId);
+    if (s.otherHash !== undefined && s.changed) {
+      ctx.log.warn(
+        { outboxId: s.outboxId, messageId: s.messageId, payloadSha256: s.otherHash },
+        `the exchange's rejection of outbox row ${s.outboxId} names another payloadSha256 than the message's; settled by its messageId (EXCHANGE.md §5.1)`,
+      );
+    }
     ctx.emit('receipt', {
       outboxId: s.outboxId,
       messageId: s.messageId,

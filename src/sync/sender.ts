@@ -7,12 +7,15 @@ import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlight, InFlightRegistry } from './in-flight.js';
 import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
+import type { PublishedCopies } from './published-copies.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
 export interface OutboxSenderOptions {
   store: Store;
   signer: Ed25519Signer;
   inFlight: InFlightRegistry;
+  /** Every copy published is remembered: a rejection of a copy not ours settles nothing. */
+  copies: PublishedCopies;
   stats: StatsBuffer;
   envelope: EnvelopeContext;
   /** Upstream topic of each kind. */
@@ -119,6 +122,7 @@ export class OutboxSender {
       return;
     }
     entry.bytes = bytes.byteLength;
+    o.copies.add(entry.messageId, bytes);
     const sentOn = epoch();
     const options: IClientPublishOptions = { qos: 1 };
     if (o.protocolVersion === 5) {

@@ -67,19 +67,35 @@ export async function startConsole(
   return { url: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`, store, keys, trains, close };
 }
 
-/** fetch with a cookie jar of one cookie and no redirects followed. */
+/** fetch with a cookie jar (the session cookie and the language one) and no redirects followed. */
 export class Client {
-  cookie: string | undefined;
+  readonly jar = new Map<string, string>();
   constructor(readonly base: string) {}
+
+  /** The session cookie as `name=value`, as the tests compare and forge it. */
+  get cookie(): string | undefined {
+    for (const [name, value] of this.jar) if (/ctop_console$/.test(name)) return `${name}=${value}`;
+    return undefined;
+  }
+
+  set cookie(pair: string | undefined) {
+    for (const name of [...this.jar.keys()]) if (/ctop_console$/.test(name)) this.jar.delete(name);
+    if (pair) {
+      const at = pair.indexOf('=');
+      this.jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.cookie) headers.set('cookie', this.cookie);
+    if (this.jar.size > 0) headers.set('cookie', [...this.jar].map(([n, v]) => `${n}=${v}`).join('; '));
     const res = await fetch(this.base + path, { ...init, headers, redirect: 'manual' });
-    const set = res.headers.get('set-cookie');
-    if (set) {
+    for (const set of res.headers.getSetCookie()) {
       const [pair] = set.split(';');
-      this.cookie = /=$/.test(pair!) || /expires=Thu, 01 Jan 1970/i.test(set) ? undefined : pair;
+      const at = pair!.indexOf('=');
+      const name = pair!.slice(0, at);
+      if (/=$/.test(pair!) || /expires=Thu, 01 Jan 1970/i.test(set)) this.jar.delete(name);
+      else this.jar.set(name, pair!.slice(at + 1));
     }
     return res;
   }

@@ -60,8 +60,11 @@ t.test('a lock plugged in is read, stored and delivered; health, readiness and m
   t.equal(metricValue(metrics, 'ctop_serial_ports', { state: 'attached' }), 1);
   t.ok(metricValue(metrics, 'process_resident_memory_bytes') !== undefined, 'process metrics');
 
-  // The same lock, unchanged, is not read again however often it is probed.
-  await new Promise((r) => setTimeout(r, 1200));
+  // The same lock, unchanged, is not read again however often it is probed: two more probes
+  // (HELLO and BYE each), counted at the lock, rather than a wait a loaded machine may spend
+  // without probing at all.
+  const requests = lock.lock.stats.requests;
+  await waitFor(() => lock.lock.stats.requests >= requests + 4, 30_000, 'two more probes');
   t.equal(daemon.readsOf('SSL-KZ-000001').length, 1, 'an unchanged lock is read once');
 
   const exit = await daemon.stop('SIGTERM');

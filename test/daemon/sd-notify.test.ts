@@ -64,20 +64,21 @@ t.test('the notifier sends each message in order through systemd-notify', async 
   });
   t.equal(notifier.enabled, true);
   t.equal(notifier.watchdogMs, 4000);
-  const started = Date.now();
   await notifier.ready('up\nand running');
   await notifier.watchdog();
   await notifier.stopping();
-  t.ok(Date.now() - started < 4000, 'the barrier returns at once: nothing waits for its timeout');
-  await waitFor(() => receiver.messages.length >= 6, 3000, 'the messages');
+  await waitFor(() => receiver.messages.length >= 6, 30_000, 'the messages');
   const payloads = receiver.messages.filter((m) => m !== 'BARRIER=1');
   t.same(payloads, [
     `MAINPID=${process.pid} READY=1 STATUS=up and running`,
     `MAINPID=${process.pid} WATCHDOG=1`,
     `MAINPID=${process.pid} STOPPING=1`,
   ]);
+  // The barrier returned because the receiver closed its pipe, not by its timeout: a barrier
+  // that times out makes systemd-notify exit 1 ("Failed to invoke barrier"), which counts as
+  // failed. (This once asserted "< 4 s for three messages", a stopwatch.)
   t.equal(notifier.sent, 3);
-  t.equal(notifier.failed, 0);
+  t.equal(notifier.failed, 0, 'no barrier timed out');
 
   const other = new SystemdNotifier({
     log: silentLogger,

@@ -2,7 +2,7 @@ import t from 'tap';
 import { SerialLockServer } from '../../src/sim/lock/serial-lock-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startSerialLock } from '../helpers/serial-lock.js';
-import { fixtureManifest, startTestExchange } from '../helpers/sync-world.js';
+import { fixtureManifest, startTestExchange, waitFor } from '../helpers/sync-world.js';
 import { httpGet, makeDaemonWorld, metricValue, scrapeUntil, startDaemon } from './world.js';
 
 /**
@@ -47,7 +47,9 @@ t.test('ports appear, change and vanish mid-read while the daemon runs', async (
   t.teardown(b.close);
   world.plug('b', b.pty.gatewayPath);
   await daemon.msg('reading lock SSL-CN-001944');
-  await new Promise((r) => setTimeout(r, 1200));
+  // Mid-read by the bytes, not by a wait: 24 KiB served is more than a window in flight (8
+  // requests of 2 KiB), so the daemon has verified some; 68 KB cannot all have gone.
+  await waitFor(() => b.lock.stats.manifestBytesServed >= 24 * 1024, 60_000, 'the read under way');
   await b.pty.cut();
   await daemon.msg('serial device gone');
   const cut = await daemon.lockRead('SSL-CN-001944', 15_000);

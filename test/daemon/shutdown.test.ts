@@ -29,7 +29,9 @@ t.test(
     const first = startDaemon(t, config);
     await first.ready();
     await first.msg('reading lock SSL-CN-001944');
-    await new Promise((r) => setTimeout(r, 1500));
+    // Mid-read by the bytes, not by a wait: 24 KiB served is more than a window in flight, so
+    // some are verified; 68 KB at 115200 baud cannot all have gone.
+    await waitFor(() => lock.lock.stats.manifestBytesServed >= 24 * 1024, 60_000, 'the read under way');
     const exit = await first.stop('SIGTERM');
     t.same(exit, { code: 0, signal: null }, 'exits 0 after SIGTERM');
     const stored = first.readsOf('SSL-CN-001944')[0];

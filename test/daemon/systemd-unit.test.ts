@@ -44,7 +44,7 @@ t.test('the unit has what the issue asks for', async (t) => {
   }
   t.match(
     unitText,
-    /^ExecStart=\S+ \/opt\/ctop-agent\/dist\/src\/cli\/main\.js daemon --config \/etc\/ctop-agent\/config\.yaml$/m,
+    /^ExecStart=\S+ \/usr\/lib\/ctop-agent\/dist\/src\/cli\/main\.js daemon --config \/etc\/ctop-agent\/config\.yaml$/m,
   );
 });
 
@@ -121,8 +121,8 @@ t.test('install.sh stages the program, the unit and the configuration (DESTDIR)'
   writeFileSync(path.join(checkout, 'dist/src/cli/main.js'), '// stand-in\n');
   const first = install(dest);
   t.equal(first.status, 0, first.stderr);
-  t.ok(existsSync(path.join(dest, 'opt/ctop-agent/dist/src/cli/main.js')), 'the program');
-  t.ok(existsSync(path.join(dest, 'opt/ctop-agent/docs/ERRORS.md')), 'the documentation');
+  t.ok(existsSync(path.join(dest, 'usr/lib/ctop-agent/dist/src/cli/main.js')), 'the program');
+  t.ok(existsSync(path.join(dest, 'usr/lib/ctop-agent/docs/ERRORS.md')), 'the documentation');
   t.equal(
     readFileSync(path.join(dest, 'etc/systemd/system/ctop-agent.service'), 'utf8'),
     unitText,

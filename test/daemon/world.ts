@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { CLI } from '../helpers/cli.js';
+import { net } from '../helpers/patience.js';
 import { IDENTITY, makeSyncWorld, type SyncWorld } from '../helpers/sync-world.js';
 
 interface Teardown {
@@ -77,8 +78,9 @@ export function makeDaemonWorld(t: Teardown): DaemonWorld {
         sync: {
           brokers: [brokerUrl],
           exchangeAddress: 'CTOP://KZ/EXCHANGE',
-          keepaliveSeconds: 2,
-          connectTimeoutMs: 2000,
+          // Not shorter: a loaded machine can hold a process for seconds (test/helpers/sync-world.ts).
+          keepaliveSeconds: 10,
+          connectTimeoutMs: 10_000,
           reconnectDelayMs: 200,
           receiptTimeoutMs: 1500,
           pollIntervalMs: 100,
@@ -114,11 +116,17 @@ export class DaemonProcess {
   #waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configFile: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /**
+   * `ctop-agent daemon --config <configFile>` from source, or `command` as it is (an
+   * installed agent, test/package/): `env` then replaces the environment rather than adding to it.
+   */
+  constructor(configFile: string, env: NodeJS.ProcessEnv = {}, command?: string[]) {
+    this.child = command
+      ? spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
     this.child.stdout!.on('data', (d: Buffer) => this.#onData(d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
@@ -151,7 +159,7 @@ export class DaemonProcess {
     }
   }
 
-  /** The first log line (already written or still to come) that matches. */
+  /** The first log line (already written or still to come) that matches; `timeoutMs` as for waitFor (patience.ts). */
   waitFor(match: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine> {
     const seen = this.lines.find(match);
     if (seen) return Promise.resolve(seen);
@@ -160,13 +168,13 @@ export class DaemonProcess {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
         reject(
           new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what}; log tail:\n${this.lines
+            `timed out after ${net(timeoutMs)} ms waiting for ${what}; log tail:\n${this.lines
               .slice(-15)
               .map((l) => JSON.stringify(l))
               .join('\n')}\nstderr: ${this.stderr}`,
           ),
         );
-      }, timeoutMs);
+      }, net(timeoutMs));
       const done = (l: LogLine) => {
         clearTimeout(timer);
         resolve(l);
@@ -258,7 +266,7 @@ export async function scrapeUntil(
   done: (text: string) => boolean,
   timeoutMs: number,
 ): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   let text = (await httpGet(port, '/metrics')).body;
   while (!done(text) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));

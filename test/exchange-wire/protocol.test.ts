@@ -137,22 +137,29 @@ t.test('an envelope round-trips, and its signature covers every byte', async (t)
 
 t.test('a receipt verifies only with a trusted exchange key, and every altered byte is caught', async (t) => {
   const bytes = signReceipt(exchangeSigner, receipt());
-  const { receipt: r } = verifyReceipt(bytes, trust);
+  const { receipt: r } = verifyReceipt(bytes, trust, 1_741_941_000_600);
   t.equal(r.results[0]!.reason, 'manifest_revoked');
   t.equal(r.issuedAt, 1_741_941_000_500, 'times above 2^32 survive');
-  const byGateway = t.throws(() => verifyReceipt(signReceipt(new Ed25519Signer(gateway), receipt()), trust));
+  const byGateway = t.throws(() =>
+    verifyReceipt(signReceipt(new Ed25519Signer(gateway), receipt()), trust, 1_741_941_000_600),
+  );
   t.ok(isCtopError(byGateway, 'E_SYNC_SIGNATURE'), 'a gateway key is not an exchange key');
-  const untrusted = t.throws(() => verifyReceipt(bytes, TrustStore.empty()));
+  const untrusted = t.throws(() => verifyReceipt(bytes, TrustStore.empty(), 1_741_941_000_600));
   t.ok(isCtopError(untrusted, 'E_SYNC_SIGNATURE'), 'unknown key');
   const revoked = TrustStore.empty();
   revoked.add(publicPart(exchange));
-  revoked.revoke('kz-exchange-1', 1_741_941_000_000, 'rotated');
+  revoked.revoke('kz-exchange-1', 1_741_941_000_550, 'rotated');
   t.ok(
     isCtopError(
-      t.throws(() => verifyReceipt(bytes, revoked)),
+      t.throws(() => verifyReceipt(bytes, revoked, 1_741_941_000_600)),
       'E_SYNC_SIGNATURE',
     ),
-    'revoked before issue',
+    'revoked before reception, though issuedAt (…500) claims earlier: a revoked key cannot backdate',
+  );
+  t.equal(
+    verifyReceipt(bytes, revoked, 1_741_941_000_540).receipt.issuedAt,
+    1_741_941_000_500,
+    'the same receipt received before the revocation verifies',
   );
   fc.assert(
     fc.property(
@@ -162,7 +169,7 @@ t.test('a receipt verifies only with a trusted exchange key, and every altered b
         const damaged = Buffer.from(bytes);
         damaged[at]! ^= mask;
         try {
-          verifyReceipt(damaged, trust);
+          verifyReceipt(damaged, trust, 1_741_941_000_600);
           return false;
         } catch (err) {
           return isCtopError(err, 'E_SYNC_MALFORMED') || isCtopError(err, 'E_SYNC_SIGNATURE');

@@ -9,6 +9,7 @@ import {
   type TrainLockSpec,
 } from '../../src/sim/ble-train.js';
 import { composeTrainManifests, type TrainLockPlan } from '../../src/sim/train-manifests.js';
+import { net } from './patience.js';
 import { FIXTURE_MANIFESTS_DIR, type TestKeys } from './test-keys.js';
 
 interface Teardown {
@@ -53,6 +54,8 @@ export async function startTrainAndRadio(
     clock: train.world.clock,
     connectTimeoutMs: 8000,
     gattTimeoutMs: 4000,
+    // noble's power-on is wall time on the host side of the pty: a safety net, not the radio.
+    poweredOnTimeoutMs: net(10_000),
   });
   t.teardown(async () => {
     await radio.close();

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { net } from './patience.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -8,6 +9,10 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
+
+/** What a CLI run and a CLI start take at most on an idle machine; the nets are net() of these. */
+const RUN_MS = 20_000;
+const READY_MS = 10_000;
 
 /** Runs `ctop-agent <args>` from source in a real child process. */
 export function runCli(
@@ -23,7 +28,7 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), net(options.timeoutMs ?? RUN_MS));
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -36,7 +41,7 @@ export function runCli(
 export function startCli(
   args: string[],
   ready: RegExp,
-  timeoutMs = 30_000,
+  timeoutMs = READY_MS,
 ): Promise<{ child: ChildProcess; stdout: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
@@ -46,8 +51,8 @@ export function startCli(
     let stderr = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`not ready in ${timeoutMs} ms: ${stdout}${stderr}`));
-    }, timeoutMs);
+      reject(new Error(`not ready in ${net(timeoutMs)} ms: ${stdout}${stderr}`));
+    }, net(timeoutMs));
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.on('data', (d) => {
       stdout += d;

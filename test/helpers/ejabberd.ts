@@ -148,7 +148,10 @@ export class Ejabberd {
     const home = dir ?? mkdtempSync(path.join(os.tmpdir(), 'ctop-ejabberd-'));
     mkdirSync(path.join(home, 'spool'), { recursive: true, mode: 0o700 });
     const port = await freePort();
-    const tlsPort = options.tls ? await freePort() : undefined;
+    let tlsPort: number | undefined;
+    // freePort binds port 0 and closes it: two calls can get the same port back, and
+    // ejabberd refuses overlapping listeners.
+    while (options.tls && (tlsPort === undefined || tlsPort === port)) tlsPort = await freePort();
     const listener = (p: number) => ({ port: p, ip: '127.0.0.1', module: 'mod_mqtt', backlog: 128 });
     const mqtt = ejabberdMqttSettings({
       exchangeUser: options.acl?.exchangeUser ?? 'exchange',

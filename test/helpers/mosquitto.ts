@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { net as safetyNet } from './patience.js';
 
 export const MOSQUITTO = process.env.CTOP_MOSQUITTO ?? '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = process.env.CTOP_MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd';
@@ -152,13 +153,13 @@ export class Mosquitto {
   }
 
   /** Starts (again) with the same configuration and port. */
-  async restart(timeoutMs = 10_000): Promise<void> {
+  async restart(timeoutMs = 5_000): Promise<void> {
     if (this.running) throw new Error('mosquitto is already running');
     const child = spawn(MOSQUITTO, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     this.#child = child;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + safetyNet(timeoutMs);
     while (Date.now() < deadline) {
       if (child.exitCode !== null)
         throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}${this.log()}`);
@@ -166,7 +167,7 @@ export class Mosquitto {
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill('SIGKILL');
-    throw new Error(`mosquitto did not listen on ${this.port} within ${timeoutMs} ms: ${stderr}`);
+    throw new Error(`mosquitto did not listen on ${this.port} within ${safetyNet(timeoutMs)} ms: ${stderr}`);
   }
 
   /** Sends a signal (default SIGKILL: no chance to save anything) and waits for the exit. */

@@ -3,6 +3,7 @@
  * store each side holds, a configuration with short timeouts, the reference exchange on a
  * broker, and outbox rows to drain.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { inspectManifest } from '../../src/manifest/index.js';
 import { type Exchange, type ExchangeOptions, startExchange } from '../../src/reference-exchange/index.js';
 import type { ReadToRecord, Store } from '../../src/store/index.js';
 import { type SyncConfig, SyncEngine } from '../../src/sync/index.js';
+import { net } from './patience.js';
 import { TestLock } from './store.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from './test-keys.js';
 
@@ -77,14 +79,19 @@ export function makeSyncWorld(t: Teardown): SyncWorld {
   };
 }
 
-/** A configuration with timeouts short enough for tests. */
+/**
+ * A configuration with timeouts short enough for tests. Not the keepalive and the connect
+ * timeout, though: a loaded machine can hold a process or mosquitto for seconds, and a 2 s
+ * keepalive then breaks a healthy link (an outage more than the test made). Tests of the
+ * keepalive itself set their own.
+ */
 export function testSyncConfig(brokers: string[], overrides: Partial<SyncConfig> = {}): SyncConfig {
   return {
     ...IDENTITY,
     brokers,
     exchangeAddress: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
-    connectTimeoutMs: 2000,
+    keepaliveSeconds: 10,
+    connectTimeoutMs: 10_000,
     reconnectDelayMs: 200,
     receiptTimeoutMs: 1500,
     pollIntervalMs: 100,
@@ -108,7 +115,7 @@ export async function startTestExchange(
     key: world.exchangeKey,
     trust: world.exchangeTrust,
     address: EXCHANGE_ADDRESS,
-    keepaliveSeconds: 2,
+    keepaliveSeconds: 10,
     reconnectPeriodMs: 100,
     ...overrides,
   });
@@ -116,7 +123,41 @@ export async function startTestExchange(
   return exchange;
 }
 
-/** Queues `n` small rows of deterministic CBOR (kind pairing unless told) and returns their ids. */
+/**
+ * A payload valid against its kind's CDDL (EXCHANGE.md §4.3), made unique by `seq` and
+ * `tag` and padded by `filler` — fields the CDDL does not name, which an exchange ignores.
+ */
+export function seedPayload(kind: 'pairing' | 'alert', seq: number, tag: string, filler: string): Buffer {
+  const extra = { seq, tag, filler };
+  if (kind === 'alert') {
+    return encodeCanonical({
+      alertId: seq + 1,
+      kind: 'tamper',
+      detail: `seeded alert ${tag} ${seq}`,
+      raisedAt: 1_741_941_000_000,
+      gatewayId: IDENTITY.gatewayId,
+      ...extra,
+    });
+  }
+  const hash = createHash('sha256').update(`${tag} ${seq}`).digest();
+  return encodeCanonical({
+    lockId: 'SSL-KZ-000123',
+    identityKey: Buffer.alloc(32, 3),
+    // Not a fixture manifest's container: queries by container find manifests only.
+    container: 'TSTU0000014',
+    wagon: '42546184',
+    manifestId: hash.toString('hex'),
+    commitCounter: 2 * seq + 1,
+    sealCounter: 2 * seq + 2,
+    sealEvent: hash,
+    sealedAt: 1_741_941_000_000,
+    carrierKid: 'kz-carrier-1',
+    gatewayId: IDENTITY.gatewayId,
+    ...extra,
+  });
+}
+
+/** Queues `n` small rows (kind pairing unless told), valid at the exchange, and returns their ids. */
 export function seedOutbox(
   store: Store,
   n: number,
@@ -125,25 +166,29 @@ export function seedOutbox(
   const ids: number[] = [];
   const filler = 'x'.repeat(options.size ?? 16);
   const now = Date.now();
+  const kind = options.kind ?? 'pairing';
   store.db.transaction(() => {
     for (let i = 0; i < n; i++) {
-      const payload = encodeCanonical({ seq: i, tag: options.tag ?? 'seed', filler });
-      ids.push(store.outbox.enqueue(options.kind ?? 'pairing', payload, { seq: i }, now));
+      const payload = seedPayload(kind, i, options.tag ?? 'seed', filler);
+      ids.push(store.outbox.enqueue(kind, payload, { seq: i }, now));
     }
   })();
   return ids;
 }
 
-/** Polls until `check` holds; fails with `what` after the timeout. */
+/**
+ * Polls until `check` holds; fails with `what` once the safety net is out: `timeoutMs` is
+ * what the wait takes at most on an idle machine, the net PATIENCE times that.
+ */
 export async function waitFor(
   check: () => boolean,
   timeoutMs: number,
   what: string,
   everyMs = 20,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${net(timeoutMs)} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -173,7 +173,10 @@ t.test('slow-loris bytes: E_LINE_SLOW', async (t) => {
 });
 
 t.test('a lock that never answers: E_LOCK_TIMEOUT in bounded time', async (t) => {
-  const started = Date.now();
+  // Bounded by the reader's own timeouts: the lock stays silent for 60 s, so ending with
+  // E_LOCK_TIMEOUT after two links means the reader gave up on its own rather than waiting
+  // the lock out (which would have ended in a complete read). This once also asserted
+  // "< 8 s" by the wall clock, which a loaded machine can break; tap's timeout is the net.
   const { result } = await readFaulty(
     t,
     { faults: { stall: { afterResponses: 0, durationMs: 60_000 } } },
@@ -181,7 +184,7 @@ t.test('a lock that never answers: E_LOCK_TIMEOUT in bounded time', async (t) =>
   );
   t.equal(result.error?.code, 'E_LOCK_TIMEOUT');
   t.equal(result.stats.links, 2, 'retried on a new link');
-  t.ok(Date.now() - started < 8_000);
+  t.equal(result.outcome, 'failed', 'not waited out');
 });
 
 t.test('a path that does not exist: E_TRANSPORT_OPEN after the configured attempts', async (t) => {

@@ -46,6 +46,14 @@ function freshLock(f: PairingFixture, identity: LockIdentity): { engine: LockEng
   return { engine, lock: new SimulatedLock(engine, { powerOffMs: 30 }) };
 }
 
+/** Waits until the lock is powered again (it boots `powerOffMs` after the cut), rather than for a while. */
+async function booted(engine: LockEngine): Promise<void> {
+  for (let waited = 0; engine.poweredOff; waited += 10) {
+    if (waited > 30_000) throw new Error('the lock did not boot again');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function pair(lock: SimulatedLock, manifest: PairingManifest, container: string, attempts: number) {
   return pairLock({
     open: async () => memoryLinkTo(lock),
@@ -107,7 +115,7 @@ t.test('every cut point of a small pairing (exhaustive)', async (t) => {
       (err: Error) => err,
     );
     t.ok(first, `cut at operation ${cut}: the interrupted pairing reports failure`);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the lock boots
+    await booted(engine);
     seen[assertConsistent(t, engine, bytes)]++;
     const resumed = await pair(lock, manifest, f.container, 4);
     t.same(Buffer.from(engine.manifest), bytes, `cut at operation ${cut}: resumed to the new manifest`);
@@ -136,7 +144,7 @@ t.test('random cut points of a 68-chunk pairing (fast-check)', async (t) => {
       const { engine, lock } = freshLock(f, identity);
       engine.flash.cutPowerAfter(cut);
       await pair(lock, manifest, f.container, 1).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await booted(engine);
       const state = assertConsistent(t, engine, bytes);
       const staged = engine.info().staged;
       const resumed = await pair(lock, manifest, f.container, 4);

@@ -2,15 +2,24 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import {
+  buildExchangeVectors,
+  VECTOR_KEYS,
+  vectorPairingRecord,
+} from '../../scripts/lib/exchange-vectors.js';
 import { encodeCanonical } from '../../src/cbor/index.js';
 import {
+  CONTENT_TYPES,
   deriveMessageId,
   Ed25519Signer,
   type Envelope,
   encodeOutageReport,
   KIND_ACTIONS,
+  type MessageKind,
+  openEnvelopeHead,
   parseGatewayTopic,
   sealEnvelope,
+  signMessage,
 } from '../../src/exchange-wire/index.js';
 import { generateKey, publicPart, TrustStore } from '../../src/keys/index.js';
 import {
@@ -19,7 +28,6 @@ import {
   REJECTION_REASONS,
   type Verdict,
 } from '../../src/reference-exchange/index.js';
-import type { OutboxKind } from '../../src/store/index.js';
 import { FIXTURE_MANIFESTS_DIR, FIXTURE_TRUST_STORE } from '../helpers/test-keys.js';
 
 const FROM = 'CTOP://KZ/DOSTYK/gw-dostyk-1';
@@ -37,7 +45,7 @@ const ctx = {
 const manifest = (name: string) => readFileSync(path.join(FIXTURE_MANIFESTS_DIR, name));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
 
-function envelope(kind: OutboxKind, payload: Uint8Array, over: Partial<Envelope> = {}): Envelope {
+function envelope(kind: MessageKind, payload: Uint8Array, over: Partial<Envelope> = {}): Envelope {
   return {
     messageId: deriveMessageId(FROM, kind, sha(payload)),
     conversationId: 'urn:uuid:00000000-0000-8000-8000-000000000001',
@@ -63,7 +71,8 @@ function judge(env: Envelope, options: { key?: typeof gateway; topic?: string } 
   return judgeEnvelope(sealEnvelope(new Ed25519Signer(options.key ?? gateway), env), topic, ctx);
 }
 
-const record = encodeCanonical({ pairing: 'SSL-KZ-000123', sealedAt: 1 });
+/** A pairing record valid against its CDDL (EXCHANGE.md §4.3): the §11 vector's. */
+const record = encodeCanonical(vectorPairingRecord());
 
 t.test('accepted: a valid manifest with its clear fields, records, outage reports', async (t) => {
   const wheat = judge(envelope('manifest', manifest('wheat-kostanay-urumqi.cose')));
@@ -113,6 +122,26 @@ t.test('every rejection reason, each provoked on its own', async (t) => {
     'an alert on the pairing topic',
     judge(envelope('alert', record), { topic: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/pairing' }),
     'kind_mismatch',
+  );
+  expect(
+    "a pairing record with the alert's action",
+    judge(envelope('pairing', record, { action: KIND_ACTIONS.alert })),
+    'kind_mismatch',
+  );
+  expect(
+    'an envelope body signed as a query',
+    judgeEnvelope(
+      signMessage(new Ed25519Signer(gateway), CONTENT_TYPES.query, envelope('pairing', record)),
+      parseGatewayTopic('ctop/v1/KZ/DOSTYK/gw-dostyk-1/pairing')!,
+      ctx,
+    ),
+    'content_type_mismatch',
+  );
+  expect('attempt 0', judge(envelope('pairing', record, { attempt: 0 })), 'envelope_malformed');
+  expect(
+    'a pairing record without its sealEvent (CDDL)',
+    judge(envelope('pairing', encodeCanonical({ ...vectorPairingRecord(), sealEvent: undefined }))),
+    'payload_malformed',
   );
   expect(
     'a key the exchange does not know',
@@ -242,4 +271,38 @@ t.test('the mosquitto ACL confines a gateway to its own subtree', async (t) => {
     'a gateway does not read its upstream',
   );
   t.match(acl, /^user exchange\ntopic readwrite ctop\/v1\/#$/m);
+});
+
+t.test(
+  'the §11 vectors through the judge: accepted, bad_signature with its copy named, too deep dropped',
+  async (t) => {
+    const blocks = new Map(buildExchangeVectors().map((v) => [v.block, v.text]));
+    const hex = (name: string) => Buffer.from(blocks.get(`hex ${name}`)!, 'hex');
+    const vectorTrust = TrustStore.empty();
+    vectorTrust.add(publicPart(VECTOR_KEYS.gateway));
+    const vctx = { address: 'CTOP://KZ/EXCHANGE', trust: vectorTrust, now: 1741941000200 };
+    const topic = parseGatewayTopic('ctop/v1/KZ/DOSTYK/gw-dostyk-1/pairing')!;
+    const accepted = judgeEnvelope(hex('envelope'), topic, vctx);
+    t.equal(accepted.outcome, 'accepted');
+    t.equal(accepted.outcome === 'accepted' && accepted.container, 'FCIU5093182', 'indexed from the record');
+    const altered = hex('envelope-bad-signature');
+    const rejected = judgeEnvelope(altered, topic, vctx);
+    t.equal(rejected.outcome === 'rejected' && rejected.reason, 'bad_signature');
+    if (rejected.outcome === 'rejected') {
+      t.same(rejected.head.envelopeSha256, sha(altered), 'envelopeSha256 names the altered copy');
+      t.same(
+        rejected.head.payloadSha256,
+        openEnvelopeHead(hex('envelope')).payloadSha256,
+        'the declared hash',
+      );
+    }
+    t.equal(judgeEnvelope(hex('envelope-too-deep'), topic, vctx).outcome, 'unreadable');
+  },
+);
+
+t.test('payload_hash_mismatch carries the declared payloadSha256, never the computed one', async (t) => {
+  const declared = sha(Buffer.from('what the gateway says'));
+  const verdict = judge(envelope('pairing', record, { payloadSha256: declared }));
+  t.equal(verdict.outcome === 'rejected' && verdict.reason, 'payload_hash_mismatch');
+  t.same(verdict.outcome === 'rejected' && Buffer.from(verdict.head.payloadSha256), declared);
 });

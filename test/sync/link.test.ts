@@ -70,8 +70,10 @@ t.test('a half-open link (bytes swallowed, nobody told) is found by the keepaliv
   const engine = await startEngine(t, w, store, [proxy.url], {
     claimBatch: 8,
     maxInFlight: 16,
-    keepaliveSeconds: 1,
-    connectTimeoutMs: 1000,
+    // Short, as the subject here is the keepalive; 3 s rather than 1 so that a loaded
+    // machine holding mosquitto for a moment does not end the link before it goes dark.
+    keepaliveSeconds: 3,
+    connectTimeoutMs: 3000,
     // Long enough that the receipt timeout cannot be what notices the dead link.
     receiptTimeoutMs: 20_000,
   });
@@ -86,10 +88,11 @@ t.test('a half-open link (bytes swallowed, nobody told) is found by the keepaliv
   const darkAt = Date.now();
   proxy.blackhole();
   t.equal(proxy.connections, 1, 'the connection stays open');
-  await waitFor(() => disconnects.length > 0, 10_000, 'the keepalive to give up on the link');
-  const noticedAfter = Date.now() - darkAt;
+  await waitFor(() => disconnects.length > 0, 60_000, 'the keepalive to give up on the link');
+  // The cause says what noticed the dead link: the keepalive, not the 20 s receipt timeout.
+  // (This once also asserted "noticed in < 5 s" by the wall clock: a stopwatch.)
   t.equal(disconnects[0]!.cause, 'keepalive_timeout');
-  t.ok(noticedAfter < 5000, `noticed after ${noticedAfter} ms (keepalive 1 s)`);
+  t.comment(`noticed after ${Date.now() - darkAt} ms (keepalive 3 s)`);
   await new Promise((r) => setTimeout(r, 1500));
   proxy.restore();
   await waitFor(

@@ -1,10 +1,18 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
+
 import { systemClock } from '../../src/clock.js';
-import { Ed25519Signer, RECEIPT_ACTION, signReceipt } from '../../src/exchange-wire/index.js';
-import { generateKey } from '../../src/keys/index.js';
+import {
+  Ed25519Signer,
+  openEnvelope,
+  RECEIPT_ACTION,
+  type ReceiptResult,
+  signReceipt,
+} from '../../src/exchange-wire/index.js';
+import { generateKey, publicPart } from '../../src/keys/index.js';
 import type { SyncEventMap } from '../../src/sync/index.js';
 import { runCli } from '../helpers/cli.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -207,5 +215,144 @@ t.test(
       5000,
       'the genuine receipt to settle the row',
     );
+  },
+);
+
+/** A client that keeps every envelope the gateway publishes, by messageId, as it went over the wire. */
+async function copiesOnTheWire(t: Test, brokerUrl: string) {
+  const spy = await connectAsync(brokerUrl);
+  t.teardown(() => spy.endAsync());
+  const copies = new Map<string, Buffer[]>();
+  spy.on('message', (_topic, bytes) => {
+    const { messageId } = openEnvelope(bytes).envelope;
+    copies.set(messageId, [...(copies.get(messageId) ?? []), Buffer.from(bytes)]);
+  });
+  await spy.subscribeAsync('ctop/v1/KZ/DOSTYK/gw-dostyk-1/pairing', { qos: 1 });
+  return copies;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+t.test(
+  'rejections (EXCHANGE.md §5.1): authenticated ones settle by messageId; the others only for a copy the gateway published',
+  async (t) => {
+    const broker = await startMosquitto(t);
+    const world = makeSyncWorld(t);
+    const { store } = openTestStore(t, { clock: systemClock });
+    const copies = await copiesOnTheWire(t, broker.url);
+    const [forged, corrupt] = seedOutbox(store, 2);
+    const engine = await startEngine(t, world, store, [broker.url], { receiptTimeoutMs: 60_000 });
+    await waitFor(() => copies.size === 2, 5000, 'both messages on the wire');
+    const ignored: SyncEventMap['receipt-ignored'][0][] = [];
+    engine.on('receipt-ignored', (i) => ignored.push(i));
+    const forger = await connectAsync(broker.url);
+    t.teardown(() => forger.endAsync());
+    const exchange = new Ed25519Signer(world.exchangeKey);
+    const reject = async (id: number, result: Partial<ReceiptResult>) => {
+      const row = store.outbox.get(id)!;
+      await forger.publishAsync(
+        engine.config.topics.receipt,
+        signReceipt(exchange, {
+          action: RECEIPT_ACTION,
+          from: 'CTOP://KZ/EXCHANGE',
+          to: engine.config.address,
+          issuedAt: Date.now(),
+          results: [
+            {
+              messageId: row.messageId!,
+              conversationId: row.messageId!,
+              payloadSha256: row.payloadSha256,
+              status: 'rejected',
+              receivedAt: Date.now(),
+              duplicate: false,
+              ...result,
+            },
+          ],
+        }),
+        { qos: 1 },
+      );
+    };
+    const forgedRow = store.outbox.get(forged!)!;
+    const genuine = copies.get(forgedRow.messageId!)![0]!;
+    const altered = Buffer.from(genuine);
+    altered[altered.length - 1]! ^= 1;
+    for (const [what, envelopeSha256] of [
+      ['a bad_signature for a copy someone altered', sha256(altered)],
+      ['a bad_signature without envelopeSha256 (a version 1 exchange)', undefined],
+    ] as const) {
+      const before = ignored.length;
+      await reject(forged!, {
+        reason: 'bad_signature',
+        ...(envelopeSha256 === undefined ? {} : { envelopeSha256 }),
+      });
+      await waitFor(() => ignored.length > before, 5000, `${what} to be ignored`);
+      t.equal(ignored.at(-1)!.code, 'E_SYNC_RECEIPT_MISMATCH', what);
+      t.match(ignored.at(-1)!.message, /does not know as its own/, what);
+      t.equal(
+        store.outbox.get(forged!)!.state,
+        'in_flight',
+        `${what}: the message still waits for its answer`,
+      );
+    }
+    await reject(forged!, { reason: 'bad_signature', envelopeSha256: sha256(genuine) });
+    await waitFor(() => store.outbox.get(forged!)!.state === 'rejected', 5000, 'the own copy quarantined');
+    t.equal(store.outbox.get(forged!)!.receipt!.reasonCode, 'bad_signature');
+
+    // A version 1 exchange echoing the hash it computed instead of the declared one: before
+    // v1.1 the gateway ignored such a rejection and sent the message again forever.
+    await reject(corrupt!, { reason: 'payload_hash_mismatch', payloadSha256: Buffer.alloc(32, 9) });
+    await waitFor(() => store.outbox.get(corrupt!)!.state === 'rejected', 5000, 'quarantined by messageId');
+    t.equal(store.outbox.get(corrupt!)!.receipt!.reasonCode, 'payload_hash_mismatch');
+  },
+);
+
+t.test(
+  'a receipt signed by a revoked exchange key is ignored even when its issuedAt predates the revocation',
+  async (t) => {
+    const broker = await startMosquitto(t);
+    const world = makeSyncWorld(t);
+    world.agentTrust.revoke('kz-exchange-1', Date.now() - 60_000, 'key compromise');
+    const successor = generateKey('exchange', 'kz-exchange-2', { country: 'KZ' });
+    world.agentTrust.add(publicPart(successor));
+    const { store } = openTestStore(t, { clock: systemClock });
+    const [id] = seedOutbox(store, 1);
+    const engine = await startEngine(t, world, store, [broker.url], { receiptTimeoutMs: 60_000 });
+    await waitFor(() => store.outbox.get(id!)!.messageId !== undefined, 5000, 'the message sent');
+    const row = store.outbox.get(id!)!;
+    const ignored: SyncEventMap['receipt-ignored'][0][] = [];
+    engine.on('receipt-ignored', (i) => ignored.push(i));
+    const forger = await connectAsync(broker.url);
+    t.teardown(() => forger.endAsync());
+    const receipt = (key: typeof successor, issuedAt: number) =>
+      signReceipt(new Ed25519Signer(key), {
+        action: RECEIPT_ACTION,
+        from: 'CTOP://KZ/EXCHANGE',
+        to: engine.config.address,
+        issuedAt,
+        results: [
+          {
+            messageId: row.messageId!,
+            conversationId: row.messageId!,
+            payloadSha256: row.payloadSha256,
+            status: 'accepted',
+            receivedAt: issuedAt,
+            duplicate: false,
+          },
+        ],
+      });
+    // Whoever holds the revoked key dates the receipt an hour back, before the revocation.
+    await forger.publishAsync(
+      engine.config.topics.receipt,
+      receipt(world.exchangeKey, Date.now() - 3_600_000),
+      {
+        qos: 1,
+      },
+    );
+    await waitFor(() => ignored.length > 0, 5000, 'the backdated receipt to be ignored');
+    t.equal(ignored[0]!.code, 'E_SYNC_SIGNATURE');
+    t.match(ignored[0]!.message, /revoked/);
+    t.equal(store.outbox.get(id!)!.state, 'in_flight', 'nothing settled');
+    await forger.publishAsync(engine.config.topics.receipt, receipt(successor, Date.now()), { qos: 1 });
+    await waitFor(() => store.outbox.get(id!)!.state === 'acknowledged', 5000, 'the current key settles it');
   },
 );

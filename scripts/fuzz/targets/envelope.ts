@@ -3,14 +3,16 @@ import fc from 'fast-check';
 import {
   CONTENT_TYPES,
   decodeOutageReport,
+  MESSAGE_KINDS,
+  type MessageKind,
   openEnvelope,
+  openEnvelopeHead,
   payloadMatches,
   sealEnvelope,
   signMessage,
 } from '../../../src/exchange-wire/index.js';
 import { judgeEnvelope } from '../../../src/reference-exchange/index.js';
 import { REJECTION_REASONS } from '../../../src/reference-exchange/judge.js';
-import { OUTBOX_KINDS, type OutboxKind } from '../../../src/store/index.js';
 import { check, checkEqual, describe, expectTyped, FuzzFinding } from '../lib/expect.js';
 import { mutatedBytes } from '../lib/mutate-bytes.js';
 import { applyTreeMutations, decodeTree, encodeTree, treeMutation, wordsOf } from '../lib/mutate-cbor.js';
@@ -19,7 +21,7 @@ import { EXCHANGE_ADDRESS, envelopeFor, syncFuzzWorld } from './sync-world.js';
 
 interface EnvelopeCase {
   /** The upstream topic it arrives on (usually its own kind's). */
-  topicKind: OutboxKind;
+  topicKind: MessageKind;
   bytes: Uint8Array;
 }
 
@@ -33,7 +35,7 @@ const REASONS = new Set<string>(REJECTION_REASONS);
  * inside an otherwise consistent, signed envelope (so the manifest and outage-report checks
  * are reached). Asserts: openEnvelope throws only E_SYNC_MALFORMED and an opened envelope
  * survives seal → open unchanged; judgeEnvelope never throws, calls unreadable exactly what
- * openEnvelope refuses, and rejects only with a documented reason; decodeOutageReport
+ * openEnvelopeHead refuses (EXCHANGE.md §5.3 step 1), and rejects only with a documented reason; decodeOutageReport
  * throws only E_SYNC_MALFORMED.
  */
 export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
@@ -47,7 +49,7 @@ export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
     const topicKind = (i: number) =>
       fc.oneof(
         { weight: 12, arbitrary: fc.constant(kindOf(i)) },
-        { weight: 1, arbitrary: fc.constantFrom(...OUTBOX_KINDS) },
+        { weight: 1, arbitrary: fc.constantFrom(...MESSAGE_KINDS) },
       );
     const bodies = sealed.map((bytes) => openEnvelope(bytes).signed.bodyBytes);
     const bodyTrees = bodies.map(decodeTree);
@@ -104,6 +106,7 @@ export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
       arbitrary,
       record: ({ topicKind, bytes }) => Buffer.concat([Buffer.from(`${topicKind}\n`), bytes]),
       check({ topicKind, bytes }) {
+        const head = expectTyped('openEnvelopeHead', SYNC_ERRORS, () => openEnvelopeHead(bytes));
         const opened = expectTyped('openEnvelope', SYNC_ERRORS, () => openEnvelope(bytes));
         let verdict: ReturnType<typeof judgeEnvelope>;
         try {
@@ -116,9 +119,10 @@ export const envelopeTarget: FuzzTarget<EnvelopeCase> = {
           throw new FuzzFinding(`judgeEnvelope threw ${describe(err)}`, { cause: err });
         }
         check(
-          opened.ok === (verdict.outcome !== 'unreadable'),
-          `openEnvelope ${opened.ok ? 'opened' : 'refused'} what the judge calls ${verdict.outcome}`,
+          head.ok === (verdict.outcome !== 'unreadable'),
+          `openEnvelopeHead ${head.ok ? 'read' : 'refused'} what the judge calls ${verdict.outcome}`,
         );
+        check(!opened.ok || head.ok, 'openEnvelope opened what openEnvelopeHead refuses');
         if (!opened.ok) return opened.code;
         const { envelope } = opened.value;
         checkEqual(

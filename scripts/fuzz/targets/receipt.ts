@@ -164,7 +164,7 @@ export const receiptTarget: FuzzTarget<DownstreamCase> = {
         switch (kind) {
           case 'receipt': {
             const opened = expectTyped('verifyReceipt', SYNC_ERRORS, () =>
-              verifyReceipt(bytes, world.gatewayTrust),
+              verifyReceipt(bytes, world.gatewayTrust, Date.now()),
             );
             if (!opened.ok) return `receipt ${opened.code}`;
             const { receipt } = opened.value;

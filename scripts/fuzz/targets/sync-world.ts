@@ -9,12 +9,13 @@ import {
   ID_CONTEXTS,
   KIND_ACTIONS,
   KIND_TOPICS,
+  type MessageKind,
   nameBasedUuid,
   type ParsedTopic,
   parseGatewayTopic,
 } from '../../../src/exchange-wire/index.js';
 import { generateKey, publicPart, type TrustStore } from '../../../src/keys/index.js';
-import type { OutboxKind } from '../../../src/store/index.js';
+import { vectorPairingRecord } from '../../lib/exchange-vectors.js';
 import { fixtureManifests, fixtureTrustStore } from './fixtures.js';
 
 export const GATEWAY = { country: 'KZ', checkpoint: 'DOSTYK', gatewayId: 'gw-dostyk-1' } as const;
@@ -30,12 +31,12 @@ export interface SyncFuzzWorld {
   /** The gateway's view: customs signers and the exchange key. */
   gatewayTrust: TrustStore;
   envelopes: Envelope[];
-  topicOf(kind: OutboxKind): ParsedTopic;
+  topicOf(kind: MessageKind): ParsedTopic;
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 
-export function envelopeFor(kind: OutboxKind, payload: Uint8Array, routing: Envelope['routing']): Envelope {
+export function envelopeFor(kind: MessageKind, payload: Uint8Array, routing: Envelope['routing']): Envelope {
   const payloadSha256 = sha256(payload);
   const messageId = deriveMessageId(GATEWAY_ADDRESS, kind, payloadSha256);
   return {
@@ -74,13 +75,25 @@ export function syncFuzzWorld(): SyncFuzzWorld {
     ),
     envelopeFor(
       'lock_events',
-      encodeCanonical({ lockId: 'SSL-KZ-000123', events: [[1, 1_767_225_600, 1, Buffer.alloc(0)]] }),
+      encodeCanonical({
+        lockId: 'SSL-KZ-000123',
+        identityKey: Buffer.alloc(32, 3),
+        events: [[1, 1_767_225_600, 1, Buffer.from('MSKU4002711'), Buffer.alloc(32), Buffer.alloc(64, 5)]],
+      }),
       { lockId: 'SSL-KZ-000123', count: 1 },
     ),
-    envelopeFor('alert', encodeCanonical({ kind: 'tamper', lockId: 'SSL-KZ-000123', detail: 'opened' }), {
-      lockId: 'SSL-KZ-000123',
-      alert: 'tamper',
-    }),
+    envelopeFor(
+      'alert',
+      encodeCanonical({
+        alertId: 3,
+        kind: 'tamper',
+        lockId: 'SSL-KZ-000123',
+        detail: 'opened',
+        raisedAt: 1_767_225_600_000,
+        gatewayId: 'gw-dostyk-1',
+      }),
+      { lockId: 'SSL-KZ-000123', alert: 'tamper' },
+    ),
     envelopeFor(
       'outage',
       encodeOutageReport({
@@ -93,12 +106,10 @@ export function syncFuzzWorld(): SyncFuzzWorld {
       }),
       {},
     ),
-    envelopeFor('pairing', encodeCanonical({ lockId: 'SSL-KZ-000123', container: 'MSKU4002711' }), {
-      lockId: 'SSL-KZ-000123',
-    }),
+    envelopeFor('pairing', encodeCanonical(vectorPairingRecord()), { lockId: 'SSL-KZ-000123' }),
   ];
   const topics = new Map(
-    (Object.keys(KIND_TOPICS) as OutboxKind[]).map((kind) => [
+    (Object.keys(KIND_TOPICS) as MessageKind[]).map((kind) => [
       kind,
       parseGatewayTopic(gatewayTopic(GATEWAY, KIND_TOPICS[kind]))!,
     ]),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDaemon } from '../../daemon/run.js';
+import { agentVersion } from '../../version.js';
 
 /**
  * `ctop-agent daemon --config <file>`: the agent as a service (systemd/ctop-agent.service).
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .action(async (opts: { config: string }) => {
       process.exitCode = await runDaemon({
         configFile: opts.config,
-        ...(process.env.npm_package_version ? { version: process.env.npm_package_version } : {}),
+        version: agentVersion(),
       });
       // Native handles (serial ports, the MQTT socket) are closed; whatever a library left behind must not keep a stopped service alive.
       process.exit(process.exitCode);

@@ -7,7 +7,8 @@ import { parseInteger } from '../parse.js';
  * `npm start`: the whole job on embedded defaults, nothing to configure — an embedded
  * broker and the reference exchange, a simulated train of 55 wagons / 110 locks passing a
  * simulated BLE radio, two locks on serial pseudo-terminals, an outage in the middle and
- * the backlog draining with receipts. Data under ./var/demo.
+ * the backlog draining with receipts, and the officers' console to watch it in (its URL
+ * and a demo officer's password printed at start). Data under ./var/demo.
  */
 export function register(program: Command): void {
   program
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('--speed <m/s>', 'train speed past the antenna', parseInteger('--speed', 1, 30), 5)
     .option('--http <host:port>', 'health and metrics listener', '127.0.0.1:9464')
     .option('--once', 'exit after the first train and the drain instead of running until Ctrl-C')
+    .option('--no-console', "do not serve the officers' console")
     .action(async (opts) => {
       const abort = new AbortController();
       let interrupts = 0;
@@ -53,6 +55,7 @@ export function register(program: Command): void {
           speedMps: opts.speed,
           http: opts.http === 'off' ? null : opts.http,
           once: opts.once === true,
+          console: opts.console !== false,
           out: process.stdout,
           signal: abort.signal,
           onStarted: () => lastSigintListener(onSignal),

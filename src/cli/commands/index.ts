@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as backup } from './backup.js';
 import { register as bleSim } from './ble-sim.js';
 import { register as config } from './config.js';
 import { register as conformance } from './conformance.js';
@@ -35,6 +36,7 @@ export const commands: RegisterCommand[] = [
   outbox,
   outages,
   exportImport,
+  backup,
   pair,
   consoleCommands,
   conformance,

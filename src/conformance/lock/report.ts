@@ -1,44 +1,37 @@
-import type { RequirementResult } from './findings.js';
+import { buildReport, type ConformanceReport } from '../report.js';
 import type { LockConformanceReport } from './suite.js';
 
-const VERDICTS: Record<RequirementResult['verdict'], string> = { pass: 'pass', fail: 'FAIL', skip: 'skip' };
-
 /**
- * The conformance table for a terminal: section, requirement (id and level), verdict,
- * evidence; then one line that says whether the lock conforms and what was not run.
+ * The lock kit's results in the one report format of every conformance kit
+ * (src/conformance/report.ts): one check per requirement of PROTOCOL.md §16, the lock and
+ * the line in `subject`, the requirements a partial run left out in `figures.notRun`.
  */
-export function formatConformance(report: LockConformanceReport): string {
-  const rows = report.results.map((r) => [
-    `§${r.section}`,
-    `${r.id} ${r.level}`,
-    VERDICTS[r.verdict],
-    r.evidence,
-  ]);
-  const header = ['section', 'requirement', 'result', 'evidence'];
-  const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
-      .join('  ')
-      .trimEnd();
-  const failedMust = report.results
-    .filter((r) => r.level === 'MUST' && r.verdict === 'fail')
-    .map((r) => r.id);
-  const failedShould = report.results
-    .filter((r) => r.level === 'SHOULD' && r.verdict === 'fail')
-    .map((r) => r.id);
-  const lock = report.lockId ? `lock ${report.lockId} (${report.firmware ?? '?'})` : 'the lock';
-  const verdict =
-    failedMust.length === 0
-      ? `${lock} meets every MUST requirement tested${failedShould.length ? `; SHOULD not met: ${failedShould.join(', ')}` : ''}`
-      : `${lock} FAILS ${failedMust.length} MUST requirement(s): ${failedMust.join(', ')}`;
-  return [
-    line(header),
-    line(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(8))),
-    ...rows.map(line),
-    '',
-    `${verdict} (${(report.durationMs / 1000).toFixed(1)} s)`,
-    ...(report.notRun.length ? [`not run in this run: ${report.notRun.join(', ')}`] : []),
-    '',
-  ].join('\n');
+export function toConformanceReport(
+  lock: LockConformanceReport,
+  subject: Record<string, string>,
+): ConformanceReport {
+  const report = buildReport({
+    target: 'lock',
+    startedAt: lock.startedAt,
+    finishedAt: new Date(Date.parse(lock.startedAt) + lock.durationMs).toISOString(),
+    subject: {
+      ...subject,
+      ...(lock.lockId ? { lockId: lock.lockId } : {}),
+      ...(lock.firmware ? { firmware: lock.firmware } : {}),
+    },
+    checks: lock.results.map((r) => ({
+      id: r.id,
+      section: `PROTOCOL.md §${r.section}`,
+      level: r.level,
+      requirement: `${r.id}: ${r.requirement}`,
+      outcome: r.verdict,
+      evidence: r.evidence,
+    })),
+    figures: {
+      durationMs: Math.round(lock.durationMs),
+      ...(lock.notRun.length ? { notRun: lock.notRun.join(', ') } : {}),
+    },
+  });
+  // `passed` is the suite's own verdict: a requirement that does not apply is a skip, never a fail.
+  return { ...report, passed: lock.conforms };
 }

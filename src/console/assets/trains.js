@@ -9,8 +9,9 @@
   if (!board || !status || typeof EventSource === 'undefined') return;
   const keep = 5;
 
-  const show = (text, state) => {
-    status.textContent = text;
+  // The words come with the page, in the officer's language.
+  const show = (state) => {
+    status.textContent = status.dataset[state] ?? state;
     status.className = state;
   };
 
@@ -27,7 +28,7 @@
   };
 
   const source = new EventSource('/events/trains');
-  source.addEventListener('open', () => show('live', 'live'));
+  source.addEventListener('open', () => show('live'));
   source.addEventListener('train', (event) => {
     const { trainId, html } = JSON.parse(event.data);
     place(trainId, html);
@@ -38,12 +39,12 @@
     location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
   });
   source.addEventListener('error', () => {
-    show('reconnecting…', 'down');
+    show('down');
     if (source.readyState !== EventSource.CLOSED) return;
     // Closed for good (e.g. 401): find out whether the session is gone.
     fetch('/api/session', { credentials: 'same-origin' }).then((r) => {
       if (r.status === 401) location.assign('/login');
-      else show('stopped — reload the page', 'down');
+      else show('stopped');
     });
   });
 })();

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit, currentSession, currentSessionId, safeNext } from '../auth.js';
 import type { ConsoleContext } from '../context.js';
-import { formatDuration } from '../format.js';
 import { html } from '../html.js';
+import type { MessageKey } from '../i18n/catalogues.js';
+import { isLanguage } from '../i18n/languages.js';
 import { DEFAULT_SCRYPT, type ParsedHash, verifyPassword } from '../passwords.js';
+import { LANGUAGE_COOKIE, localeOf } from '../request-language.js';
 import { sendPage } from '../respond.js';
 import { NO_STORE } from '../security-headers.js';
 import type { TrainEvents } from '../train-events.js';
@@ -25,24 +27,35 @@ function loginForm(
   ctx: ConsoleContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  options: { next: string; user?: string; problem?: string; status?: number },
+  options: {
+    next: string;
+    user?: string;
+    problem?: { key: MessageKey; wait?: number };
+    status?: number;
+  },
 ): FastifyReply {
+  const l = localeOf(ctx, request);
+  const problem = options.problem;
   return sendPage(
     ctx,
     request,
     reply,
     {
-      title: 'Log in',
+      title: l.t('login.title'),
       section: 'login',
-      body: html`${options.problem ? html`<p class="problem" role="alert">${options.problem}</p>` : ''}
+      body: html`${
+        problem
+          ? html`<p class="problem" role="alert">${l.t(problem.key, { wait: l.duration(problem.wait ?? 0) })}</p>`
+          : ''
+      }
         <form method="post" action="/login" class="login">
           <input type="hidden" name="next" value="${options.next}">
-          <label>User name <input name="user" autocomplete="username" required maxlength="64"
+          <label>${l.t('login.user')} <input name="user" autocomplete="username" required maxlength="64"
             autocapitalize="none" spellcheck="false" value="${options.user ?? ''}" autofocus></label>
-          <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
-          <button type="submit">Log in</button>
+          <label>${l.t('login.password')} <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+          <button type="submit">${l.t('login.submit')}</button>
         </form>
-        <p class="note">Officer accounts are set in the agent's configuration; see docs/CONSOLE.md.</p>`,
+        <p class="note">${l.t('login.accounts')}</p>`,
     },
     options.status ?? 200,
   );
@@ -76,7 +89,7 @@ export function registerLoginPages(app: FastifyInstance, ctx: ConsoleContext, ev
         next,
         user,
         status: 429,
-        problem: `Too many failed logins. Try again in ${formatDuration(wait)}.`,
+        problem: { key: 'login.tooMany', wait },
       });
     }
 
@@ -96,7 +109,7 @@ export function registerLoginPages(app: FastifyInstance, ctx: ConsoleContext, ev
         next,
         user,
         status: 401,
-        problem: 'The user name or the password is wrong.',
+        problem: { key: 'login.wrong' },
       });
     }
 
@@ -104,6 +117,9 @@ export function registerLoginPages(app: FastifyInstance, ctx: ConsoleContext, ev
     const old = currentSessionId(request);
     if (old) ctx.sessions.destroy(old);
     const { id } = ctx.sessions.create(officer, remote);
+    // A language chosen on the login page becomes the account's, unless it has one already.
+    const chosen = request.cookies[LANGUAGE_COOKIE];
+    if (!ctx.languages.has(officer.user) && isLanguage(chosen)) ctx.languages.set(officer.user, chosen);
     audit(ctx, request, { officer: officer.user, action: 'login' });
     ctx.log.info({ user: officer.user, remote, roles: officer.roles }, 'officer logged in');
     reply.setCookie(ctx.cookieName, id, {

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import type { Clock, ClockTimer } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { MAX_LINE } from './constants.js';
 
@@ -16,6 +17,8 @@ export interface LineFramerOptions extends TransformOptions {
    * discarded up to the next LF, an 'overlong' event is emitted, and framing goes on.
    */
   overflow?: 'fail' | 'skip';
+  /** The clock the line deadline runs on, when it has timers (a simulated radio's). Default: the process's timers. */
+  clock?: Clock;
 }
 
 const LF = 0x0a;
@@ -38,12 +41,14 @@ export class LineFramer extends Transform {
   #held = 0;
   /** In 'skip' mode, after an overlong line: bytes are dropped until the next LF. */
   #skipping = false;
-  #lineTimer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock | undefined;
+  #lineTimer: ClockTimer | undefined;
 
   constructor({
     maxLine = MAX_LINE,
     lineTimeoutMs = 2000,
     overflow = 'fail',
+    clock,
     ...options
   }: LineFramerOptions = {}) {
     if (!Number.isInteger(maxLine) || maxLine < 16) throw new TypeError('"maxLine" must be an integer >= 16');
@@ -56,6 +61,7 @@ export class LineFramer extends Transform {
     this.lineTimeoutMs = lineTimeoutMs;
     this.overflow = overflow;
     this.#line = Buffer.alloc(maxLine - 1);
+    this.#clock = clock;
   }
 
   /** Bytes of an unfinished line held right now; never more than maxLine - 1. */
@@ -126,7 +132,7 @@ export class LineFramer extends Transform {
     }
     if (this.#lineTimer || this.lineTimeoutMs === 0) return;
     const started = this.#held;
-    this.#lineTimer = setTimeout(() => {
+    const expire = () => {
       this.#lineTimer = undefined;
       if (this.#held === 0) return;
       const err = new CtopError('E_LINE_SLOW', `a line stayed incomplete for ${this.lineTimeoutMs} ms`, {
@@ -139,12 +145,18 @@ export class LineFramer extends Transform {
         return;
       }
       this.destroy(err);
-    }, this.lineTimeoutMs);
-    this.#lineTimer.unref?.();
+    };
+    if (this.#clock?.setTimeout) {
+      this.#lineTimer = this.#clock.setTimeout(expire, this.lineTimeoutMs);
+      return;
+    }
+    const timer = setTimeout(expire, this.lineTimeoutMs);
+    timer.unref();
+    this.#lineTimer = { cancel: () => clearTimeout(timer) };
   }
 
   #clearLineTimer(): void {
-    if (this.#lineTimer) clearTimeout(this.#lineTimer);
+    this.#lineTimer?.cancel();
     this.#lineTimer = undefined;
   }
 }

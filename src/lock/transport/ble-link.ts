@@ -1,4 +1,5 @@
 import type { Characteristic, Peripheral } from '@stoprocent/noble';
+import { type Clock, type ClockTimer, clockTimeout, systemClock } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { BLE_RX_UUID, BLE_SERVICE_UUID, BLE_TX_UUID } from './ble-gatt.js';
@@ -16,6 +17,8 @@ export interface BleLinkOptions {
   connectTimeoutMs?: number;
   /** Nor an ATT timeout: a device that never answers GATT would hang discovery. Default 5 s. */
   gattTimeoutMs?: number;
+  /** The clock the timeouts run on (a simulated radio's, in tests). Default: the system clock. */
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -35,10 +38,12 @@ export class BleLink implements LockLink {
   readonly #queue = new ByteQueue({ highWaterMark: 64 * 1024 });
   readonly #onData: (data: Buffer) => void;
   readonly #onDisconnect: (reason: number) => void;
+  readonly #clock: Clock;
   #closed = false;
 
-  private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic) {
+  private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic, clock: Clock) {
     this.#peripheral = peripheral;
+    this.#clock = clock;
     this.endpoint = peripheral.address;
     this.#rx = rx;
     this.#tx = tx;
@@ -67,8 +72,9 @@ export class BleLink implements LockLink {
     const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
     const connectMs = options.connectTimeoutMs ?? 10_000;
     const gattMs = options.gattTimeoutMs ?? 5_000;
+    const clock = options.clock ?? systemClock;
     try {
-      await withTimeout(peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
+      await withTimeout(clock, peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
     } catch (err) {
       throw new CtopError(
         'E_BLE_CONNECT',
@@ -81,6 +87,7 @@ export class BleLink implements LockLink {
     }
     try {
       const { characteristics } = await withTimeout(
+        clock,
         peripheral.discoverSomeServicesAndCharacteristicsAsync([NOBLE_SERVICE_UUID], [RX, TX]),
         gattMs,
       );
@@ -92,13 +99,13 @@ export class BleLink implements LockLink {
           `${peripheral.address} does not serve the lock RX/TX characteristics`,
         );
       }
-      const link = new BleLink(peripheral, rx, tx);
-      await withTimeout(tx.subscribeAsync(), gattMs);
+      const link = new BleLink(peripheral, rx, tx, clock);
+      await withTimeout(clock, tx.subscribeAsync(), gattMs);
       log.debug({ mtu: peripheral.mtu }, 'BLE link up');
       return link;
     } catch (err) {
       const dropped = peripheral.state !== 'connected';
-      await withTimeout(peripheral.disconnectAsync(), 2000).catch(() => undefined);
+      await withTimeout(clock, peripheral.disconnectAsync(), 2000).catch(() => undefined);
       if (err instanceof CtopError) throw err;
       if (dropped) {
         // The link broke during discovery (fading, the lock moving off): worth another try.
@@ -146,24 +153,28 @@ export class BleLink implements LockLink {
     this.#peripheral.off('disconnect', this.#onDisconnect);
     this.#queue.fail(canceled(this.endpoint), true);
     if (this.#peripheral.state === 'connected' || this.#peripheral.state === 'connecting') {
-      await withTimeout(this.#peripheral.disconnectAsync(), 2000).catch(() => undefined);
+      await withTimeout(this.#clock, this.#peripheral.disconnectAsync(), 2000).catch(() => undefined);
     }
   }
 }
 
 class Timeout extends Error {}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
+  let timer: ClockTimer | undefined;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        onTimeout?.();
-        reject(new Timeout());
-      }, ms);
+      timer = clockTimeout(
+        clock,
+        () => {
+          onTimeout?.();
+          reject(new Timeout());
+        },
+        ms,
+      );
     }),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => timer?.cancel());
 }
 
 function describe(err: unknown, ms: number): string {

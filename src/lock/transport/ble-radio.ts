@@ -65,6 +65,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     this.#linkOptions = {
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.gattTimeoutMs !== undefined ? { gattTimeoutMs: options.gattTimeoutMs } : {}),
+      clock: this.#clock,
       log: this.#log,
     };
     noble.on('discover', (p) => this.#onDiscover(p));

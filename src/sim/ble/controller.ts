@@ -46,6 +46,8 @@ export interface ControllerStats {
 export interface ControllerEvents {
   connect: [ConnectionInfo];
   disconnect: [ConnectionInfo, number | undefined];
+  /** An HCI command from the host, once handled: opcode and parameters (a train waits for a scan). */
+  command: [number, Buffer];
 }
 
 const CONNECTION_HANDLE_MAX = 0x0eff;
@@ -180,6 +182,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       // Parameters shorter than the command needs.
       this.#complete(op, Status.InvalidParameters);
     }
+    this.emit('command', op, p);
   }
 
   #complete(op: number, status: number, ret?: Uint8Array): void {

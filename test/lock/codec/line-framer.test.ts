@@ -3,6 +3,7 @@ import t from 'tap';
 import { isCtopError } from '../../../src/errors.js';
 import { MAX_LINE } from '../../../src/lock/codec/constants.js';
 import { LineFramer } from '../../../src/lock/codec/line-framer.js';
+import { TimerClock } from '../../helpers/timer-clock.js';
 
 function collect(framer: LineFramer): { lines: Buffer[]; errors: unknown[] } {
   const out = { lines: [] as Buffer[], errors: [] as unknown[] };
@@ -147,30 +148,44 @@ t.test('a complete line one byte over the limit fails too', async (t) => {
   t.ok(isCtopError(out.errors[0], 'E_LINE_TOO_LONG'));
 });
 
-t.test('a line that does not complete in time fails with E_LINE_SLOW', async (t) => {
-  const framer = new LineFramer({ lineTimeoutMs: 150 });
-  const out = collect(framer);
-  framer.write(Buffer.from('~AAAA'));
-  const started = Date.now();
-  const timer = setInterval(() => framer.write(Buffer.from('A')), 40); // slow-loris: bytes keep coming
-  while (out.errors.length === 0 && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 20));
-  clearInterval(timer);
-  t.ok(isCtopError(out.errors[0], 'E_LINE_SLOW'));
-  t.ok(Date.now() - started < 1000, 'detected within a few timeouts');
-});
+t.test(
+  'a line that does not complete in time fails with E_LINE_SLOW, though bytes keep coming',
+  async (t) => {
+    // On a clock the test moves: a byte every 40 ms (slow-loris), and the deadline counts from
+    // the line's first byte, so the line fails at the first step past 150 ms, not never. (This
+    // once ran on the wall clock and asserted "detected in < 1 s", a stopwatch.)
+    const clock = new TimerClock();
+    const framer = new LineFramer({ lineTimeoutMs: 150, clock });
+    const out = collect(framer);
+    framer.write(Buffer.from('~AAAA'));
+    await tick();
+    let elapsed = 0;
+    while (out.errors.length === 0 && elapsed < 1000) {
+      clock.advance(40);
+      elapsed += 40;
+      if (!framer.destroyed) framer.write(Buffer.from('A'));
+      await tick();
+    }
+    t.ok(isCtopError(out.errors[0], 'E_LINE_SLOW'));
+    t.equal(elapsed, 160, 'failed at the first step past the 150 ms deadline');
+  },
+);
 
 t.test('steady traffic with a partial tail never trips the line timeout', async (t) => {
-  const framer = new LineFramer({ lineTimeoutMs: 100 });
+  // Every write completes a line and starts another, 10 ms apart on a clock the test moves:
+  // on the wall clock a loaded machine could leave 100 ms between two writes.
+  const clock = new TimerClock();
+  const framer = new LineFramer({ lineTimeoutMs: 100, clock });
   const out = collect(framer);
-  const started = Date.now();
-  while (Date.now() - started < 400) {
-    framer.write(Buffer.from('abc\ndef')); // every write completes a line and starts another
-    await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 40; i++) {
+    framer.write(Buffer.from('abc\ndef'));
+    await tick();
+    clock.advance(10);
   }
   framer.write(Buffer.from('\n'));
   await tick();
   t.equal(out.errors.length, 0);
-  t.ok(out.lines.length > 10);
+  t.equal(out.lines.length, 41);
   framer.destroy();
 });
 

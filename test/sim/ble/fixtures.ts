@@ -4,6 +4,7 @@ import { lockAdvertising } from '../../../src/sim/ble/advertising-data.js';
 import { SimPeripheral, type SimPeripheralOptions } from '../../../src/sim/ble/peripheral.js';
 import { SimRadio, type SimRadioOptions } from '../../../src/sim/ble/sim-radio.js';
 import { SimWorld, type SimWorldOptions } from '../../../src/sim/ble/world.js';
+import { net } from '../../helpers/patience.js';
 
 /** noble spells UUIDs as lowercase hex without dashes. */
 export const SERVICE = BLE_SERVICE_UUID.replace(/-/g, '');
@@ -55,18 +56,18 @@ export async function startRadio(
   const w = new SimWorld(world);
   const radio = await SimRadio.start({ world: w, ...controller });
   t.teardown(() => radio.close());
-  const noble = await radio.noble();
+  const noble = await radio.noble(net(10_000));
   return { world: w, radio, noble };
 }
 
 /** Scans until `count` distinct peripherals advertising the lock service were discovered. */
-export async function discover(noble: Noble, count: number, timeoutMs = 10_000): Promise<Peripheral[]> {
+export async function discover(noble: Noble, count: number, timeoutMs = 5_000): Promise<Peripheral[]> {
   const found = new Map<string, Peripheral>();
   return new Promise<Peripheral[]>((resolve, reject) => {
     const timer = setTimeout(() => {
       noble.off('discover', onDiscover);
       reject(new Error(`discovered ${found.size} of ${count} peripherals`));
-    }, timeoutMs);
+    }, net(timeoutMs));
     const onDiscover = (p: Peripheral) => {
       found.set(p.id, p);
       if (found.size < count) return;
@@ -100,14 +101,14 @@ export async function echoThrough(
   p: Peripheral,
   link: LockLinkChars,
   bytes: Buffer,
-  timeoutMs = 60_000,
+  timeoutMs = 10_000,
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let have = 0;
   const done = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`echo timed out with ${have} of ${bytes.length} bytes`)),
-      timeoutMs,
+      net(timeoutMs),
     );
     const onData = (d: Buffer) => {
       chunks.push(d);

@@ -3,6 +3,7 @@ import t from 'tap';
 import { echoApp } from '../../../src/sim/ble/apps.js';
 import { ByteStreamApp } from '../../../src/sim/ble/byte-stream-app.js';
 import type { SimConnection, SimPeripheralApp } from '../../../src/sim/ble/peripheral-app.js';
+import { net } from '../../helpers/patience.js';
 import {
   discover,
   echoThrough,
@@ -35,7 +36,7 @@ function recordingApp() {
 }
 
 function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + net(timeoutMs);
   return new Promise((resolve, reject) => {
     const poll = () => {
       if (check()) resolve();
