@@ -1,9 +1,10 @@
-import { type Clock, clockSleep, systemClock } from '../clock.js';
+import { type Clock, clockSleep, clockTimeout, systemClock } from '../clock.js';
 import { CtopError, type ErrorCode, isCtopError, toCtopError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { LockInfo } from './codec/messages.js';
 import { type ChainProblem, type LockEvent, verifyEventChain } from './event-log.js';
 import { ManifestAssembly } from './manifest-assembly.js';
+import { ReadWatch } from './read-watch.js';
 import {
   type AuthProof,
   emptySessionStats,
@@ -65,6 +66,11 @@ export interface ReadLockOptions extends SessionOptions {
   onProgress?: (progress: ReadProgress) => void;
   /** Aborting ends the read at the next step; the result carries a checkpoint. */
   signal?: AbortSignal;
+  /**
+   * No valid answer for this long ends the read, whatever links and retransmissions are left
+   * (PROTOCOL.md §10). Default 15 s, at most 30 s. Runs on `clock`.
+   */
+  readDeadlineMs?: number;
 }
 
 export interface ReadStats extends SessionStats {
@@ -146,6 +152,16 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
   let lockId = options.checkpoint?.lockId;
   let hashRetried = false;
   let attempt = 0;
+  // One watch over every link of this read: the deadline, the malformed run and the replay
+  // bound of §9.2/§10 end the read, not just the link.
+  const watch = new ReadWatch({
+    ...(options.readDeadlineMs !== undefined ? { deadlineMs: options.readDeadlineMs } : {}),
+    ...(options.maxStrayFrames !== undefined ? { maxUnmatched: options.maxStrayFrames } : {}),
+    schedule: (fn, ms) => {
+      const timer = clockTimeout(clock, fn, ms);
+      return () => timer.cancel();
+    },
+  });
   const report = (phase: ReadPhase, error?: CtopError) =>
     options.onProgress?.({
       phase,
@@ -169,7 +185,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
       result.transport = link.kind;
       result.endpoint = link.endpoint;
       stats.links++;
-      session = new LockSession(link, options);
+      session = new LockSession(link, { ...options, watch });
       const abort = () => void session?.close();
       options.signal?.addEventListener('abort', abort, { once: true });
       try {
@@ -237,10 +253,11 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         options.signal?.removeEventListener('abort', abort);
       }
     } catch (err) {
-      const e = toCtopError(err);
+      // What ended the read (the deadline, a malformed run, too many replays) is the cause.
+      const e = watch.ended ?? toCtopError(err);
       result.error = e;
       await session?.close();
-      const retry = isRetryable(e) && attempt < attempts && !options.signal?.aborted;
+      const retry = !watch.ended && isRetryable(e) && attempt < attempts && !options.signal?.aborted;
       log[retry ? 'info' : 'warn'](
         { ...e.toLog(), lockId, attempt, verified: assembly?.verifiedBytes ?? 0 },
         retry ? `read attempt failed, retrying: ${e.message}` : `read failed: ${e.message}`,
@@ -252,11 +269,16 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         (options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
       );
       await clockSleep(clock, pause, options.signal);
+      if (watch.ended) {
+        result.error = watch.ended;
+        break;
+      }
     } finally {
       if (session) addStats(stats, session.stats);
     }
   }
 
+  watch.stop();
   result.finishedAt = clock.now();
   if (result.outcome === 'failed' && assembly && lockId && assembly.verifiedBytes > 0 && !assembly.complete) {
     result.checkpoint = {
