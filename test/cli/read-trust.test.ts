@@ -100,3 +100,35 @@ t.test('read --help states every exit code', async (t) => {
     t.match(r.stdout, new RegExp(`^ {2}${code} {2}\\S`, 'm'), `exit ${code}`);
   t.match(r.stdout, /Without --trust\s+the signature is NOT checked/);
 });
+
+t.test(
+  '§7 the clean log: a sealed lock with a manifest and an empty log is a tamper finding, exit 6',
+  async (t) => {
+    const { link } = await simulator(t, 'empty-log', ['--log', 'empty']);
+    const r = await runCli([
+      'read',
+      '--serial',
+      link,
+      '--baud',
+      '921600',
+      '--out',
+      join(dir, 'empty-log.out'),
+    ]);
+    t.equal(r.code, EXIT_CODES.integrity, r.stderr);
+    t.match(
+      r.stderr,
+      /E_LOCK_TAMPER.*empty_log: lock SSL-KZ-000123 is sealed and carries manifest [0-9a-f]{16}… but its event log is empty/,
+    );
+    const clean = await simulator(t, 'clean-log');
+    const ok = await runCli([
+      'read',
+      '--serial',
+      clean.link,
+      '--baud',
+      '921600',
+      '--out',
+      join(dir, 'clean-log.out'),
+    ]);
+    t.equal(ok.code, 0, `the clean log reads with exit 0: ${ok.stderr}`);
+  },
+);

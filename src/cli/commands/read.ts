@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../../atomic-file.js';
 import { readProvisionedLocks } from '../../config/references.js';
 import { CtopError } from '../../errors.js';
+import { assessTamper } from '../../ingest/tamper.js';
 import { TrustStore } from '../../keys/index.js';
 import { EVENT_KIND_NAMES } from '../../lock/codec/constants.js';
 import type { LockInfo } from '../../lock/codec/messages.js';
@@ -121,9 +122,29 @@ export function register(program: Command): void {
           `event log of ${result.info?.id}: ${result.chainProblems.map((p) => `${p.kind} at #${p.counter}`).join(', ')}`,
         );
       }
+      // §7, the clean log of a sealed lock (and the other findings of the lock's own log),
+      // as the daemon's and the train reader's ingest judge them.
+      const findings = result.info && result.auth ? tamperFindings(result, result.info) : [];
+      if (findings.length > 0) {
+        throw new CtopError(
+          'E_LOCK_TAMPER',
+          `lock ${result.info?.id}: ${findings.map((f) => `${f.kind}: ${f.detail}`).join('; ')}`,
+          { details: { findings: findings.map((f) => f.kind) } },
+        );
+      }
       const signature = signatureFailure(proof);
       if (signature) throw signature;
     });
+}
+
+function tamperFindings(result: LockReadResult, info: LockInfo) {
+  return assessTamper({
+    lockId: info.id,
+    sealState: info.seal,
+    manifestHash: info.msize > 0 ? info.mhash : undefined,
+    eventCount: info.ecount,
+    events: result.events,
+  });
 }
 
 function jsonOf(result: LockReadResult, proof: ReadProof): object {
