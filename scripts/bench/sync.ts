@@ -1,20 +1,17 @@
 /**
  * Sync benchmark (issue 7 item 7), against the real mosquitto, figures as ratios against
- * baselines measured in the same run:
+ * baselines measured in the same run. The drain of a backlog (CPU per message of the agent
+ * and the exchange, reads of a train during the drain) is scripts/bench/drain-under-train.ts.
  *
- * (a) drain: 10,000 queued ~8 KiB signed manifests, each sent in a signed envelope and
- *     settled by the exchange's signed receipt (the reference exchange in its own process,
- *     verifying every gateway and customs signature) ÷ a bare mqtt.js QoS 1 publish loop of
- *     the same payloads to the same broker (goal ≥ 0.5);
  * (b) recovery: time from the broker coming back to the first receipt (goal ≤ 2 s), against
  *     a bare mqtt.js client with its default 1 s reconnect getting its first PUBACK;
  * (c) store-and-forward: the same messages queued while upstream is down by the agent
  *     (SQLite outbox) and by a mosquitto bridge with persistence (default autosave), both
  *     SIGKILLed, restarted, and what reached upstream counted (goal: ours lose 0).
  *
- * BENCH_SYNC_MESSAGES (default 10000), BENCH_SYNC_RECOVERY_RUNS (5), BENCH_SYNC_QUEUED (1000).
+ * BENCH_SYNC_RECOVERY_RUNS (default 5), BENCH_SYNC_QUEUED (1000).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectAsync } from 'mqtt';
 import { systemClock } from '../../src/clock.js';
@@ -26,9 +23,6 @@ import { seedOutbox, waitFor } from '../../test/helpers/sync-world.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 import {
   AGENT_CHILD,
-  EXCHANGE_SCRIPT,
-  ingest,
-  makeManifests,
   median,
   type Parties,
   parties,
@@ -38,151 +32,8 @@ import {
   syncConfig,
 } from './sync/fixtures.js';
 
-const MESSAGES = Number(process.env.BENCH_SYNC_MESSAGES ?? 10_000);
 const RECOVERY_RUNS = Number(process.env.BENCH_SYNC_RECOVERY_RUNS ?? 5);
 const QUEUED = Number(process.env.BENCH_SYNC_QUEUED ?? 1000);
-
-/** QoS 1 publishes of every payload, pipelined, until the last PUBACK: ms. */
-/** CPU time of this process, ms. */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-/** CPU time of another process, ms (Linux: utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
-function childCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** QoS 1 publishes of every payload, pipelined, until the last PUBACK: wall and CPU ms. */
-async function bareLoop(url: string, payloads: Buffer[]): Promise<{ ms: number; cpu: number }> {
-  const client = await connectAsync(url, {
-    protocolVersion: 5,
-    clientId: `bench-bare-${process.pid}`,
-    clean: true,
-  });
-  const started = performance.now();
-  const cpu = cpuMs();
-  await Promise.all(payloads.map((p, i) => client.publishAsync(`bench/bare/${i % 16}`, p, { qos: 1 })));
-  const ms = performance.now() - started;
-  const used = cpuMs() - cpu;
-  await client.endAsync();
-  return { ms, cpu: used };
-}
-
-async function benchDrain(
-  p: Parties,
-): Promise<{ figure: BenchFigure; cpu: BenchFigure; extra: Record<string, unknown> }> {
-  console.log(`(a) making ${MESSAGES} signed manifests…`);
-  const manifests = makeManifests(MESSAGES);
-  const size = Math.round(manifests.reduce((s, m) => s + m.byteLength, 0) / manifests.length);
-  const broker = await Mosquitto.start();
-  const exchange = await spawnReady(
-    [
-      EXCHANGE_SCRIPT,
-      '--broker',
-      broker.url,
-      '--db',
-      path.join(p.dir, 'exchange-a.db'),
-      '--key',
-      p.files.exchangeKey,
-      '--trust',
-      p.files.exchangeTrust,
-      '--report',
-      '0',
-    ],
-    'ready',
-  );
-  const store = openStore({
-    path: path.join(p.dir, 'agent-a.db'),
-    clock: systemClock,
-    trustOnFirstUse: true,
-  });
-  try {
-    console.log(`(a) storing them (${size} bytes each on average)…`);
-    ingest(store, manifests, p.agentTrust);
-    const bare: { ms: number; cpu: number }[] = [];
-    for (let i = 0; i < 3; i++) bare.push(await bareLoop(broker.url, manifests));
-    const bareMs = median(bare.map((b) => b.ms));
-    const bareCpuPerMessage = median(bare.map((b) => b.cpu)) / MESSAGES;
-    console.log(`(a) bare QoS 1 loop: ${bare.map((x) => Math.round(x.ms)).join(', ')} ms`);
-    const engine = new SyncEngine({
-      store,
-      gatewayKey: p.gatewayKey,
-      trust: p.agentTrust,
-      config: syncConfig([broker.url]),
-    });
-    let accepted = 0;
-    engine.on('receipt', (r) => {
-      if (r.status === 'accepted' && r.changed) accepted++;
-    });
-    const started = performance.now();
-    const agentCpu = cpuMs();
-    const exchangeCpu = childCpuMs(exchange.child.pid!);
-    await engine.start();
-    await waitFor(() => accepted >= MESSAGES, 600_000, 'the drain', 5);
-    const drainMs = performance.now() - started;
-    const agentCpuPerMessage = (cpuMs() - agentCpu) / MESSAGES;
-    const exchangeCpuPerMessage = (childCpuMs(exchange.child.pid!) - exchangeCpu) / MESSAGES;
-    await engine.stop();
-    await stopChild(exchange.child);
-    const counters = JSON.parse(exchange.out().trim().split('\n').at(-1)!) as {
-      accepted: number;
-      rejected: number;
-    };
-    if (counters.accepted !== MESSAGES || counters.rejected !== 0)
-      throw new Error(`exchange counters ${JSON.stringify(counters)}`);
-    console.log(
-      `(a) drain with receipts: ${Math.round(drainMs)} ms; CPU per message: agent ${agentCpuPerMessage.toFixed(3)} ms, ` +
-        `exchange ${exchangeCpuPerMessage.toFixed(3)} ms, bare publisher ${bareCpuPerMessage.toFixed(3)} ms`,
-    );
-    const ours = MESSAGES / (drainMs / 1000);
-    const base = MESSAGES / (bareMs / 1000);
-    return {
-      cpu: {
-        name: 'agent CPU per message sent and settled (envelope signed, receipt verified, store transactions)',
-        value: agentCpuPerMessage,
-        unit: 'ms',
-        baseline: {
-          name: 'bare mqtt.js publisher CPU per QoS 1 publish',
-          value: bareCpuPerMessage,
-          unit: 'ms',
-        },
-        ratio: bareCpuPerMessage / agentCpuPerMessage,
-        ratioMeaning: 'bare publisher CPU ÷ agent CPU per message (informational; no goal)',
-      },
-      figure: {
-        name: `drain of ${MESSAGES} queued ${size}-byte manifests, each settled by a signed receipt`,
-        value: ours,
-        unit: 'msg/s',
-        baseline: {
-          name: 'bare mqtt.js QoS 1 publish loop, same payloads, same broker',
-          value: base,
-          unit: 'msg/s',
-        },
-        ratio: ours / base,
-        ratioMeaning: 'drain rate ÷ bare publish rate',
-        goal: '>= 0.5',
-        met: ours / base >= 0.5,
-      },
-      extra: {
-        drainMs: Math.round(drainMs),
-        bareMs: bare.map((b) => Math.round(b.ms)),
-        averageManifestBytes: size,
-        cpuMsPerMessage: {
-          agent: Number(agentCpuPerMessage.toFixed(3)),
-          exchange: Number(exchangeCpuPerMessage.toFixed(3)),
-          barePublisher: Number(bareCpuPerMessage.toFixed(3)),
-        },
-      },
-    };
-  } finally {
-    store.close();
-    await stopChild(exchange.child, 'SIGKILL');
-    await broker.dispose();
-  }
-}
 
 async function benchRecovery(p: Parties): Promise<{ figure: BenchFigure; extra: Record<string, unknown> }> {
   const broker = await Mosquitto.start({ persistence: true });
@@ -372,11 +223,9 @@ async function benchStoreAndForward(
 
 const p = parties();
 try {
-  const a = await benchDrain(p);
   const b = await benchRecovery(p);
   const c = await benchStoreAndForward(p);
-  writeBenchResults('sync', [a.figure, a.cpu, b.figure, c.figure], {
-    drain: a.extra,
+  writeBenchResults('sync', [b.figure, c.figure], {
     recovery: b.extra,
     storeAndForward: c.extra,
   });

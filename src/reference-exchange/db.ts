@@ -153,6 +153,7 @@ export function toQueryRecord(m: StoredMessage): QueryRecord {
 export class ExchangeDb {
   readonly db: Database.Database;
   readonly #byId: Database.Statement<[string], MessageRow>;
+  readonly #known: Database.Statement<[string], { one: number }>;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #duplicate: Database.Statement<[number, string]>;
   readonly #reject: Database.Statement<Record<string, unknown>>;
@@ -188,6 +189,7 @@ export class ExchangeDb {
     }
     const db = this.db;
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM message WHERE message_id = ?`);
+    this.#known = db.prepare('SELECT 1 AS one FROM message WHERE message_id = ?');
     this.#insert =
       db.prepare(`INSERT INTO message (message_id, conversation_id, procedure_id, kind, sender, gateway_kid,
       sent_at, received_at, payload_sha256, payload_size, envelope, manifest_id, container, lock_id, verification)
@@ -226,6 +228,11 @@ export class ExchangeDb {
   get(messageId: string): StoredMessage | undefined {
     const row = this.#byId.get(messageId);
     return row ? fromRow(row) : undefined;
+  }
+
+  /** Whether a message with this id is stored (the dedup of every envelope: no row read). */
+  has(messageId: string): boolean {
+    return this.#known.get(messageId) !== undefined;
   }
 
   insert(message: NewMessage): StoredMessage {

@@ -93,7 +93,7 @@ export class ExchangeHandlers {
   #onEnvelope(topic: ParsedTopic, bytes: Buffer, now: number): JudgedEnvelope {
     const { db, trust, address, stats } = this.#p;
     stats.received++;
-    const verdict = judgeEnvelope(bytes, topic, { address, trust, now }, (id) => db.get(id) !== undefined);
+    const verdict = judgeEnvelope(bytes, topic, { address, trust, now }, (id) => db.has(id));
     return { topic, bytes, verdict };
   }
 

@@ -172,6 +172,7 @@ export class Outbox {
   readonly #backoff: BackoffOptions;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #get: Database.Statement<[number], OutboxRow>;
+  readonly #stateOf: Database.Statement<[number], Pick<OutboxRow, 'state' | 'manifest_id'>>;
   readonly #byMessageId: Database.Statement<[string], OutboxRow>;
   readonly #forManifest: Database.Statement<[string], OutboxRow>;
   readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
@@ -203,6 +204,8 @@ export class Outbox {
       INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at)
       VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now)`);
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
+    // Settling needs the state, not the (manifest-sized) payload the join would read.
+    this.#stateOf = db.prepare('SELECT state, manifest_id FROM outbox WHERE outbox_id = ?');
     this.#pairingBySha = db.prepare(
       `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
     );
@@ -234,13 +237,13 @@ export class Outbox {
     this.#rejected = db.prepare(`SELECT outbox_id, kind, manifest_id, receipt_reason, receipt_at FROM outbox
       WHERE state = 'rejected' ORDER BY receipt_at, outbox_id LIMIT 100`);
 
-    this.#claimDue = db.transaction((now: number, limit: number) => {
+    const claimDue = (now: number, limit: number): OutboxEntry[] => {
       const ids = this.#due.all(now, limit).map((r) => r.outbox_id);
       for (const id of ids) this.#claim.run(now, id);
       return ids.map((id) => fromRow(this.#get.get(id)!));
-    }).immediate;
-    this.#settleTx = db.transaction((id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => {
-      const row = this.#get.get(id);
+    };
+    const settle = (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected'): boolean => {
+      const row = this.#stateOf.get(id);
       if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
       if (row.state === to) return false;
       if (row.state === 'acknowledged' || row.state === 'rejected') {
@@ -263,7 +266,16 @@ export class Outbox {
       if (to === 'acknowledged' && row.manifest_id !== null)
         this.#onManifestAcknowledged(row.manifest_id, receipt.at);
       return true;
-    }).immediate;
+    };
+    // Inside a caller's transaction (the sync settles a batch of receipts in one) the
+    // caller's transaction is the unit: a savepoint per row would cost a statement pair per
+    // message for nothing (a refusal throws before any write; any other error rolls back
+    // the caller's whole transaction).
+    const claimTx = db.transaction(claimDue).immediate;
+    const settleTx = db.transaction(settle).immediate;
+    this.#claimDue = (now, limit) => (db.inTransaction ? claimDue(now, limit) : claimTx(now, limit));
+    this.#settleTx = (id, receipt, to) =>
+      db.inTransaction ? settle(id, receipt, to) : settleTx(id, receipt, to);
   }
 
   /**

@@ -447,7 +447,10 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       this.#sender.answered(now);
       this.#tracker.working(now);
     }
-    this.#pump();
+    // Not in the same turn: the settling's commit and the next batch's claim, signatures and
+    // commit in one go would hold the event loop for two fsyncs and a batch of signatures,
+    // while a train's lock reads (BLE bytes, their own store writes) wait behind them.
+    setImmediate(() => this.#pump());
   }
 
   #tick(): void {

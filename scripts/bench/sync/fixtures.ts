@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { systemClock } from '../../../src/clock.js';
 import { Ed25519Signer } from '../../../src/exchange-wire/index.js';
 import { ingestRecord } from '../../../src/ingest/ingest-read.js';
 import {
@@ -25,7 +26,7 @@ import {
   inspectManifest,
   parseGoodsFile,
 } from '../../../src/manifest/index.js';
-import type { Store } from '../../../src/store/index.js';
+import { openStore, type Store } from '../../../src/store/index.js';
 import type { SyncConfig } from '../../../src/sync/index.js';
 import { TestLock } from '../../../test/helpers/store.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
@@ -98,7 +99,7 @@ export function makeManifests(n: number): Buffer[] {
 export function ingest(store: Store, manifests: Buffer[], trust: TrustStore): void {
   const first = inspectManifest(manifests[0]!, trust);
   const lock = new TestLock(first.routing!.lockId, 7, manifests[0]!);
-  store.db.transaction(() => {
+  store.transaction(() => {
     manifests.forEach((bytes, i) => {
       lock.manifest = bytes;
       const inspection = inspectManifest(bytes, trust);
@@ -106,7 +107,53 @@ export function ingest(store: Store, manifests: Buffer[], trust: TrustStore): vo
         throw new Error(`bench manifest ${i}: ${inspection.verification.detail}`);
       ingestRecord(store, { read: lock.read({}, Date.UTC(2025, 5, 3, 8) + i * 10_000), inspection });
     });
-  })();
+  });
+}
+
+/** A store file holding a backlog of queued manifests, copied for every run that drains it. */
+export interface Backlog {
+  dbPath: string;
+  manifests: Buffer[];
+  averageBytes: number;
+}
+
+/** `n` signed manifests stored as reads (a backlog of `n` outbox rows) in a closed store file. */
+export function prepareBacklog(p: Parties, n: number): Backlog {
+  const manifests = makeManifests(n);
+  const dbPath = path.join(p.dir, 'agent-backlog.db');
+  const store = openStore({ path: dbPath, clock: systemClock, trustOnFirstUse: true });
+  try {
+    ingest(store, manifests, p.agentTrust);
+  } finally {
+    // Closing checkpoints the WAL: the one file is the whole store, ready to copy.
+    store.close();
+  }
+  const averageBytes = Math.round(manifests.reduce((s, m) => s + m.byteLength, 0) / manifests.length);
+  return { dbPath, manifests, averageBytes };
+}
+
+/** The reference exchange in its own process (scripts/exchange.ts), with a fresh database. */
+export function startExchangeChild(
+  p: Parties,
+  brokerUrl: string,
+  dbPath: string,
+): Promise<{ child: ChildProcess; out: () => string }> {
+  return spawnReady(
+    [
+      EXCHANGE_SCRIPT,
+      '--broker',
+      brokerUrl,
+      '--db',
+      dbPath,
+      '--key',
+      p.files.exchangeKey,
+      '--trust',
+      p.files.exchangeTrust,
+      '--report',
+      '0',
+    ],
+    'ready',
+  );
 }
 
 export function syncConfig(brokers: string[], overrides: Partial<SyncConfig> = {}): SyncConfig {
@@ -118,7 +165,12 @@ export async function spawnReady(
   word: string,
   stdinGo = false,
 ): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // BENCH_CHILD_CPU_PROF=<dir>: profile the children too (scripts/bench/sync/profile-drain.ts).
+  const prof = process.env.BENCH_CHILD_CPU_PROF;
+  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...node, '--import', 'tsx', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

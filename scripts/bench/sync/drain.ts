@@ -1,0 +1,122 @@
+/**
+ * The drain of a backlog to the reference exchange, measured in CPU time (the figures a
+ * shared 2-core gateway feels), against a bare mqtt.js QoS 1 publisher of the same payloads
+ * to the same broker in the same run. Used by scripts/bench/drain-under-train.ts.
+ */
+import { copyFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connectAsync } from 'mqtt';
+import { systemClock } from '../../../src/clock.js';
+import { openStore } from '../../../src/store/index.js';
+import { SyncEngine } from '../../../src/sync/index.js';
+import { Mosquitto } from '../../../test/helpers/mosquitto.js';
+import { waitFor } from '../../../test/helpers/sync-world.js';
+import { type Backlog, median, type Parties, startExchangeChild, stopChild, syncConfig } from './fixtures.js';
+
+/** CPU time of this process, ms. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** CPU time of another process, ms (Linux: utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+export function childCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** QoS 1 publishes of every payload, pipelined, until the last PUBACK: wall and CPU ms. */
+async function bareLoop(url: string, payloads: Buffer[]): Promise<{ ms: number; cpu: number }> {
+  const client = await connectAsync(url, {
+    protocolVersion: 5,
+    clientId: `bench-bare-${process.pid}`,
+    clean: true,
+  });
+  const started = performance.now();
+  const cpu = cpuMs();
+  await Promise.all(payloads.map((p, i) => client.publishAsync(`bench/bare/${i % 16}`, p, { qos: 1 })));
+  const ms = performance.now() - started;
+  const used = cpuMs() - cpu;
+  await client.endAsync();
+  return { ms, cpu: used };
+}
+
+export interface DrainFigures {
+  messages: number;
+  averageManifestBytes: number;
+  drainMs: number;
+  /** Wall ms of each bare loop. */
+  bareMs: number[];
+  /** CPU ms per message: the agent (sync engine), the exchange process, the bare publisher. */
+  cpuMsPerMessage: { agent: number; exchange: number; barePublisher: number };
+  /** Of the agent's CPU, the share spent in the kernel (fsync of its commits, socket writes). */
+  agentSystemShare: number;
+}
+
+/**
+ * The backlog (a copy of the prepared store) drained by a SyncEngine in this process to
+ * the reference exchange in its own process, each message settled by its signed receipt;
+ * three bare publish loops of the same payloads first.
+ */
+export async function measureDrain(
+  p: Parties,
+  backlog: Backlog,
+  around: { start?: () => Promise<void>; stop?: () => Promise<void> } = {},
+): Promise<DrainFigures> {
+  const broker = await Mosquitto.start();
+  const exchange = await startExchangeChild(p, broker.url, path.join(p.dir, 'exchange-drain.db'));
+  const dbPath = path.join(p.dir, 'agent-drain.db');
+  copyFileSync(backlog.dbPath, dbPath);
+  const store = openStore({ path: dbPath, clock: systemClock });
+  const messages = backlog.manifests.length;
+  try {
+    const bare: { ms: number; cpu: number }[] = [];
+    for (let i = 0; i < 3; i++) bare.push(await bareLoop(broker.url, backlog.manifests));
+    const engine = new SyncEngine({
+      store,
+      gatewayKey: p.gatewayKey,
+      trust: p.agentTrust,
+      config: syncConfig([broker.url]),
+    });
+    let accepted = 0;
+    engine.on('receipt', (r) => {
+      if (r.status === 'accepted' && r.changed) accepted++;
+    });
+    await around.start?.();
+    const started = performance.now();
+    const agentCpu = cpuMs();
+    const agentUsage = process.cpuUsage();
+    const exchangeCpu = childCpuMs(exchange.child.pid!);
+    await engine.start();
+    await waitFor(() => accepted >= messages, 600_000, 'the drain', 5);
+    const drainMs = performance.now() - started;
+    const agent = (cpuMs() - agentCpu) / messages;
+    const usage = process.cpuUsage(agentUsage);
+    const exchangeUsed = (childCpuMs(exchange.child.pid!) - exchangeCpu) / messages;
+    await around.stop?.();
+    await engine.stop();
+    await stopChild(exchange.child);
+    const counters = JSON.parse(exchange.out().trim().split('\n').at(-1)!) as {
+      accepted: number;
+      rejected: number;
+    };
+    if (counters.accepted !== messages || counters.rejected !== 0)
+      throw new Error(`exchange counters ${JSON.stringify(counters)}`);
+    return {
+      messages,
+      averageManifestBytes: backlog.averageBytes,
+      drainMs,
+      bareMs: bare.map((b) => b.ms),
+      agentSystemShare: usage.system / (usage.user + usage.system),
+      cpuMsPerMessage: {
+        agent,
+        exchange: exchangeUsed,
+        barePublisher: median(bare.map((b) => b.cpu)) / messages,
+      },
+    };
+  } finally {
+    store.close();
+    await stopChild(exchange.child, 'SIGKILL');
+    await broker.dispose();
+  }
+}
