@@ -11,9 +11,10 @@ import { buildExchangeVectors, withExchangeVectors } from './lib/exchange-vector
 import { buildVectors } from './lib/protocol-vectors.js';
 
 const dir = new URL('../firmware-protocol/vectors/', import.meta.url);
+// Build first: a generator that fails must not leave the folder empty.
+const vectors = buildVectors();
 mkdirSync(dir, { recursive: true });
 for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(new URL(f, dir));
-const vectors = buildVectors();
 for (const v of vectors) writeFileSync(new URL(`${v.name}.json`, dir), `${JSON.stringify(v, null, 2)}\n`);
 console.log(`wrote ${vectors.length} vectors to ${dir.pathname}`);
 

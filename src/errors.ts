@@ -163,6 +163,11 @@ export const ERRORS = {
     summary: 'the BLE device does not offer the CTOP lock service, or did not answer GATT in time',
     hint: 'a device that advertises the lock service but does not serve it is broken or hostile',
   },
+  E_LOCK_NOT_PINNED: {
+    category: 'integrity',
+    summary: 'no identity key is provisioned for this lock id and the read was told to require one',
+    hint: 'find the lock in the vendor’s provisioning list (--pin-key or --provisioned); until then hold the container as unverified',
+  },
   E_LOCK_IMPERSONATION: {
     category: 'integrity',
     summary: 'a device advertises one lock id but answers as another lock',
@@ -309,7 +314,7 @@ export const ERRORS = {
     hint: 'dates are YYYY-MM-DD; times are ISO 8601 with a zone, e.g. 2025-03-14T08:30:00Z',
   },
   E_MANIFEST_UNKNOWN_SIGNER: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest is signed with a key that is not a trusted signer key',
     hint: 'treat the data as unverified: keep it as evidence, hold the container, check the trust store',
   },
@@ -319,12 +324,12 @@ export const ERRORS = {
     hint: 'tamper alert: keep the bytes as evidence and inspect the container',
   },
   E_MANIFEST_EXPIRED: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest was created outside the validity window of its signer key',
     hint: 'the issuer used an expired or not yet valid key; ask the issuing customs office to re-issue',
   },
   E_MANIFEST_REVOKED: {
-    category: 'integrity',
+    category: 'manifest',
     summary: 'the manifest was signed by a key revoked before the manifest was created',
     hint: 'treat as forged: keep as evidence and report; the revocation reason is in the trust store',
   },
@@ -525,7 +530,12 @@ export const ERRORS = {
     hint: 'check the --db path and the disk; the broker keeps undelivered messages for the exchange session',
   },
 
-  // --- exchange conformance kit (src/conformance/exchange/: `ctop-agent conformance exchange`) ---
+  // --- conformance kits (src/conformance/: `ctop-agent conformance lock|exchange`, one report format) ---
+  E_CONFORMANCE_LOCK: {
+    category: 'protocol',
+    summary: 'the lock under test fails at least one MUST requirement of PROTOCOL.md §16',
+    hint: 'the table names each failed requirement with its evidence; fix the firmware and run the kit again (docs/CONFORMANCE.md)',
+  },
   E_CONFORMANCE_EXCHANGE: {
     category: 'protocol',
     summary: 'the exchange under test fails at least one MUST requirement of EXCHANGE.md',

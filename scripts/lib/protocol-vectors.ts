@@ -1,182 +1,40 @@
-import { crc32 } from 'node:zlib';
 import nacl from 'tweetnacl';
 import { encodeCanonical } from '../../src/cbor/index.js';
-import { EventKind, MAX_LINE, MessageType, SealState, WireError } from '../../src/lock/codec/constants.js';
-import type { Frame } from '../../src/lock/codec/frame.js';
-import { type BodyOf, encodeMessage, type MessageTypeCode } from '../../src/lock/codec/messages.js';
+import { EventKind, MAX_LINE, MessageType, WireError } from '../../src/lock/codec/constants.js';
+import { encodeMessage } from '../../src/lock/codec/messages.js';
 import { eventToWire } from '../../src/lock/event-log.js';
-import { authPayload, carrierAuthPayload, sha256 } from '../../src/lock/identity.js';
+import { authPayload, carrierAuthPayload } from '../../src/lock/identity.js';
 import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import {
+  hex,
+  invalid,
+  MANIFEST,
+  NONCE,
+  rawLine,
+  seedOf,
+  T0,
+  VECTOR_LOCK_ID,
+  type Vector,
+  valid,
+  vectorCarrierKey,
+  vectorEvent,
+  vectorLock,
+  vectorLockKey,
+} from './vector-helpers.js';
+import { buildBodyVectors } from './vectors-body.js';
+import { buildLogVectors } from './vectors-log.js';
+import { buildSessionVectors } from './vectors-session.js';
+
+export * from './vector-helpers.js';
 
 /**
- * The test vectors of firmware-protocol/vectors/, built from fixed inputs. Published keys:
- * these seeds are for vectors only and protect nothing.
+ * The test vectors of firmware-protocol/vectors/, built from fixed inputs: those of
+ * revision 1.0 here, the rules revision 1.1 added in vectors-body.ts (lines and CBOR),
+ * vectors-log.ts (keys and event logs) and vectors-session.ts (exchanges).
  */
-
-export type VectorExpectation = 'valid' | 'noise' | { error: string };
-
-export interface FrameVector {
-  name: string;
-  description: string;
-  kind: 'line';
-  /** The line as on the wire, without its LF. */
-  line: string;
-  expect: VectorExpectation;
-  frame?: {
-    version: number;
-    type: string;
-    typeCode: number;
-    seq: number;
-    length: number;
-    crc: string;
-    hex: string;
-  };
-  /** The body in JSON, byte strings as { "hex": "…" }. */
-  body?: unknown;
-}
-
-export interface SignatureVector {
-  name: string;
-  description: string;
-  kind: 'signature';
-  publicKey: string;
-  /** The exact bytes signed, hex. */
-  payload: string;
-  signature: string;
-  inputs: Record<string, unknown>;
-}
-
-export interface EventChainVector {
-  name: string;
-  description: string;
-  kind: 'event-chain';
-  lockId: string;
-  publicKey: string;
-  events: {
-    counter: number;
-    time: number;
-    kind: number;
-    detail: string;
-    prev: string;
-    hash: string;
-    sig: string;
-    cbor: string;
-  }[];
-}
-
-export type Vector = FrameVector | SignatureVector | EventChainVector;
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const seedOf = (label: string) => sha256(Buffer.from(label, 'utf8'));
-
-export const VECTOR_LOCK_ID = 'SSL-KZ-000123';
-export const vectorLockKey = nacl.sign.keyPair.fromSeed(seedOf('ctop test vector lock identity key'));
-export const vectorCarrierKey = nacl.sign.keyPair.fromSeed(seedOf('ctop test vector carrier key'));
-const NONCE = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
-const MANIFEST = Buffer.from('A manifest stands here: COSE_Sign1 bytes in real life.', 'utf8');
-const T0 = 1_790_000_000;
-
-/** Body as JSON for the vector files: byte strings become { hex }. */
-export function bodyToJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { hex: hex(value) };
-  if (Array.isArray(value)) return value.map(bodyToJson);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bodyToJson(v)]));
-  }
-  return value;
-}
-
-/** The inverse of bodyToJson. */
-export function bodyFromJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(bodyFromJson);
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if (Object.keys(o).length === 1 && typeof o.hex === 'string') return Buffer.from(o.hex, 'hex');
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, bodyFromJson(v)]));
-  }
-  return value;
-}
-
-function describeFrame(frame: Frame): FrameVector['frame'] {
-  const bin = frame.toBuffer();
-  return {
-    version: frame.version,
-    type: frame.typeName,
-    typeCode: frame.type,
-    seq: frame.seq,
-    length: frame.body.byteLength,
-    crc: `0x${bin
-      .readUInt32BE(bin.byteLength - 4)
-      .toString(16)
-      .padStart(8, '0')}`,
-    hex: hex(bin),
-  };
-}
-
-function valid<T extends MessageTypeCode>(
-  name: string,
-  description: string,
-  type: T,
-  seq: number,
-  body: BodyOf<T>,
-): FrameVector {
-  const frame = encodeMessage(type, seq, body);
-  return {
-    name,
-    description,
-    kind: 'line',
-    line: frame.toLine().toString('latin1').trimEnd(),
-    expect: 'valid',
-    frame: describeFrame(frame),
-    body: bodyToJson(body),
-  };
-}
-
-/** A binary frame with a correct CRC over whatever header and body are given. */
-function rawLine(version: number, type: number, seq: number, length: number, body: Uint8Array): string {
-  const head = Buffer.alloc(6);
-  head.writeUInt8(version, 0);
-  head.writeUInt8(type, 1);
-  head.writeUInt16BE(seq, 2);
-  head.writeUInt16BE(length, 4);
-  const covered = Buffer.concat([head, body]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(covered));
-  return `~${Buffer.concat([covered, crc]).toString('base64')}`;
-}
-
-function invalid(name: string, description: string, line: string, error: string): FrameVector {
-  return { name, description, kind: 'line', line, expect: { error } };
-}
-
 export function buildVectors(): Vector[] {
-  const mhash = sha256(MANIFEST);
-  const events = appendEvents(
-    VECTOR_LOCK_ID,
-    vectorLockKey.secretKey,
-    [],
-    [
-      { kind: EventKind.Write, time: T0, detail: Buffer.from('KTZE-EXPRESS-01') },
-      { kind: EventKind.Commit, time: T0 + 30, detail: mhash.subarray(0, 8) },
-      { kind: EventKind.Sealed, time: T0 + 60, detail: Buffer.from('MSKU9070323') },
-    ],
-  );
+  const { mhash, events, info } = vectorLock();
   const head = events.at(-1)!;
-  const info = {
-    id: VECTOR_LOCK_ID,
-    fw: 'acme-lock 2.4.1',
-    key: vectorLockKey.publicKey,
-    bat: 87,
-    seal: SealState.Sealed,
-    msize: MANIFEST.byteLength,
-    mhash,
-    ecount: head.counter,
-    ehead: head.hash,
-    chunk: 1024,
-    win: 8,
-    time: T0 + 3600,
-    staged: 0,
-  };
   const auth = {
     lockId: VECTOR_LOCK_ID,
     nonce: NONCE,
@@ -500,18 +358,10 @@ export function buildVectors(): Vector[] {
       kind: 'event-chain',
       lockId: VECTOR_LOCK_ID,
       publicKey: hex(vectorLockKey.publicKey),
-      events: events.map((e) => ({
-        counter: e.counter,
-        time: e.time,
-        kind: e.kind,
-        detail: hex(e.detail),
-        prev: hex(e.prev),
-        hash: hex(e.hash),
-        sig: hex(e.sig),
-        cbor: hex(encodeCanonical([e.counter, e.time, e.kind, e.detail, e.prev])),
-      })),
+      events: events.map(vectorEvent),
     },
   );
+  v.push(...buildBodyVectors(), ...buildLogVectors(), ...buildSessionVectors());
   // Keep file names stable and unique.
   const names = new Set(v.map((x) => x.name));
   if (names.size !== v.length) throw new Error('duplicate vector names');

@@ -8,6 +8,7 @@ export {
   type CborLimits,
   MANIFEST_CBOR_ERRORS,
 } from './deterministic.js';
+export { decodeWellFormed, type WellFormedLimits } from './well-formed.js';
 
 /**
  * Deterministic CBOR (RFC 8949 §4.2.1) on top of cbor-x: map keys sorted by their

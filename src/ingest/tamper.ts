@@ -12,8 +12,12 @@ import type { LockEvent } from '../lock/event-log.js';
  *   opened it; legitimate or not, the officer must know);
  * - `seal_broken`: the lock reports seal state 2 (opened without UNSEAL);
  * - `not_sealed`: the lock carries a manifest but is not sealed;
- * - `uncommitted_manifest`: the log records commits, none of them of the manifest the lock
- *   carries (the manifest changed without a COMMIT);
+ * - `empty_log`: a sealed lock carrying a manifest has an empty log (PROTOCOL.md §7, the
+ *   clean log of a sealed lock);
+ * - `uncommitted_manifest`: no commit event names the manifest the lock carries (the manifest
+ *   changed without a COMMIT); for a sealed lock also when the log holds no commit at all;
+ * - `unsealed_commit`: a sealed lock's log has no `sealed` event after the commit naming its
+ *   manifest;
  * - `counter_back`: the lock's newest counter is below one this gateway already saw: the log
  *   was cut back or the flash restored from an older image.
  */
@@ -24,6 +28,8 @@ export type TamperFindingKind =
   | 'seal_broken'
   | 'not_sealed'
   | 'uncommitted_manifest'
+  | 'empty_log'
+  | 'unsealed_commit'
   | 'counter_back';
 
 export interface TamperFinding {
@@ -61,18 +67,42 @@ export function assessTamper(input: TamperInput): TamperFinding[] {
   // it. Anchoring on the first commit (not the last) keeps a rewrite of the same manifest
   // after an UNSEAL from hiding the UNSEAL.
   let commit = prefix ? events.findIndex((e) => e.kind === EventKind.Commit && prefix.equals(e.detail)) : -1;
+  // §7, the clean log of a sealed lock: it carries a manifest, so its log holds the commit
+  // naming it and a seal after that; an empty log or none of them is a tamper finding.
+  const sealedWithManifest = input.sealState === SealState.Sealed && prefix !== undefined;
+  if (sealedWithManifest && events.length === 0 && input.eventCount === 0) {
+    findings.push({
+      kind: 'empty_log',
+      counter: 0,
+      detail: `lock ${lockId} is sealed and carries manifest ${prefix.toString('hex')}… but its event log is empty`,
+    });
+  } else if (sealedWithManifest && commit === -1) {
+    findings.push({
+      kind: 'uncommitted_manifest',
+      counter: input.eventCount,
+      detail: `lock ${lockId} is sealed and carries manifest ${prefix.toString('hex')}… but no commit event names it`,
+    });
+  } else if (sealedWithManifest && !events.some((e, i) => i > commit && e.kind === EventKind.Sealed)) {
+    findings.push({
+      kind: 'unsealed_commit',
+      counter: input.eventCount,
+      detail: `lock ${lockId} is sealed but no sealed event follows the commit of its manifest (event ${events[commit]!.counter})`,
+    });
+  }
   if (commit === -1) {
     const comparable = events.some(
       (e) => e.kind === EventKind.Commit && e.detail.byteLength === COMMIT_DETAIL_BYTES,
     );
-    if (prefix && comparable) {
+    // (A sealed lock already has its clean-log finding above.)
+    if (prefix && comparable && !sealedWithManifest) {
       findings.push({
         kind: 'uncommitted_manifest',
         counter: input.eventCount,
         detail: `lock ${lockId} carries manifest ${prefix.toString('hex')}… but its log commits only other manifests`,
       });
     }
-    // A log without comparable commits (older firmware): load at the last commit, if any.
+    // The loading anchor for what follows: the last commit, if any (an unsealed lock's
+    // log without comparable commits is older firmware's).
     commit = events.findLastIndex((e) => e.kind === EventKind.Commit);
   }
   const seal = events.findIndex((e, i) => i > commit && e.kind === EventKind.Sealed);

@@ -23,6 +23,7 @@ import {
   type MessageTypeCode,
   type ResponseOf,
 } from './codec/messages.js';
+import type { ReadWatch } from './read-watch.js';
 import { RequestMatcher, RequestTimeout } from './request-matcher.js';
 import type { LockLink } from './transport/link.js';
 
@@ -49,6 +50,11 @@ export interface SessionOptions {
   maxStrayFrames?: number;
   /** Lines without the frame marker tolerated per session (boot banners are a few). Default 256. */
   maxNoiseLines?: number;
+  /**
+   * The limits of the whole read this session is one link of (PROTOCOL.md §9.2, §10): told of
+   * every valid answer, malformed frame and replay; when it ends the read, the session fails.
+   */
+  watch?: ReadWatch;
 }
 
 export interface SessionStats {
@@ -117,7 +123,7 @@ export abstract class LockConversation {
   protected readonly log: Logger;
   protected readonly random: (n: number) => Uint8Array;
   protected readonly options: Required<
-    Omit<SessionOptions, 'log' | 'clock' | 'randomBytes' | 'initialTimeoutMs'>
+    Omit<SessionOptions, 'log' | 'clock' | 'randomBytes' | 'initialTimeoutMs' | 'watch'>
   >;
   protected readonly clock: Clock;
   protected sessionState = SessionState.Opening;
@@ -128,6 +134,7 @@ export abstract class LockConversation {
   /** The last frame dropped as malformed, and when: the likely reason a request went unanswered. */
   #lastFrameError: { error: CtopError; at: number } | undefined;
   #failure: CtopError | undefined;
+  readonly #watch: ReadWatch | undefined;
 
   constructor(link: LockLink, options: SessionOptions) {
     this.link = link;
@@ -159,6 +166,11 @@ export abstract class LockConversation {
     this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs), clock: this.clock });
     this.#framer.on('data', (line: Buffer) => this.#onLine(line));
     this.#framer.on('error', (err: Error) => this.fail(toCtopError(err)));
+    this.#watch = options.watch;
+    this.#watch?.onEnd((err) => this.fail(err));
+    this.#watch?.linkOpen();
+    // The read ended while this link was being opened: the link has nothing left to do.
+    if (this.#watch?.ended) this.fail(this.#watch.ended);
     void this.#pump();
   }
 
@@ -316,6 +328,7 @@ export abstract class LockConversation {
     }
     this.stats.framesIn++;
     this.#matcher.answered(frame.seq, pending);
+    this.#watch?.answered();
     if (message.type === MessageType.Error) {
       const { code, msg, retry, v } = message.body;
       pending.reject(
@@ -350,6 +363,7 @@ export abstract class LockConversation {
     if (e.code === 'E_FRAME_CRC') this.stats.crcErrors++;
     else this.stats.badFrames++;
     this.log.warn({ ...e.toLog(), lineBytes }, `dropped a frame: ${e.message}`);
+    this.#watch?.malformed(e);
   }
 
   /** A frame matching no pending request: late answers are expected; replays and strays are counted and bounded. */
@@ -368,6 +382,7 @@ export abstract class LockConversation {
       { code, seq: frame.seq, type: frame.typeName, count },
       replay ? 'dropped a replayed frame' : 'dropped a frame matching no request',
     );
+    this.#watch?.unmatched(kind);
     if (count > this.options.maxStrayFrames) {
       this.fail(
         new CtopError(code, `${count} replayed or unmatched frames in one session`, {

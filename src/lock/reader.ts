@@ -1,9 +1,10 @@
-import { type Clock, clockSleep, systemClock } from '../clock.js';
+import { type Clock, clockSleep, clockTimeout, systemClock } from '../clock.js';
 import { CtopError, type ErrorCode, isCtopError, toCtopError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { LockInfo } from './codec/messages.js';
 import { type ChainProblem, type LockEvent, verifyEventChain } from './event-log.js';
 import { ManifestAssembly } from './manifest-assembly.js';
+import { ReadWatch } from './read-watch.js';
 import {
   type AuthProof,
   emptySessionStats,
@@ -54,6 +55,10 @@ export interface ReadLockOptions extends SessionOptions {
   backoffMaxMs?: number;
   /** The identity key pinned for this lock, if known. */
   pinnedKey?: Uint8Array;
+  /** The key pinned for the lock id HELLO announces (a provisioning list), when `pinnedKey` is not given. */
+  pinnedKeyFor?: (lockId: string) => Uint8Array | undefined;
+  /** Refuse a lock with no pinned key (E_LOCK_NOT_PINNED) instead of reading it as "first use, not pinned". */
+  requirePin?: boolean;
   /** The lock id the device claimed before connecting (its BLE advertisement); HELLO must agree. */
   expectedLockId?: string;
   /** A partial read to continue (from a checkpoint stored before a restart). */
@@ -61,6 +66,11 @@ export interface ReadLockOptions extends SessionOptions {
   onProgress?: (progress: ReadProgress) => void;
   /** Aborting ends the read at the next step; the result carries a checkpoint. */
   signal?: AbortSignal;
+  /**
+   * No valid answer for this long ends the read, whatever links and retransmissions are left
+   * (PROTOCOL.md §10). Default 15 s, at most 30 s. Runs on `clock`.
+   */
+  readDeadlineMs?: number;
 }
 
 export interface ReadStats extends SessionStats {
@@ -80,6 +90,8 @@ export interface LockReadResult {
   info?: LockInfo;
   /** The lock proved possession of `info.key` in this read. */
   auth?: AuthProof;
+  /** `info.key` was checked against a pinned key (else: first use, not pinned). */
+  pinned?: boolean;
   /** Exactly the bytes read, after the end-to-end SHA-256 check. */
   manifest?: Buffer;
   events: LockEvent[];
@@ -140,6 +152,16 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
   let lockId = options.checkpoint?.lockId;
   let hashRetried = false;
   let attempt = 0;
+  // One watch over every link of this read: the deadline, the malformed run and the replay
+  // bound of §9.2/§10 end the read, not just the link.
+  const watch = new ReadWatch({
+    ...(options.readDeadlineMs !== undefined ? { deadlineMs: options.readDeadlineMs } : {}),
+    ...(options.maxStrayFrames !== undefined ? { maxUnmatched: options.maxStrayFrames } : {}),
+    schedule: (fn, ms) => {
+      const timer = clockTimeout(clock, fn, ms);
+      return () => timer.cancel();
+    },
+  });
   const report = (phase: ReadPhase, error?: CtopError) =>
     options.onProgress?.({
       phase,
@@ -163,7 +185,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
       result.transport = link.kind;
       result.endpoint = link.endpoint;
       stats.links++;
-      session = new LockSession(link, options);
+      session = new LockSession(link, { ...options, watch });
       const abort = () => void session?.close();
       options.signal?.addEventListener('abort', abort, { once: true });
       try {
@@ -184,7 +206,14 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         lockId = info.id;
         result.info = info;
         report('auth');
-        result.auth = await session.authenticate(options.pinnedKey);
+        const pin = options.pinnedKey ?? options.pinnedKeyFor?.(info.id);
+        if (!pin && options.requirePin) {
+          throw new CtopError('E_LOCK_NOT_PINNED', `no identity key is pinned for lock ${info.id}`, {
+            details: { lockId: info.id, presented: Buffer.from(info.key).toString('hex') },
+          });
+        }
+        result.auth = await session.authenticate(pin);
+        result.pinned = pin !== undefined;
 
         if (!assembly?.matches(info.msize, info.mhash)) {
           assembly = info.msize > 0 ? new ManifestAssembly(info.msize, info.mhash) : undefined;
@@ -224,10 +253,11 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         options.signal?.removeEventListener('abort', abort);
       }
     } catch (err) {
-      const e = toCtopError(err);
+      // What ended the read (the deadline, a malformed run, too many replays) is the cause.
+      const e = watch.ended ?? toCtopError(err);
       result.error = e;
       await session?.close();
-      const retry = isRetryable(e) && attempt < attempts && !options.signal?.aborted;
+      const retry = !watch.ended && isRetryable(e) && attempt < attempts && !options.signal?.aborted;
       log[retry ? 'info' : 'warn'](
         { ...e.toLog(), lockId, attempt, verified: assembly?.verifiedBytes ?? 0 },
         retry ? `read attempt failed, retrying: ${e.message}` : `read failed: ${e.message}`,
@@ -239,11 +269,16 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         (options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
       );
       await clockSleep(clock, pause, options.signal);
+      if (watch.ended) {
+        result.error = watch.ended;
+        break;
+      }
     } finally {
       if (session) addStats(stats, session.stats);
     }
   }
 
+  watch.stop();
   result.finishedAt = clock.now();
   if (result.outcome === 'failed' && assembly && lockId && assembly.verifiedBytes > 0 && !assembly.complete) {
     result.checkpoint = {

@@ -1,5 +1,5 @@
 import type { HciBindingsOptions } from '@stoprocent/noble';
-import { EventKind, PROTOCOL_VERSION } from '../lock/codec/constants.js';
+import { PROTOCOL_VERSION } from '../lock/codec/constants.js';
 import { type Logger, silentLogger } from '../log.js';
 import { lockAdvertising } from './ble/advertising-data.js';
 import { ByteStreamApp } from './ble/byte-stream-app.js';
@@ -12,7 +12,7 @@ import { SimClock } from './ble/sim-clock.js';
 import { SimRadio } from './ble/sim-radio.js';
 import { type TrainPassage, trainPassage } from './ble/train.js';
 import { SimWorld } from './ble/world.js';
-import { appendEvents } from './lock/event-log-builder.js';
+import { simulatedLog } from './lock/event-log-builder.js';
 import {
   generateLockIdentity,
   LockEngine,
@@ -100,15 +100,10 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
   // Locks first (signing their event logs takes a while): the world's clock starts after.
   const built = options.locks.map((spec) => {
     const identity = spec.identity ?? spec.engine?.identity ?? generateLockIdentity();
-    const events = appendEvents(
-      spec.lockId,
-      identity.secretKey,
-      [],
-      [
-        { kind: EventKind.Commit, time: nowSeconds - 7200 },
-        { kind: EventKind.Sealed, time: nowSeconds - 7100, detail: Buffer.from(spec.container ?? '') },
-      ],
-    );
+    const events = simulatedLog(spec.lockId, identity.secretKey, spec.manifest, 'clean', {
+      time: nowSeconds - 7200,
+      container: spec.container ?? '',
+    });
     const engine = new LockEngine({
       lockId: spec.lockId,
       identity,

@@ -31,7 +31,10 @@ t.test('lock-sim + read: manifest written owner-only, info printed, exit 0', asy
   t.same(readFileSync(out), readFileSync(manifest));
   t.equal(statSync(out).mode & 0o777, 0o600);
   const identity = /identity (\w{64})/.exec(sim.stdout())![1]!;
-  t.match(r.stdout, new RegExp(`identity    ${identity}`));
+  t.match(r.stdout, new RegExp(`key {9}${identity}`));
+  t.match(r.stdout, /identity {4}first use, not pinned: the lock proved it holds this key/);
+  t.match(r.stdout, /signature {3}manifest signature not checked \(give --trust <file> to check it\)/);
+  t.notMatch(r.stdout, /verified/);
 
   // Replacing a file others could read: the manifest must not inherit its mode.
   chmodSync(out, 0o644);
@@ -50,6 +53,8 @@ t.test('lock-sim + read: manifest written owner-only, info printed, exit 0', asy
   t.equal(pinned.code, 0);
   const json = JSON.parse(pinned.stdout);
   t.equal(json.outcome, 'complete');
+  t.equal(json.identity, 'pinned');
+  t.equal(json.manifestSignature, 'not checked');
   t.equal(json.manifestBytes, readFileSync(manifest).byteLength);
   t.equal(statSync(out).mode & 0o777, 0o600, 'owner-only again after replacing a 0644 file');
 });

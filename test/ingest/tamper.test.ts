@@ -105,15 +105,46 @@ t.test('seal state, a manifest no commit names, and a counter gone back', async 
     ['uncommitted_manifest'],
   );
   t.same(
-    assess(log({ kind: EventKind.Commit, time: 1 }, seal(2))),
-    [],
-    'older firmware: commit without a hash',
+    assess(log({ kind: EventKind.Commit, time: 1 }, seal(2))).map((f) => f.kind),
+    ['uncommitted_manifest'],
+    'PROTOCOL.md 1.1 §7: a commit without the hash does not name the manifest of a sealed lock',
+  );
+  t.same(
+    assess(log({ kind: EventKind.Commit, time: 1 }, seal(2)), { sealState: SealState.Unsealed }).map(
+      (f) => f.kind,
+    ),
+    ['not_sealed'],
+    'older firmware, unsealed: only the seal state is a finding',
   );
   t.same(
     assess(events, { knownEventCount: 5 }).map((f) => [f.kind, f.counter]),
     [['counter_back', 2]],
   );
   t.same(assess(events, { knownEventCount: 2 }), []);
+});
+
+t.test('§7 the clean log of a sealed lock: empty log, no commit, no seal after the commit', async (t) => {
+  t.same(
+    assess([], { eventCount: 0 }).map((f) => f.kind),
+    ['empty_log'],
+    'a sealed lock with a manifest and an empty log',
+  );
+  t.same(
+    assess([], { eventCount: 0, sealState: SealState.Unsealed }).map((f) => f.kind),
+    ['not_sealed'],
+  );
+  t.same(assess([], { eventCount: 0, manifestHash: undefined, sealState: SealState.Unsealed }), []);
+  t.same(
+    assess(log(seal(1))).map((f) => f.kind),
+    ['uncommitted_manifest'],
+    'a seal but no commit at all',
+  );
+  t.same(
+    assess(log(commitOf(manifest, 1))).map((f) => f.kind),
+    ['unsealed_commit'],
+    'a commit, no seal after it',
+  );
+  t.same(assess(log(commitOf(manifest, 1), seal(2))), [], 'the clean log');
 });
 
 t.test(

@@ -28,6 +28,9 @@ export const LOCK_ID_PATTERN = /^[A-Z0-9-]{1,16}$/;
 export const MAX_EVENTS_PER_FRAME = 64;
 /** Maximum size of an event's kind-specific detail. */
 export const MAX_EVENT_DETAIL = 64;
+/** CBOR limits of a body (PROTOCOL.md §4): nesting levels (the body map is 1) and items per array or map. */
+export const MAX_BODY_DEPTH = 8;
+export const MAX_BODY_ITEMS = 64;
 
 /** Message types. A response is the request type with bit 7 set; ERROR answers any request. */
 export enum MessageType {

@@ -106,7 +106,7 @@ export class Frame {
     if (end === 0 || line[0] !== LINE_MARKER.charCodeAt(0)) return undefined;
     const text = Buffer.from(line.buffer, line.byteOffset + 1, end - 1).toString('latin1');
     // Buffer.from(..., 'base64') silently skips invalid characters; a frame must not.
-    if (!BASE64_LINE.test(text)) {
+    if (!BASE64_LINE.test(text) || !padBitsZero(text)) {
       throw new CtopError('E_FRAME_ENCODING', `frame line of ${end} bytes is not canonical base64`);
     }
     return Frame.fromBuffer(Buffer.from(text, 'base64'));
@@ -115,3 +115,16 @@ export class Frame {
 
 /** Standard alphabet, padded, whole quanta (RFC 4648 §4). */
 const BASE64_LINE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * RFC 4648 §3.5: the bits of the last character that no byte uses are zero in a canonical
+ * encoding (PROTOCOL.md §2, revision 1.1). Decoders that ignore them would accept several
+ * lines for one frame.
+ */
+function padBitsZero(text: string): boolean {
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (pad === 0) return true;
+  const last = BASE64_ALPHABET.indexOf(text[text.length - pad - 1]!);
+  return (last & (pad === 2 ? 0x0f : 0x03)) === 0;
+}

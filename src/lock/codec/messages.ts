@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { decodeToObjects, encodeCanonical } from '../../cbor/index.js';
+import { decodeWellFormed, encodeCanonical } from '../../cbor/index.js';
 import { CtopError } from '../../errors.js';
 import {
   LOCK_ID_PATTERN,
   MAX_BODY,
+  MAX_BODY_DEPTH,
+  MAX_BODY_ITEMS,
   MAX_CHUNK,
   MAX_EVENT_DETAIL,
   MAX_EVENTS_PER_FRAME,
@@ -182,11 +184,16 @@ export function decodeMessage(frame: Frame): Message {
   }
   let value: unknown;
   try {
-    value = decodeToObjects(frame.body);
+    // Any legal encoding, within the limits of PROTOCOL.md §4, each checked before allocating.
+    value = decodeWellFormed(
+      frame.body,
+      { maxDepth: MAX_BODY_DEPTH, maxItems: MAX_BODY_ITEMS },
+      'E_FRAME_BODY',
+    );
   } catch (err) {
     throw new CtopError(
       'E_FRAME_BODY',
-      `${frame.typeName} body is not valid CBOR: ${(err as Error).message}`,
+      `${frame.typeName} body is not valid CBOR within the limits of PROTOCOL.md §4: ${(err as Error).message}`,
       {
         cause: err,
         details: { type: frame.typeName },

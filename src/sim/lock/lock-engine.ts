@@ -32,6 +32,36 @@ export interface LockIdentity {
   secretKey: Uint8Array;
 }
 
+/**
+ * Protocol mistakes a firmware could make, one per requirement of PROTOCOL.md §16, so the
+ * conformance kit can be shown to catch each (test/conformance). Off by default.
+ */
+export interface LockQuirks {
+  /** Answer a request repeating the seq of one just answered (breaks SESS-2). */
+  answerDuplicates?: boolean;
+  /** Stay silent on an unknown message type (breaks FRAME-3). */
+  silentUnknownType?: boolean;
+  /** Stay silent on a malformed body (breaks FRAME-4). */
+  silentMalformed?: boolean;
+  /** Serve requests before HELLO and after BYE (breaks SESS-3). */
+  noSessionCheck?: boolean;
+  /** Answer a READ past the end with no data instead of OUT_OF_RANGE (breaks READ-4). */
+  lenientRange?: boolean;
+  /** Send up to 64 events whatever `max` asks (breaks EV-1). */
+  eventsIgnoreMax?: boolean;
+  /** Answer a HELLO without a common version as if it offered 1 (breaks HELLO-2). */
+  noVersionError?: boolean;
+  /** Choose this version in HELLO_R instead of the highest common one (breaks HELLO-1). */
+  helloVersion?: number;
+  /** INFO announces one manifest byte more than HELLO did (breaks HELLO-3). */
+  infoMismatch?: boolean;
+  /** Serve READ only at the offset following the last one served since HELLO (breaks READ-2, READ-3). */
+  sequentialReads?: boolean;
+}
+
+/** How many answered sequence numbers a session remembers to drop duplicates (PROTOCOL.md §9.2). */
+const DUPLICATE_MEMORY = 16;
+
 export interface LockEngineOptions {
   lockId: string;
   identity: LockIdentity;
@@ -60,6 +90,7 @@ export interface LockEngineOptions {
   capacity?: number;
   /** Source of CHALLENGE nonces. */
   randomBytes?: (n: number) => Uint8Array;
+  quirks?: LockQuirks;
 }
 
 enum LockSessionState {
@@ -91,6 +122,10 @@ export class LockEngine {
   #version = 1;
   #lastRequestAt = 0;
   #poweredOff = false;
+  /** Sequence numbers answered in this session, newest last (duplicates are dropped). */
+  #answered: number[] = [];
+  /** The offset a sequentialReads lock expects next. */
+  #nextRead = 0;
 
   constructor(options: LockEngineOptions) {
     this.lockId = options.lockId;
@@ -185,6 +220,12 @@ export class LockEngine {
   endSession(): void {
     this.#state = LockSessionState.Idle;
     this.#carrier.reset();
+    this.#answered = [];
+    this.#nextRead = 0;
+  }
+
+  get #quirks(): LockQuirks {
+    return this.#options.quirks ?? {};
   }
 
   /** Handles one request frame; returns the response frame, or undefined to stay silent. */
@@ -201,27 +242,47 @@ export class LockEngine {
   }
 
   #handle(frame: Frame): Frame | undefined {
-    let request: Message;
-    try {
-      request = decodeMessage(frame);
-    } catch (err) {
-      const code = isCtopError(err, 'E_FRAME_TYPE') ? WireError.UnknownType : WireError.Malformed;
-      return this.#error(frame.seq, code, isCtopError(err) ? err.message.slice(0, 128) : undefined);
-    }
-    if (request.type & RESPONSE_BIT) return undefined; // a lock never answers a response
     const now = this.#clock.monotonic();
     if (this.#state !== LockSessionState.Idle && now - this.#lastRequestAt > IDLE_TIMEOUT_MS) {
       this.endSession();
     }
+    // A frame repeating a seq just answered is the same request again: answered once (§9.2).
+    if (this.#answered.includes(frame.seq) && !this.#quirks.answerDuplicates) return undefined;
+    const answer = this.#dispatch(frame, now);
+    if (answer && this.#state !== LockSessionState.Idle) {
+      this.#answered.push(frame.seq);
+      if (this.#answered.length > DUPLICATE_MEMORY) this.#answered.shift();
+    }
+    return answer;
+  }
+
+  #dispatch(frame: Frame, now: number): Frame | undefined {
+    let request: Message;
+    try {
+      request = decodeMessage(frame);
+    } catch (err) {
+      const unknown = isCtopError(err, 'E_FRAME_TYPE');
+      if (unknown ? this.#quirks.silentUnknownType : this.#quirks.silentMalformed) return undefined;
+      const code = unknown ? WireError.UnknownType : WireError.Malformed;
+      return this.#error(frame.seq, code, isCtopError(err) ? err.message.slice(0, 128) : undefined);
+    }
+    if (request.type & RESPONSE_BIT) return undefined; // a lock never answers a response
     this.#lastRequestAt = now;
-    if (request.type !== MessageType.Hello && this.#state === LockSessionState.Idle) {
+    if (
+      request.type !== MessageType.Hello &&
+      this.#state === LockSessionState.Idle &&
+      !this.#quirks.noSessionCheck
+    ) {
       return this.#error(request.seq, WireError.BadState, 'HELLO first');
     }
     switch (request.type) {
       case MessageType.Hello:
         return this.#hello(request.seq, request.body);
-      case MessageType.Info:
-        return this.#respond(MessageType.InfoResponse, request.seq, this.info());
+      case MessageType.Info: {
+        const info = this.info();
+        if (this.#quirks.infoMismatch) info.msize++;
+        return this.#respond(MessageType.InfoResponse, request.seq, info);
+      }
       case MessageType.Auth:
         return this.#auth(request.seq, request.body);
       case MessageType.Read:
@@ -270,6 +331,7 @@ export class LockEngine {
 
   #hello(seq: number, body: BodyOf<MessageType.Hello>): Frame {
     const common = body.v.filter((v) => SUPPORTED_VERSIONS.includes(v));
+    if (common.length === 0 && this.#quirks.noVersionError) common.push(1);
     if (common.length === 0) {
       this.#version = 1;
       return this.#error(seq, WireError.Version, 'no common version', { v: [...SUPPORTED_VERSIONS] });
@@ -277,7 +339,10 @@ export class LockEngine {
     this.#version = Math.max(...common);
     this.endSession();
     this.#state = LockSessionState.Open;
-    return this.#respond(MessageType.HelloResponse, seq, { ...this.info(), v: this.#version });
+    return this.#respond(MessageType.HelloResponse, seq, {
+      ...this.info(),
+      v: this.#quirks.helloVersion ?? this.#version,
+    });
   }
 
   #auth(seq: number, body: BodyOf<MessageType.Auth>): Frame {
@@ -298,8 +363,15 @@ export class LockEngine {
     const manifest = this.flash.manifest;
     const size = manifest.byteLength;
     if (size === 0) return this.#error(seq, WireError.NoManifest);
+    if (off >= size && this.#quirks.lenientRange) {
+      return this.#respond(MessageType.ReadResponse, seq, { off, data: new Uint8Array(0) });
+    }
     if (off >= size) return this.#error(seq, WireError.OutOfRange, `offset ${off} >= size ${size}`);
+    if (this.#quirks.sequentialReads && off !== this.#nextRead) {
+      return this.#error(seq, WireError.OutOfRange, `expected offset ${this.#nextRead}`);
+    }
     const chunk = Math.min(len, this.#options.chunk ?? MAX_CHUNK, size - off);
+    this.#nextRead = off + chunk;
     return this.#respond(MessageType.ReadResponse, seq, {
       off,
       data: manifest.subarray(off, off + chunk),
@@ -309,7 +381,7 @@ export class LockEngine {
   #eventsFrom(seq: number, { from, max }: BodyOf<MessageType.Events>): Frame {
     const selected = this.flash.events
       .filter((e) => e.counter >= from)
-      .slice(0, Math.min(max, MAX_EVENTS_PER_FRAME));
+      .slice(0, this.#quirks.eventsIgnoreMax ? MAX_EVENTS_PER_FRAME : Math.min(max, MAX_EVENTS_PER_FRAME));
     // Return as many as fit one frame; the gateway asks again from the next counter.
     for (let n = selected.length; n >= 0; n--) {
       try {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { EventKind } from '../../lock/codec/constants.js';
 import { SerialLink } from '../../lock/transport/serial-link.js';
 import type { Logger } from '../../log.js';
 import { PtyPair } from '../pty-pair.js';
-import { appendEvents } from './event-log-builder.js';
+import { type SimulatedLogKind, simulatedLog } from './event-log-builder.js';
 import { generateLockIdentity, LockEngine, type LockEngineOptions } from './lock-engine.js';
 import { SerialLockServer } from './serial-lock-server.js';
 import { type LockFaults, SimulatedLock } from './simulated-lock.js';
@@ -26,7 +25,10 @@ export interface SerialLockSetupOptions {
   baudRate?: number;
   faults?: LockFaults;
   engine?: Partial<LockEngineOptions>;
+  /** Events in the lock's log: a commit of its manifest, then seals. Default 3; 0 is an empty log. */
   eventCount?: number;
+  /** How honest the log is (simulatedLog); default 'clean'. */
+  logKind?: SimulatedLogKind;
   log?: Logger;
 }
 
@@ -38,17 +40,17 @@ export async function startSerialLock(options: SerialLockSetupOptions = {}): Pro
   const lockId = options.lockId ?? 'SSL-KZ-000123';
   const identity = options.engine?.identity ?? generateLockIdentity();
   const manifest = options.manifest ?? randomBytes(options.manifestSize ?? 8 * 1024);
-  const t0 = 1_790_000_000;
-  const events = appendEvents(
+  const count = options.eventCount ?? 3;
+  const events = simulatedLog(
     lockId,
     identity.secretKey,
-    [],
-    Array.from({ length: options.eventCount ?? 3 }, (_, i) => ({
-      kind: i === 0 ? EventKind.Commit : EventKind.Sealed,
-      time: t0 + i * 60,
-      detail: Buffer.from(`evt-${i}`),
-    })),
-  );
+    manifest,
+    count === 0 ? 'empty' : (options.logKind ?? 'clean'),
+    {
+      time: 1_790_000_000,
+      extraSeals: Math.max(0, count - 2),
+    },
+  ).slice(0, count);
   const engine = new LockEngine({ lockId, identity, manifest, events, ...options.engine });
   const lock = new SimulatedLock(engine, options.faults, options.log);
   const pty = await PtyPair.open();

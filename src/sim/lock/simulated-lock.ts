@@ -1,8 +1,10 @@
 import { crc32 } from 'node:zlib';
-import { MessageType } from '../../lock/codec/constants.js';
+import { Encoder } from 'cbor-x';
+import { decodeToObjects } from '../../cbor/index.js';
+import { MAX_LINE, MessageType, WireError } from '../../lock/codec/constants.js';
 import { Frame } from '../../lock/codec/frame.js';
 import { LineFramer } from '../../lock/codec/line-framer.js';
-import { decodeMessage } from '../../lock/codec/messages.js';
+import { decodeMessage, encodeMessage } from '../../lock/codec/messages.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { seededRandom } from '../prng.js';
 import type { LockEngine } from './lock-engine.js';
@@ -42,6 +44,24 @@ export interface LockFaults {
   dropLinkAfter?: { after: number; types?: readonly MessageType[] };
   /** How long the lock stays dark after a power loss in the flash model (engine.flash). Default 200 ms. */
   powerOffMs?: number;
+  /*
+   * Line and frame mistakes a firmware could make, one per requirement of PROTOCOL.md §16
+   * (protocol-logic ones are the engine's LockQuirks).
+   */
+  /** The lock's own line timeout, ms; 0 never drops a half line (breaks LINE-4). Default 5000. */
+  lineTimeoutMs?: number;
+  /** After 2047 bytes without a LF, start a new line with the next byte instead of discarding up to the LF (breaks LINE-3). */
+  overlongRestart?: boolean;
+  /** Answer a request with a bad CRC with ERROR MALFORMED instead of dropping it (breaks FRAME-2). */
+  answerCorruptRequests?: boolean;
+  /** Send the answers to two requests in a row in reverse order (breaks SESS-6). */
+  reorderAnswers?: boolean;
+  /** Answer BUSY while earlier answers are still on the wire, however small the window (breaks SESS-5). */
+  busyBelowWindow?: boolean;
+  /** End lines with CR LF (breaks LINE-2, a SHOULD). */
+  crlf?: boolean;
+  /** Encode answers with their keys in reverse order (breaks FRAME-5, a SHOULD). */
+  nonCanonical?: boolean;
 }
 
 /** Where a simulated lock's bytes go: the serving transport. */
@@ -97,6 +117,8 @@ export class SimulatedLock {
   #dropLinkFired = false;
   #timers = new Set<NodeJS.Timeout>();
   #powerTimer: NodeJS.Timeout | undefined;
+  /** reorderAnswers: an answer held back until the next one has gone out. */
+  #heldAnswer: Buffer | undefined;
 
   constructor(engine: LockEngine, faults: LockFaults = {}, log: Logger = silentLogger) {
     this.engine = engine;
@@ -116,10 +138,19 @@ export class SimulatedLock {
     for (const line of this.faults.bootBanner ?? []) output.write(Buffer.from(`${line}\r\n`, 'latin1'));
   }
 
-  /** The lock bounds its input like the gateway does: a hostile gateway gets no more room. */
+  /**
+   * The lock bounds its input like the gateway does: a hostile gateway gets no more room.
+   * An overlong or stalled line is dropped up to its LF and the lock listens on (§2).
+   */
   #newFramer(output: LockOutput): void {
-    const framer = new LineFramer({ lineTimeoutMs: 5000 });
-    framer.on('data', (line: Buffer) => this.#onLine(line));
+    const restart = this.faults.overlongRestart === true;
+    const framer = new LineFramer({
+      lineTimeoutMs: this.faults.lineTimeoutMs ?? 5000,
+      // The faulty lock sees every line whole and cuts it itself (#onLine).
+      ...(restart ? { maxLine: 1 << 20 } : { overflow: 'skip' as const }),
+    });
+    framer.on('data', (line: Buffer) => this.#onLine(restart ? restartAfterBound(line) : line));
+    framer.on('overlong', (err: Error) => this.#log.debug({ err: err.message }, 'input line dropped'));
     framer.on('error', (err: Error) => {
       this.#log.debug({ err: err.message }, 'input line rejected; starting a fresh line buffer');
       if (this.#output === output) this.#newFramer(output);
@@ -150,7 +181,9 @@ export class SimulatedLock {
     try {
       frame = Frame.fromLine(line);
     } catch {
-      return; // firmware drops corrupt frames silently; the gateway retransmits
+      // Firmware drops corrupt frames silently; the gateway retransmits.
+      if (this.faults.answerCorruptRequests) this.#answerCorrupt(line);
+      return;
     }
     if (!frame) return;
     this.stats.requests++;
@@ -182,6 +215,12 @@ export class SimulatedLock {
     }
     if (!response) return;
     const f = this.faults;
+    if (f.busyBelowWindow && output.queued > 0 && request.type === MessageType.Read) {
+      output.write(
+        encodeMessage(MessageType.Error, request.seq, { code: WireError.Busy, retry: 20 }).toLine(),
+      );
+      return;
+    }
     this.stats.responses++;
     this.#linkResponses++;
     const n = this.#linkResponses;
@@ -209,14 +248,15 @@ export class SimulatedLock {
       this.stats.corrupted++;
       line = corruptCrcLine(response);
     } else {
-      line = response.toLine();
+      line = f.nonCanonical ? reversedKeysLine(response) : response.toLine();
     }
+    if (f.crlf) line = Buffer.concat([line.subarray(0, -1), Buffer.from('\r\n')]);
 
     if (f.slowLoris && n > f.slowLoris.afterResponses) {
       this.#dribble(output, line, f.slowLoris.byteIntervalMs);
       return;
     }
-    output.write(line);
+    this.#send(output, line);
     this.#remember(line);
     if (f.replayRate && this.#sent.length > 1 && this.#random() < f.replayRate) {
       this.stats.replayed++;
@@ -271,6 +311,38 @@ export class SimulatedLock {
       this.#newFramer(output);
     }, this.faults.powerOffMs ?? 200);
     this.#powerTimer.unref?.();
+  }
+
+  /** Writes an answer; with reorderAnswers, every other one waits for the next (or 50 ms). */
+  #send(output: LockOutput, line: Buffer): void {
+    if (!this.faults.reorderAnswers) {
+      output.write(line);
+      return;
+    }
+    const held = this.#heldAnswer;
+    if (held) {
+      this.#heldAnswer = undefined;
+      output.write(line);
+      output.write(held);
+      return;
+    }
+    this.#heldAnswer = line;
+    this.#later(50, () => {
+      if (this.#heldAnswer === line && this.#output === output) output.write(line);
+      if (this.#heldAnswer === line) this.#heldAnswer = undefined;
+    });
+  }
+
+  /** answerCorruptRequests: an ERROR MALFORMED with whatever seq the damaged frame carries. */
+  #answerCorrupt(line: Buffer): void {
+    const bin = Buffer.from(line.toString('latin1').replace(/^~/, '').trim(), 'base64');
+    if (bin.byteLength < 4 || !this.#output) return;
+    this.#output.write(
+      encodeMessage(MessageType.Error, bin.readUInt16BE(2), {
+        code: WireError.Malformed,
+        msg: 'bad CRC',
+      }).toLine(),
+    );
   }
 
   #remember(line: Buffer): void {
@@ -329,3 +401,19 @@ function lyingLengthLine(frame: Frame): Buffer {
   crc.writeUInt32BE(crc32(head));
   return Buffer.from(`~${Buffer.concat([head, crc]).toString('base64')}\n`, 'latin1');
 }
+
+/** What a lock that restarts a line at its bound sees: the bytes from the 2048th on, as a line of their own. */
+function restartAfterBound(line: Buffer): Buffer {
+  return line.byteLength >= MAX_LINE ? line.subarray(MAX_LINE - 1) : line;
+}
+
+/** The frame re-encoded with its body's keys in reverse order: legal CBOR, not deterministic. */
+function reversedKeysLine(frame: Frame): Buffer {
+  const decoded = decodeToObjects(frame.body);
+  if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) return frame.toLine();
+  const reversed = Object.fromEntries(Object.entries(decoded).reverse());
+  const body = Buffer.from(nonCanonicalEncoder.encode(reversed));
+  return new Frame(frame.version, frame.type, frame.seq, body).toLine();
+}
+
+const nonCanonicalEncoder = new Encoder({ useRecords: false, tagUint8Array: false });

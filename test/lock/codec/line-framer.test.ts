@@ -54,13 +54,89 @@ t.test('an endless line fails with E_LINE_TOO_LONG and memory stays bounded', as
   while (out.errors.length === 0 && written < 10 * 1024 * 1024) {
     framer.write(chunk);
     written += chunk.byteLength;
-    t.ok(framer.pending < MAX_LINE + chunk.byteLength, 'held bytes bounded');
+    t.ok(framer.pending < MAX_LINE, 'held bytes below the line limit');
     await tick();
   }
   t.equal(out.errors.length, 1);
   t.ok(isCtopError(out.errors[0], 'E_LINE_TOO_LONG'));
   t.ok(written <= MAX_LINE + chunk.byteLength, `stopped after ${written} bytes`);
   t.equal(out.lines.length, 0);
+});
+
+t.test('PROTOCOL.md §2: a line of exactly 2048 bytes (LF included) passes, 2049 fails', async (t) => {
+  t.equal(MAX_LINE, 2048);
+  const exact = new LineFramer({ lineTimeoutMs: 0 });
+  const ok = collect(exact);
+  exact.write(Buffer.from(`~${'A'.repeat(2046)}\n`, 'latin1'));
+  await tick();
+  t.same(ok.errors, []);
+  t.equal(ok.lines.length, 1);
+  t.equal(ok.lines[0]!.byteLength, 2047, 'pushed without its LF');
+
+  const over = new LineFramer({ lineTimeoutMs: 0 });
+  const bad = collect(over);
+  over.write(Buffer.from(`~${'A'.repeat(2047)}\n`, 'latin1'));
+  await tick();
+  t.equal(bad.lines.length, 0);
+  t.ok(isCtopError(bad.errors[0], 'E_LINE_TOO_LONG'));
+
+  // The same limit one byte at a time: the 2048th byte that is not a LF is the failure.
+  const dribbled = new LineFramer({ lineTimeoutMs: 0 });
+  const d = collect(dribbled);
+  for (let i = 0; i < 2047; i++) dribbled.write(Buffer.from('B'));
+  await tick();
+  t.same(d.errors, [], '2047 bytes without a LF are still a line in progress');
+  t.equal(dribbled.pending, 2047);
+  dribbled.write(Buffer.from('B'));
+  await tick();
+  t.ok(isCtopError(d.errors[0], 'E_LINE_TOO_LONG'), 'the 2048th byte without a LF fails');
+});
+
+t.test('one 4095-byte chunk without a LF: refused without holding it (issue 18)', async (t) => {
+  const framer = new LineFramer({ lineTimeoutMs: 0 });
+  const out = collect(framer);
+  framer.write(Buffer.alloc(4095, 0x41));
+  await tick();
+  t.ok(isCtopError(out.errors[0], 'E_LINE_TOO_LONG'));
+  t.equal(
+    (out.errors[0] as { details: { heldBytes: number } }).details.heldBytes,
+    0,
+    'none of it was copied',
+  );
+  // A line in progress plus a large chunk: still never more than 2047 held.
+  const second = new LineFramer({ lineTimeoutMs: 0 });
+  const o2 = collect(second);
+  second.write(Buffer.alloc(2000, 0x41));
+  t.equal(second.pending, 2000);
+  second.write(Buffer.alloc(4095, 0x42));
+  await tick();
+  t.ok(isCtopError(o2.errors[0], 'E_LINE_TOO_LONG'));
+  t.equal(
+    (o2.errors[0] as { details: { heldBytes: number } }).details.heldBytes,
+    2000,
+    'only the line so far',
+  );
+});
+
+t.test("overflow 'skip' (a lock): the overlong line is dropped up to its LF, framing goes on", async (t) => {
+  const framer = new LineFramer({ lineTimeoutMs: 0, overflow: 'skip' });
+  const out = collect(framer);
+  const overlong: unknown[] = [];
+  framer.on('overlong', (e) => overlong.push(e));
+  framer.write(Buffer.from('first\n'));
+  framer.write(Buffer.alloc(3000, 0x7e)); // ~~~~…: would look like a frame if kept
+  framer.write(Buffer.alloc(3000, 0x41));
+  framer.write(Buffer.from('tail of the long line\nsecond\n'));
+  await tick();
+  t.same(out.errors, []);
+  t.same(
+    out.lines.map((l) => l.toString('latin1')),
+    ['first', 'second'],
+  );
+  t.equal(overlong.length, 1);
+  t.ok(isCtopError(overlong[0], 'E_LINE_TOO_LONG'));
+  t.ok(framer.pending < MAX_LINE);
+  framer.destroy();
 });
 
 t.test('a complete line one byte over the limit fails too', async (t) => {
@@ -116,6 +192,7 @@ t.test('steady traffic with a partial tail never trips the line timeout', async 
 t.test('options are validated', async (t) => {
   t.throws(() => new LineFramer({ maxLine: 3 }), TypeError);
   t.throws(() => new LineFramer({ lineTimeoutMs: -1 }), TypeError);
+  t.throws(() => new LineFramer({ overflow: 'drop' as never }), TypeError);
 });
 
 t.test('an unfinished line at end of stream is dropped, not pushed', async (t) => {

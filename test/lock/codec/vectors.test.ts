@@ -1,10 +1,11 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import {
   bodyFromJson,
   buildVectors,
   type EventChainVector,
+  type KeyVector,
   type SignatureVector,
   type Vector,
 } from '../../../scripts/lib/protocol-vectors.js';
@@ -73,6 +74,7 @@ for (const v of vectors) {
   t.test(`line vector ${v.name}`, async (t) => {
     if (v.expect === 'noise') {
       t.equal(Frame.fromLine(Buffer.from(v.line, 'latin1')), undefined, 'ignored as noise');
+      t.equal(await lineError(v.line), undefined, 'passes the line framer');
       return;
     }
     if (v.expect === 'valid') {
@@ -84,6 +86,19 @@ for (const v of vectors) {
       const msg = decodeMessage(frame);
       const expected = bodyFromJson(v.body);
       t.same(msg.body, expected, 'decoded body');
+      t.equal(await lineError(v.line), undefined, 'accepted through the line framer');
+      if (v.canonical === false) {
+        // A legal, non-deterministic encoding: accepted; re-encoding gives another line.
+        t.not(
+          encodeMessage(frame.type as MessageTypeCode, frame.seq, expected as never)
+            .toLine()
+            .toString('latin1')
+            .trimEnd(),
+          v.line,
+          'not the deterministic line',
+        );
+        return;
+      }
       // Our encoder produces exactly the vector: canonical CBOR, same layout.
       const again = encodeMessage(frame.type as MessageTypeCode, frame.seq, expected as never)
         .toLine()
@@ -139,5 +154,30 @@ t.test('the event-chain vector is a valid chain', async (t) => {
       `event ${e.counter} signature`,
     );
     prev = e.hash;
+  }
+});
+
+t.test('the vector keys derive from their published labels (PROTOCOL.md §15)', async (t) => {
+  const keys = vectors.filter((v): v is KeyVector => v.kind === 'key');
+  t.equal(keys.length, 2);
+  for (const v of keys) {
+    const seed = createHash('sha256').update(v.label, 'utf8').digest();
+    t.equal(seed.toString('hex'), v.seed, `${v.name}: seed = SHA-256(label)`);
+    // RFC 8032 key pair from the seed with node:crypto alone (PKCS#8 wraps the seed as is).
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+    const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+      format: 'der',
+      type: 'spki',
+    });
+    t.equal(spki.subarray(-32).toString('hex'), v.publicKey, `${v.name}: public key`);
+  }
+  const lockKey = keys.find((k) => k.name === 'vector-lock-key')!;
+  for (const v of vectors) {
+    if (
+      (v.kind === 'event-chain' || (v.kind === 'signature' && v.name === 'auth-signature')) &&
+      'publicKey' in v
+    ) {
+      t.equal(v.publicKey, lockKey.publicKey, `${v.name} is signed by the vector lock key`);
+    }
   }
 });

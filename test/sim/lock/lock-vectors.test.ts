@@ -3,7 +3,10 @@ import t from 'tap';
 import {
   type EventChainVector,
   type FrameVector,
+  MANIFEST,
+  type SessionVector,
   vectorCarrierKey,
+  vectorLock,
   vectorLockKey,
 } from '../../../scripts/lib/protocol-vectors.js';
 import { SealState } from '../../../src/lock/codec/constants.js';
@@ -76,4 +79,45 @@ t.test('the carrier conversation of the vectors, answered byte for byte', async 
   authorize();
   exchange('unseal-request', 'unseal-response');
   t.equal(engine.info().seal, SealState.Unsealed);
+});
+
+t.test('session-duplicate-seq: the lock answers a repeated seq once (§9.2)', async (t) => {
+  const v = vector<SessionVector>('session-duplicate-seq');
+  const chain = vector<EventChainVector>('event-chain');
+  const { events } = vectorLock();
+  const engine = new LockEngine({
+    lockId: chain.lockId,
+    identity: { publicKey: vectorLockKey.publicKey, secretKey: vectorLockKey.secretKey },
+    manifest: MANIFEST,
+    events,
+    firmware: 'acme-lock 2.4.1',
+    clock: new ManualClock((T0 + 3600) * 1000),
+  });
+  const answers: string[] = [];
+  for (const step of v.steps) {
+    if (!('from' in step) || step.from !== 'gateway') continue;
+    const answer = engine.handle(Frame.fromLine(Buffer.from(step.line, 'latin1'))!);
+    if (answer) answers.push(answer.toLine().toString('latin1').trimEnd());
+  }
+  const expected = v.steps.flatMap((s) => ('from' in s && s.from === 'lock' ? [s.line] : []));
+  t.same(answers, expected, 'exactly the vector’s answers, none to the duplicate');
+  t.same(
+    answers.map((a) => Frame.fromLine(Buffer.from(a))!.seq),
+    v.expect.answered,
+  );
+
+  const careless = new LockEngine({
+    lockId: chain.lockId,
+    identity: { publicKey: vectorLockKey.publicKey, secretKey: vectorLockKey.secretKey },
+    manifest: MANIFEST,
+    events,
+    clock: new ManualClock((T0 + 3600) * 1000),
+    quirks: { answerDuplicates: true },
+  });
+  let count = 0;
+  for (const step of v.steps) {
+    if ('from' in step && step.from === 'gateway' && careless.handle(Frame.fromLine(Buffer.from(step.line))!))
+      count++;
+  }
+  t.equal(count, 4, 'the answerDuplicates quirk answers the duplicate too');
 });

@@ -1,0 +1,131 @@
+import { crc32 } from 'node:zlib';
+import t from 'tap';
+import type { CtopError } from '../../src/errors.js';
+import { type LockReadResult, readLock } from '../../src/lock/reader.js';
+import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
+import { memoryLinkTo } from '../../src/sim/lock/memory-link.js';
+import { SimulatedLock } from '../../src/sim/lock/simulated-lock.js';
+import { TimerClock } from '../helpers/timer-clock.js';
+
+/**
+ * Issue 18: the hostile locks that took 244–271 s to fail (every frame a bad CRC, frames
+ * with len = 65535, silence) end within the read deadline of PROTOCOL.md §10 whatever the
+ * links and retransmissions left; replays beyond 32 end the read. Time is a TimerClock that
+ * moves only when the test moves it, so "within the deadline" is a fact about the read's own
+ * clock, not a stopwatch on this machine.
+ */
+
+const identity = generateLockIdentity();
+const manifest = Buffer.alloc(20_000);
+for (let i = 0; i < manifest.byteLength; i++) manifest[i] = (i * 37) & 0xff;
+const events = appendEvents('SSL-KZ-DEADLINE', identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
+
+/** Rewrites every frame line the lock sends. */
+function perLine(fn: (frame: Buffer) => Buffer): (bytes: Buffer) => Buffer {
+  return (bytes) =>
+    Buffer.from(
+      bytes
+        .toString('latin1')
+        .split('\n')
+        .map((line) =>
+          line.startsWith('~') ? `~${fn(Buffer.from(line.slice(1), 'base64')).toString('base64')}` : line,
+        )
+        .join('\n'),
+      'latin1',
+    );
+}
+
+const badCrc = perLine((f) => {
+  const g = Buffer.from(f);
+  g[g.byteLength - 1]! ^= 0xff;
+  return g;
+});
+const len65535 = perLine((f) => {
+  const g = Buffer.from(f);
+  g.writeUInt16BE(0xffff, 4);
+  // A valid CRC over the lying header: only the length check can refuse it.
+  g.writeUInt32BE(crc32(g.subarray(0, g.byteLength - 4)), g.byteLength - 4);
+  return g;
+});
+const silence = (): Buffer => Buffer.alloc(0);
+
+/** Reads the lock with `tamper` on its answers, moving virtual time 100 ms at a step until the read ends. */
+async function readOnVirtualTime(tamper: ((bytes: Buffer) => Buffer) | undefined, deadlineMs?: number) {
+  const clock = new TimerClock();
+  const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-DEADLINE', identity, manifest, events }));
+  let links = 0;
+  const started = clock.monotonic();
+  let done: LockReadResult | undefined;
+  const read = readLock({
+    gatewayId: 'DEADLINE',
+    clock,
+    ...(deadlineMs ? { readDeadlineMs: deadlineMs } : {}),
+    open: async () => {
+      links++;
+      return memoryLinkTo(lock, tamper);
+    },
+  }).then((r) => {
+    done = r;
+  });
+  // Safety net on virtual time only: ten minutes of it, far beyond the 244–271 s of issue 18.
+  for (let step = 0; !done && step < 6000; step++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!done) clock.advance(100);
+  }
+  await read;
+  lock.detach();
+  return { result: done!, elapsedMs: clock.monotonic() - started, links };
+}
+
+for (const [name, tamper, code] of [
+  ['every frame a bad CRC', badCrc, 'E_FRAME_CRC'],
+  ['every frame with len = 65535', len65535, 'E_FRAME_LENGTH'],
+  ['a lock that never answers', silence, 'E_LOCK_TIMEOUT'],
+] as const) {
+  t.test(`${name}: ${code}, final, within 30 s of the read's clock`, async (t) => {
+    const { result, elapsedMs, links } = await readOnVirtualTime(tamper);
+    t.equal(result.outcome, 'failed');
+    t.equal(result.error?.code, code, String(result.error?.message));
+    t.equal((result.error as CtopError).details.final, true, 'the read watch ended the read');
+    t.ok(elapsedMs <= 30_000, `failed after ${elapsedMs} ms of the read's clock (bound 30 000)`);
+    t.ok(links < 6, `${links} link(s) opened, not the whole budget of 6`);
+    t.comment(`${name}: ${code} after ${elapsedMs / 1000} s virtual, ${links} link(s)`);
+  });
+}
+
+t.test("silence after ten answers: E_LOCK_TIMEOUT, final, within 30 s of the read's clock", async (t) => {
+  let answers = 0;
+  const { result, elapsedMs, links } = await readOnVirtualTime((bytes) =>
+    ++answers <= 10 ? bytes : Buffer.alloc(0),
+  );
+  t.equal(result.error?.code, 'E_LOCK_TIMEOUT', String(result.error?.message));
+  t.equal((result.error as CtopError).details.final, true);
+  t.ok(elapsedMs <= 30_000, `failed after ${elapsedMs} ms of the read's clock`);
+  t.ok(links < 6, `${links} link(s)`);
+  t.comment(
+    `silence after ten answers: E_LOCK_TIMEOUT after ${elapsedMs / 1000} s virtual, ${links} link(s)`,
+  );
+});
+
+t.test('a configured deadline of 5 s: silence fails within it (no valid answer ever)', async (t) => {
+  const { result, elapsedMs } = await readOnVirtualTime(silence, 5000);
+  t.equal(result.error?.code, 'E_LOCK_TIMEOUT');
+  t.ok(elapsedMs <= 5000 + 5000, `after ${elapsedMs} ms (deadline 5 s, plus at most one back-off step)`);
+});
+
+t.test('an honest lock is read completely on the same virtual clock', async (t) => {
+  const { result, links } = await readOnVirtualTime(undefined);
+  t.equal(result.outcome, 'complete', String(result.error?.message));
+  t.ok(result.manifest?.equals(manifest));
+  t.equal(links, 1);
+});
+
+t.test('a lock that sends every answer 12 times: E_FRAME_REPLAY ends the read, no new link', async (t) => {
+  const { result, links } = await readOnVirtualTime((bytes) => Buffer.concat(Array(12).fill(bytes)));
+  t.equal(result.outcome, 'failed');
+  t.equal(result.error?.code, 'E_FRAME_REPLAY');
+  t.equal((result.error as CtopError).details.final, true);
+  t.equal(links, 1, 'replays beyond the bound are final: the reader does not try another link');
+  t.ok(result.stats.replays > 32);
+});
