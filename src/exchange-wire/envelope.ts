@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { encodeCanonical } from '../cbor/index.js';
 import { ADDRESS_PATTERN } from './address.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
-import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signMessage } from './signed.js';
+import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signEncodedBody } from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
 /**
@@ -70,8 +71,125 @@ export const ENVELOPE_LIMITS = {
   maxArrayLength: 0,
 } as const;
 
+/** The envelope's 13 keys in deterministic order (by encoded key: shorter first, then bytewise). */
+const ENVELOPE_KEYS: readonly (keyof Envelope)[] = (
+  [
+    'messageId',
+    'conversationId',
+    'procedureId',
+    'action',
+    'kind',
+    'from',
+    'to',
+    'replyTo',
+    'sentAt',
+    'attempt',
+    'payloadSha256',
+    'payload',
+    'routing',
+  ] as const
+)
+  .map((key) => ({ key, bytes: encodeCanonical(key) }))
+  .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+  .map((e) => e.key);
+/** What changes between publishes of one row; every other field is the row's. */
+const PER_PUBLISH = ['sentAt', 'attempt'] as const;
+const FIRST_PER_PUBLISH = ENVELOPE_KEYS.indexOf(PER_PUBLISH[0]);
+// The template below relies on the two per-publish keys sitting side by side in key order.
+if (ENVELOPE_KEYS.indexOf(PER_PUBLISH[1]) !== FIRST_PER_PUBLISH + 1) {
+  throw new Error('envelope keys: sentAt and attempt are expected to be adjacent in deterministic order');
+}
+const KEYS_BEFORE = ENVELOPE_KEYS.slice(0, FIRST_PER_PUBLISH);
+const KEYS_AFTER = ENVELOPE_KEYS.slice(FIRST_PER_PUBLISH + 2);
+/** A map of 13 pairs. */
+const MAP_HEAD = Buffer.of(0xa0 | ENVELOPE_KEYS.length);
+const SENT_AT_KEY = encodeCanonical('sentAt');
+const ATTEMPT_KEY = encodeCanonical('attempt');
+
+/** The fields of a row's envelope that stay the same on every publish. */
+export type EnvelopeFixed = Omit<Envelope, 'sentAt' | 'attempt'>;
+
+/**
+ * A row's envelope encoded once, with a gap for the two fields that change per publish
+ * (`sentAt`, `attempt`): the bytes before and after them, deterministic CBOR as
+ * `encodeCanonical` writes them.
+ */
+export interface EnvelopeTemplate {
+  readonly before: Buffer;
+  readonly after: Buffer;
+}
+
+function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buffer {
+  const part = new Map<string, unknown>();
+  for (const key of keys) part.set(key, fields[key as keyof EnvelopeFixed]);
+  // A map of fewer than 24 pairs has a one-byte head: what follows it is the pairs, in order.
+  return encodeCanonical(part).subarray(1);
+}
+
+export function envelopeTemplate(fields: EnvelopeFixed): EnvelopeTemplate {
+  return {
+    before: Buffer.concat([MAP_HEAD, pairsOf(fields, KEYS_BEFORE)]),
+    after: pairsOf(fields, KEYS_AFTER),
+  };
+}
+
+/** An unsigned integer in its shortest form (sentAt, attempt: non-negative safe integers). */
+function uintBytes(n: number): Buffer {
+  if (!Number.isSafeInteger(n) || n < 0) return encodeCanonical(n);
+  if (n < 24) return Buffer.of(n);
+  if (n < 0x100) return Buffer.of(24, n);
+  if (n < 0x10000) return Buffer.of(25, n >> 8, n & 0xff);
+  if (n < 0x1_0000_0000) {
+    const b = Buffer.alloc(5);
+    b[0] = 26;
+    b.writeUInt32BE(n, 1);
+    return b;
+  }
+  const b = Buffer.alloc(9);
+  b[0] = 27;
+  b.writeBigUInt64BE(BigInt(n), 1);
+  return b;
+}
+
+/** One publish's envelope from the row's template: byte for byte `encodeCanonical(envelope)`. */
+export function encodeFromTemplate(template: EnvelopeTemplate, sentAt: number, attempt: number): Buffer {
+  return Buffer.concat([
+    template.before,
+    SENT_AT_KEY,
+    uintBytes(sentAt),
+    ATTEMPT_KEY,
+    uintBytes(attempt),
+    template.after,
+  ]);
+}
+
+/**
+ * The envelope as deterministic CBOR, byte for byte `encodeCanonical(envelope)`
+ * (test/exchange-wire/protocol.test.ts checks both agree).
+ */
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  // Anything but exactly the 13 fields, each set, takes the general path: same bytes as ever.
+  if (
+    Object.keys(envelope).length !== ENVELOPE_KEYS.length ||
+    ENVELOPE_KEYS.some((key) => envelope[key] === undefined)
+  ) {
+    return encodeCanonical(envelope);
+  }
+  return encodeFromTemplate(envelopeTemplate(envelope), envelope.sentAt, envelope.attempt);
+}
+
+/** Signs one publish's envelope made from the row's template. */
+export function sealFromTemplate(
+  signer: Ed25519Signer,
+  template: EnvelopeTemplate,
+  sentAt: number,
+  attempt: number,
+): Buffer {
+  return signEncodedBody(signer, CONTENT_TYPES.envelope, encodeFromTemplate(template, sentAt, attempt));
+}
+
 export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
-  return signMessage(signer, CONTENT_TYPES.envelope, envelope);
+  return signEncodedBody(signer, CONTENT_TYPES.envelope, encodeEnvelope(envelope));
 }
 
 /**

@@ -70,8 +70,12 @@ function protectedHeader(contentType: ContentType, kid: string): Buffer {
 
 /** Encodes `body` as deterministic CBOR and signs it. */
 export function signMessage(signer: Ed25519Signer, contentType: ContentType, body: unknown): Buffer {
+  return signEncodedBody(signer, contentType, encodeCanonical(body));
+}
+
+/** Signs a body already encoded as deterministic CBOR (the caller's to guarantee). */
+export function signEncodedBody(signer: Ed25519Signer, contentType: ContentType, bodyBytes: Buffer): Buffer {
   const protectedBytes = protectedHeader(contentType, signer.kid);
-  const bodyBytes = encodeCanonical(body);
   const signature = signer.sign(sigStructureBytes(protectedBytes, bodyBytes));
   return sign1Bytes(protectedBytes, bodyBytes, signature);
 }

@@ -176,7 +176,8 @@ export class Outbox {
   readonly #byMessageId: Database.Statement<[string], OutboxRow>;
   readonly #forManifest: Database.Statement<[string], OutboxRow>;
   readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
-  readonly #claim: Database.Statement<[number, number]>;
+  readonly #claim: Database.Statement<[number, string]>;
+  readonly #getMany: Database.Statement<[string], OutboxRow>;
   readonly #setMessageId: Database.Statement<[string, number, string]>;
   readonly #settle: Database.Statement<Record<string, unknown>>;
   readonly #retry: Database.Statement<[number, string, number]>;
@@ -213,8 +214,14 @@ export class Outbox {
     this.#forManifest = db.prepare(`SELECT * FROM outbox WHERE manifest_id = ? AND kind = 'manifest'`);
     this.#due = db.prepare(`SELECT outbox_id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
       ORDER BY next_attempt_at, outbox_id LIMIT ?`);
+    // A claim batch is three statements whatever its size: the due ids, one UPDATE and one
+    // SELECT over the same ids (a JSON array), instead of two statements per row.
     this.#claim = db.prepare(
-      `UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, claimed_at = ? WHERE outbox_id = ? AND state = 'queued'`,
+      `UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, claimed_at = ?
+      WHERE outbox_id IN (SELECT value FROM json_each(?)) AND state = 'queued'`,
+    );
+    this.#getMany = db.prepare(
+      `${SELECT_WITH_PAYLOAD} WHERE o.outbox_id IN (SELECT value FROM json_each(?))`,
     );
     this.#setMessageId = db.prepare(
       'UPDATE outbox SET message_id = ? WHERE outbox_id = ? AND (message_id IS NULL OR message_id = ?)',
@@ -239,8 +246,11 @@ export class Outbox {
 
     const claimDue = (now: number, limit: number): OutboxEntry[] => {
       const ids = this.#due.all(now, limit).map((r) => r.outbox_id);
-      for (const id of ids) this.#claim.run(now, id);
-      return ids.map((id) => fromRow(this.#get.get(id)!));
+      if (ids.length === 0) return [];
+      const list = JSON.stringify(ids);
+      this.#claim.run(now, list);
+      const byId = new Map(this.#getMany.all(list).map((r) => [r.outbox_id, r]));
+      return ids.map((id) => fromRow(byId.get(id)!));
     };
     const settle = (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected'): boolean => {
       const row = this.#stateOf.get(id);

@@ -1,3 +1,4 @@
+import type { EnvelopeTemplate } from '../exchange-wire/index.js';
 import type { OutboxEntry } from '../store/index.js';
 
 /** A message published and not yet answered by a receipt. */
@@ -13,6 +14,8 @@ export interface InFlight {
   pubackedOn: number | undefined;
   /** Size of the latest envelope. */
   bytes: number;
+  /** The row's envelope fields encoded at the first publish, reused by every resend. */
+  template?: EnvelopeTemplate;
 }
 
 /** The messages in flight, by messageId and by outbox row. */

@@ -1,7 +1,12 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import { CtopError, isCtopError } from '../errors.js';
-import { CONTENT_TYPES, type Ed25519Signer, sealEnvelope } from '../exchange-wire/index.js';
+import {
+  CONTENT_TYPES,
+  type Ed25519Signer,
+  envelopeTemplate,
+  sealFromTemplate,
+} from '../exchange-wire/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
@@ -108,10 +113,9 @@ export class OutboxSender {
     entry.pubackedOn = undefined;
     let bytes: Buffer;
     try {
-      bytes = sealEnvelope(
-        this.#signer,
-        envelopeFor(entry.row, entry.messageId, o.envelope, now, entry.attempt),
-      );
+      // The row's fields are encoded once per claim; a publish adds sentAt and attempt.
+      entry.template ??= envelopeTemplate(envelopeFor(entry.row, entry.messageId, o.envelope, now, 1));
+      bytes = sealFromTemplate(this.#signer, entry.template, now, Math.max(1, entry.attempt));
     } catch (err) {
       const e = isCtopError(err)
         ? err

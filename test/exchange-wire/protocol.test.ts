@@ -10,6 +10,7 @@ import {
   deriveMessageId,
   Ed25519Signer,
   type Envelope,
+  encodeEnvelope,
   encodeOutageReport,
   encodeStatus,
   nameBasedUuid,
@@ -293,6 +294,38 @@ t.test("the hand-written COSE frames are byte for byte the deterministic encoder
     sigStructureBytes(big, big).equals(encodeCanonical(['Signature1', big, new Uint8Array(0), big])),
     '4-byte lengths',
   );
+});
+
+t.test("the envelope built around its payload is byte for byte the deterministic encoder's", async (t) => {
+  const routingValue = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const sizes = fc.oneof(
+    fc.integer({ min: 0, max: 30 }),
+    fc.integer({ min: 250, max: 260 }),
+    fc.integer({ min: 65_530, max: 65_540 }),
+  );
+  fc.assert(
+    fc.property(
+      sizes,
+      fc.dictionary(fc.string({ maxLength: 12 }), routingValue, { maxKeys: 8 }),
+      fc.maxSafeNat(),
+      fc.integer({ min: 1, max: 2 ** 33 }),
+      (size, routing, sentAt, attempt) => {
+        const e = { ...envelope(new Uint8Array(size).fill(7)), routing, sentAt, attempt };
+        return encodeEnvelope(e).equals(encodeCanonical(e));
+      },
+    ),
+    { numRuns: 200 },
+  );
+  const e = envelope(new Uint8Array(8192).fill(9));
+  t.ok(encodeEnvelope(e).equals(encodeCanonical(e)), 'an 8 KiB payload');
+  const signed = openEnvelope(sealEnvelope(gatewaySigner, e));
+  t.ok(Buffer.from(signed.signed.bodyBytes).equals(encodeCanonical(e)), 'the sealed body is the same bytes');
+  t.ok(verifyEd25519(toBeSigned(signed.signed), signed.signed.signature, gateway.publicKey), 'it verifies');
 });
 
 t.test('status and outage reports round-trip', async (t) => {
