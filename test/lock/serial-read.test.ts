@@ -34,16 +34,22 @@ for (const c of cases) {
     t.ok(result.auth, 'lock proved its identity');
     t.equal(result.events.length, 3);
     t.same(result.chainProblems, [], 'event chain intact');
-    t.equal(result.stats.retransmits, 0);
+    // A clean line: no frame is damaged. Retransmissions are not asserted away: the request
+    // timeout is wall time, and a process held off the CPU longer than it (a loaded CI
+    // runner) resends a window that was only late (8 of them once, under stress-ng). What
+    // must hold is that each one costs at most its chunk again, below.
     t.equal(result.stats.crcErrors, 0);
+    t.comment(`${result.stats.retransmits} retransmissions`);
     t.equal(progress.at(-1), c.size, 'progress reaches the full size');
     t.ok(
       progress.every((b, i) => i === 0 || b >= progress[i - 1]!),
       'progress never goes back',
     );
+    const served = lock.lock.stats.manifestBytesServed;
+    const bound = c.size + c.chunk * (8 + result.stats.retransmits);
     t.ok(
-      lock.lock.stats.manifestBytesServed >= c.size &&
-        lock.lock.stats.manifestBytesServed < c.size + c.chunk * 8,
+      served >= c.size && served < bound,
+      `${served} B served: the manifest once, plus at most a window and a chunk per retransmission (< ${bound})`,
     );
   });
 }
