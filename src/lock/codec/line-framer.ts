@@ -1,5 +1,4 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
-import type { Clock, ClockTimer } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { MAX_LINE } from './constants.js';
 
@@ -18,7 +17,19 @@ export interface LineFramerOptions extends TransformOptions {
    */
   overflow?: 'fail' | 'skip';
   /** The clock the line deadline runs on, when it has timers (a simulated radio's). Default: the process's timers. */
-  clock?: Clock;
+  clock?: LineDeadlineClock;
+}
+
+/**
+ * What the framer needs of a clock: a timer. Stated here rather than imported so the codec
+ * stays pure (src/clock.ts's `Clock` fits it: pass the session's clock).
+ */
+export interface LineDeadlineClock {
+  setTimeout?(fn: () => void, ms: number): LineDeadlineTimer;
+}
+
+interface LineDeadlineTimer {
+  cancel(): void;
 }
 
 const LF = 0x0a;
@@ -41,8 +52,8 @@ export class LineFramer extends Transform {
   #held = 0;
   /** In 'skip' mode, after an overlong line: bytes are dropped until the next LF. */
   #skipping = false;
-  readonly #clock: Clock | undefined;
-  #lineTimer: ClockTimer | undefined;
+  readonly #clock: LineDeadlineClock | undefined;
+  #lineTimer: LineDeadlineTimer | undefined;
 
   constructor({
     maxLine = MAX_LINE,
