@@ -5,7 +5,7 @@ import { CtopError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type BundleContents, openBundle } from './bundle-format.js';
 import { encodeEvents } from './lock-events.js';
-import type { OutboxRouting } from './outbox.js';
+import { manifestRoutingFields, type OutboxRouting } from './outbox.js';
 import type { Store } from './store.js';
 import type { LockEventRecord, ManifestInspection, StoredVerification } from './types.js';
 
@@ -206,20 +206,7 @@ function importManifests(
       lockId: m.lockId ?? null,
       verification: status,
       ...origin,
-      ...(r
-        ? {
-            routingLockId: r.lockId,
-            container: r.container,
-            wagon: r.wagon,
-            train: r.train ?? null,
-            departure: r.departure,
-            destination: r.destination,
-            departureCountry: r.departureCountry ?? null,
-            destinationCountry: r.destinationCountry ?? null,
-            createdAt: r.createdAt,
-            signerKid: r.signerKid,
-          }
-        : {}),
+      ...(r ? manifestRoutingFields(r) : {}),
     };
     summary.outboxIds.push(store.outbox.insertRow('manifest', m.manifestId, m.bytes, routing, now));
     if (inspection && status !== 'valid') {

@@ -4,6 +4,7 @@ import { CtopError } from '../errors.js';
 import { MESSAGE_KINDS, type MessageKind } from '../exchange-wire/message-kinds.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { SpaceGuard } from './space.js';
+import type { ManifestRouting } from './types.js';
 
 export type OutboxState = 'queued' | 'in_flight' | 'acknowledged' | 'rejected';
 /** One outbox row per message to the exchange: the kinds are the wire format's. */
@@ -14,6 +15,22 @@ export const OUTBOX_KINDS: readonly OutboxKind[] = MESSAGE_KINDS;
 
 /** Fields the sync needs to address a message without decoding its payload (topic, envelope headers). */
 export type OutboxRouting = Record<string, string | number | boolean | null>;
+
+/** The routing fields an outbox row of a manifest carries, from the manifest's clear routing. */
+export function manifestRoutingFields(r: ManifestRouting): OutboxRouting {
+  return {
+    routingLockId: r.lockId,
+    container: r.container,
+    wagon: r.wagon,
+    train: r.train ?? null,
+    departure: r.departure,
+    destination: r.destination,
+    departureCountry: r.departureCountry ?? null,
+    destinationCountry: r.destinationCountry ?? null,
+    createdAt: r.createdAt,
+    signerKid: r.signerKid,
+  };
+}
 
 /** The exchange's signed processing-result notification for one message. */
 export interface OutboxReceipt {

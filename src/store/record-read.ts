@@ -7,7 +7,7 @@ import type { ReadCheckpoints } from './checkpoints.js';
 import { encodeEvents, type LockEvents } from './lock-events.js';
 import type { Locks } from './locks.js';
 import type { Manifests } from './manifests.js';
-import type { Outbox, OutboxRouting } from './outbox.js';
+import { manifestRoutingFields, type Outbox, type OutboxRouting } from './outbox.js';
 import { checkReadInput, routingProblem, sha256Hex } from './read-input.js';
 import { type ReadRecord, type Reads, readUid } from './reads.js';
 import type { SpaceGuard } from './space.js';
@@ -305,20 +305,7 @@ export class ReadRecorder {
       verification,
       readUid: uid,
     };
-    if (routing) {
-      Object.assign(fields, {
-        routingLockId: routing.lockId,
-        container: routing.container,
-        wagon: routing.wagon,
-        train: routing.train ?? null,
-        departure: routing.departure,
-        destination: routing.destination,
-        departureCountry: routing.departureCountry ?? null,
-        destinationCountry: routing.destinationCountry ?? null,
-        createdAt: routing.createdAt,
-        signerKid: routing.signerKid,
-      });
-    }
+    if (routing) Object.assign(fields, manifestRoutingFields(routing));
     outboxIds.push(p.outbox.insertRow('manifest', manifestId, bytes, fields, now));
     return { manifestId, new: true, verification };
   }
