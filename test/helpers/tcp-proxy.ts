@@ -61,6 +61,12 @@ export class TcpProxy {
       client.destroy();
       upstream.destroy();
     };
+    // On a dark link the broker may give up (its keepalive is 1.5 × the client's) but the
+    // client must not hear of it: only the client's own keepalive may find a half-open link.
+    const upstreamGone = () => {
+      if (pair.dark) upstream.destroy();
+      else end();
+    };
     client.on('data', (d) => {
       if (!pair.dark) upstream.write(d);
     });
@@ -68,9 +74,9 @@ export class TcpProxy {
       if (!pair.dark) client.write(d);
     });
     client.on('error', end);
-    upstream.on('error', end);
+    upstream.on('error', upstreamGone);
     client.on('close', end);
-    upstream.on('close', end);
+    upstream.on('close', upstreamGone);
   }
 
   /** Resets every open connection (both sides see it at once). */
