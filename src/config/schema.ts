@@ -91,6 +91,8 @@ const serial = z
     window: int(1, 64).default(8),
     chunk: int(16, 4096).default(1024),
     maxManifestKiB: int(1, 16_384).default(256),
+    // PROTOCOL.md §10: at most 30 s. Also the BLE reads' deadline, as window and chunk are.
+    readDeadlineMs: int(1000, 30_000).default(15_000),
   })
   .prefault({});
 

@@ -13,7 +13,7 @@ import type { ReadOutcome } from './read-pipeline.js';
 export interface BleSourceOptions {
   ble: AgentConfig['ble'];
   /** Session tuning shared with the serial ports. */
-  session: { window: number; chunk: number; maxManifestBytes: number };
+  session: { window: number; chunk: number; maxManifestBytes: number; readDeadlineMs: number };
   gatewayId: string;
   store: Store;
   ingest: (result: LockReadResult) => ReadOutcome;
@@ -75,6 +75,7 @@ export class BleSource extends EventEmitter<BleSourceEvents> {
       window: session.window,
       chunk: session.chunk,
       maxManifestBytes: session.maxManifestBytes,
+      readDeadlineMs: session.readDeadlineMs,
       ingest: (result) => {
         const outcome = this.#o.ingest(result);
         return { verified: outcome.recorded?.manifest?.verification === 'valid' };

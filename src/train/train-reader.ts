@@ -29,6 +29,8 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   isUnchanged?: (sighting: LockSighting) => boolean;
   /** A partial read stored earlier (after a restart), to resume. */
   checkpointFor?: (lockId: string) => ReadCheckpoint | undefined;
+  /** No valid answer for this long ends a read of one lock (PROTOCOL.md §10). Default 15 s. */
+  readDeadlineMs?: number;
   /** The identity key pinned for a lock id, if any. */
   pinnedKeyFor?: (lockId: string) => Uint8Array | undefined;
   log?: Logger;

@@ -83,6 +83,33 @@ t.test('a device that does not exist: transport exit code', async (t) => {
   t.match(r.stderr, /E_TRANSPORT_OPEN/);
 });
 
+t.test('--read-deadline: a lock silent after three answers fails on the deadline given, final', async (t) => {
+  const { link } = await simulator(t, 'stall', ['--stall-after', '3', '--stall-ms', '600000']);
+  const out = join(dir, 'stall.out');
+  const r = await runCli([
+    'read',
+    '--serial',
+    link,
+    '--baud',
+    '921600',
+    '--out',
+    out,
+    '--read-deadline',
+    '3',
+    '--json',
+  ]);
+  t.equal(r.code, EXIT_CODES.transport, r.stderr);
+  const json = JSON.parse(r.stdout);
+  t.equal(json.outcome, 'failed');
+  t.equal(json.error.code, 'E_LOCK_TIMEOUT');
+  t.match(json.error.message, /no valid answer for 3 s \(read deadline\)/);
+  t.equal(json.stats.links, 1, 'the deadline is final: no second link for the same silence');
+  t.throws(() => statSync(out), 'no manifest written');
+  const tooLong = await runCli(['read', '--serial', link, '--out', out, '--read-deadline', '31']);
+  t.equal(tooLong.code, EXIT_CODES.usage, 'above the 30 s of §10: refused');
+  t.match(tooLong.stderr, /--read-deadline/);
+});
+
 t.test('bad option values: usage exit code naming the option', async (t) => {
   const r = await runCli(['read', '--serial', '/dev/null', '--baud', 'fast', '--out', 'x']);
   t.equal(r.code, EXIT_CODES.usage);

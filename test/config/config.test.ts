@@ -51,6 +51,14 @@ t.test('a minimal file gets every default; relative paths are taken from the fil
   t.equal(config.log.level, 'info');
 });
 
+t.test('serial.readDeadlineMs: 15 s by default, and never above the 30 s of PROTOCOL.md §10', async (t) => {
+  const { config } = parseConfig(minimal(), 'config.yaml', { env: {}, baseDir: '/etc/ctop-agent' });
+  t.equal(config.serial.readDeadlineMs, 15_000);
+  t.same(problemsOf(minimal('serial:\n  readDeadlineMs: 31000\n')), [
+    'config.yaml:11: serial.readDeadlineMs: 31000 is not an integer from 1000 to 30000',
+  ]);
+});
+
 t.test('errors name the line, the key, the value and what was expected', async (t) => {
   const text = minimal(`  keepaliveSecs: 3
 serial:

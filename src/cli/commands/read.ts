@@ -74,6 +74,12 @@ export function register(program: Command): void {
     )
     .option('--trust <file>', "verify the manifest's COSE signature against this trust store")
     .option('--attempts <n>', 'links opened at most', parseInteger('--attempts', 1, 100), 6)
+    .option(
+      '--read-deadline <seconds>',
+      'no valid answer for this long ends the read, whatever links are left (PROTOCOL.md §10)',
+      parseInteger('--read-deadline', 1, 30),
+      15,
+    )
     .addOption(new Option('--json', 'print the result as JSON instead of text'))
     .addHelpText('after', EXIT_HELP)
     .action(async (opts) => {
@@ -91,6 +97,7 @@ export function register(program: Command): void {
         open: () => SerialLink.open({ path: opts.serial, baudRate: opts.baud }),
         gatewayId: opts.gatewayId,
         attempts: opts.attempts,
+        readDeadlineMs: opts.readDeadline * 1000,
         ...(opts.pinKey ? { pinnedKey: opts.pinKey } : {}),
         pinnedKeyFor: (id) => provisioned.find((p) => p.lockId === id)?.identityKey,
         requirePin: opts.requirePin === true,

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../clock.js';
 import { ERRORS, toCtopError } from '../../errors.js';
 import type { LockInfo } from '../../lock/codec/messages.js';
-import { type LockReadResult, type ReadPhase, readLock } from '../../lock/reader.js';
-import { LockSession, type SessionOptions } from '../../lock/session.js';
+import { type LockReadResult, type ReadLockOptions, type ReadPhase, readLock } from '../../lock/reader.js';
+import { LockSession } from '../../lock/session.js';
 import { SerialLink } from '../../lock/transport/serial-link.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/index.js';
@@ -27,7 +27,7 @@ export interface PortReaderOptions {
   /** How often an attached port is asked HELLO, to notice a new or changed lock. */
   probeIntervalMs: number;
   readAttempts: number;
-  session: Pick<SessionOptions, 'window' | 'chunk' | 'maxManifestBytes'>;
+  session: Pick<ReadLockOptions, 'window' | 'chunk' | 'maxManifestBytes' | 'readDeadlineMs'>;
   store: Store;
   ingest: (result: LockReadResult) => ReadOutcome;
   onProgress?: (progress: SerialProgress) => void;

@@ -16,6 +16,8 @@ export interface SerialSourceOptions {
   window: number;
   chunk: number;
   maxManifestBytes: number;
+  /** No valid answer for this long ends a read (PROTOCOL.md §10). */
+  readDeadlineMs: number;
   gatewayId: string;
   store: Store;
   ingest: (result: LockReadResult) => ReadOutcome;
@@ -112,7 +114,12 @@ export class SerialSource {
         gatewayId: this.#o.gatewayId,
         probeIntervalMs: this.#o.probeIntervalMs,
         readAttempts: this.#o.readAttempts,
-        session: { window: this.#o.window, chunk: this.#o.chunk, maxManifestBytes: this.#o.maxManifestBytes },
+        session: {
+          window: this.#o.window,
+          chunk: this.#o.chunk,
+          maxManifestBytes: this.#o.maxManifestBytes,
+          readDeadlineMs: this.#o.readDeadlineMs,
+        },
         store: this.#o.store,
         ingest: this.#o.ingest,
         ...(this.#o.onProgress ? { onProgress: this.#o.onProgress } : {}),
