@@ -49,11 +49,31 @@ export function decideVerdict(input: ReadToRecord, known: KnownLock, options: Ve
       detail: `lock ${lock.lockId}: the manifest read does not match the SHA-256 the lock announced, after a full re-read`,
     });
   }
+  alerts.push(...protocolAlerts(read));
   const events = { new: 0, seen: 0, conflicts: 0 };
   const freshEvents = lock && trust === 'trusted' ? sortEvents(lock, read.events, known, events, alerts) : [];
   if (lock) alerts.push(...chainAlerts(lock, read));
   if (lock && options.tamper) alerts.push(...tamperAlerts(read, known, input.inspection?.manifestId));
   return { trust, pin, freshEvents, events, alerts };
+}
+
+/**
+ * PROTOCOL.md §9.2: a read ended by the replay bound (a lock that repeats its answers, or
+ * answers requests nobody sent) is a lock alert `lock_protocol`, with the counts the
+ * message gives — a misbehaving or hostile device, not bad luck on the link.
+ */
+function protocolAlerts(read: LockReadRecord): AlertInput[] {
+  const code = read.error?.code;
+  if (code !== 'E_FRAME_REPLAY' && code !== 'E_FRAME_SEQ') return [];
+  const lockId = read.lock?.lockId;
+  return [
+    {
+      kind: 'lock_protocol',
+      ...(lockId ? { lockId } : {}),
+      subject: `read_ended:${code}:${read.endpoint}`,
+      detail: `${lockId ? `lock ${lockId}` : `the device at ${read.endpoint}`} broke the replay bound of PROTOCOL.md §9.2 (${code}): ${read.error!.message}`,
+    },
+  ];
 }
 
 /** A manifest that failed verification, or that names another lock than the one it was read from. */

@@ -17,6 +17,8 @@ export const STORE_ALERT_KINDS = [
   'expired',
   'revoked',
   'malformed',
+  /** A read ended by the replay bound of PROTOCOL.md §9.2 (replayed or stray answers). */
+  'lock_protocol',
 ] as const;
 
 const KIND_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;

@@ -106,3 +106,40 @@ t.test('a read cut short leaves a checkpoint the next read resumes from', async 
   t.equal(result.manifest?.verification, 'valid');
   t.equal(store.loadReadCheckpoint('SSL-CN-001944'), undefined, 'checkpoint cleared by the complete read');
 });
+
+t.test(
+  'a lock that replays its answers: the read ends with E_FRAME_REPLAY and a lock_protocol alert is stored',
+  async (t) => {
+    const keys = testKeys(t);
+    const { store } = openTestStore(t, { trustOnFirstUse: true });
+    // Every answer followed by an earlier one again; 1774 bytes in 32-byte chunks is 56 READs,
+    // so the 33rd replay of §9.2 comes well before the end of the manifest.
+    const lock = await startSerialLock({
+      lockId: 'SSL-KZ-000777',
+      manifest: fixture('wheat-kostanay-urumqi.cose'),
+      faults: { replayRate: 1 },
+    });
+    t.teardown(lock.close);
+    const read = await readLock({ open: lock.open, gatewayId: 'GW', chunk: 32 });
+    t.equal(read.error?.code, 'E_FRAME_REPLAY', String(read.error?.message));
+    t.equal(read.stats.links, 1, 'not retried on a new link (§9.2)');
+    const options = { store, trust: keys.trustStore(), gatewayId: 'GW', log: silentLogger };
+    const recorded = ingestRead(read, options);
+    t.same(
+      recorded.alerts.map((a) => a.kind),
+      ['lock_protocol'],
+    );
+    t.match(
+      recorded.alerts[0]!.detail,
+      /lock SSL-KZ-000777 broke the replay bound of PROTOCOL\.md §9\.2 \(E_FRAME_REPLAY\)/,
+    );
+    const stored = store.alerts.forLock('SSL-KZ-000777').filter((a) => a.kind === 'lock_protocol');
+    t.equal(stored.length, 1, 'stored, for the console and the exchange');
+    t.equal(stored[0]!.lockId, 'SSL-KZ-000777');
+    // The same lock misbehaving again is the same alert, seen twice — not a second one.
+    ingestRead(await readLock({ open: lock.open, gatewayId: 'GW', chunk: 32 }), options);
+    const again = store.alerts.forLock('SSL-KZ-000777').filter((a) => a.kind === 'lock_protocol');
+    t.equal(again.length, 1);
+    t.equal(again[0]!.occurrences, 2);
+  },
+);

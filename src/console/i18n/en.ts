@@ -187,6 +187,7 @@ export const en = {
   'alert.expired': 'SIGNER KEY EXPIRED',
   'alert.revoked': 'SIGNER KEY REVOKED',
   'alert.malformed': 'MALFORMED MANIFEST',
+  'alert.lock_protocol': 'LOCK BROKE THE PROTOCOL',
 
   // --- the goods (customs role) ---
   'goods.customsOnly': 'The goods are shown to officers with the customs role only.',

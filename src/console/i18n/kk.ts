@@ -194,6 +194,7 @@ export const kk: Catalogue = {
   'alert.expired': 'ҚОЛТАҢБА КІЛТІНІҢ МЕРЗІМІ ӨТКЕН',
   'alert.revoked': 'ҚОЛТАҢБА КІЛТІ КЕРІ ШАҚЫРЫЛҒАН',
   'alert.malformed': 'МАНИФЕСТ БҮЛІНГЕН',
+  'alert.lock_protocol': 'ҚҰЛЫП ХАТТАМАНЫ БҰЗДЫ',
 
   // --- тауарлар («кедендік бақылау» рөлі) ---
   'goods.customsOnly':

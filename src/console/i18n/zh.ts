@@ -186,6 +186,7 @@ export const zh: Catalogue = {
   'alert.expired': '签名密钥已过期',
   'alert.revoked': '签名密钥已吊销',
   'alert.malformed': '舱单格式损坏',
+  'alert.lock_protocol': '锁违反协议',
 
   // --- 货物（海关监管角色） ---
   'goods.customsOnly': '货物信息仅向具有海关监管角色的关员显示。',

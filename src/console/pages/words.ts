@@ -47,6 +47,7 @@ const ALERT_KEYS: Record<string, MessageKey> = {
   expired: 'alert.expired',
   revoked: 'alert.revoked',
   malformed: 'alert.malformed',
+  lock_protocol: 'alert.lock_protocol',
 };
 
 const TRUST_KEYS: Record<ReadTrust, MessageKey> = {
