@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { SerialLockServer } from '../../src/sim/lock/serial-lock-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -73,7 +74,64 @@ t.test('ports appear, change and vanish mid-read while the daemon runs', async (
   const done = await daemon.lockRead('SSL-CN-001944', 30_000, (l) => l.outcome === 'complete');
   t.equal(done.verification, 'valid', 'the whole manifest arrived and verified');
 
+  // Two hostile locks on two more ports (issue 18): a sealed lock whose event log is empty
+  // (§7: a manifest never switches without its commit event) and one that replays every
+  // answer (§9.2). The daemon stores an alert for each and reads on.
+  const empty = await startSerialLock({
+    lockId: 'SSL-KZ-000404',
+    manifest: fixtureManifest('minimal.cose'),
+    eventCount: 0,
+  });
+  t.teardown(empty.close);
+  const replaying = await startSerialLock({
+    lockId: 'SSL-KZ-000505',
+    manifest,
+    baudRate: 115_200,
+    faults: { replayRate: 1 },
+  });
+  t.teardown(replaying.close);
+  world.plug('c', empty.pty.gatewayPath);
+  world.plug('d', replaying.pty.gatewayPath);
+  const emptyRead = await daemon.lockRead('SSL-KZ-000404', 30_000);
+  t.equal(emptyRead.outcome, 'complete', 'the manifest itself is read and kept as evidence');
+  t.match(emptyRead.alerts, ['tamper'], 'tamper alerts raised (which ones: from the store below)');
+  const replayRead = await daemon.lockRead('SSL-KZ-000505', 60_000);
+  t.equal(replayRead.outcome, 'failed');
+  t.equal(replayRead.code, 'E_FRAME_REPLAY');
+  t.match(replayRead.alerts, ['lock_protocol'], 'the replay bound raised a lock alert');
+  const counted = await scrapeUntil(
+    httpPort,
+    (m) => metricValue(m, 'ctop_alerts_total', { kind: 'lock_protocol' }) === 1,
+    10_000,
+  );
+  t.equal(
+    metricValue(counted, 'ctop_alerts_total', { kind: 'lock_protocol' }),
+    1,
+    'counted for the alert rules',
+  );
+
   t.same(await daemon.stop('SIGTERM'), { code: 0, signal: null });
+  // What was stored, as an officer's console and the exchange see it.
+  const db = new Database(world.dbPath, { readonly: true });
+  const alertsOf = (lockId: string) =>
+    db.prepare('SELECT kind, subject, detail FROM alert WHERE lock_id = ?').all(lockId) as {
+      kind: string;
+      subject: string;
+      detail: string;
+    }[];
+  // minimal.cose names lock SSL-KZ-000001 (that alert is there too); the finding of §7:
+  t.match(
+    alertsOf('SSL-KZ-000404').filter((a) => a.subject.startsWith('lock_log:')),
+    [
+      {
+        kind: 'tamper',
+        subject: 'lock_log:empty_log:0',
+        detail: /sealed and carries manifest .* but its event log is empty/,
+      },
+    ],
+  );
+  t.match(alertsOf('SSL-KZ-000505'), [{ kind: 'lock_protocol', detail: /E_FRAME_REPLAY/ }]);
+  db.close();
   t.notOk(
     daemon.lines.some((l) => l.level >= 50 && l.component !== 'ingest'),
     'no error logged on the way (beyond the lock reads themselves)',
