@@ -110,6 +110,22 @@ t.test('--read-deadline: a lock silent after three answers fails on the deadline
   t.match(tooLong.stderr, /--read-deadline/);
 });
 
+t.test(
+  'a genuine slow lock (2 s per answer) is read whole: the deadline runs from the last answer',
+  async (t) => {
+    const { link, manifest } = await simulator(t, 'slow', ['--latency-ms', '2000']);
+    const out = join(dir, 'slow.out');
+    const r = await runCli(['read', '--serial', link, '--baud', '921600', '--out', out, '--json']);
+    t.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    t.equal(json.outcome, 'complete');
+    t.same(readFileSync(out), readFileSync(manifest));
+    // Ten requests at 2 s each: longer than the 15 s deadline in all, never 15 s without an answer.
+    t.ok(json.durationMs > 15_000, `the read took ${json.durationMs} ms, more than the deadline`);
+    t.equal(json.stats.links, 1);
+  },
+);
+
 t.test('bad option values: usage exit code naming the option', async (t) => {
   const r = await runCli(['read', '--serial', '/dev/null', '--baud', 'fast', '--out', 'x']);
   t.equal(r.code, EXIT_CODES.usage);
