@@ -314,8 +314,11 @@ t.test("the envelope built around its payload is byte for byte the deterministic
       fc.dictionary(fc.string({ maxLength: 12 }), routingValue, { maxKeys: 8 }),
       fc.maxSafeNat(),
       fc.integer({ min: 1, max: 2 ** 33 }),
-      (size, routing, sentAt, attempt) => {
-        const e = { ...envelope(new Uint8Array(size).fill(7)), routing, sentAt, attempt };
+      // Text around the 24- and 256-byte heads, and beyond ASCII (the encoder writes UTF-8 lengths).
+      fc.string({ unit: 'grapheme', maxLength: 300 }),
+      fc.string({ minLength: 20, maxLength: 30 }),
+      (size, routing, sentAt, attempt, from, action) => {
+        const e = { ...envelope(new Uint8Array(size).fill(7)), routing, sentAt, attempt, from, action };
         return encodeEnvelope(e).equals(encodeCanonical(e));
       },
     ),
