@@ -4,7 +4,7 @@ import { ADDRESS_PATTERN } from './address.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
-import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signEncodedBody } from './signed.js';
+import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signBodyParts } from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
 /**
@@ -112,11 +112,12 @@ export type EnvelopeFixed = Omit<Envelope, 'sentAt' | 'attempt'>;
 /**
  * A row's envelope encoded once, with a gap for the two fields that change per publish
  * (`sentAt`, `attempt`): the bytes before and after them, deterministic CBOR as
- * `encodeCanonical` writes them.
+ * `encodeCanonical` writes them, in parts (the payload is one of them, not copied until
+ * the publish writes the message).
  */
 export interface EnvelopeTemplate {
-  readonly before: Buffer;
-  readonly after: Buffer;
+  readonly before: readonly Buffer[];
+  readonly after: readonly Buffer[];
 }
 
 /** The head of a byte or text string of `length` bytes, in its shortest form. */
@@ -138,7 +139,7 @@ const ENCODED_KEYS = new Map(ENVELOPE_KEYS.map((key) => [key, encodeCanonical(ke
  * byte strings written directly (the payload is copied once, not walked by the general
  * encoder: it was a ninth of the drain's CPU), anything else (routing) by `encodeCanonical`.
  */
-function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buffer {
+function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buffer[] {
   const parts: Buffer[] = [];
   for (const key of keys) {
     parts.push(ENCODED_KEYS.get(key)!);
@@ -155,14 +156,11 @@ function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buff
       parts.push(encodeCanonical(value));
     }
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 export function envelopeTemplate(fields: EnvelopeFixed): EnvelopeTemplate {
-  return {
-    before: Buffer.concat([MAP_HEAD, pairsOf(fields, KEYS_BEFORE)]),
-    after: pairsOf(fields, KEYS_AFTER),
-  };
+  return { before: [MAP_HEAD, ...pairsOf(fields, KEYS_BEFORE)], after: pairsOf(fields, KEYS_AFTER) };
 }
 
 /** An unsigned integer in its shortest form (sentAt, attempt: non-negative safe integers). */
@@ -185,14 +183,18 @@ function uintBytes(n: number): Buffer {
 
 /** One publish's envelope from the row's template: byte for byte `encodeCanonical(envelope)`. */
 export function encodeFromTemplate(template: EnvelopeTemplate, sentAt: number, attempt: number): Buffer {
-  return Buffer.concat([
-    template.before,
+  return Buffer.concat(partsFromTemplate(template, sentAt, attempt));
+}
+
+function partsFromTemplate(template: EnvelopeTemplate, sentAt: number, attempt: number): Buffer[] {
+  return [
+    ...template.before,
     SENT_AT_KEY,
     uintBytes(sentAt),
     ATTEMPT_KEY,
     uintBytes(attempt),
-    template.after,
-  ]);
+    ...template.after,
+  ];
 }
 
 /**
@@ -217,11 +219,11 @@ export function sealFromTemplate(
   sentAt: number,
   attempt: number,
 ): Buffer {
-  return signEncodedBody(signer, CONTENT_TYPES.envelope, encodeFromTemplate(template, sentAt, attempt));
+  return signBodyParts(signer, CONTENT_TYPES.envelope, partsFromTemplate(template, sentAt, attempt));
 }
 
 export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
-  return signEncodedBody(signer, CONTENT_TYPES.envelope, encodeEnvelope(envelope));
+  return signBodyParts(signer, CONTENT_TYPES.envelope, [encodeEnvelope(envelope)]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type CborLimits, decodeDeterministic, encodeCanonical, Tag } from '../cbor/index.js';
 import { CtopError, isCtopError } from '../errors.js';
 import { KID_PATTERN } from '../keys/index.js';
-import { sign1Bytes, sigStructureBytes } from './cose-frame.js';
+import { signedSign1, sigStructureBytes } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { malformed } from './fields.js';
 
@@ -75,9 +75,16 @@ export function signMessage(signer: Ed25519Signer, contentType: ContentType, bod
 
 /** Signs a body already encoded as deterministic CBOR (the caller's to guarantee). */
 export function signEncodedBody(signer: Ed25519Signer, contentType: ContentType, bodyBytes: Buffer): Buffer {
-  const protectedBytes = protectedHeader(contentType, signer.kid);
-  const signature = signer.sign(sigStructureBytes(protectedBytes, bodyBytes));
-  return sign1Bytes(protectedBytes, bodyBytes, signature);
+  return signBodyParts(signer, contentType, [bodyBytes]);
+}
+
+/** Signs a body given as consecutive parts of deterministic CBOR (the caller's to guarantee), copied once. */
+export function signBodyParts(
+  signer: Ed25519Signer,
+  contentType: ContentType,
+  bodyParts: readonly Uint8Array[],
+): Buffer {
+  return signedSign1(protectedHeader(contentType, signer.kid), bodyParts, (tbs) => signer.sign(tbs));
 }
 
 const OUTER_LIMITS: CborLimits = {
