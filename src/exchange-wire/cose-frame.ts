@@ -8,7 +8,7 @@
  */
 
 /** The head of a CBOR item of major type `major` with argument `n`, in its shortest form. */
-function head(major: number, n: number): Buffer {
+export function head(major: number, n: number): Buffer {
   const m = major << 5;
   if (n < 24) return Buffer.of(m | n);
   if (n < 0x100) return Buffer.of(m | 24, n);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { encodeCanonical } from '../cbor/index.js';
 import { ADDRESS_PATTERN } from './address.js';
+import { head } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
@@ -120,24 +121,12 @@ export interface EnvelopeTemplate {
   readonly after: readonly Buffer[];
 }
 
-/** The head of a byte or text string of `length` bytes, in its shortest form. */
-function stringHead(major: 2 | 3, length: number): Buffer {
-  const m = major << 5;
-  if (length < 24) return Buffer.of(m | length);
-  if (length < 0x100) return Buffer.of(m | 24, length);
-  if (length < 0x10000) return Buffer.of(m | 25, length >> 8, length & 0xff);
-  const b = Buffer.alloc(5);
-  b[0] = m | 26;
-  b.writeUInt32BE(length, 1);
-  return b;
-}
-
 const ENCODED_KEYS = new Map(ENVELOPE_KEYS.map((key) => [key, encodeCanonical(key)]));
 
 /**
  * The pairs of `keys` in order, as `encodeCanonical` of the map would write them: text and
- * byte strings written directly (the payload is copied once, not walked by the general
- * encoder: it was a ninth of the drain's CPU), anything else (routing) by `encodeCanonical`.
+ * byte strings written directly (the payload is not walked by the general encoder, and is
+ * copied only when the message is written), anything else (routing) by `encodeCanonical`.
  */
 function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buffer[] {
   const parts: Buffer[] = [];
@@ -146,10 +135,10 @@ function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buff
     const value: unknown = fields[key as keyof EnvelopeFixed];
     if (typeof value === 'string') {
       const text = Buffer.from(value, 'utf8');
-      parts.push(stringHead(3, text.byteLength), text);
+      parts.push(head(3, text.byteLength), text);
     } else if (value instanceof Uint8Array) {
       parts.push(
-        stringHead(2, value.byteLength),
+        head(2, value.byteLength),
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
       );
     } else {
