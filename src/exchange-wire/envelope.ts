@@ -137,10 +137,7 @@ function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buff
       const text = Buffer.from(value, 'utf8');
       parts.push(head(3, text.byteLength), text);
     } else if (value instanceof Uint8Array) {
-      parts.push(
-        head(2, value.byteLength),
-        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-      );
+      parts.push(head(2, value.byteLength), Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     } else {
       parts.push(encodeCanonical(value));
     }
