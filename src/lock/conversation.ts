@@ -134,10 +134,17 @@ export abstract class LockConversation {
   /** The last frame dropped as malformed, and when: the likely reason a request went unanswered. */
   #lastFrameError: { error: CtopError; at: number } | undefined;
   #failure: CtopError | undefined;
+  /** Rejects with the failure once the session has ended. */
+  readonly #ended: Promise<never>;
+  #endNow: ((err: CtopError) => void) | undefined;
   readonly #watch: ReadWatch | undefined;
 
   constructor(link: LockLink, options: SessionOptions) {
     this.link = link;
+    this.#ended = new Promise<never>((_, reject) => {
+      this.#endNow = reject;
+    });
+    this.#ended.catch(() => undefined);
     this.log = (options.log ?? silentLogger).child({ component: 'lock-session', endpoint: link.endpoint });
     this.clock = options.clock ?? systemClock;
     this.random = options.randomBytes ?? ((n) => randomBytes(n));
@@ -222,7 +229,11 @@ export abstract class LockConversation {
       // write then fails and `response` is never awaited: without this, an unhandled rejection.
       response.catch(() => undefined);
       try {
-        await this.link.write(frame.toLine());
+        // The session's end ends the wait for the write too, should a transport's write not
+        // settle when its link closes (link.ts says it must).
+        const written = this.link.write(frame.toLine());
+        written.catch(() => undefined);
+        await Promise.race([written, this.#ended]);
         this.stats.framesOut++;
         // #onLine resolves only with the response type of the pending request type.
         return (await response) as MessageOf<ResponseOf<T>>;
@@ -250,6 +261,7 @@ export abstract class LockConversation {
     this.#failure = err;
     this.sessionState = SessionState.Closed;
     this.#matcher.failAll(err);
+    this.#endNow?.(err);
     this.#framer.destroy();
     if (!err.details.canceled) {
       this.log.debug({ code: err.code }, `session ended: ${err.message}`);

@@ -43,6 +43,8 @@ export class ReadWatch {
   #replays = 0;
   #strays = 0;
   #ended: CtopError | undefined;
+  #endedPromise: Promise<CtopError> | undefined;
+  #resolveEnded: ((err: CtopError) => void) | undefined;
 
   constructor(options: ReadWatchOptions = {}) {
     const deadline = options.deadlineMs ?? DEFAULT_READ_DEADLINE_MS;
@@ -62,6 +64,18 @@ export class ReadWatch {
 
   get unmatchedCounts(): { replays: number; strays: number } {
     return { replays: this.#replays, strays: this.#strays };
+  }
+
+  /**
+   * Resolves with the reason once the read has ended: what the reader races a new link's
+   * opening against, so an opener that never settles cannot hold the read past its deadline.
+   */
+  whenEnded(): Promise<CtopError> {
+    if (this.#ended) return Promise.resolve(this.#ended);
+    this.#endedPromise ??= new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
+    return this.#endedPromise;
   }
 
   /** The current session: told to fail when the read ends. */
@@ -119,6 +133,11 @@ export class ReadWatch {
     );
   }
 
+  /** Ends the read with `err` (a link that could not be opened within the deadline). */
+  giveUp(err: CtopError): void {
+    this.#end(err);
+  }
+
   /** The read is over: no timer left behind. */
   stop(): void {
     this.#cancel?.();
@@ -159,5 +178,6 @@ export class ReadWatch {
     this.#cancel?.();
     this.#cancel = undefined;
     this.#listener?.(err);
+    this.#resolveEnded?.(err);
   }
 }

@@ -181,7 +181,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
     report('connecting');
     let session: LockSession | undefined;
     try {
-      const link = await options.open();
+      const link = await openWithin(options.open, watch, clock);
       result.transport = link.kind;
       result.endpoint = link.endpoint;
       stats.links++;
@@ -289,6 +289,42 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
     };
   }
   report(result.outcome === 'complete' ? 'done' : 'failed', result.error);
+  return result;
+}
+
+/**
+ * Opens a link unless the read ends first: an opener that never settles — a driver stuck
+ * below us — cannot hold the read for good. An opening that takes the whole read deadline
+ * ends the read (PROTOCOL.md §10 counts the deadline from the read's start; a transport's
+ * own connect timeouts are shorter). A link that arrives after the read ended is closed.
+ */
+async function openWithin(open: LinkOpener, watch: ReadWatch, clock: Clock): Promise<LockLink> {
+  if (watch.ended) throw watch.ended;
+  let ended: CtopError | undefined;
+  const opening = open();
+  const timer = clockTimeout(
+    clock,
+    () =>
+      watch.giveUp(
+        new CtopError('E_LOCK_TIMEOUT', `no link within ${watch.deadlineMs / 1000} s (read deadline)`, {
+          details: { deadlineMs: watch.deadlineMs, final: true },
+        }),
+      ),
+    watch.deadlineMs,
+  );
+  const result = await Promise.race([
+    opening,
+    watch.whenEnded().then((err) => {
+      ended = err;
+    }),
+  ]).finally(() => timer.cancel());
+  if (ended !== undefined || result === undefined) {
+    opening.then(
+      (late) => void late.close(),
+      () => undefined,
+    );
+    throw ended ?? watch.ended;
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import type { CtopError } from '../../src/errors.js';
 import { ingestRead } from '../../src/ingest/ingest-read.js';
 import { readLock } from '../../src/lock/reader.js';
 import { silentLogger } from '../../src/log.js';
@@ -122,7 +123,7 @@ t.test(
     t.teardown(lock.close);
     const read = await readLock({ open: lock.open, gatewayId: 'GW', chunk: 32 });
     t.equal(read.error?.code, 'E_FRAME_REPLAY', String(read.error?.message));
-    t.equal(read.stats.links, 1, 'not retried on a new link (§9.2)');
+    t.equal((read.error as CtopError).details.final, true, 'final: not retried on a new link (§9.2)');
     const options = { store, trust: keys.trustStore(), gatewayId: 'GW', log: silentLogger };
     const recorded = ingestRead(read, options);
     t.same(

@@ -129,3 +129,60 @@ t.test('a lock that sends every answer 12 times: E_FRAME_REPLAY ends the read, n
   t.equal(links, 1, 'replays beyond the bound are final: the reader does not try another link');
   t.ok(result.stats.replays > 32);
 });
+
+t.test('a link that never opens again after a drop: the read still ends on its deadline', async (t) => {
+  // Load run 3 of issue 15 hung a read for 20 minutes with no link open: the next link's
+  // opening never settled, and nothing raced it. The deadline keeps running while a link is
+  // being opened, and now ends the read there too.
+  const clock = new TimerClock();
+  const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-DEADLINE', identity, manifest, events }), {
+    dropLinkAfter: { after: 3 },
+  });
+  let opens = 0;
+  let done: LockReadResult | undefined;
+  void readLock({
+    gatewayId: 'DEADLINE',
+    clock,
+    open: async () => {
+      if (++opens === 1) return memoryLinkTo(lock);
+      return new Promise<never>(() => undefined);
+    },
+  }).then((r) => {
+    done = r;
+  });
+  for (let step = 0; !done && step < 6000; step++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!done) clock.advance(100);
+  }
+  lock.detach();
+  t.ok(done, 'the read returned');
+  t.equal(done?.error?.code, 'E_LOCK_TIMEOUT', String(done?.error?.message));
+  t.match(done?.error?.message, /read deadline/);
+  t.equal(opens, 2, 'the second link was being opened when the deadline came');
+});
+
+t.test('a first link that never opens: the read ends on its deadline, without retrying', async (t) => {
+  const clock = new TimerClock();
+  let opens = 0;
+  let done: LockReadResult | undefined;
+  void readLock({
+    gatewayId: 'DEADLINE',
+    clock,
+    open: () => {
+      opens++;
+      return new Promise<never>(() => undefined);
+    },
+  }).then((r) => {
+    done = r;
+  });
+  let elapsed = 0;
+  for (; !done && elapsed < 600_000; elapsed += 100) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!done) clock.advance(100);
+  }
+  t.ok(done, 'the read returned');
+  t.equal(done?.error?.code, 'E_LOCK_TIMEOUT');
+  t.match(done?.error?.message, /no link within 15 s \(read deadline\)/);
+  t.equal(opens, 1, 'final: a stuck opener is not asked again');
+  t.ok(elapsed <= 15_100, `after ${elapsed} ms of the read's clock`);
+});
