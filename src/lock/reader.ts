@@ -295,8 +295,9 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
 /**
  * Opens a link unless the read ends first: an opener that never settles — a driver stuck
  * below us — cannot hold the read for good. An opening that takes the whole read deadline
- * ends the read (PROTOCOL.md §10 counts the deadline from the read's start; a transport's
- * own connect timeouts are shorter). A link that arrives after the read ended is closed.
+ * ends the read (PROTOCOL.md §10); the transports' default connect timeouts fit within the
+ * default deadline (BLE: 10 s to connect, 5 s for GATT). A link that arrives after the read
+ * ended is closed.
  */
 async function openWithin(open: LinkOpener, watch: ReadWatch, clock: Clock): Promise<LockLink> {
   if (watch.ended) throw watch.ended;
