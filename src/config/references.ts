@@ -202,6 +202,15 @@ export function checkReferences(loaded: LoadedConfig, checkers: ReferenceChecker
       at(['serial', 'ports'], 'no serial ports and BLE disabled: this checkpoint reads no locks'),
     );
   }
+  const bleOpenMs = config.ble.connectTimeoutMs + config.ble.gattTimeoutMs;
+  if (config.ble.enabled && bleOpenMs > config.serial.readDeadlineMs) {
+    warnings.push(
+      at(
+        ['ble', 'connectTimeoutMs'],
+        `connect and GATT timeouts (${bleOpenMs} ms) exceed serial.readDeadlineMs (${config.serial.readDeadlineMs}): a BLE read gives up at the deadline before they fire`,
+      ),
+    );
+  }
   if (!config.locks.trustOnFirstUse && config.locks.provisioned === null) {
     warnings.push(
       at(

@@ -196,3 +196,24 @@ t.test(
     );
   },
 );
+
+t.test('config check: BLE connect and GATT timeouts beyond the read deadline are flagged', async (t) => {
+  const world = makeSyncWorld(t);
+  const bleWarnings = (env: NodeJS.ProcessEnv) =>
+    checkReferences(loadConfig(configFor(world, {}), { env })).warnings.filter((l) =>
+      /ble\.connectTimeoutMs/.test(l),
+    );
+  t.same(bleWarnings({ CTOP_BLE__ENABLED: 'true' }), [], 'the defaults fit: 10 s + 5 s within 15 s');
+  t.match(bleWarnings({ CTOP_BLE__ENABLED: 'true', CTOP_BLE__CONNECT_TIMEOUT_MS: '20000' }), [
+    /connect and GATT timeouts \(25000 ms\) exceed serial\.readDeadlineMs \(15000\)/,
+  ]);
+  t.same(
+    bleWarnings({
+      CTOP_BLE__ENABLED: 'true',
+      CTOP_BLE__CONNECT_TIMEOUT_MS: '20000',
+      CTOP_SERIAL__READ_DEADLINE_MS: '30000',
+    }),
+    [],
+    'a longer deadline fits them',
+  );
+});
