@@ -105,7 +105,7 @@ export function checkInvariants(o: {
       .all() as string[])
       atExchange.set(id, (atExchange.get(id) ?? 0) + 1);
     const receipt = db.prepare(
-      "SELECT state, receipt_status, receipt IS NOT NULL AS has, message_id FROM outbox WHERE kind = 'manifest' AND manifest_id = ?",
+      "SELECT state, receipt_status, receipt_id IS NOT NULL AS has, message_id FROM outbox WHERE kind = 'manifest' AND manifest_id = ?",
     );
     const exchangeHas = xdb.prepare('SELECT count(*) FROM message WHERE message_id = ?').pluck();
     const missing: string[] = [];

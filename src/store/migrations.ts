@@ -3,6 +3,7 @@ import { CtopError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2 } from './schema-v2.js';
+import { migrateToV3 } from './schema-v3.js';
 
 /**
  * Schema changes by `PRAGMA user_version`. A migration runs in one transaction together
@@ -26,6 +27,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: "audit trail of the officers' console",
     up: (db) => db.exec(SCHEMA_V2),
+  },
+  {
+    version: 3,
+    name: 'receipts stored once, not in every row they settle',
+    up: migrateToV3,
   },
 ];
 

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { CtopError } from '../errors.js';
 import { MESSAGE_KINDS, type MessageKind } from '../exchange-wire/message-kinds.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { StoredReceipts } from './receipts.js';
 import type { SpaceGuard } from './space.js';
 import type { ManifestRouting } from './types.js';
 
@@ -129,8 +130,9 @@ function fromRow(r: OutboxRow): OutboxEntry {
 /** Row with the manifest bytes in place of the (NULL) payload of manifest rows. */
 const SELECT_WITH_PAYLOAD = `SELECT o.outbox_id, o.kind, o.state, o.manifest_id, coalesce(o.payload, p.bytes) AS payload,
   o.payload_sha256, o.payload_size, o.routing, o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.created_at,
-  o.claimed_at, o.receipt, o.receipt_status, o.receipt_reason, o.receipt_at
-  FROM outbox o LEFT JOIN manifest_payload p ON p.manifest_id = o.manifest_id`;
+  o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at
+  FROM outbox o LEFT JOIN manifest_payload p ON p.manifest_id = o.manifest_id
+  LEFT JOIN receipt r ON r.receipt_id = o.receipt_id`;
 
 function sha256(bytes: Uint8Array): Buffer {
   return createHash('sha256').update(bytes).digest();
@@ -197,6 +199,7 @@ export class Outbox {
   readonly #getMany: Database.Statement<[string], OutboxRow>;
   readonly #setMessageId: Database.Statement<[string, number, string]>;
   readonly #settle: Database.Statement<Record<string, unknown>>;
+  readonly #receipts: StoredReceipts;
   readonly #retry: Database.Statement<[number, string, number]>;
   readonly #recover: Database.Statement<[]>;
   readonly #requeue: Database.Statement<[number, number]>;
@@ -228,7 +231,8 @@ export class Outbox {
       `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
     );
     this.#byMessageId = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.message_id = ?`);
-    this.#forManifest = db.prepare(`SELECT * FROM outbox WHERE manifest_id = ? AND kind = 'manifest'`);
+    this.#forManifest = db.prepare(`SELECT o.*, r.bytes AS receipt FROM outbox o
+      LEFT JOIN receipt r ON r.receipt_id = o.receipt_id WHERE o.manifest_id = ? AND o.kind = 'manifest'`);
     this.#due = db.prepare(`SELECT outbox_id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
       ORDER BY next_attempt_at, outbox_id LIMIT ?`);
     // A claim batch is three statements whatever its size: the due ids, one UPDATE and one
@@ -243,8 +247,9 @@ export class Outbox {
     this.#setMessageId = db.prepare(
       'UPDATE outbox SET message_id = ? WHERE outbox_id = ? AND (message_id IS NULL OR message_id = ?)',
     );
+    this.#receipts = new StoredReceipts(db);
     this.#settle = db.prepare(`
-      UPDATE outbox SET state = @to, receipt = @bytes, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
+      UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
       WHERE outbox_id = @id`);
     this.#retry = db.prepare(
       `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
@@ -252,7 +257,7 @@ export class Outbox {
     this.#recover = db.prepare(`UPDATE outbox SET state = 'queued' WHERE state = 'in_flight'`);
     this.#requeue = db.prepare(`
       UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = 'requeued after rejection: ' || coalesce(receipt_reason, '?'),
-        receipt = NULL, receipt_status = NULL, receipt_reason = NULL, receipt_at = NULL
+        receipt_id = NULL, receipt_status = NULL, receipt_reason = NULL, receipt_at = NULL
       WHERE outbox_id = ? AND state = 'rejected'`);
     this.#counts = db.prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state');
     this.#oldest = db.prepare(`SELECT
@@ -285,7 +290,7 @@ export class Outbox {
       this.#settle.run({
         id,
         to,
-        bytes: receipt.bytes,
+        receiptId: this.#receipts.idOf(receipt.bytes),
         status: receipt.status,
         reason: receipt.reasonCode ?? null,
         at: receipt.at,

@@ -62,6 +62,10 @@ export class Retention {
     const expireOutbox = db.prepare(
       `DELETE FROM outbox WHERE state = 'acknowledged' AND receipt_at < @traceCutoff`,
     );
+    // A receipt goes with the last row it settled (a requeued row lets go of its rejection's too).
+    const expireReceipts = db.prepare(
+      `DELETE FROM receipt WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.receipt_id = receipt.receipt_id)`,
+    );
     const expiringManifests = `SELECT manifest_id FROM manifest m
       WHERE m.synced_at IS NOT NULL AND m.synced_at < @traceCutoff AND m.received_at < @traceCutoff
         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.manifest_id = m.manifest_id)`;
@@ -87,6 +91,7 @@ export class Retention {
       purgeManifests.run();
       const outboxPayloadsPurged = purgeOutbox.run({ now, payloadCutoff }).changes;
       const outboxRowsExpired = expireOutbox.run({ traceCutoff }).changes;
+      expireReceipts.run();
       expireManifestPayloads.run({ traceCutoff });
       const manifestsExpired = expireManifests.run({ traceCutoff }).changes;
       const readsExpired = expireReads.run({ traceCutoff }).changes;

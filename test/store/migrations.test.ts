@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +15,11 @@ import {
   type Store,
 } from '../../src/store/index.js';
 import { inspectionFor, routingFor, TestLock, tempDir } from '../helpers/store.js';
+
+/** Two receipts' bytes (hex): what matters is that each row keeps exactly its own. */
+const RECEIPT_A = 'd2'.padEnd(600, '0a');
+const RECEIPT_B = 'd2'.padEnd(300, '0b');
+const sha256Hex = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 
 /**
  * Data a database of each version holds, written with that version's own SQL so the test
@@ -36,6 +42,27 @@ const SEED: ((db: Database.Database) => void)[] = [
       INSERT INTO audit (at, officer, action, target, outcome, remote) VALUES (1500, 'aigerim', 'view', '/outbox', 'ok', '127.0.0.1');
       INSERT INTO audit (at, officer, action, target, outcome, detail)
         VALUES (1600, 'aigerim', 'decrypt', '${'ab'.repeat(32)}', 'refused', 'E_MANIFEST_NOT_RECIPIENT');`);
+    // Two alerts settled by one receipt, a third by another: v1 and v2 copy the bytes into each row.
+    db.exec(`
+      INSERT INTO outbox (kind, payload, payload_sha256, payload_size, next_attempt_at, created_at, state,
+                          receipt, receipt_status, receipt_at)
+        VALUES ('alert', x'a1', zeroblob(32), 1, 1000, 1000, 'acknowledged', x'${RECEIPT_A}', 'accepted', 1700),
+               ('alert', x'a2', zeroblob(32), 1, 1000, 1000, 'acknowledged', x'${RECEIPT_A}', 'accepted', 1700),
+               ('alert', x'a3', zeroblob(32), 1, 1000, 1000, 'rejected', x'${RECEIPT_B}', 'rejected', 1800);`);
+  },
+  (db) => {
+    SEED[1]!(db);
+    db.exec(`
+      INSERT INTO audit (at, officer, action, target, outcome, remote) VALUES (1500, 'aigerim', 'view', '/outbox', 'ok', '127.0.0.1');
+      INSERT INTO audit (at, officer, action, target, outcome, detail)
+        VALUES (1600, 'aigerim', 'decrypt', '${'ab'.repeat(32)}', 'refused', 'E_MANIFEST_NOT_RECIPIENT');
+      INSERT INTO receipt (receipt_id, sha256, bytes) VALUES (7, x'${sha256Hex(RECEIPT_A)}', x'${RECEIPT_A}'),
+                                                            (8, x'${sha256Hex(RECEIPT_B)}', x'${RECEIPT_B}');
+      INSERT INTO outbox (kind, payload, payload_sha256, payload_size, next_attempt_at, created_at, state,
+                          receipt_id, receipt_status, receipt_at)
+        VALUES ('alert', x'a1', zeroblob(32), 1, 1000, 1000, 'acknowledged', 7, 'accepted', 1700),
+               ('alert', x'a2', zeroblob(32), 1, 1000, 1000, 'acknowledged', 7, 'accepted', 1700),
+               ('alert', x'a3', zeroblob(32), 1, 1000, 1000, 'rejected', 8, 'rejected', 1800);`);
   },
 ];
 
@@ -52,6 +79,31 @@ function checkSeed(t: Test, store: Store, from: number): void {
         ['aigerim', 'decrypt', 'abababab', 'refused', 'E_MANIFEST_NOT_RECIPIENT'],
         ['aigerim', 'view', '/outbox', 'ok', undefined],
       ],
+    );
+    const alerts = store.db
+      .prepare<[], { outbox_id: number }>(
+        `SELECT outbox_id FROM outbox WHERE kind = 'alert' ORDER BY outbox_id`,
+      )
+      .all()
+      .map((r) => store.outbox.get(r.outbox_id)!);
+    t.same(
+      alerts.map((a) => [
+        a.state,
+        Buffer.from(a.receipt!.bytes).toString('hex'),
+        a.receipt!.status,
+        a.receipt!.at,
+      ]),
+      [
+        ['acknowledged', RECEIPT_A, 'accepted', 1700],
+        ['acknowledged', RECEIPT_A, 'accepted', 1700],
+        ['rejected', RECEIPT_B, 'rejected', 1800],
+      ],
+      'every settled row keeps its own receipt, byte for byte',
+    );
+    t.equal(
+      store.db.prepare('SELECT count(*) FROM receipt').pluck().get(),
+      2,
+      'a receipt that settled two rows is stored once',
     );
   }
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { isCtopError } from '../../src/errors.js';
 import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { backoffDelay } from '../../src/store/index.js';
-import { inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
+import { count, inspectionFor, openTestStore, routingFor, sha256, TestLock } from '../helpers/store.js';
 
 const receipt = (status: 'accepted' | 'rejected', at: number, reasonCode?: string) => ({
   bytes: Buffer.from(`signed receipt ${status} ${at}`),
@@ -172,4 +172,40 @@ t.test('enqueue refuses manifest rows and non-JSON routing', async (t) => {
   t.ok(isCtopError(m, 'E_STORE_INPUT'));
   const r = t.throws(() => store.outbox.enqueue('outage', Buffer.from('x'), { at: Number.NaN }, 1));
   t.ok(isCtopError(r, 'E_STORE_INPUT'));
+});
+
+t.test('a receipt settling several rows is stored once; every row reads back its own bytes', async (t) => {
+  const { store, clock } = openTestStore(t);
+  const ids = [1, 2, 3, 4].map((i) => store.outbox.enqueue('alert', Buffer.from([i]), {}, clock.now()));
+  store.outbox.claimDue(clock.now(), 10);
+  const shared = Buffer.from('one signed receipt answering rows 1 and 2');
+  store.transaction(() => {
+    store.outbox.acknowledge(ids[0]!, { bytes: shared, status: 'accepted', at: 1 });
+    store.outbox.acknowledge(ids[1]!, { bytes: shared, status: 'accepted', at: 1 });
+  });
+  // The caller reuses its buffer for the next receipt: what row 3 stores must be the new bytes.
+  shared.write('another receipt', 0);
+  const changed = Buffer.from(shared);
+  store.outbox.acknowledge(ids[2]!, { bytes: shared, status: 'accepted', at: 2 });
+  store.outbox.reject(ids[3]!, {
+    bytes: new Uint8Array(changed),
+    status: 'rejected',
+    reasonCode: 'X',
+    at: 3,
+  });
+  t.same(
+    ids.map((id) => Buffer.from(store.outbox.get(id)!.receipt!.bytes).toString()),
+    [
+      'one signed receipt answering rows 1 and 2',
+      'one signed receipt answering rows 1 and 2',
+      changed.toString(),
+      changed.toString(),
+    ],
+  );
+  t.equal(count(store, 'receipt'), 2, 'two distinct receipts, two stored');
+  t.equal(
+    store.outbox.get(ids[3]!)!.receipt!.status,
+    'rejected',
+    "the status is the row's, not the stored receipt's",
+  );
 });

@@ -64,6 +64,7 @@ t.test(
     for (const o of store.outbox.claimDue(clock.now(), 100)) {
       if (!unsent.outboxIds.includes(o.id)) store.outbox.acknowledge(o.id, accepted(clock.now()));
     }
+    t.equal(count(store, 'receipt'), 1, 'the 40 rows were settled by the same receipt bytes: stored once');
     const sizeBefore = statSync(path).size;
     clock.advance(1827 * DAY - 1);
     const early = store.retention();
@@ -73,6 +74,7 @@ t.test(
     clock.advance(2);
     const report = store.retention();
     t.equal(report.outboxRowsExpired, 40);
+    t.equal(count(store, 'receipt'), 0, 'the receipt went with the last row it settled');
     t.equal(report.manifestsExpired, 40);
     t.equal(report.readsExpired, 0);
     t.equal(count(store, 'manifest'), 1, 'the unsent manifest stays');
