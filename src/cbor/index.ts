@@ -53,6 +53,26 @@ function normaliseInteger(n: number | bigint): number | bigint {
   return n >= -(2 ** 32) && n < 2 ** 32 ? n : BigInt(n);
 }
 
+/**
+ * Encoded text keys, remembered: the formats' maps use a few dozen names, and encoding each
+ * key of every map again was most of the cost of encoding an envelope's routing fields.
+ * Bounded, since keys can come from outside (a decoded map re-encoded).
+ */
+const TEXT_KEYS = new Map<string, Buffer>();
+const TEXT_KEYS_MAX = 512;
+
+function encodedKey(key: unknown): Buffer {
+  if (typeof key !== 'string') return encoder.encode(key) as Buffer;
+  let bytes = TEXT_KEYS.get(key);
+  if (bytes === undefined) {
+    // A copy: cbor-x returns a view of its 8 KiB working buffer, which the cache would pin.
+    bytes = Buffer.from(encoder.encode(key) as Buffer);
+    if (TEXT_KEYS.size >= TEXT_KEYS_MAX) TEXT_KEYS.clear();
+    TEXT_KEYS.set(key, bytes);
+  }
+  return bytes;
+}
+
 function normalise(value: unknown): unknown {
   if (typeof value === 'number' || typeof value === 'bigint') return normaliseInteger(value);
   if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean')
@@ -66,7 +86,7 @@ function normalise(value: unknown): unknown {
       : Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   const keyed = entries.map(([k, v]) => {
     const key = normalise(k);
-    return { key, sortKey: encoder.encode(key) as Buffer, value: normalise(v) };
+    return { key, sortKey: encodedKey(key), value: normalise(v) };
   });
   keyed.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
   for (let i = 1; i < keyed.length; i++) {
