@@ -20,7 +20,8 @@ export interface OpenDatabaseOptions {
 /**
  * Opens the SQLite file with the settings every connection of the agent uses: WAL (readers
  * such as the officer CLI never block ingest), synchronous=FULL (a commit survives power
- * loss, not only a crash), foreign keys, a busy timeout, and incremental auto-vacuum so
+ * loss, not only a crash; Store.resendableTransaction relaxes it for one commit whose loss
+ * costs only a resend), foreign keys, a busy timeout, and incremental auto-vacuum so
  * retention can hand pages back to the disk.
  */
 export function openDatabase(

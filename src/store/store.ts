@@ -117,6 +117,25 @@ export class Store {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * A transaction whose loss in a power cut costs only a resend: committed without waiting
+   * for the disk (synchronous=NORMAL for this one commit). The sync's claims and settlements
+   * are such: a row whose claim or receipt is lost goes back to the queue at start-up, is
+   * sent again under its messageId, and the exchange answers the duplicate with a receipt.
+   * A process crash loses nothing (WAL); and the WAL is written in order, so the next
+   * ordinary commit (a read stored, an outage recorded) makes this one durable too. Never
+   * for what cannot be had again: reads, manifests, outages, the audit trail.
+   */
+  resendableTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return this.transaction(fn);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   /** The database connection is open (false after close()). */
   get open(): boolean {
     return this.db.open;

@@ -2,10 +2,9 @@ import type { ExchangeDelta, ExchangeStats, Store } from '../store/index.js';
 import { utcDay } from '../store/index.js';
 
 /**
- * Runs several store calls as one transaction (Store.transaction). With synchronous=FULL
- * each commit is an fsync: a backlog of 10,000 rows settled one commit per receipt would
- * spend most of its time in fsync, so the sync groups a claim batch, or all receipts that
- * arrived together, into one.
+ * Runs several store calls as one durable transaction (Store.transaction): with
+ * synchronous=FULL each commit is an fsync, so what belongs together (an outage closed and
+ * its report queued) is one. The sync's bookkeeping uses `transactWithStats` below.
  */
 export function inTransaction<T>(store: Store, fn: () => T): T {
   return store.transaction(fn);
@@ -62,11 +61,18 @@ export function recordStats(stats: ExchangeStats, taken: TakenStats): void {
   for (const e of taken) stats.record(e.at, e.delta);
 }
 
-/** One transaction that also writes the counters gathered so far (kept for later if it fails). */
+/**
+ * One transaction of the sync's own bookkeeping (a claim, settled receipts, retries) that
+ * also writes the counters gathered so far (kept for later if it fails). Resendable
+ * (Store.resendableTransaction): a power cut can undo it, which costs a resend the exchange
+ * answers as a duplicate — and the counters of those last seconds, a daily statistic's
+ * rounding, not a message. The drain's commits no longer wait for the disk, which held the
+ * event loop ~8 ms per commit while a train was being read.
+ */
 export function transactWithStats<T>(store: Store, buffer: StatsBuffer, fn: () => T): T {
   const taken = buffer.take();
   try {
-    return inTransaction(store, () => {
+    return store.resendableTransaction(() => {
       recordStats(store.exchangeStats, taken);
       return fn();
     });
