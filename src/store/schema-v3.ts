@@ -24,23 +24,23 @@ ALTER TABLE outbox ADD COLUMN receipt_id INTEGER REFERENCES receipt (receipt_id)
 CREATE INDEX outbox_receipt ON outbox (receipt_id) WHERE receipt_id IS NOT NULL;
 `;
 
-/** Creates the table and moves every stored receipt into it, one row per distinct receipt. */
+/**
+ * Creates the table and moves every stored receipt into it, one row per distinct receipt.
+ * In SQL statements over the whole table (SHA-256 as a function of this connection), so a
+ * gateway with years of receipts migrates without holding them in memory.
+ */
 export function migrateToV3(db: Database.Database): void {
   db.exec(SCHEMA_V3);
-  const insert = db.prepare<[Buffer, Buffer]>(
-    'INSERT INTO receipt (sha256, bytes) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING',
+  db.function('ctop_sha256', { deterministic: true }, (bytes: unknown) =>
+    createHash('sha256')
+      .update(bytes as Buffer)
+      .digest(),
   );
-  const idOf = db.prepare<[Buffer], number>('SELECT receipt_id FROM receipt WHERE sha256 = ?').pluck();
-  const point = db.prepare<[number, number]>('UPDATE outbox SET receipt_id = ? WHERE outbox_id = ?');
-  const rows = db
-    .prepare<[], { outbox_id: number; receipt: Buffer }>(
-      'SELECT outbox_id, receipt FROM outbox WHERE receipt IS NOT NULL',
-    )
-    .all();
-  for (const row of rows) {
-    const sha = createHash('sha256').update(row.receipt).digest();
-    insert.run(sha, row.receipt);
-    point.run(idOf.get(sha)!, row.outbox_id);
-  }
-  db.exec('ALTER TABLE outbox DROP COLUMN receipt');
+  db.exec(`
+    INSERT INTO receipt (sha256, bytes)
+      SELECT ctop_sha256(receipt), receipt FROM outbox WHERE receipt IS NOT NULL ORDER BY outbox_id
+      ON CONFLICT (sha256) DO NOTHING;
+    UPDATE outbox SET receipt_id = (SELECT receipt_id FROM receipt WHERE sha256 = ctop_sha256(outbox.receipt))
+      WHERE receipt IS NOT NULL;
+    ALTER TABLE outbox DROP COLUMN receipt;`);
 }
