@@ -54,6 +54,19 @@ interface Sent {
 /** A step of a check could not be taken (no answer, link gone): the check fails with this text. */
 export class ProbeError extends Error {}
 
+/**
+ * `promise`, or a ProbeError after `ms`. A link that never settles an opening, a write or a
+ * close (a lock that stopped reading, a port below node-serialport that never calls back)
+ * must fail the check that needed it, not hang the whole run.
+ */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeError(`${what} did not complete within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 let linkCounter = 0;
 
 export class ProbeLink {
@@ -86,7 +99,16 @@ export class ProbeLink {
 
   /** Opens a link and ends any half line the lock may hold from before (PROTOCOL.md §2). */
   static async open(opener: LinkOpener, ctx: ProbeContext): Promise<ProbeLink> {
-    const probe = new ProbeLink(await opener(), ctx);
+    const opening = opener();
+    let link: LockLink;
+    try {
+      link = await within(opening, ctx.answerTimeoutMs, 'opening the link');
+    } catch (err) {
+      // Opened after all, too late: closed, so the lock is not left holding a link nobody reads.
+      opening.then((l) => l.close()).catch(() => undefined);
+      throw err;
+    }
+    const probe = new ProbeLink(link, ctx);
     await probe.writeRaw(Buffer.from('\n'));
     return probe;
   }
@@ -137,7 +159,13 @@ export class ProbeLink {
   async writeRaw(bytes: Buffer): Promise<void> {
     if (this.#closed) throw new ProbeError(`link ${this.linkNo} is gone: ${this.#closed}`);
     try {
-      await this.#link.write(bytes);
+      // A lock that stops reading leaves the write pending: bounded by the answer timeout
+      // plus the bytes' own line time.
+      await within(
+        this.#link.write(bytes),
+        this.#ctx.answerTimeoutMs + this.lineTime(bytes.byteLength),
+        `writing ${bytes.byteLength} bytes`,
+      );
     } catch (err) {
       this.#gone(toCtopError(err).message);
       throw new ProbeError(`link ${this.linkNo} is gone: ${this.#closed}`);
@@ -193,7 +221,7 @@ export class ProbeLink {
   async close(): Promise<void> {
     this.#gone('closed by the kit');
     this.#framer.destroy();
-    await this.#link.close().catch(() => undefined);
+    await within(this.#link.close(), this.#ctx.answerTimeoutMs, 'closing the link').catch(() => undefined);
   }
 
   async #pump(): Promise<void> {
