@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, clockSleep, systemClock } from '../clock.js';
+import { type Clock, type ClockTimer, clockSleep, clockTimeout, systemClock } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import {
@@ -95,6 +95,12 @@ export function emptySessionStats(): SessionStats {
   };
 }
 
+/**
+ * How long a closing link may take to confirm it: a serial port's close drains at most a
+ * kernel buffer (4 KiB, 4.3 s at 9600 baud), a BLE disconnect takes a supervision timeout.
+ */
+export const LINK_CLOSE_WAIT_MS = 10_000;
+
 /** Where a session is; operations check it so callers cannot skip HELLO or AUTH. */
 export enum SessionState {
   /** Link open, HELLO not yet answered. */
@@ -185,9 +191,19 @@ export abstract class LockConversation {
     return this.sessionState;
   }
 
+  /**
+   * Ends the session and closes its link. A link that never confirms its close (a driver
+   * stuck below us) is given up after LINK_CLOSE_WAIT_MS: the read it ended must return.
+   */
   async close(): Promise<void> {
     this.fail(new CtopError('E_TRANSPORT_CLOSED', 'session closed', { details: { canceled: true } }));
-    await this.link.close();
+    let timer: ClockTimer | undefined;
+    await Promise.race([
+      this.link.close(),
+      new Promise<void>((resolve) => {
+        timer = clockTimeout(this.clock, resolve, LINK_CLOSE_WAIT_MS);
+      }),
+    ]).finally(() => timer?.cancel());
   }
 
   /** The lock's info once the session is in `state`; throws E_LOCK_STATE before. */

@@ -189,3 +189,38 @@ t.test('a first link that never opens: the read ends on its deadline, without re
   t.equal(opens, 1, 'final: a stuck opener is not asked again');
   t.ok(elapsed <= 15_100, `after ${elapsed} ms of the read's clock`);
 });
+
+t.test('a link whose close never settles: a failed read still returns', async (t) => {
+  // The closes that end a failed attempt were awaited without a bound; a driver that never
+  // confirms a close would have held the read (and its port) for good.
+  const clock = new TimerClock();
+  const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-DEADLINE', identity, manifest, events }));
+  let closes = 0;
+  const { result: done } = await stepUntilSettled(
+    clock,
+    readLock({
+      gatewayId: 'DEADLINE',
+      clock,
+      open: async () => {
+        const link = memoryLinkTo(lock, silence);
+        return {
+          ...link,
+          kind: link.kind,
+          endpoint: link.endpoint,
+          bytesPerSecond: link.bytesPerSecond,
+          read: () => link.read(),
+          write: (b: Uint8Array) => link.write(b),
+          close: () => {
+            closes++;
+            void link.close();
+            return new Promise<void>(() => undefined);
+          },
+        };
+      },
+    }),
+  );
+  lock.detach();
+  t.ok(done, 'the read returned');
+  t.equal(done?.error?.code, 'E_LOCK_TIMEOUT', String(done?.error?.message));
+  t.ok(closes >= 1, `${closes} close(s) asked, none confirmed`);
+});
