@@ -29,6 +29,35 @@ export function clockTimeout(clock: Clock, fn: () => void, ms: number): ClockTim
   return { cancel: () => clearTimeout(timer) };
 }
 
+/** What `withTimeout` rejects with when the time ran out. */
+export class ClockTimeout extends Error {}
+
+/**
+ * `promise`, or a ClockTimeout after `ms` on `clock` (`onTimeout` runs first: cancel what
+ * is still pending). For operations below us that may never settle.
+ */
+export function withTimeout<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  ms: number,
+  onTimeout?: () => void,
+): Promise<T> {
+  let timer: ClockTimer | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = clockTimeout(
+        clock,
+        () => {
+          onTimeout?.();
+          reject(new ClockTimeout(`no answer within ${ms} ms`));
+        },
+        ms,
+      );
+    }),
+  ]).finally(() => timer?.cancel());
+}
+
 /** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
 export function clockSleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, type ClockTimer, clockSleep, clockTimeout, systemClock } from '../clock.js';
+import { type Clock, ClockTimeout, clockSleep, systemClock, withTimeout } from '../clock.js';
 import { CtopError, isCtopError, toCtopError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import {
@@ -197,13 +197,9 @@ export abstract class LockConversation {
    */
   async close(): Promise<void> {
     this.fail(new CtopError('E_TRANSPORT_CLOSED', 'session closed', { details: { canceled: true } }));
-    let timer: ClockTimer | undefined;
-    await Promise.race([
-      this.link.close(),
-      new Promise<void>((resolve) => {
-        timer = clockTimeout(this.clock, resolve, LINK_CLOSE_WAIT_MS);
-      }),
-    ]).finally(() => timer?.cancel());
+    await withTimeout(this.clock, this.link.close(), LINK_CLOSE_WAIT_MS).catch((err: unknown) => {
+      if (!(err instanceof ClockTimeout)) throw err;
+    });
   }
 
   /** The lock's info once the session is in `state`; throws E_LOCK_STATE before. */

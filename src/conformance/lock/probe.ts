@@ -1,4 +1,5 @@
 import { assertDeterministic } from '../../cbor/index.js';
+import { ClockTimeout, systemClock, withTimeout } from '../../clock.js';
 import { isCtopError, toCtopError } from '../../errors.js';
 import { MAX_LINE, MESSAGE_NAMES, MessageType, RESPONSE_BIT } from '../../lock/codec/constants.js';
 import { Frame } from '../../lock/codec/frame.js';
@@ -60,11 +61,9 @@ export class ProbeError extends Error {}
  * must fail the check that needed it, not hang the whole run.
  */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeError(`${what} did not complete within ${ms} ms`)), ms);
+  return withTimeout(systemClock, promise, ms).catch((err: unknown) => {
+    throw err instanceof ClockTimeout ? new ProbeError(`${what} did not complete within ${ms} ms`) : err;
   });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 let linkCounter = 0;

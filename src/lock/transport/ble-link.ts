@@ -1,5 +1,5 @@
 import type { Characteristic, Peripheral } from '@stoprocent/noble';
-import { type Clock, type ClockTimer, clockTimeout, systemClock } from '../../clock.js';
+import { type Clock, ClockTimeout, systemClock, withTimeout } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { BLE_RX_UUID, BLE_SERVICE_UUID, BLE_TX_UUID } from './ble-gatt.js';
@@ -158,26 +158,7 @@ export class BleLink implements LockLink {
   }
 }
 
-class Timeout extends Error {}
-
-function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: ClockTimer | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = clockTimeout(
-        clock,
-        () => {
-          onTimeout?.();
-          reject(new Timeout());
-        },
-        ms,
-      );
-    }),
-  ]).finally(() => timer?.cancel());
-}
-
 function describe(err: unknown, ms: number): string {
-  if (err instanceof Timeout) return `no answer within ${ms} ms`;
+  if (err instanceof ClockTimeout) return `no answer within ${ms} ms`;
   return err instanceof Error ? err.message : String(err);
 }
