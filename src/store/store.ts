@@ -128,6 +128,8 @@ export class Store {
    */
   resendableTransaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.transaction(fn);
+    // Not prepared once: SQLite applies `PRAGMA synchronous = …` when compiling the statement,
+    // so running a prepared one again changes nothing (test/store/resendable-transaction).
     this.db.pragma('synchronous = NORMAL');
     try {
       return this.transaction(fn);

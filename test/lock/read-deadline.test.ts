@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import t from 'tap';
 import type { CtopError } from '../../src/errors.js';
 import { type LockReadResult, readLock } from '../../src/lock/reader.js';
+import type { LinkOpener } from '../../src/lock/transport/link.js';
 import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
 import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
 import { memoryLinkTo } from '../../src/sim/lock/memory-link.js';
@@ -49,6 +50,11 @@ const len65535 = perLine((f) => {
   return g;
 });
 const silence = (): Buffer => Buffer.alloc(0);
+
+/** A read of the test lock through `open`, on `clock`, stepped until it settles. */
+function readOn(clock: TimerClock, open: LinkOpener) {
+  return stepUntilSettled(clock, readLock({ gatewayId: 'DEADLINE', clock, open }));
+}
 
 /**
  * Moves virtual time 100 ms at a step until `read` settles; gives up after ten minutes of it
@@ -151,17 +157,10 @@ t.test('a link that never opens again after a drop: the read still ends on its d
     dropLinkAfter: { after: 3 },
   });
   let opens = 0;
-  const { result: done } = await stepUntilSettled(
-    clock,
-    readLock({
-      gatewayId: 'DEADLINE',
-      clock,
-      open: async () => {
-        if (++opens === 1) return memoryLinkTo(lock);
-        return new Promise<never>(() => undefined);
-      },
-    }),
-  );
+  const { result: done } = await readOn(clock, async () => {
+    if (++opens === 1) return memoryLinkTo(lock);
+    return new Promise<never>(() => undefined);
+  });
   lock.detach();
   t.ok(done, 'the read returned');
   t.equal(done?.error?.code, 'E_LOCK_TIMEOUT', String(done?.error?.message));
@@ -172,17 +171,10 @@ t.test('a link that never opens again after a drop: the read still ends on its d
 t.test('a first link that never opens: the read ends on its deadline, without retrying', async (t) => {
   const clock = new TimerClock();
   let opens = 0;
-  const { result: done, elapsedMs: elapsed } = await stepUntilSettled(
-    clock,
-    readLock({
-      gatewayId: 'DEADLINE',
-      clock,
-      open: () => {
-        opens++;
-        return new Promise<never>(() => undefined);
-      },
-    }),
-  );
+  const { result: done, elapsedMs: elapsed } = await readOn(clock, () => {
+    opens++;
+    return new Promise<never>(() => undefined);
+  });
   t.ok(done, 'the read returned');
   t.equal(done?.error?.code, 'E_LOCK_TIMEOUT');
   t.match(done?.error?.message, /no link within 15 s \(read deadline\)/);
@@ -196,29 +188,21 @@ t.test('a link whose close never settles: a failed read still returns', async (t
   const clock = new TimerClock();
   const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-DEADLINE', identity, manifest, events }));
   let closes = 0;
-  const { result: done } = await stepUntilSettled(
-    clock,
-    readLock({
-      gatewayId: 'DEADLINE',
-      clock,
-      open: async () => {
-        const link = memoryLinkTo(lock, silence);
-        return {
-          ...link,
-          kind: link.kind,
-          endpoint: link.endpoint,
-          bytesPerSecond: link.bytesPerSecond,
-          read: () => link.read(),
-          write: (b: Uint8Array) => link.write(b),
-          close: () => {
-            closes++;
-            void link.close();
-            return new Promise<void>(() => undefined);
-          },
-        };
+  const { result: done } = await readOn(clock, async () => {
+    const link = memoryLinkTo(lock, silence);
+    return {
+      kind: link.kind,
+      endpoint: link.endpoint,
+      bytesPerSecond: link.bytesPerSecond,
+      read: () => link.read(),
+      write: (b: Uint8Array) => link.write(b),
+      close: () => {
+        closes++;
+        void link.close();
+        return new Promise<void>(() => undefined);
       },
-    }),
-  );
+    };
+  });
   lock.detach();
   t.ok(done, 'the read returned');
   t.equal(done?.error?.code, 'E_LOCK_TIMEOUT', String(done?.error?.message));
