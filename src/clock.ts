@@ -22,6 +22,31 @@ export const systemClock: Clock = {
   monotonic: () => performance.now(),
 };
 
+/**
+ * Notices steps of the wall clock (NTP, GPS, an operator's `date -s`) by watching how far it
+ * drifts from the monotonic clock between two looks. A slewing NTP moves it at most 0.5 ms/s,
+ * so anything over `thresholdMs` between looks a few seconds apart is a step.
+ */
+export class WallClockSteps {
+  readonly #clock: Clock;
+  readonly #thresholdMs: number;
+  #offset: number;
+
+  constructor(clock: Clock, thresholdMs = 1000) {
+    this.#clock = clock;
+    this.#thresholdMs = thresholdMs;
+    this.#offset = clock.now() - clock.monotonic();
+  }
+
+  /** The step since the last look in ms (negative: back), or 0. */
+  look(): number {
+    const offset = this.#clock.now() - this.#clock.monotonic();
+    const step = offset - this.#offset;
+    this.#offset = offset;
+    return Math.abs(step) < this.#thresholdMs ? 0 : step;
+  }
+}
+
 /** `clock.setTimeout`, or the process's timer when the clock has none. */
 export function clockTimeout(clock: Clock, fn: () => void, ms: number): ClockTimer {
   if (clock.setTimeout) return clock.setTimeout(fn, ms);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { CtopError } from '../errors.js';
 import { MESSAGE_KINDS, type MessageKind } from '../exchange-wire/message-kinds.js';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { StoredReceipts } from './receipts.js';
 import type { SpaceGuard } from './space.js';
 import type { ManifestRouting } from './types.js';
@@ -181,6 +181,9 @@ function routingJson(routing: OutboxRouting): string {
  * - Every method is synchronous and atomic; failures are CtopErrors (E_STORE_FULL when the
  *   disk is full, E_STORE_OUTBOX_STATE for a transition the row's state does not allow,
  *   E_STORE_NOT_FOUND for an unknown id).
+ * - Schedules are wall-clock times, and the wall clock may be stepped: the sync moves them
+ *   with a step it sees (`shiftSchedule`), and at start-up `rescheduleStranded` makes due the
+ *   rows a backward step left waiting longer than their backoff allows.
  * - The outbox counts nothing: the sync records its figures with `ExchangeStats.record`.
  */
 export class Outbox {
@@ -202,6 +205,8 @@ export class Outbox {
   readonly #receipts: StoredReceipts;
   readonly #retry: Database.Statement<[number, string, number]>;
   readonly #recover: Database.Statement<[]>;
+  readonly #shift: Database.Statement<{ delta: number }>;
+  readonly #unstrand: Database.Statement<{ now: number; base: number; max: number }>;
   readonly #requeue: Database.Statement<[number, number]>;
   readonly #counts: Database.Statement<[], { state: OutboxState; n: number }>;
   readonly #oldest: Database.Statement<[], { created: number | null; next: number | null }>;
@@ -255,6 +260,16 @@ export class Outbox {
       `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
     );
     this.#recover = db.prepare(`UPDATE outbox SET state = 'queued' WHERE state = 'in_flight'`);
+    this.#shift = db.prepare(
+      `UPDATE outbox SET next_attempt_at = next_attempt_at + @delta WHERE state = 'queued'`,
+    );
+    // A row is due at most its backoff's ceiling after it was scheduled (none for a row never
+    // tried: due when created), so one due later than that from now was scheduled before the
+    // wall clock stepped back.
+    this.#unstrand = db.prepare(`UPDATE outbox SET next_attempt_at = @now
+      WHERE state = 'queued' AND next_attempt_at > @now
+        AND next_attempt_at > @now + CASE WHEN attempts = 0 THEN 0
+          ELSE min(@max, @base * (1 << min(attempts - 1, 40))) END`);
     this.#requeue = db.prepare(`
       UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = 'requeued after rejection: ' || coalesce(receipt_reason, '?'),
         receipt_id = NULL, receipt_status = NULL, receipt_reason = NULL, receipt_at = NULL
@@ -435,6 +450,29 @@ export class Outbox {
   /** Start-up: rows a crash left in flight go back to the queue, due as they were. Returns how many. */
   recoverInFlight(): number {
     return this.#space.run('outbox recover', () => this.#recover.run().changes);
+  }
+
+  /**
+   * The wall clock stepped by `deltaMs` (NTP, GPS; negative: back) while the sync ran: every
+   * queued row moves with it, so each keeps the wait it had left (a due row stays due) instead
+   * of waiting the step out too. Returns how many moved.
+   */
+  shiftSchedule(deltaMs: number): number {
+    if (!Number.isFinite(deltaMs) || Math.round(deltaMs) === 0) return 0;
+    return this.#space.run(
+      'outbox reschedule',
+      () => this.#shift.run({ delta: Math.round(deltaMs) }).changes,
+    );
+  }
+
+  /**
+   * Start-up: rows scheduled further ahead than their backoff allows were scheduled before a
+   * backward step of the wall clock while the daemon was down; they are due now. Returns how many.
+   */
+  rescheduleStranded(now: number): number {
+    const base = this.#backoff.baseMs ?? DEFAULT_BACKOFF.baseMs;
+    const max = this.#backoff.maxMs ?? DEFAULT_BACKOFF.maxMs;
+    return this.#space.run('outbox reschedule', () => this.#unstrand.run({ now, base, max }).changes);
   }
 
   /** An operator sends a rejected row again (after the cause was fixed on the exchange side). */

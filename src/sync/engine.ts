@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, WallClockSteps } from '../clock.js';
 import { CtopError } from '../errors.js';
 import {
   Ed25519Signer,
@@ -92,7 +92,9 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   #pumping = false;
   #pumpAgain = false;
   #ticker: NodeJS.Timeout | undefined;
-  #lastPoll = 0;
+  /** Monotonic time of the last claim. */
+  #lastPoll = Number.NEGATIVE_INFINITY;
+  #clockSteps: WallClockSteps | undefined;
   #receipts: Buffer[] = [];
   #receiptTimer: NodeJS.Timeout | undefined;
   #lastReceiptAt: number | undefined;
@@ -179,6 +181,13 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     const recovered = this.#store.outbox.recoverInFlight();
     if (recovered > 0)
       this.#log.info({ recovered }, `${recovered} outbox rows left in flight by the last run queued again`);
+    const stranded = this.#store.outbox.rescheduleStranded(this.#clock.now());
+    if (stranded > 0)
+      this.#log.warn(
+        { stranded },
+        `${stranded} outbox rows were scheduled before the wall clock stepped back while the daemon was down: due now`,
+      );
+    this.#clockSteps = new WallClockSteps(this.#clock);
     this.#tracker.start(this.#clock.now());
     const tickMs = Math.max(
       10,
@@ -388,7 +397,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     try {
       const limit = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
       if (limit <= 0) return;
-      this.#lastPoll = this.#clock.now();
+      this.#lastPoll = this.#clock.monotonic();
       if (this.#sender.claimAndPublish(client, this.#epochNow, limit) === limit) this.#pumpAgain = true;
     } catch (err) {
       this.#log.error({ err: (err as Error).message, code: (err as CtopError).code }, 'outbox claim failed');
@@ -453,9 +462,29 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     setImmediate(() => this.#pump());
   }
 
+  /**
+   * The wall clock stepped (NTP, GPS). Waits are durations: what was due in 5 s is still due
+   * in 5 s, and a receipt timeout still counts from the publish, not from a time the clock
+   * jumped over or back behind.
+   */
+  #onClockStep(step: number): void {
+    for (const entry of this.#inFlight.values()) {
+      entry.firstSentAt += step;
+      entry.lastSentAt += step;
+    }
+    this.#sender.clockStepped(step);
+    const moved = transactWithStats(this.#store, this.#stats, () => this.#store.outbox.shiftSchedule(step));
+    this.#log.warn(
+      { stepMs: step, moved, inFlight: this.#inFlight.size },
+      `wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.abs(step / 1000).toFixed(1)} s: retry schedules and receipt timeouts moved with it`,
+    );
+  }
+
   #tick(): void {
     const now = this.#clock.now();
     try {
+      const step = this.#clockSteps?.look() ?? 0;
+      if (step !== 0) this.#onClockStep(step);
       if (this.#client) {
         // No receipt can come while disconnected: timeouts run only on a connection.
         this.#sender.expire(now);
@@ -475,7 +504,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       }
       this.#tracker.tick();
       if (!this.#stats.empty) transactWithStats(this.#store, this.#stats, () => undefined);
-      if (now - this.#lastPoll >= this.config.pollIntervalMs) this.#pump();
+      if (this.#clock.monotonic() - this.#lastPoll >= this.config.pollIntervalMs) this.#pump();
     } catch (err) {
       this.#log.error(
         { err: (err as Error).message, code: (err as CtopError).code },

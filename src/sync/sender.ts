@@ -172,6 +172,11 @@ export class OutboxSender {
     this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;
   }
 
+  /** The wall clock stepped by `step` ms: the wait for a receipt is a duration. */
+  clockStepped(step: number): void {
+    if (this.waitingSince !== undefined) this.waitingSince += step;
+  }
+
   /** A valid receipt came: the exchange answers. */
   answered(now: number): void {
     this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { encodeCanonical } from '../../src/cbor/index.js';
+import type { Clock } from '../../src/clock.js';
 import { ingestRecord } from '../../src/ingest/ingest-read.js';
 import { generateKey, type PrivateKey, publicPart, TrustStore, writeKeyPair } from '../../src/keys/index.js';
 import type { Logger } from '../../src/log.js';
@@ -215,7 +216,7 @@ export async function startEngine(
   store: Store,
   brokers: string[],
   overrides: Partial<SyncConfig> = {},
-  options: { log?: Logger; gatewayKey?: PrivateKey } = {},
+  options: { log?: Logger; gatewayKey?: PrivateKey; clock?: Clock } = {},
 ): Promise<SyncEngine> {
   const engine = new SyncEngine({
     store,
@@ -223,6 +224,7 @@ export async function startEngine(
     trust: world.agentTrust,
     config: testSyncConfig(brokers, overrides),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   await engine.start();
   t.teardown(() => engine.stop());

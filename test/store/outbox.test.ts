@@ -209,3 +209,53 @@ t.test('a receipt settling several rows is stored once; every row reads back its
     "the status is the row's, not the stored receipt's",
   );
 });
+
+t.test('shiftSchedule moves every queued row with a step of the wall clock, and nothing else', async (t) => {
+  const { store, clock } = openTestStore(t, { backoff: { baseMs: 1000, maxMs: 8000 } });
+  const step = -45 * 60_000;
+  const t0 = clock.now();
+  const inFlight = store.outbox.enqueue('outage', Buffer.from('in flight'), {}, t0);
+  const settled = store.outbox.enqueue('outage', Buffer.from('settled'), {}, t0);
+  const retried = store.outbox.enqueue('outage', Buffer.from('retried'), {}, t0);
+  t.equal(store.outbox.claimDue(t0, 3).length, 3);
+  store.outbox.acknowledge(settled, receipt('accepted', t0));
+  const retryAt = store.outbox.retryLater(retried, t0, 'no receipt');
+  const due = store.outbox.enqueue('outage', Buffer.from('due'), {}, t0);
+
+  t.equal(store.outbox.shiftSchedule(step), 2, 'the two queued rows moved');
+  t.equal(store.outbox.get(due)!.nextAttemptAt, t0 + step, 'a due row stays due');
+  t.equal(store.outbox.get(retried)!.nextAttemptAt, retryAt + step, 'a retry keeps the wait it had left');
+  t.equal(store.outbox.get(inFlight)!.nextAttemptAt, t0, 'in flight: untouched');
+  t.equal(store.outbox.get(settled)!.nextAttemptAt, t0, 'acknowledged: untouched');
+  t.same(
+    store.outbox.claimDue(t0 + step, 10).map((r) => r.id),
+    [due],
+    'on the stepped clock, the due row is due and the retry is not yet',
+  );
+  t.same(
+    store.outbox.claimDue(retryAt + step, 10).map((r) => r.id),
+    [retried],
+  );
+  t.equal(store.outbox.shiftSchedule(0), 0, 'no step, no write');
+  t.equal(store.outbox.shiftSchedule(0.2), 0);
+});
+
+t.test('rescheduleStranded: a row due later than its backoff allows is due now', async (t) => {
+  const { store, clock } = openTestStore(t, { backoff: { baseMs: 1000, maxMs: 8000 } });
+  const t0 = clock.now();
+  const ahead = 45 * 60_000;
+  // Created, and retried, on a wall clock 45 min ahead of the one the daemon starts with.
+  const fresh = store.outbox.enqueue('outage', Buffer.from('fresh'), {}, t0 + ahead);
+  const stranded = store.outbox.enqueue('outage', Buffer.from('stranded'), {}, t0);
+  const waiting = store.outbox.enqueue('outage', Buffer.from('waiting'), {}, t0);
+  t.equal(store.outbox.claimDue(t0, 10).length, 2);
+  store.outbox.retryLater(stranded, t0 + ahead, 'no receipt');
+  const waitingAt = store.outbox.retryLater(waiting, t0, 'no receipt');
+  t.ok(waitingAt > t0 && waitingAt <= t0 + 1000, 'a retry within its backoff');
+
+  t.equal(store.outbox.rescheduleStranded(t0), 2);
+  t.equal(store.outbox.get(fresh)!.nextAttemptAt, t0, 'a row never tried is due when created');
+  t.equal(store.outbox.get(stranded)!.nextAttemptAt, t0, 'beyond its backoff: due now');
+  t.equal(store.outbox.get(waiting)!.nextAttemptAt, waitingAt, 'within its backoff: untouched');
+  t.equal(store.outbox.rescheduleStranded(t0), 0, 'nothing left stranded');
+});
