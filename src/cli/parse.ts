@@ -11,6 +11,17 @@ export function parseInteger(name: string, min: number, max: number): (value: st
   };
 }
 
+/** A decimal number in [min, max] (fractional speeds, distances, intervals). */
+export function parseNumber(name: string, min: number, max: number, unit = ''): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}${unit}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
 export function parseRate(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);

@@ -49,3 +49,50 @@ t.test('a lock expected but never heard: exit code of the transport category', a
   t.equal(r.code, EXIT_CODES.transport, r.stderr.slice(-1000));
   t.match(r.stdout, /2 read, 0 skipped, 0 failed, 1 missing of 3 expected/);
 });
+
+t.test('ble-sim takes a fractional speed, the range and the radio intervals', async (t) => {
+  const link = join(dir, 'hci-knobs');
+  const sim = await startCli(
+    [
+      'ble-sim',
+      '--link',
+      link,
+      '--locks',
+      '1',
+      '--speed',
+      '2.78',
+      '--range',
+      '30',
+      '--adv-interval',
+      '200',
+      '--conn-interval',
+      '15',
+    ],
+    /read it with/,
+  );
+  t.teardown(() => stopCli(sim.child));
+  // 2 × √(30² − 8²) m along the track at 2.78 m/s.
+  t.match(sim.stdout(), /speed 2\.78 m\/s \(10\.0 km\/h\) · range 30 m · each lock in range 20\.8 s/);
+  const r = await runCli(
+    ['train', 'read', '--hci-uart', link, '--expect', '1', '--quiet-ms', '2500', '--json'],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  t.equal(r.code, 0, r.stderr.slice(-2000));
+  t.equal(JSON.parse(r.stdout).read, 1, 'the lock read with those settings');
+});
+
+t.test('ble-sim refuses a speed, range or interval out of bounds, naming the option', async (t) => {
+  for (const [args, message] of [
+    [['--speed', '0'], /--speed must be a number from 0\.1 to 40 m\/s, got "0"/],
+    [['--speed', '10km/h'], /--speed must be a number/],
+    [['--range', '5'], /--range must be a number from 10 to 300 m/],
+    [['--adv-interval', '10'], /--adv-interval must be a number from 20 to 10240 ms/],
+    [['--conn-interval', '5000'], /--conn-interval must be a number from 7\.5 to 4000 ms/],
+  ] as const) {
+    const r = await runCli(['ble-sim', '--link', join(dir, 'never'), ...args]);
+    t.equal(r.code, EXIT_CODES.usage, args.join(' '));
+    t.match(r.stderr, message);
+  }
+});

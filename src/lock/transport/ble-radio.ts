@@ -5,6 +5,7 @@ import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertising.js';
 import { BleLink, type BleLinkOptions, NOBLE_SERVICE_UUID } from './ble-link.js';
+import { stopNoble } from './noble-stop.js';
 
 /** A lock heard advertising. */
 export interface LockSighting {
@@ -92,7 +93,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     try {
       await noble.waitForPoweredOnAsync(options.poweredOnTimeoutMs ?? 10_000);
     } catch (err) {
-      noble.stop();
+      stopNoble(noble, options.log);
       throw new CtopError('E_BLE_ADAPTER', `Bluetooth adapter not ready: ${(err as Error).message}`, {
         cause: err,
       });
@@ -150,7 +151,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     for (const p of this.#peripherals.values()) {
       if (p.state === 'connected') await p.disconnectAsync().catch(() => undefined);
     }
-    this.#noble.stop();
+    stopNoble(this.#noble, this.#log);
   }
 
   #onDiscover(peripheral: Peripheral): void {

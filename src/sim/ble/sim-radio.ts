@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HciBindingsOptions, type Noble, withBindings } from '@stoprocent/noble';
+import { stopNoble } from '../../lock/transport/noble-stop.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { PtyPair } from '../pty-pair.js';
 import type { ControllerOptions } from './controller.js';
@@ -73,7 +74,7 @@ export class SimRadio {
   /** Stops a noble made by noble() (its UART closes; the radio stays up for others). */
   async stopNoble(noble: Noble): Promise<void> {
     if (!this.#nobles.delete(noble)) return;
-    noble.stop();
+    stopNoble(noble);
     // noble closes its serial port without a callback; let the close reach the pty first.
     await sleep(20);
   }
