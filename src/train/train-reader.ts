@@ -21,6 +21,13 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   backoffBaseMs?: number;
   /** A lock not heard for this long of listening has left range. Default 5 s. */
   goneAfterMs?: number;
+  /**
+   * Connect only to a lock heard within this long (whether the radio listened or not).
+   * Default 1 s: at 100 ms advertising a lock in range is heard several times a second, and
+   * a connection to one that has left waits out the whole connect timeout — the radio
+   * deaf meanwhile, since noble does not scan while it connects.
+   */
+  connectHeardWithinMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
   trainQuietMs?: number;
   /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
@@ -182,13 +189,18 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     }
   }
 
-  /** Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket. */
+  /**
+   * Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket;
+   * only locks heard lately (a silent one waits until heard again, or is given up as gone).
+   */
   #pick(now: number): Candidate | undefined {
+    const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
     let best: Candidate | undefined;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
         continue;
+      if (this.#o.radio.sinceHeardMs(c.sighting) > heardWithin) continue;
       if (!best) {
         best = c;
         continue;

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { Clock } from '../../src/clock.js';
 import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { ByteStreamApp } from '../../src/sim/ble/byte-stream-app.js';
+import { Op } from '../../src/sim/ble/hci-constants.js';
+import { addressFromHci } from '../../src/sim/ble/hci-events.js';
 import type { SimPeripheralApp } from '../../src/sim/ble/peripheral-app.js';
 import type { SimClock } from '../../src/sim/ble/sim-clock.js';
 import { startSimulatedTrain } from '../../src/sim/ble-train.js';
@@ -120,3 +123,53 @@ t.test(
     t.same(summary.failed, []);
   },
 );
+
+t.test('a lock that fell silent is not connected to: the radio stays listening for the others', async (t) => {
+  const keys = testKeys(t);
+  const [slow, brief] = specsFor(trainPlans(keys, 2));
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: [
+      // In range throughout, and slow to read: 28 KiB at one packet per 30 ms connection
+      // event, done ~5.7 s in (the radio scans again once the link is open, ~0.7 s in).
+      {
+        ...slow!,
+        manifest: randomBytes(28 * 1024),
+        peripheral: { presence: {}, rssiDbm: -50, link: { packetsPerInterval: 1, connectionIntervalMs: 30 } },
+      },
+      // In range from 2 s to 3 s, while the only connection reads the slow lock; when that
+      // read ends the reader has heard nothing from it for ~2.7 s: more than the 1 s that
+      // make it silent, less than the 5 s of listening that make it gone.
+      { ...brief!, peripheral: { presence: { arriveAtMs: 2000, dwellMs: 1000 }, rssiDbm: -60 } },
+    ],
+    timeScale: 4,
+  });
+  const briefAddress = train.locks[1]!.address;
+  const attempts: string[] = [];
+  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+    if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
+  });
+  const reader = new TrainReader({
+    radio,
+    gatewayId: 'KZ-DOSTYK-GW01',
+    expected: 2,
+    maxConcurrent: 1,
+    trainQuietMs: 3000,
+    clock: train.world.clock,
+  });
+  t.teardown(() => reader.stop());
+  const done = reader.nextTrain();
+  await reader.start();
+  const summary = await done;
+  t.equal(summary.read, 1, 'the lock in range read');
+  t.equal(summary.missing, 0, 'the brief lock was heard');
+  t.same(
+    summary.failed.map((f) => f.lockId),
+    [brief!.lockId],
+    'the brief lock reported failed, with its reason',
+  );
+  t.match(summary.failed[0]?.message ?? '', /left range before it was read/);
+  t.notOk(
+    attempts.includes(briefAddress),
+    `no connection attempt to the lock that fell silent (attempts: ${attempts.join(', ')})`,
+  );
+});
