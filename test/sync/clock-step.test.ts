@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 import type { Clock } from '../../src/clock.js';
 import type { SyncEventMap } from '../../src/sync/index.js';
@@ -27,6 +27,39 @@ class SteppedClock implements Clock {
   monotonic = () => performance.now();
 }
 
+/**
+ * Broker, exchange (losing its first answer to every message: `seen` collects them), a
+ * store 45 min ahead with `n` rows, and an engine on the same stepped clock.
+ */
+async function lostFirstReceipts(
+  t: Test,
+  tag: string,
+  backoff: { baseMs: number; maxMs: number },
+  receiptTimeoutMs: number,
+) {
+  const broker = await startMosquitto(t);
+  const world = makeSyncWorld(t);
+  const seen = new Set<string>();
+  const exchange = await startTestExchange(t, world, broker.url, {
+    faults: { dropReceipt: firstReceiptLost(seen) },
+  });
+  const clock = new SteppedClock();
+  clock.offset = STEP_MS;
+  const { store } = openTestStore(t, { clock, backoff });
+  const ids = seed(store, clock, 12, tag);
+  const retries: SyncEventMap['retry'][0][] = [];
+  const engine = await startEngine(
+    t,
+    world,
+    store,
+    [broker.url],
+    { receiptTimeoutMs, noReceiptOutageMs: 120_000 },
+    { clock },
+  );
+  engine.on('retry', (r) => retries.push(r));
+  return { exchange, clock, store, ids, seen, retries };
+}
+
 /** Drops the exchange's first answer to every message; `seen` is every message it got. */
 function firstReceiptLost(seen: Set<string>) {
   return (messageId: string): boolean => {
@@ -49,26 +82,13 @@ function seed(
 }
 
 t.test('a backward step while rows wait for their retry: they keep the wait they had left', async (t) => {
-  const broker = await startMosquitto(t);
-  const world = makeSyncWorld(t);
-  // The first answer to every message is lost, so each goes back to the queue with a backoff.
-  const exchange = await startTestExchange(t, world, broker.url, {
-    faults: { dropReceipt: firstReceiptLost(new Set()) },
-  });
-  const clock = new SteppedClock();
-  clock.offset = STEP_MS;
-  const { store } = openTestStore(t, { clock, backoff: { baseMs: 4000, maxMs: 8000 } });
-  const ids = seed(store, clock, 12, 'retry-wait');
-  const retries: SyncEventMap['retry'][0][] = [];
-  const engine = await startEngine(
+  // Each row goes back to the queue with a backoff of 2-4 s after its lost receipt.
+  const { exchange, clock, store, ids, retries } = await lostFirstReceipts(
     t,
-    world,
-    store,
-    [broker.url],
-    { receiptTimeoutMs: 400, noReceiptOutageMs: 120_000 },
-    { clock },
+    'retry-wait',
+    { baseMs: 4000, maxMs: 8000 },
+    400,
   );
-  engine.on('retry', (r) => retries.push(r));
   await waitFor(() => retries.length >= ids.length, 30_000, 'every row retried after its lost receipt');
   t.ok(
     ids.every((id) => store.outbox.get(id)!.nextAttemptAt > Date.now() + STEP_MS - 60_000),
@@ -85,26 +105,12 @@ t.test('a backward step while rows wait for their retry: they keep the wait they
 });
 
 t.test('a backward step while messages wait for their receipt: the receipt timeout still runs', async (t) => {
-  const broker = await startMosquitto(t);
-  const world = makeSyncWorld(t);
-  const seen = new Set<string>();
-  const exchange = await startTestExchange(t, world, broker.url, {
-    faults: { dropReceipt: firstReceiptLost(seen) },
-  });
-  const clock = new SteppedClock();
-  clock.offset = STEP_MS;
-  const { store } = openTestStore(t, { clock, backoff: { baseMs: 200, maxMs: 400 } });
-  const ids = seed(store, clock, 12, 'receipt-wait');
-  const retries: SyncEventMap['retry'][0][] = [];
-  const engine = await startEngine(
+  const { exchange, clock, store, ids, seen, retries } = await lostFirstReceipts(
     t,
-    world,
-    store,
-    [broker.url],
-    { receiptTimeoutMs: 8000, noReceiptOutageMs: 120_000 },
-    { clock },
+    'receipt-wait',
+    { baseMs: 200, maxMs: 400 },
+    8000,
   );
-  engine.on('retry', (r) => retries.push(r));
   await waitFor(() => seen.size === ids.length, 30_000, 'every message at the exchange, its receipt lost');
 
   clock.offset = 0;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Clock } from '../../src/clock.js';
 import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { ByteStreamApp } from '../../src/sim/ble/byte-stream-app.js';
@@ -7,11 +7,31 @@ import { Op } from '../../src/sim/ble/hci-constants.js';
 import { addressFromHci } from '../../src/sim/ble/hci-events.js';
 import type { SimPeripheralApp } from '../../src/sim/ble/peripheral-app.js';
 import type { SimClock } from '../../src/sim/ble/sim-clock.js';
-import { startSimulatedTrain } from '../../src/sim/ble-train.js';
+import { type SimulatedTrain, startSimulatedTrain } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { specsFor, startTrainAndRadio, trainPlans } from '../helpers/ble-train.js';
 import { net } from '../helpers/patience.js';
 import { testKeys } from '../helpers/test-keys.js';
+
+/** A reader on the world's clock, started; resolves with the first train it saw pass. */
+async function readTrain(
+  t: Test,
+  radio: BleRadio,
+  train: SimulatedTrain,
+  o: { expected: number; maxConcurrent: number },
+) {
+  const reader = new TrainReader({
+    radio,
+    gatewayId: 'KZ-DOSTYK-GW01',
+    ...o,
+    trainQuietMs: 3000,
+    clock: train.world.clock,
+  });
+  t.teardown(() => reader.stop());
+  const done = reader.nextTrain();
+  await reader.start();
+  return { reader, summary: await done };
+}
 
 t.test('a short train: every lock read over the simulated radio, manifests identical', async (t) => {
   const keys = testKeys(t);
@@ -21,18 +41,7 @@ t.test('a short train: every lock read over the simulated radio, manifests ident
     timeScale: 4,
     passage: { speedMps: 10 },
   });
-  const reader = new TrainReader({
-    radio,
-    gatewayId: 'KZ-DOSTYK-GW01',
-    expected: 6,
-    maxConcurrent: 3,
-    trainQuietMs: 3000,
-    clock: train.world.clock,
-  });
-  t.teardown(() => reader.stop());
-  const done = reader.nextTrain();
-  await reader.start();
-  const summary = await done;
+  const { reader, summary } = await readTrain(t, radio, train, { expected: 6, maxConcurrent: 3 });
   t.equal(summary.read, 6, JSON.stringify(summary.failed));
   t.equal(summary.missing, 0);
   for (const lock of reader.board.last[0]!.locks.values()) {
@@ -148,18 +157,7 @@ t.test('a lock that fell silent is not connected to: the radio stays listening f
   train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
     if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
   });
-  const reader = new TrainReader({
-    radio,
-    gatewayId: 'KZ-DOSTYK-GW01',
-    expected: 2,
-    maxConcurrent: 1,
-    trainQuietMs: 3000,
-    clock: train.world.clock,
-  });
-  t.teardown(() => reader.stop());
-  const done = reader.nextTrain();
-  await reader.start();
-  const summary = await done;
+  const { summary } = await readTrain(t, radio, train, { expected: 2, maxConcurrent: 1 });
   t.equal(summary.read, 1, 'the lock in range read');
   t.equal(summary.missing, 0, 'the brief lock was heard');
   t.same(
