@@ -463,20 +463,22 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   }
 
   /**
-   * The wall clock stepped (NTP, GPS). Waits are durations: what was due in 5 s is still due
-   * in 5 s, and a receipt timeout still counts from the publish, not from a time the clock
-   * jumped over or back behind.
+   * The wall clock stepped (NTP, GPS). Receipt timeouts run on the monotonic clock; the
+   * outbox's schedule is wall time, kept across restarts: after a backward step every queued
+   * row moves back with it, so what was due in 5 s is still due in 5 s, not in 45 minutes
+   * and 5 s. A forward step needs nothing: rows fall due early, and an early resend is a
+   * duplicate the exchange answers (and shifting forward would also delay the rows queued
+   * between the step and this look).
    */
   #onClockStep(step: number): void {
-    for (const entry of this.#inFlight.values()) {
-      entry.firstSentAt += step;
-      entry.lastSentAt += step;
-    }
-    this.#sender.clockStepped(step);
-    const moved = transactWithStats(this.#store, this.#stats, () => this.#store.outbox.shiftSchedule(step));
+    const moved =
+      step < 0
+        ? transactWithStats(this.#store, this.#stats, () => this.#store.outbox.shiftSchedule(step))
+        : 0;
     this.#log.warn(
-      { stepMs: step, moved, inFlight: this.#inFlight.size },
-      `wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.abs(step / 1000).toFixed(1)} s: retry schedules and receipt timeouts moved with it`,
+      { stepMs: step, moved },
+      `wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.abs(step / 1000).toFixed(1)} s` +
+        (step < 0 ? `: ${moved} queued outbox rows keep the wait they had left` : ''),
     );
   }
 
@@ -488,8 +490,12 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       if (this.#client) {
         // No receipt can come while disconnected: timeouts run only on a connection.
         this.#sender.expire(now);
-        const since = this.#sender.waitingSince;
-        if (since !== undefined && now - since >= this.config.noReceiptOutageMs) {
+        const waiting = this.#sender.waitingSince;
+        if (
+          waiting !== undefined &&
+          this.#clock.monotonic() - waiting.mono >= this.config.noReceiptOutageMs
+        ) {
+          const since = waiting.at;
           this.#tracker.unanswered(
             since,
             `${this.#inFlight.size} messages without a receipt since ${new Date(since).toISOString()}`,

@@ -10,6 +10,8 @@ export interface InFlight {
   attempt: number;
   firstSentAt: number;
   lastSentAt: number;
+  /** The latest publish on the monotonic clock: the receipt timeout is a duration (the wall clock may be stepped). */
+  lastSentMono: number;
   /** Connection number on which the broker acknowledged the latest publish (PUBACK), if it did. */
   pubackedOn: number | undefined;
   /** Size of the latest envelope. */
@@ -50,9 +52,9 @@ export class InFlightRegistry {
     return oldest;
   }
 
-  /** Messages whose latest publish got no receipt within `timeoutMs`. */
-  expired(now: number, timeoutMs: number): InFlight[] {
-    return [...this.#byMessageId.values()].filter((e) => now - e.lastSentAt >= timeoutMs);
+  /** Messages whose latest publish got no receipt within `timeoutMs` (`nowMono`: monotonic ms). */
+  expired(nowMono: number, timeoutMs: number): InFlight[] {
+    return [...this.#byMessageId.values()].filter((e) => nowMono - e.lastSentMono >= timeoutMs);
   }
 
   clear(): InFlight[] {

@@ -42,8 +42,8 @@ export class OutboxSender {
   readonly #o: OutboxSenderOptions;
   /** Swapped by a gateway key rotation; every publish, resends included, signs with the current one. */
   #signer: Ed25519Signer;
-  /** The first publish no receipt has followed yet (for the no_receipts outage). */
-  waitingSince: number | undefined;
+  /** The first publish no receipt has followed yet (for the no_receipts outage): wall time for its record, monotonic for its duration. */
+  waitingSince: { at: number; mono: number } | undefined;
 
   constructor(options: OutboxSenderOptions) {
     this.#o = options;
@@ -76,6 +76,7 @@ export class OutboxSender {
           attempt: row.attempts,
           firstSentAt: now,
           lastSentAt: now,
+          lastSentMono: this.#o.clock.monotonic(),
           pubackedOn: undefined,
           bytes: 0,
         });
@@ -110,6 +111,7 @@ export class OutboxSender {
     const resend = entry.bytes > 0 || entry.attempt > 1;
     if (entry.bytes > 0) entry.attempt++;
     entry.lastSentAt = now;
+    entry.lastSentMono = o.clock.monotonic();
     entry.pubackedOn = undefined;
     let bytes: Buffer;
     try {
@@ -139,7 +141,7 @@ export class OutboxSender {
     client.publish(o.topics[entry.row.kind], bytes, options, (err) => {
       if (!err && sentOn === epoch() && o.inFlight.get(entry.messageId) === entry) entry.pubackedOn = sentOn;
     });
-    this.waitingSince ??= now;
+    this.waitingSince ??= this.#since(now);
     o.stats.add(
       now,
       resend ? { resends: 1, bytesSent: bytes.byteLength } : { messagesSent: 1, bytesSent: bytes.byteLength },
@@ -167,25 +169,27 @@ export class OutboxSender {
     const now = this.#o.clock.now();
     for (const entry of this.#o.inFlight.values()) {
       if (!sessionPresent || entry.pubackedOn === undefined) this.publish(client, entry, now, epoch);
-      else entry.lastSentAt = now;
+      else {
+        entry.lastSentAt = now;
+        entry.lastSentMono = this.#o.clock.monotonic();
+      }
     }
-    this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;
-  }
-
-  /** The wall clock stepped by `step` ms: the wait for a receipt is a duration. */
-  clockStepped(step: number): void {
-    if (this.waitingSince !== undefined) this.waitingSince += step;
+    this.waitingSince = this.#o.inFlight.size > 0 ? this.#since(now) : undefined;
   }
 
   /** A valid receipt came: the exchange answers. */
   answered(now: number): void {
-    this.waitingSince = this.#o.inFlight.size > 0 ? now : undefined;
+    this.waitingSince = this.#o.inFlight.size > 0 ? this.#since(now) : undefined;
+  }
+
+  #since(now: number): { at: number; mono: number } {
+    return { at: now, mono: this.#o.clock.monotonic() };
   }
 
   /** Messages without a receipt in time go back to the queue (store backoff), to be resent as they were. */
   expire(now: number): void {
     const { store, stats, inFlight, receiptTimeoutMs, log } = this.#o;
-    const expired = inFlight.expired(now, receiptTimeoutMs);
+    const expired = inFlight.expired(this.#o.clock.monotonic(), receiptTimeoutMs);
     if (expired.length === 0) return;
     const retried: { entry: InFlight; next: number; reason: string }[] = [];
     transactWithStats(store, stats, () => {
