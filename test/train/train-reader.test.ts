@@ -171,3 +171,52 @@ t.test('a lock that fell silent is not connected to: the radio stays listening f
     `no connection attempt to the lock that fell silent (attempts: ${attempts.join(', ')})`,
   );
 });
+
+t.test('the radio listens again while a connected link sets up GATT', async (t) => {
+  const keys = testKeys(t);
+  const [slow, late] = specsFor(trainPlans(keys, 2));
+  // When the gateway subscribed to the slow lock's TX: the end of that link's GATT set-up.
+  let slowSubscribedAt: number | undefined;
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: [
+      // GATT discovery at one packet per 100 ms connection event: well over a second.
+      {
+        ...slow!,
+        peripheral: {
+          presence: {},
+          rssiDbm: -50,
+          link: { packetsPerInterval: 1, connectionIntervalMs: 100 },
+        },
+        app: (lock, world) => {
+          const inner: SimPeripheralApp = new ByteStreamApp(lock);
+          return {
+            ...inner,
+            onConnect: (c) => inner.onConnect?.(c),
+            onSubscribe: (c, enabled) => {
+              if (enabled) slowSubscribedAt ??= world.clock.monotonic();
+              inner.onSubscribe?.(c, enabled);
+            },
+            onMtu: (c, mtu) => inner.onMtu?.(c, mtu),
+            onRxWrite: (c, value) => inner.onRxWrite(c, value),
+            onTxRoom: (c) => inner.onTxRoom?.(c),
+            onDisconnect: (c, reason) => inner.onDisconnect?.(c, reason),
+          };
+        },
+      },
+      // Arrives once the first lock is connected, while its GATT set-up runs.
+      { ...late!, peripheral: { presence: { arriveAtMs: 500 }, rssiDbm: -60 } },
+    ],
+    timeScale: 4,
+  });
+  const clock = train.world.clock;
+  let lateHeardAt: number | undefined;
+  radio.on('sighting', (s) => {
+    if (s.advertisement.lockId === late!.lockId) lateHeardAt ??= clock.monotonic();
+  });
+  const { summary } = await readTrain(t, radio, train, { expected: 2, maxConcurrent: 1 });
+  t.equal(summary.read, 2, 'both read');
+  t.ok(
+    lateHeardAt !== undefined && slowSubscribedAt !== undefined && lateHeardAt < slowSubscribedAt,
+    `the late lock heard (${lateHeardAt?.toFixed(0)} ms) before the first link's GATT set-up ended (${slowSubscribedAt?.toFixed(0)} ms)`,
+  );
+});

@@ -68,13 +68,23 @@ export class BleLink implements LockLink {
   }
 
   /** Connects, finds the lock service and subscribes to TX, each step bounded in time. */
-  static async open(peripheral: Peripheral, options: BleLinkOptions = {}): Promise<BleLink> {
+  /**
+   * Connects, discovers the lock service and subscribes to TX. `onConnected` runs once the
+   * connection attempt is over, made or not, before GATT setup: the radio may scan again.
+   */
+  static async open(
+    peripheral: Peripheral,
+    options: BleLinkOptions = {},
+    onConnected?: () => void,
+  ): Promise<BleLink> {
     const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
     const connectMs = options.connectTimeoutMs ?? 10_000;
     const gattMs = options.gattTimeoutMs ?? 5_000;
     const clock = options.clock ?? systemClock;
     try {
-      await withTimeout(clock, peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
+      await withTimeout(clock, peripheral.connectAsync(), connectMs, () =>
+        peripheral.cancelConnect(),
+      ).finally(onConnected);
     } catch (err) {
       throw new CtopError(
         'E_BLE_CONNECT',

@@ -53,7 +53,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   #scanning = false;
   #closed = false;
   /** Connection attempts under way: noble stops scanning for them, so it resumes only after the last. */
-  #opening = 0;
+  #connecting = 0;
   #listening = false;
   #listenedMs = 0;
   #listeningSince = 0;
@@ -127,19 +127,33 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
       throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
-    this.#opening++;
+    this.#connecting++;
+    let connected = false;
+    const attemptOver = () => {
+      if (connected) return;
+      connected = true;
+      this.#connecting--;
+      this.#resumeScanning();
+    };
     try {
-      return await BleLink.open(peripheral, this.#linkOptions);
+      return await BleLink.open(peripheral, this.#linkOptions, attemptOver);
     } finally {
-      // Resume scanning only when no other connection waits: noble creates connections one
-      // at a time and stops scanning before each; starting it in between stalls its queue.
-      // Not awaited: a link must not wait on scanning.
-      if (--this.#opening === 0 && this.#scanning && !this.#closed) {
-        this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
-          this.#log.warn({ err: err.message }, 'could not resume scanning');
-        });
-      }
+      attemptOver();
     }
+  }
+
+  /**
+   * Scanning again as soon as no connection attempt is pending — not after the GATT set-up
+   * of the links that did connect, which takes a second or more at long connection intervals
+   * while the rest of the train passes unheard. noble creates connections one at a time and
+   * stops scanning before each; starting it while one is pending stalls its queue. Not
+   * awaited: a link must not wait on scanning.
+   */
+  #resumeScanning(): void {
+    if (this.#connecting > 0 || !this.#scanning || this.#closed) return;
+    this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
+      this.#log.warn({ err: err.message }, 'could not resume scanning');
+    });
   }
 
   /** Forgets a lock (it left; a later advertisement is a new sighting). */
