@@ -22,10 +22,11 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   /** A lock not heard for this long of listening has left range. Default 5 s. */
   goneAfterMs?: number;
   /**
-   * Connect only to a lock heard within this long (whether the radio listened or not).
-   * Default 1 s: at 100 ms advertising a lock in range is heard several times a second, and
-   * a connection to one that has left waits out the whole connect timeout — the radio
-   * deaf meanwhile, since noble does not scan while it connects.
+   * Connect only to a lock heard within this long of listening. Default 1 s: at 100 ms
+   * advertising a lock in range is heard several times a second of scanning, and a
+   * connection to one that has left waits out the whole connect timeout — the radio deaf
+   * meanwhile, since noble does not scan while it connects. Time the radio did not listen
+   * is no evidence either way (in a standing train every lock goes unheard then).
    */
   connectHeardWithinMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
@@ -200,7 +201,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       const state = this.board.lock(address)?.state;
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
         continue;
-      if (this.#o.radio.sinceHeardMs(c.sighting) > heardWithin) continue;
+      if (this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > heardWithin) continue;
       if (!best) {
         best = c;
         continue;

@@ -101,11 +101,6 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     return new BleRadio(noble, options);
   }
 
-  /** Milliseconds since `s` was last heard, on this radio's clock (whether listening or not). */
-  sinceHeardMs(s: LockSighting): number {
-    return this.#clock.monotonic() - s.lastSeenAt;
-  }
-
   /** Locks heard so far, by address. */
   get sightings(): ReadonlyMap<string, LockSighting> {
     return this.#sightings;
