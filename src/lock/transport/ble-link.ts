@@ -67,10 +67,10 @@ export class BleLink implements LockLink {
     return (this.#peripheral.mtu ?? 23) - 3;
   }
 
-  /** Connects, finds the lock service and subscribes to TX, each step bounded in time. */
   /**
-   * Connects, discovers the lock service and subscribes to TX. `onConnected` runs once the
-   * connection attempt is over, made or not, before GATT setup: the radio may scan again.
+   * Connects, finds the lock service and subscribes to TX, each step bounded in time.
+   * `onConnected` runs once the connection attempt is over, made or not, before the GATT
+   * set-up: the radio may scan again.
    */
   static async open(
     peripheral: Peripheral,
