@@ -9,7 +9,7 @@ import {
 } from '../config/index.js';
 import { type ConsoleServer, loadOfficers } from '../console/index.js';
 import { CtopError } from '../errors.js';
-import type { TrustStore } from '../keys/index.js';
+import { ED25519_VERIFIER, type TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { SyncEngine } from '../sync/index.js';
@@ -169,6 +169,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         http: this.#health ? `${c.http.listen?.replace(/:\d+$/, '')}:${this.#health.port}` : null,
         console: this.#consolePort ? `${c.console.listen?.replace(/:\d+$/, '')}:${this.#consolePort}` : null,
         watchdogMs: watchdogMs ?? null,
+        ed25519Verifier: ED25519_VERIFIER,
       },
       'ready',
     );

@@ -36,6 +36,7 @@ export {
   writeKeyPair,
   writePublicKey,
 } from './key-io.js';
+export { ED25519_VERIFIER } from './ed25519.js';
 export { signDetached, verifyDetached } from './signing.js';
 export {
   type SignatureCheck,

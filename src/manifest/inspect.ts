@@ -40,6 +40,11 @@ export interface InspectOptions {
   /** Unused by the checks today; reserved so callers pass their clock from the start. */
   now?: number;
   limits?: Partial<ManifestLimits>;
+  /**
+   * SHA-256 of `bytes` when the caller has just checked it (the exchange: the envelope's
+   * payloadSha256 against the payload): the manifest id without hashing the bytes again.
+   */
+  sha256?: Uint8Array;
 }
 
 export const STATUS_CODES: Readonly<Record<Exclude<VerificationStatus, 'valid'>, ErrorCode>> = {
@@ -86,7 +91,10 @@ export function inspectManifestDetailed(
   options: InspectOptions = {},
 ): InspectedManifest {
   const limits = resolveLimits(options.limits);
-  const manifestId = createHash('sha256').update(bytes).digest('hex');
+  const manifestId =
+    options.sha256?.byteLength === 32
+      ? Buffer.from(options.sha256.buffer, options.sha256.byteOffset, 32).toString('hex')
+      : createHash('sha256').update(bytes).digest('hex');
   const base = { manifestId, size: bytes.byteLength };
   if (bytes.byteLength > limits.maxBytes) {
     const detail = `${bytes.byteLength} bytes exceeds the limit of ${limits.maxBytes}`;

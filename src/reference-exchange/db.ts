@@ -235,15 +235,17 @@ export class ExchangeDb {
     return this.#known.get(messageId) !== undefined;
   }
 
-  insert(message: NewMessage): StoredMessage {
-    this.#insert.run({
-      ...message,
-      manifestId: message.manifestId ?? null,
-      container: message.container ?? null,
-      lockId: message.lockId ?? null,
-      verification: message.verification ?? null,
-    });
-    return this.get(message.messageId)!;
+  /** Stores a message not stored before (message_id is unique); returns its seq. */
+  insert(message: NewMessage): number {
+    return Number(
+      this.#insert.run({
+        ...message,
+        manifestId: message.manifestId ?? null,
+        container: message.container ?? null,
+        lockId: message.lockId ?? null,
+        verification: message.verification ?? null,
+      }).lastInsertRowid,
+    );
   }
 
   countDuplicate(messageId: string, at: number): void {

@@ -34,7 +34,7 @@ export interface ExchangeOptions {
   password?: Buffer;
   keepaliveSeconds?: number;
   reconnectPeriodMs?: number;
-  /** Results per receipt when several messages of one gateway are answered together. Default 16. */
+  /** Results per receipt when several messages of one gateway are answered together. Default 64 (one signature per 64 results for the exchange to make and the gateway to check). */
   maxReceiptResults?: number;
   log?: Logger;
   clock?: Clock;
@@ -148,7 +148,7 @@ function checkOptions(options: ExchangeOptions): {
   const address = options.address ?? 'CTOP://KZ/EXCHANGE';
   if (!ADDRESS_PATTERN.test(address))
     throw new CtopError('E_EXCHANGE_CONFIG', `address "${address}" must look like CTOP://KZ/EXCHANGE`);
-  const maxResults = options.maxReceiptResults ?? 16;
+  const maxResults = options.maxReceiptResults ?? 64;
   if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_RECEIPT_RESULTS) {
     throw new CtopError('E_EXCHANGE_CONFIG', `maxReceiptResults must be 1 to ${MAX_RECEIPT_RESULTS}`);
   }

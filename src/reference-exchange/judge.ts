@@ -171,7 +171,11 @@ function judgePayload(envelope: Envelope, accepted: Accepted, reject: Reject): V
  * disagreement (trust stores out of step, a forged key) is seen on both sides.
  */
 function judgeManifest(envelope: Envelope, ctx: JudgeContext, accepted: Accepted, reject: Reject): Verdict {
-  const inspection = inspectManifest(envelope.payload, ctx.trust, { now: ctx.now });
+  // payloadSha256 was checked against the payload (§5.3): it is the manifest id's hash.
+  const inspection = inspectManifest(envelope.payload, ctx.trust, {
+    now: ctx.now,
+    sha256: envelope.payloadSha256,
+  });
   const claimed = envelope.routing.manifestId;
   if (typeof claimed === 'string' && claimed !== inspection.manifestId) {
     return reject(

@@ -46,6 +46,8 @@ interface JudgedEnvelope {
   topic: ParsedTopic;
   bytes: Buffer;
   verdict: Verdict;
+  /** The judge found its messageId stored (before this batch's transaction). */
+  storedBefore: boolean;
 }
 
 /**
@@ -93,8 +95,12 @@ export class ExchangeHandlers {
   #onEnvelope(topic: ParsedTopic, bytes: Buffer, now: number): JudgedEnvelope {
     const { db, trust, address, stats } = this.#p;
     stats.received++;
-    const verdict = judgeEnvelope(bytes, topic, { address, trust, now }, (id) => db.has(id));
-    return { topic, bytes, verdict };
+    let storedBefore = false;
+    const verdict = judgeEnvelope(bytes, topic, { address, trust, now }, (id) => {
+      storedBefore = db.has(id);
+      return storedBefore;
+    });
+    return { topic, bytes, verdict, storedBefore };
   }
 
   /** A query of decision No. 124, answered signed on the gateway's query-result topic. */
@@ -117,9 +123,14 @@ export class ExchangeHandlers {
   #record(envelopes: JudgedEnvelope[], now: number): Map<string, { to: string; results: ReceiptResult[] }> {
     const { db, stats, log } = this.#p;
     const receipts = new Map<string, { to: string; results: ReceiptResult[] }>();
+    // What the judge did not find stored can only have been stored since by this batch.
+    const storedInBatch = new Set<string>();
     db.transaction(() => {
-      for (const { topic, bytes, verdict } of envelopes) {
-        const result = recordVerdict(db, verdict, topic, bytes, now, stats, log);
+      for (const { topic, bytes, verdict, storedBefore } of envelopes) {
+        const id = verdict.outcome === 'accepted' ? verdict.envelope.messageId : undefined;
+        const mayBeStored = id !== undefined && (storedBefore || storedInBatch.has(id));
+        const result = recordVerdict(db, verdict, topic, bytes, now, stats, log, mayBeStored);
+        if (id !== undefined) storedInBatch.add(id);
         if (!result) continue;
         const receiptTopic = gatewayTopic(topic, 'receipt');
         let answer = receipts.get(receiptTopic);

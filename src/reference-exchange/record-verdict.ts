@@ -11,7 +11,8 @@ type Accepted = Extract<Verdict, { outcome: 'accepted' }>;
  * Records a verdict on one envelope in the exchange's database, inside the batch's
  * transaction (EXCHANGE.md §8: the caller commits before any receipt goes out); returns the
  * receipt result — the declared ids and hash, the copy's envelopeSha256 — or undefined when
- * nobody can be answered.
+ * nobody can be answered. `mayBeStored` false: the caller knows the messageId is not stored
+ * (the judge looked it up, and this batch has not stored it since), so no second look.
  */
 export function recordVerdict(
   db: ExchangeDb,
@@ -21,6 +22,7 @@ export function recordVerdict(
   now: number,
   stats: ExchangeCounters,
   log: Logger,
+  mayBeStored = true,
 ): ReceiptResult | undefined {
   if (verdict.outcome === 'unreadable') {
     stats.unreadable++;
@@ -28,7 +30,7 @@ export function recordVerdict(
     return undefined;
   }
   if (verdict.outcome === 'rejected') return recordRejection(db, verdict, topic, now, stats, log);
-  const known = db.get(verdict.envelope.messageId);
+  const known = mayBeStored ? db.get(verdict.envelope.messageId) : undefined;
   if (known) {
     // The messageId is a hash of sender, kind and payload hash (checked): same id, same content.
     stats.duplicates++;
