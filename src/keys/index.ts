@@ -10,6 +10,8 @@
  * - `TrustStore.load(file)`, `.reload()`, `.find(kid, role)`, `.verify({...})` with the
  *   outcomes valid | unknown_signer | bad_signature | expired | revoked | malformed
  */
+
+export { ED25519_VERIFIER } from './ed25519.js';
 export { type GenerateKeyOptions, generateKey, type RandomSource, systemRandom } from './generate.js';
 export {
   algForRole,
@@ -36,7 +38,6 @@ export {
   writeKeyPair,
   writePublicKey,
 } from './key-io.js';
-export { ED25519_VERIFIER } from './ed25519.js';
 export { signDetached, verifyDetached } from './signing.js';
 export {
   type SignatureCheck,
