@@ -55,7 +55,11 @@ const sodium = loadSodium();
 export const ED25519_VERIFIER: 'libsodium' | 'openssl' = sodium ? 'libsodium' : 'openssl';
 
 /** OpenSSL's verification: the fallback, and the reference the tests hold libsodium to. */
-export function verifyEd25519OpenSsl(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyEd25519OpenSsl(
+  message: Uint8Array,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (signature.byteLength !== 64 || publicKey.byteLength !== 32) return false;
   try {
     return verify(null, message, publicKeyObject(publicKey), signature);

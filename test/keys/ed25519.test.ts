@@ -59,7 +59,10 @@ for (const [name, verify] of verifiers) {
       const bent = Buffer.from(signature);
       bent[10]! ^= 1;
       t.notOk(verify(message, bent, publicKey), `${v.name}, a signature bit flipped`);
-      t.notOk(verify(Buffer.concat([message, Buffer.of(0)]), signature, publicKey), `${v.name}, message longer`);
+      t.notOk(
+        verify(Buffer.concat([message, Buffer.of(0)]), signature, publicKey),
+        `${v.name}, message longer`,
+      );
     }
   });
 
@@ -95,7 +98,7 @@ t.test('libsodium agrees with OpenSSL on genuine signatures and on any alteratio
         const publicKey = Buffer.from(raw[k]!);
         const m = Buffer.from(message);
         const target = alter === 'message' ? m : alter === 'signature' ? signature : publicKey;
-        if (alter !== 'none' && target.byteLength > 0) target[where % target.byteLength]! ^= 1 << where % 8;
+        if (alter !== 'none' && target.byteLength > 0) target[where % target.byteLength]! ^= 1 << (where % 8);
         const altered = alter !== 'none' && target.byteLength > 0;
         const openssl = verifyEd25519OpenSsl(m, signature, publicKey);
         const sodium = sodiumVerify(m, signature, publicKey);
