@@ -203,8 +203,9 @@ function prunePrebuilds(dir: string, platform: string): void {
       rmSync(full, { recursive: true, force: true });
       continue;
     }
+    // musl builds, and add-ons for the Bare runtime (sodium-native ships both kinds).
     for (const file of readdirSync(full))
-      if (/musl/.test(file)) rmSync(path.join(full, file), { force: true });
+      if (/musl|\.bare$/.test(file)) rmSync(path.join(full, file), { force: true });
   }
 }
 
