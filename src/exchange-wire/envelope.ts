@@ -139,46 +139,10 @@ function pairsOf(fields: EnvelopeFixed, keys: readonly (keyof Envelope)[]): Buff
     } else if (value instanceof Uint8Array) {
       parts.push(head(2, value.byteLength), Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     } else {
-      const routing = flatMapParts(value);
-      if (routing) parts.push(...routing);
-      else parts.push(encodeCanonical(value));
+      parts.push(encodeCanonical(value));
     }
   }
   return parts;
-}
-
-/**
- * A routing map as `encodeCanonical` writes it, without its general walk (a tenth of the
- * gateway's CPU per message went there): text keys in deterministic order, values text,
- * safe integers, booleans or null. Undefined for anything else, which takes the general path.
- */
-function flatMapParts(value: unknown): Buffer[] | undefined {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
-    return undefined;
-  const pairs: { key: Buffer; value: Buffer[] }[] = [];
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    let encoded: Buffer[];
-    if (typeof v === 'string') {
-      const text = Buffer.from(v, 'utf8');
-      encoded = [head(3, text.byteLength), text];
-    } else if (typeof v === 'number' && Number.isSafeInteger(v)) encoded = [intBytes(v)];
-    else if (typeof v === 'boolean') encoded = [Buffer.of(v ? 0xf5 : 0xf4)];
-    else if (v === null) encoded = [Buffer.of(0xf6)];
-    else return undefined;
-    const key = Buffer.from(k, 'utf8');
-    pairs.push({ key: Buffer.concat([head(3, key.byteLength), key]), value: encoded });
-  }
-  pairs.sort((a, b) => Buffer.compare(a.key, b.key));
-  return [head(5, pairs.length), ...pairs.flatMap((p) => [p.key, ...p.value])];
-}
-
-/** A safe integer in its shortest form: major type 0, or 1 for a negative one. */
-function intBytes(n: number): Buffer {
-  if (n >= 0) return uintBytes(n);
-  const bytes = uintBytes(-1 - n);
-  bytes[0]! |= 0x20;
-  return bytes;
 }
 
 export function envelopeTemplate(fields: EnvelopeFixed): EnvelopeTemplate {
