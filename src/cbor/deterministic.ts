@@ -55,13 +55,20 @@ const MIN_FOR_AI = [24, 0x100, 0x10000, 0x1_0000_0000] as const;
 class Scanner {
   readonly #bytes: Uint8Array;
   readonly #limits: typeof DEFAULTS;
-  readonly #tags: ReadonlySet<number>;
+  readonly #tags: readonly number[];
   readonly #codes: CborErrorCodes;
 
   constructor(bytes: Uint8Array, limits: CborLimits, codes: CborErrorCodes) {
     this.#bytes = bytes;
-    this.#limits = { ...DEFAULTS, ...stripUndefined(limits) };
-    this.#tags = new Set(limits.allowedTags ?? []);
+    // Field by field: a Scanner is made for every decode, several per message on a drain.
+    this.#limits = {
+      maxDepth: limits.maxDepth ?? DEFAULTS.maxDepth,
+      maxTextBytes: limits.maxTextBytes ?? DEFAULTS.maxTextBytes,
+      maxByteStringBytes: limits.maxByteStringBytes ?? DEFAULTS.maxByteStringBytes,
+      maxArrayLength: limits.maxArrayLength ?? DEFAULTS.maxArrayLength,
+      maxMapSize: limits.maxMapSize ?? DEFAULTS.maxMapSize,
+    };
+    this.#tags = limits.allowedTags ?? [];
     this.#codes = codes;
   }
 
@@ -167,7 +174,7 @@ class Scanner {
       }
       default: {
         // major 6: a tag and its content
-        if (!this.#tags.has(arg)) this.fail('malformed', pos, `tag ${arg} is not allowed here`);
+        if (!this.#tags.includes(arg)) this.fail('malformed', pos, `tag ${arg} is not allowed here`);
         this.enter(pos, depth);
         return this.item(start, depth + 1);
       }
@@ -187,10 +194,6 @@ class Scanner {
     if (ai === 31) this.fail('malformed', pos, 'unexpected break');
     this.fail('malformed', pos, 'simple values other than false, true and null are not allowed');
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

@@ -167,7 +167,7 @@ export async function spawnReady(
 ): Promise<{ child: ChildProcess; out: () => string }> {
   // BENCH_CHILD_CPU_PROF=<dir>: profile the children too (scripts/bench/sync/profile-drain.ts).
   const prof = process.env.BENCH_CHILD_CPU_PROF;
-  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, '--cpu-prof-interval=200'] : [];
   const child = spawn(process.execPath, [...node, '--import', 'tsx', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
