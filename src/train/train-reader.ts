@@ -5,6 +5,7 @@ import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from 
 import type { SessionOptions } from '../lock/session.js';
 import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
 import { type Logger, silentLogger } from '../log.js';
+import { DwellEstimate } from './dwell.js';
 import { type LockProgress, type LockReadState, TrainBoard, type TrainSummary } from './train-board.js';
 
 export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'> {
@@ -29,6 +30,14 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * is no evidence either way (in a standing train every lock goes unheard then).
    */
   connectHeardWithinMs?: number;
+  /**
+   * The shortest connect timeout given to a lock about to leave range. Default 2 s: a lock in
+   * range answers a connection request within a few advertising and connection intervals.
+   * Once three locks of a train have left, a connection attempt waits no longer than the time
+   * the lock has left (the train's dwell, learnt from those, minus the lock's time in range),
+   * nor less than this; before that, the radio's own connect timeout.
+   */
+  minConnectTimeoutMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
   trainQuietMs?: number;
   /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
@@ -84,6 +93,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #candidates = new Map<string, Candidate>();
   readonly #active = new Set<string>();
   readonly #controllers = new Set<AbortController>();
+  /** This train's dwell in range, from the locks that left; their addresses, each counted once. */
+  readonly #dwell = new DwellEstimate();
+  readonly #departed = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #lastHeardNew = 0;
   #running = false;
@@ -167,6 +179,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
       const unheard = this.#o.radio.listenedMs() - c.sighting.heardAtListenMs;
+      if (unheard > goneAfter && !this.#departed.has(address)) {
+        this.#departed.add(address);
+        this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
+      }
       if ((state === 'queued' || state === 'retrying') && unheard > goneAfter) {
         const error =
           c.lastError ??
@@ -225,7 +241,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const pinned = this.#o.pinnedKeyFor?.(lockId);
     const run = readLock({
       ...this.#o,
-      open: () => this.#o.radio.open(address),
+      open: () => this.#o.radio.open(address, this.#connectOptions(c)),
       attempts: this.#o.linksPerPass ?? 2,
       log: this.#log,
       clock: this.#clock,
@@ -246,6 +262,18 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         this.#tick();
       });
     this.#idle = Promise.all([this.#idle, run]).then(() => undefined);
+  }
+
+  /** A connect timeout that fits the time the lock has left in range, once the train's dwell is known. */
+  #connectOptions(c: Candidate): { connectTimeoutMs?: number } {
+    const left = this.#dwell.timeLeftMs(this.#clock.monotonic() - c.sighting.firstSeenAt);
+    if (left === undefined) return {};
+    const connectTimeoutMs = Math.max(this.#o.minConnectTimeoutMs ?? 2000, Math.round(left));
+    this.#log.debug(
+      { lockId: c.sighting.advertisement.lockId, connectTimeoutMs },
+      'connect timeout fitted to the time left in range',
+    );
+    return { connectTimeoutMs };
   }
 
   #finished(c: Candidate, result: LockReadResult): void {
@@ -291,6 +319,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     if (!summary) return;
     for (const address of this.#candidates.keys()) this.#o.radio.forget(address);
     this.#candidates.clear();
+    this.#departed.clear();
+    this.#dwell.reset();
     this.#log.info(
       {
         trainId: summary.trainId,

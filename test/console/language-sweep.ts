@@ -33,6 +33,8 @@ async function bothSizes(
   expect: MessageKey[],
   focusStops = 0,
 ): Promise<void> {
+  // Colours and focus rings are the stylesheet's: checked once it has loaded, not as the DOM appears.
+  await page.waitForLoadState('load');
   await page.setViewportSize(DESKTOP);
   await checkPage(t, page, lang, words, `${what} (desktop)`, expect);
   if (focusStops > 0) await checkFocus(t, page, `${lang} ${what}`, focusStops);

@@ -223,6 +223,9 @@ export async function checkPage(
  * (an outline at least 2 px wide, not the same colour as what is behind it).
  */
 export async function checkFocus(t: Test, page: Page, where: string, stops = 8): Promise<void> {
+  // A page reached by a click (the goods are a form's answer) can be in the DOM before its
+  // stylesheet applies: the focus rings would be the browser's own until it does.
+  await page.waitForLoadState('load');
   await page.evaluate('document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)');
   const missing: string[] = [];
   let seen = 0;

@@ -172,6 +172,49 @@ t.test('a lock that fell silent is not connected to: the radio stays listening f
   );
 });
 
+t.test(
+  'once three locks have left, a connection attempt waits no longer than the time left in range',
+  async (t) => {
+    const keys = testKeys(t);
+    const plans = trainPlans(keys, 16);
+    // 10 m/s past a 20 m range, 5 m from the track: each lock in range for 3.9 s, one every 1.5 s.
+    const dwellMs = ((2 * Math.sqrt(20 ** 2 - 5 ** 2)) / 10) * 1000;
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: specsFor(plans),
+      timeScale: 2,
+      passage: { speedMps: 10, rangeM: 20, lateralM: 5 },
+    });
+    const timeouts: (number | undefined)[] = [];
+    const open = radio.open.bind(radio);
+    radio.open = (address, options) => {
+      timeouts.push(options?.connectTimeoutMs);
+      return open(address, options);
+    };
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 16,
+      maxConcurrent: 3,
+      goneAfterMs: 1500,
+      trainQuietMs: 3000,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.equal(summary.missing, 0, 'every lock heard');
+    t.equal(summary.read + summary.failed.length, 16, 'each read or reported with its reason');
+    const fitted = timeouts.filter((x) => x !== undefined);
+    t.equal(timeouts[0], undefined, "the first attempts: the radio's own timeout (nothing has left yet)");
+    t.ok(fitted.length > 0, `later attempts fitted (${timeouts.map((x) => x ?? '-').join(' ')})`);
+    for (const ms of fitted) {
+      t.ok(ms >= 2000, `${ms} ms: not below the 2 s floor`);
+      t.ok(ms <= Math.ceil(dwellMs), `${ms} ms: no longer than the dwell (${Math.round(dwellMs)} ms)`);
+    }
+  },
+);
+
 t.test('the radio listens again while a connected link sets up GATT', async (t) => {
   const keys = testKeys(t);
   const [slow, late] = specsFor(trainPlans(keys, 2));

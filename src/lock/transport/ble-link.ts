@@ -12,6 +12,9 @@ export const NOBLE_SERVICE_UUID = noDashes(BLE_SERVICE_UUID);
 const RX = noDashes(BLE_RX_UUID);
 const TX = noDashes(BLE_TX_UUID);
 
+/** noble has no connect timeout of its own: a lock that does not answer is given this long. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 export interface BleLinkOptions {
   /** noble has no connect timeout of its own (docs/BLE-SIM.md). Default 10 s. */
   connectTimeoutMs?: number;
@@ -78,7 +81,7 @@ export class BleLink implements LockLink {
     onConnected?: () => void,
   ): Promise<BleLink> {
     const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
-    const connectMs = options.connectTimeoutMs ?? 10_000;
+    const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const gattMs = options.gattTimeoutMs ?? 5_000;
     const clock = options.clock ?? systemClock;
     try {

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertising.js';
-import { BleLink, type BleLinkOptions, NOBLE_SERVICE_UUID } from './ble-link.js';
+import { BleLink, type BleLinkOptions, DEFAULT_CONNECT_TIMEOUT_MS, NOBLE_SERVICE_UUID } from './ble-link.js';
 import { stopNoble } from './noble-stop.js';
 
 /** A lock heard advertising. */
@@ -117,8 +117,11 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     await this.#noble.stopScanningAsync();
   }
 
-  /** Opens a link to a lock heard at `address`. */
-  async open(address: string): Promise<BleLink> {
+  /**
+   * Opens a link to a lock heard at `address`. `connectTimeoutMs` shortens the radio's connect
+   * timeout for this attempt (a lock about to leave range), never lengthens it.
+   */
+  async open(address: string, options: { connectTimeoutMs?: number } = {}): Promise<BleLink> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
       throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
@@ -131,7 +134,17 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       this.#resumeScanning();
     };
     try {
-      return await BleLink.open(peripheral, this.#linkOptions, attemptOver);
+      const linkOptions =
+        options.connectTimeoutMs === undefined
+          ? this.#linkOptions
+          : {
+              ...this.#linkOptions,
+              connectTimeoutMs: Math.min(
+                options.connectTimeoutMs,
+                this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+              ),
+            };
+      return await BleLink.open(peripheral, linkOptions, attemptOver);
     } finally {
       attemptOver();
     }

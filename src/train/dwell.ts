@@ -1,0 +1,43 @@
+/**
+ * How long a lock of the passing train stays in range, learnt from the locks that have left
+ * it: from first heard to last heard. One train passes one antenna at one speed, so its locks
+ * dwell about alike, and a lock first heard `age` ago has about `dwell − age` left. A standing
+ * train teaches nothing (no lock leaves), nor does a new train: the estimate starts empty.
+ * Last-heard times are taken while listening only, so a dwell is never overestimated.
+ */
+export class DwellEstimate {
+  readonly #samples: number[] = [];
+  readonly #minSamples: number;
+  readonly #window: number;
+
+  /** Known from `minSamples` departures on; the median of the last `window`. */
+  constructor(options: { minSamples?: number; window?: number } = {}) {
+    this.#minSamples = options.minSamples ?? 3;
+    this.#window = options.window ?? 16;
+  }
+
+  /** A lock left range after `dwellMs` in it. */
+  add(dwellMs: number): void {
+    if (!Number.isFinite(dwellMs) || dwellMs < 0) return;
+    this.#samples.push(dwellMs);
+    if (this.#samples.length > this.#window) this.#samples.shift();
+  }
+
+  /** The median dwell of the recent departures; undefined before enough of them. */
+  get dwellMs(): number | undefined {
+    if (this.#samples.length < this.#minSamples) return undefined;
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  }
+
+  /** Time left in range for a lock first heard `ageMs` ago (negative: overdue); undefined when unknown. */
+  timeLeftMs(ageMs: number): number | undefined {
+    const dwell = this.dwellMs;
+    return dwell === undefined ? undefined : dwell - ageMs;
+  }
+
+  reset(): void {
+    this.#samples.length = 0;
+  }
+}
