@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
  * two signatures per manifest, the gateway one per receipt and lock AUTH). libsodium refuses
  * everything OpenSSL refuses (non-canonical S, a wrong R) and, beyond it, small-order and
  * non-canonical points (test/keys/ed25519.test.ts). Where it does not load (a platform
- * without a prebuild, such as 32-bit ARM) OpenSSL verifies, as before. Signing stays with
+ * without a prebuild, such as 32-bit ARM) OpenSSL verifies, refusing small-order points
+ * first as libsodium does. Signing stays with
  * OpenSSL: no faster for 9 KB, and the private key stays a KeyObject.
  */
 
@@ -54,6 +55,34 @@ const sodium = loadSodium();
 /** Which library verifies Ed25519 signatures in this process (the daemon's `ready` log line names it). */
 export const ED25519_VERIFIER: 'libsodium' | 'openssl' = sodium ? 'libsodium' : 'openssl';
 
+const P = 2n ** 255n - 19n;
+/** The y of the two points of order 8 are this and p minus it: d·y⁴ + 2y² − 1 ≡ 0 (mod p). */
+const Y_ORDER_8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022n;
+const littleEndian32 = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse();
+/**
+ * The encodings of the points of small order, sign bit aside: y = 1 (order 1), p − 1 (order 2),
+ * 0 (order 4), the two of order 8, and p and p + 1, non-canonical encodings of 0 and 1 —
+ * libsodium's list. Under OpenSSL 3.0 such a key with R = identity and S = 0 "signs" every
+ * message; libsodium refuses these points, and so does the OpenSSL path below.
+ */
+export const SMALL_ORDER_ENCODINGS: readonly Buffer[] = [
+  0n,
+  1n,
+  Y_ORDER_8,
+  P - Y_ORDER_8,
+  P - 1n,
+  P,
+  P + 1n,
+].map(littleEndian32);
+
+/** Whether 32 bytes encode a point of small order (whatever the sign bit). */
+export function isSmallOrderPoint(encoded: Uint8Array): boolean {
+  if (encoded.byteLength !== 32) return false;
+  const y = Buffer.from(encoded);
+  y[31]! &= 0x7f;
+  return SMALL_ORDER_ENCODINGS.some((e) => e.equals(y));
+}
+
 /** OpenSSL's verification: the fallback, and the reference the tests hold libsodium to. */
 export function verifyEd25519OpenSsl(
   message: Uint8Array,
@@ -61,6 +90,8 @@ export function verifyEd25519OpenSsl(
   publicKey: Uint8Array,
 ): boolean {
   if (signature.byteLength !== 64 || publicKey.byteLength !== 32) return false;
+  // Refused as libsodium refuses them: a small-order key or R.
+  if (isSmallOrderPoint(publicKey) || isSmallOrderPoint(signature.subarray(0, 32))) return false;
   try {
     return verify(null, message, publicKeyObject(publicKey), signature);
   } catch {

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   ED25519_VERIFIER,
+  isSmallOrderPoint,
+  SMALL_ORDER_ENCODINGS,
   verifyEd25519,
   verifyEd25519OpenSsl,
   verifyEd25519Sodium,
@@ -109,17 +111,38 @@ t.test('libsodium agrees with OpenSSL on genuine signatures and on any alteratio
   );
 });
 
-t.test('libsodium refuses a small-order public key: one "signature" that verifies any message', async (t) => {
-  if (!sodiumVerify) {
-    t.pass('sodium-native does not load on this platform');
-    return;
-  }
+t.test('a small-order public key is refused: one "signature" that would verify any message', async (t) => {
   // A = R = the identity point, S = 0: [S]B = R + [k]A holds for every message. OpenSSL 3.0
-  // accepts it; a lock that pinned such a key could be impersonated by anyone.
+  // alone accepts it; a lock that pinned such a key could be impersonated by anyone.
   const identity = Buffer.alloc(32);
   identity[0] = 1;
   const signature = Buffer.concat([identity, Buffer.alloc(32)]);
-  for (const message of ['AUTH nonce 1', 'any manifest at all'])
-    t.notOk(sodiumVerify(Buffer.from(message), signature, identity), message);
+  for (const [name, verify] of verifiers)
+    for (const message of ['AUTH nonce 1', 'any manifest at all'])
+      t.notOk(verify(Buffer.from(message), signature, identity), `${name}: ${message}`);
   t.equal(verifyEd25519(Buffer.from('x'), signature, identity), false, 'the verifier in use refuses it');
+});
+
+t.test("the small-order list is the curve's: each y has small order, with either sign bit", async (t) => {
+  const p = 2n ** 255n - 19n;
+  const mod = (a: bigint) => ((a % p) + p) % p;
+  const pow = (b: bigint, e: bigint) => {
+    let r = 1n;
+    for (let x = mod(b); e > 0n; e >>= 1n, x = (x * x) % p) if (e & 1n) r = (r * x) % p;
+    return r;
+  };
+  const d = mod(-121665n * pow(121666n, p - 2n));
+  t.equal(SMALL_ORDER_ENCODINGS.length, 7);
+  for (const e of SMALL_ORDER_ENCODINGS) {
+    const y = BigInt(`0x${Buffer.from(e).reverse().toString('hex')}`);
+    const r = mod(y);
+    const y2 = (r * r) % p;
+    // Orders 1, 2, 4 (y = 1, −1, 0), or 8: 2P has y = 0, i.e. d·y⁴ + 2y² − 1 = 0.
+    const small = r === 0n || r === 1n || r === p - 1n || mod(d * y2 * y2 + 2n * y2 - 1n) === 0n;
+    t.ok(small, `y = ${y}`);
+    const signed = Buffer.from(e);
+    signed[31]! |= 0x80;
+    t.ok(isSmallOrderPoint(e) && isSmallOrderPoint(signed), 'either sign bit');
+  }
+  t.notOk(isSmallOrderPoint(hex(RFC8032[0]!.publicKey)), 'a genuine key is not');
 });
