@@ -10,14 +10,14 @@ import { createRequire } from 'node:module';
  * verifier: it refuses a non-canonical S (RFC 8032 §5.1.7), so a signature cannot be
  * altered into a second valid one.
  *
- * Verification goes to libsodium (sodium-native) where its prebuilt binary loads: 59 µs
- * against OpenSSL 3.0's 83 µs for a 9 KB envelope on the 2-core gateway (the exchange checks
+ * Verification goes to libsodium (sodium-native) where its prebuilt binary loads: 0.72 of
+ * OpenSSL 3.0's CPU for a 9 KiB envelope (`npm run bench -- ed25519`; the exchange checks
  * two signatures per manifest, the gateway one per receipt and lock AUTH). libsodium refuses
  * everything OpenSSL refuses (non-canonical S, a wrong R) and, beyond it, small-order and
  * non-canonical points (test/keys/ed25519.test.ts). Where it does not load (a platform
  * without a prebuild, such as 32-bit ARM) OpenSSL verifies, refusing small-order points
- * first as libsodium does. Signing stays with
- * OpenSSL: no faster for 9 KB, and the private key stays a KeyObject.
+ * first as libsodium does. Signing stays with OpenSSL: no faster for 9 KB, and the private
+ * key stays a KeyObject.
  */
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');

@@ -178,12 +178,12 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const goneAfter = this.#o.goneAfterMs ?? 5000;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
-      const unheard = this.#o.radio.listenedMs() - c.sighting.heardAtListenMs;
-      if (unheard > goneAfter && !this.#departed.has(address)) {
+      const gone = this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter;
+      if (gone && !this.#departed.has(address)) {
         this.#departed.add(address);
         this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
       }
-      if ((state === 'queued' || state === 'retrying') && unheard > goneAfter) {
+      if ((state === 'queued' || state === 'retrying') && gone) {
         const error =
           c.lastError ??
           new CtopError(
