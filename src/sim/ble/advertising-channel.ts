@@ -18,6 +18,7 @@ export class AdvertisingChannel {
   readonly #next = new Map<SimPeripheral, number>();
   #timer: SimTimer | undefined;
   #listening = false;
+  #advertisers = 0;
   readonly #onArrive = () => this.#reschedule();
 
   /**
@@ -36,6 +37,11 @@ export class AdvertisingChannel {
 
   get listening(): boolean {
     return this.#listening;
+  }
+
+  /** Peripherals in range that advertise, as of the last batch (they collide with each other). */
+  get advertisersInRange(): number {
+    return this.#advertisers;
   }
 
   listen(on: boolean): void {
@@ -66,6 +72,9 @@ export class AdvertisingChannel {
     const world = this.#world;
     const now = world.clock.monotonic();
     let earliest = Number.POSITIVE_INFINITY;
+    let advertisers = 0;
+    for (const p of world.peripherals) if (world.inRange(p) && this.#isAdvertising(p)) advertisers++;
+    this.#advertisers = advertisers;
     for (const p of world.peripherals) {
       if (!world.inRange(p)) {
         this.#next.delete(p);

@@ -1,5 +1,6 @@
 import { CtopError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { type Phy, packetsPerEvent } from './air-time.js';
 import { AttServer } from './att-server.js';
 import { GattDatabase } from './gatt-db.js';
 import { CID_ATT, LL_MIN_OCTETS, Pb, Status } from './hci-constants.js';
@@ -9,6 +10,7 @@ import { LinkLayer, type LinkStats } from './link-layer.js';
 import { type LinkParams, linkGoodput } from './link-params.js';
 import type { SimPeripheral } from './peripheral.js';
 import type { SimConnection } from './peripheral-app.js';
+import type { SharedAir } from './shared-air.js';
 import type { SimTimer } from './sim-clock.js';
 import type { SimWorld } from './world.js';
 
@@ -36,6 +38,12 @@ export interface ConnectionOptions {
   supervisionTimeoutMs: number;
   /** The host's ACL fragment size (LE Read Buffer Size), for the goodput figure. */
   aclLength: number;
+  /** The controller's radio, shared with its other links and its scanner. */
+  air: SharedAir;
+  /** The signal's margin over the receiver's sensitivity now, dB (one sample, with fading). */
+  marginDb: () => number;
+  /** The peripheral did not hear the connection request. */
+  missedConnectRequest: boolean;
   log: Logger;
 }
 
@@ -48,6 +56,8 @@ export interface ConnectionInfo {
   connectedAtMs: number;
   intervalMs: number;
   supervisionTimeoutMs: number;
+  phy: Phy;
+  /** Full-size packets one connection event carries alone on the air (the cap if lower). */
   packetsPerInterval: number;
   lossRate: number;
   llOctets: number;
@@ -105,9 +115,14 @@ export class Connection implements SimConnection {
         clock: o.world.clock,
         random: o.world.random,
         intervalMs: o.intervalMs,
-        packetsPerInterval: o.link.packetsPerInterval,
+        ...(o.link.packetsPerInterval !== undefined ? { packetsPerInterval: o.link.packetsPerInterval } : {}),
         lossRate: o.link.lossRate,
         llOctets: LL_MIN_OCTETS,
+        phy: o.link.phy,
+        air: o.air,
+        marginDb: o.marginDb,
+        supervisionTimeoutMs: o.supervisionTimeoutMs,
+        missedConnectRequest: o.missedConnectRequest,
       },
       {
         toPeripheral: (pb, data) => this.#fromAir(pb, data),
@@ -120,6 +135,11 @@ export class Connection implements SimConnection {
         },
         txRoom: () => {
           if (this.#state === State.Open) this.peripheral.app.onTxRoom?.(this);
+        },
+        lost: (established) => {
+          this.#log.debug({ established }, 'nothing heard for the supervision timeout');
+          const reason = established ? Status.ConnectionTimeout : Status.ConnectionFailedToBeEstablished;
+          this.#close(reason, Status.ConnectionTimeout);
         },
       },
     );
@@ -252,14 +272,18 @@ export class Connection implements SimConnection {
       connectedAtMs: this.connectedAtMs,
       intervalMs: this.#o.intervalMs,
       supervisionTimeoutMs: this.supervisionTimeoutMs,
-      packetsPerInterval: link.packetsPerInterval,
+      phy: link.phy,
+      packetsPerInterval: Math.min(
+        link.packetsPerInterval ?? Number.POSITIVE_INFINITY,
+        packetsPerEvent(link.phy, this.#o.intervalMs, this.llOctets),
+      ),
       lossRate: link.lossRate,
       llOctets: this.llOctets,
       mtu: this.mtu,
       subscribed: this.subscribed,
       txQueued: this.#link.queuedNotifications,
       goodputToCentral: linkGoodput(link, q),
-      goodputToPeripheral: linkGoodput(link, { ...q, aclLength: this.#o.aclLength }),
+      goodputToPeripheral: linkGoodput(link, { ...q, aclLength: this.#o.aclLength, toPeripheral: true }),
       stats: { ...this.#link.stats },
     };
   }

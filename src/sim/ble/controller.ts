@@ -1,6 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../log.js';
 import { AdvertisingChannel } from './advertising-channel.js';
+import {
+  ADV_IND_PAYLOAD,
+  advertisingSurvival,
+  CONNECT_IND_PAYLOAD,
+  type Phy,
+  packetAirUs,
+  packetErrorRate,
+  SENSITIVITY_DBM,
+} from './air-time.js';
 import { CompletedPackets } from './completed-packets.js';
 import { Connection, type ConnectionInfo } from './connection.js';
 import { EventMasks } from './event-masks.js';
@@ -11,6 +20,7 @@ import { intervalUnits } from './link-params.js';
 import { answerLocalInfo } from './local-info.js';
 import type { SimPeripheral } from './peripheral.js';
 import { Scanner } from './scanner.js';
+import { SharedAir } from './shared-air.js';
 import type { SimWorld } from './world.js';
 
 export interface ControllerOptions {
@@ -24,6 +34,11 @@ export interface ControllerOptions {
   aclBufferCount?: number;
   /** LE Data Packet Length Extension: LL PDUs up to 251 bytes. Default true; false keeps every link at 27. */
   dataLengthExtension?: boolean;
+  /**
+   * Receiver sensitivity on the 1M PHY, dBm (the 2M PHY's is 3 dB worse): packets arrive
+   * with the bit errors of their signal's margin over it. Default −95 (see air-time.ts).
+   */
+  sensitivityDbm?: number;
 }
 
 export interface ControllerStats {
@@ -41,6 +56,10 @@ export interface ControllerStats {
   aclDroppedUnknownHandle: number;
   /** Times the host sent ACL data with all announced buffers in use. */
   aclBufferOverruns: number;
+  /** Connection events played on the shared air. */
+  connectionEvents: number;
+  /** Connection events lost because another link's event held the air at their anchor. */
+  connectionEventsSkipped: number;
 }
 
 export interface ControllerEvents {
@@ -59,7 +78,10 @@ const CONNECTION_HANDLE_MAX = 0x0eff;
  * Command", so a host never waits for ever.
  */
 export class HciController extends EventEmitter<ControllerEvents> {
-  readonly #stats: Omit<ControllerStats, 'advertisingReports'> = {
+  readonly #stats: Omit<
+    ControllerStats,
+    'advertisingReports' | 'connectionEvents' | 'connectionEventsSkipped'
+  > = {
     commands: 0,
     unknownCommands: {},
     connections: 0,
@@ -74,10 +96,13 @@ export class HciController extends EventEmitter<ControllerEvents> {
   readonly aclBufferLength: number;
   readonly aclBufferCount: number;
   readonly dataLengthExtension: boolean;
+  readonly sensitivityDbm: number;
   readonly #toHost: (packet: Buffer) => void;
   readonly #hostReady: () => boolean;
   readonly #log: Logger;
   readonly #air: AdvertisingChannel;
+  /** The radio's air: connection events and the scanner's listening share it. */
+  readonly #sharedAir: SharedAir;
   readonly #connections = new Map<number, Connection>();
   readonly #byAddress = new Map<string, Connection>();
   readonly #completed: CompletedPackets;
@@ -106,6 +131,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       aclBufferLength = 251,
       aclBufferCount = 8,
       dataLengthExtension = true,
+      sensitivityDbm = SENSITIVITY_DBM['1m'],
     } = options;
     ev.addressToHci(address);
     if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
@@ -123,6 +149,10 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.aclBufferLength = aclBufferLength;
     this.aclBufferCount = aclBufferCount;
     this.dataLengthExtension = dataLengthExtension;
+    if (!(sensitivityDbm >= -110 && sensitivityDbm <= -40))
+      throw new TypeError('sensitivityDbm must be in -110..-40');
+    this.sensitivityDbm = sensitivityDbm;
+    this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening);
     this.#toHost = toHost;
     this.#hostReady = hostReady;
     this.#completed = new CompletedPackets(toHost);
@@ -136,7 +166,17 @@ export class HciController extends EventEmitter<ControllerEvents> {
   }
 
   get stats(): Readonly<ControllerStats> {
-    return { ...this.#stats, advertisingReports: this.#scanner.reports };
+    return {
+      ...this.#stats,
+      advertisingReports: this.#scanner.reports,
+      connectionEvents: this.#sharedAir.stats.events,
+      connectionEventsSkipped: this.#sharedAir.stats.skipped,
+    };
+  }
+
+  /** The fraction of recent air time the connections left to the scanner and initiator. */
+  get listenFraction(): number {
+    return this.#sharedAir.listenFraction();
   }
 
   get connections(): ConnectionInfo[] {
@@ -169,6 +209,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.#closed = true;
     this.world.off('depart', this.#onDepart);
     this.#completed.close();
+    this.#sharedAir.stop();
   }
 
   // --- commands ---
@@ -368,17 +409,41 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));
   }
 
+  /** The signal's margin over this receiver's sensitivity for one RSSI sample, dB. */
+  #margin(rssi: number, phy: Phy): number {
+    return rssi - (this.sensitivityDbm + (phy === '2m' ? 3 : 0));
+  }
+
+  /** Probability that a packet of `payload` octets of `p` gets through at this margin. */
+  #delivered(p: SimPeripheral, marginDb: number, payload: number): number {
+    const link = this.world.linkFor(p);
+    return (1 - link.lossRate) * (1 - packetErrorRate('1m', marginDb, payload));
+  }
+
   #advertisingEvent(p: SimPeripheral): void {
     const random = this.world.random;
+    const rssi = this.world.rssi(p);
+    // Advertising is on the 1M PHY whatever the links use.
+    const margin = this.#margin(rssi, '1m');
+    const others = this.#air.advertisersInRange - 1;
+    const heard =
+      this.#sharedAir.listenFraction() *
+      this.#delivered(p, margin, ADV_IND_PAYLOAD) *
+      advertisingSurvival(others, packetAirUs('1m', ADV_IND_PAYLOAD), p.advertisingIntervalMs + 5);
+    if (random() >= heard) return;
     if (this.#initiator.hears(p, random)) {
-      this.#establish(p, this.#initiator.take()!);
+      const missed = random() >= this.#delivered(p, margin, CONNECT_IND_PAYLOAD);
+      this.#establish(p, this.#initiator.take()!, missed);
       return;
     }
-    for (const report of this.#scanner.hear(p, this.world.rssi(p), random))
+    // SCAN_REQ (12 octets) and SCAN_RSP (up to 37) must both get through.
+    const scanResponse =
+      random() < this.#delivered(p, margin, 12) * this.#delivered(p, margin, ADV_IND_PAYLOAD);
+    for (const report of this.#scanner.hear(p, rssi, random, scanResponse))
       this.#leEvent(LeSub.AdvertisingReport, report);
   }
 
-  #establish(p: SimPeripheral, pending: PendingConnection): void {
+  #establish(p: SimPeripheral, pending: PendingConnection, missedConnectRequest: boolean): void {
     this.#updateListening();
     const link = this.world.linkFor(p);
     const intervalUnitsInForce = intervalUnits(link.connectionIntervalMs ?? pending.intervalMaxUnits * 1.25);
@@ -393,6 +458,9 @@ export class HciController extends EventEmitter<ControllerEvents> {
         intervalMs: intervalUnitsInForce * 1.25,
         supervisionTimeoutMs: supervisionMs,
         aclLength: this.aclBufferLength,
+        air: this.#sharedAir,
+        marginDb: () => this.#margin(this.world.rssi(p), link.phy),
+        missedConnectRequest,
         log: this.#log,
       },
       {

@@ -79,6 +79,8 @@ export enum Status {
   RemoteUserTerminated = 0x13,
   LocalHostTerminated = 0x16,
   UnsupportedFeature = 0x11,
+  /** The peripheral never answered the connection request (Vol 6 Part B §4.5.2). */
+  ConnectionFailedToBeEstablished = 0x3e,
 }
 
 /** Advertising report event types (Vol 4 Part E §7.7.65.2). */

@@ -1,3 +1,5 @@
+import { eventBudgetUs, exchangeAirUs, PHYS, type Phy } from './air-time.js';
+
 /**
  * How a simulated BLE connection behaves on air. World-wide defaults, overridable per
  * peripheral. All times are simulated.
@@ -9,11 +11,18 @@ export interface LinkParams {
    * A set value stands for the peripheral's preferred interval, which the central accepts.
    */
   connectionIntervalMs?: number;
-  /** LL data PDUs that fit one connection event, in each direction. Default 4. */
-  packetsPerInterval: number;
   /**
-   * Probability that one LL data PDU transmission is lost (each direction, each attempt).
-   * The link layer retransmits it at the next opportunity: loss costs slots, never data.
+   * A cap on the exchanges of one connection event (some controllers stop at a few); each
+   * carries one LL data PDU per direction. Default: none — as many as the event's air time
+   * holds (six full packets at 15 ms on the 1M PHY).
+   */
+  packetsPerInterval?: number;
+  /** Default '1m'. */
+  phy: Phy;
+  /**
+   * Probability that one packet is lost whatever the signal (interference, reflections off
+   * steel), each direction, each attempt; distance adds its own (the receiver's bit errors at
+   * the signal margin). The link layer retransmits: loss costs air, never data.
    */
   lossRate: number;
   /**
@@ -26,12 +35,14 @@ export interface LinkParams {
 }
 
 export const DEFAULT_LINK: Readonly<LinkParams> = {
-  packetsPerInterval: 4,
+  phy: '1m',
   lossRate: 0,
   disconnectRatePerSecond: 0,
 };
 
 export function validateLinkParams(p: Partial<LinkParams>): void {
+  if (p.phy !== undefined && !PHYS.includes(p.phy))
+    throw new TypeError(`phy must be one of ${PHYS.join(', ')}`);
   if (
     p.packetsPerInterval !== undefined &&
     !(Number.isInteger(p.packetsPerInterval) && p.packetsPerInterval >= 1)
@@ -74,31 +85,80 @@ export interface GoodputQuery {
    * where the peripheral segments whole L2CAP PDUs. Default: no host fragmentation.
    */
   aclLength?: number;
+  /** The saturated direction: toward the peripheral (write commands) or the central (notifications, default). */
+  toPeripheral?: boolean;
 }
 
 /**
- * The link's theoretical goodput: bytes per simulated second of ATT value payload (write
- * command or notification values of MTU − 3 bytes) in one direction, when that direction
- * is saturated. Each PDU carries 4 bytes of L2CAP header and 3 of ATT header; a lost LL PDU
- * is sent again, so the expected slots per PDU grow by 1 / (1 − lossRate). Random
- * disconnects are not in it: they cost reconnections, which is the reader's business.
+ * Expected data packets delivered by an event of at most `k` exchanges when each packet is
+ * lost with `p` and two exchanges in a row in which the central heard nothing valid close
+ * the event (Vol 6 Part B §4.5.6). A peripheral that missed the central's packet does not
+ * answer; toward the central, a delivery needs both packets of the exchange; toward the
+ * peripheral, the central's packet alone.
+ */
+export function deliveriesPerEvent(k: number, p: number, toPeripheral: boolean): number {
+  const heard = (1 - p) * (1 - p);
+  const deliveredDeaf = toPeripheral ? (1 - p) * p : 0;
+  let open0 = 1; // alive, last exchange heard
+  let open1 = 0; // alive, one deaf exchange behind
+  let delivered = 0;
+  for (let n = 0; n < k && open0 + open1 > 1e-12; n++) {
+    const alive = open0 + open1;
+    delivered += alive * (heard + deliveredDeaf);
+    const next1 = open0 * (1 - heard);
+    open0 = alive * heard;
+    open1 = next1;
+  }
+  return delivered;
+}
+
+/**
+ * The link's theoretical goodput alone on the air: bytes per simulated second of ATT value
+ * payload (write command or notification values of MTU − 3 bytes) in one direction, when
+ * that direction is saturated and the other sends empty packets. Each ATT PDU carries 4
+ * bytes of L2CAP header and 3 of ATT header and is cut into LL PDUs; connection events are
+ * packed exchange by exchange with each packet's air time on the PHY, within the event's
+ * budget (interval − T_IFS) and the link's cap; loss thins each event's deliveries as
+ * `deliveriesPerEvent` says. Loss from distance and random disconnects are not in
+ * it: the first depends on where the lock is, the second costs reconnections, which is the
+ * reader's business.
  */
 export function linkGoodput(
-  link: Pick<LinkParams, 'packetsPerInterval' | 'lossRate'>,
+  link: Pick<LinkParams, 'packetsPerInterval' | 'lossRate'> & { phy?: Phy },
   q: GoodputQuery,
 ): number {
-  const value = q.attMtu - 3;
+  const phy = link.phy ?? '1m';
   const l2capLength = q.attMtu + 4;
-  let llPdus: number;
+  const fragments: number[] = [];
   if (q.aclLength !== undefined && q.aclLength < l2capLength) {
-    const full = Math.floor(l2capLength / q.aclLength);
-    const rest = l2capLength - full * q.aclLength;
-    llPdus = full * Math.ceil(q.aclLength / q.llOctets) + (rest > 0 ? Math.ceil(rest / q.llOctets) : 0);
+    for (let left = l2capLength; left > 0; left -= q.aclLength) fragments.push(Math.min(left, q.aclLength));
   } else {
-    llPdus = Math.ceil(l2capLength / q.llOctets);
+    fragments.push(l2capLength);
   }
-  const pdusPerSecond = (link.packetsPerInterval * (1 - link.lossRate) * 1000) / q.connectionIntervalMs;
-  return (value * pdusPerSecond) / llPdus;
+  const pieces: number[] = [];
+  for (const f of fragments)
+    for (let left = f; left > 0; left -= q.llOctets) pieces.push(Math.min(left, q.llOctets));
+  // Events cut the sequence of pieces anywhere; enough events average the cut out.
+  const events = 240;
+  const budget = eventBudgetUs(q.connectionIntervalMs);
+  const cap = link.packetsPerInterval ?? Number.POSITIVE_INFINITY;
+  let sent = 0;
+  let delivered = 0;
+  for (let e = 0; e < events; e++) {
+    let used = 0;
+    let k = 0;
+    for (let n = 0; n < cap; n++) {
+      const cost = exchangeAirUs(phy, pieces[(sent + k) % pieces.length]!, 0);
+      if (used + cost > budget) break;
+      used += cost;
+      k++;
+    }
+    sent += k;
+    delivered += deliveriesPerEvent(k, link.lossRate, q.toPeripheral === true);
+  }
+  const attPdus = delivered / pieces.length;
+  const seconds = (events * q.connectionIntervalMs) / 1000;
+  return ((q.attMtu - 3) * attPdus) / seconds;
 }
 
 /** Rounds to the 1.25 ms unit and clamps to the spec's range; returns the interval in units. */

@@ -52,8 +52,12 @@ export class Scanner {
     return Status.Success;
   }
 
-  /** The LE Advertising Report events one advertising event of `p` yields (none when missed). */
-  hear(p: SimPeripheral, rssi: number, random: () => number): Buffer[] {
+  /**
+   * The LE Advertising Report events one advertising event of `p` that reached the radio
+   * yields (none when the scan window missed it). `scanResponse`: whether the SCAN_REQ and
+   * SCAN_RSP of active scanning got through.
+   */
+  hear(p: SimPeripheral, rssi: number, random: () => number, scanResponse = true): Buffer[] {
     if (!this.enabled || random() >= this.#duty) return [];
     const out: Buffer[] = [];
     const type = p.connectable
@@ -63,7 +67,7 @@ export class Scanner {
         : AdvType.AdvNonconnInd;
     const base = { addressType: p.addressType, address: p.address, rssi };
     this.#report(out, { ...base, type, data: p.advertisingData });
-    if (this.#active && p.scanResponseData)
+    if (this.#active && p.scanResponseData && scanResponse)
       this.#report(out, { ...base, type: AdvType.ScanRsp, data: p.scanResponseData });
     return out;
   }

@@ -1,0 +1,193 @@
+import { exchangeAirUs, type Phy, T_IFS_US } from './air-time.js';
+import type { SimClock, SimTimer } from './sim-clock.js';
+
+/** What the shared air needs of a link layer. */
+export interface AirUser {
+  /** Simulated ms of the link's next connection event (its anchor point). */
+  readonly nextEventMs: number;
+  readonly intervalMs: number;
+  readonly phy: Phy;
+  readonly llOctets: number;
+  /** Whether it has anything to send or to hear. */
+  readonly busy: boolean;
+  /** Plays one connection event from `startMs` with at most `budgetUs` of air; returns the air used, µs. */
+  playEvent(startMs: number, budgetUs: number): number;
+  /** Its event at `nextEventMs` did not get the air (another link's event ran over its anchor). */
+  skipEvent(): void;
+  /** Moves the next event to the first anchor at or after `nowMs` (events passed idle are not replayed). */
+  catchUp(nowMs: number): void;
+  /** After a batch of events: tell the host what completed. */
+  flush(): void;
+}
+
+export interface SharedAirStats {
+  /** Connection events that got the air. */
+  events: number;
+  /** Connection events lost because the air was taken at their anchor. */
+  skipped: number;
+}
+
+/** Air a connected link with nothing to send still uses each interval: one empty exchange, µs. */
+function idleEventUs(phy: Phy): number {
+  return exchangeAirUs(phy, 0, 0);
+}
+
+const BUCKET_MS = 10;
+const BUCKETS = 20;
+
+/**
+ * One radio's air, shared by every connection of the controller and by its scanner. All
+ * connection events run on one timeline, in the order of their anchor points; an event
+ * starts when the air is free and must end T_IFS before its link's next anchor. When several
+ * want the air, an event gets at most a fair share of its interval (interval ÷ contenders,
+ * never less than one full exchange), and while the scanner or initiator listens it counts as
+ * one contender: after each event it gets that event's air divided among the busy links.
+ * An event whose anchor passed while the air was taken starts when it frees, unless its next
+ * anchor came first: then it is lost (`stats.skipped`).
+ *
+ * A real central places anchor points so that events of equal intervals tile the air; the
+ * start-when-free rule stands for that scheduler (no event is cut to nothing by a neighbour
+ * whose anchor is a fraction of a packet earlier), so the radio as a whole carries what its
+ * air time allows and no more. Advertisements are heard only in the air the connections
+ * leave: `listenFraction`.
+ */
+export class SharedAir {
+  readonly stats: SharedAirStats = { events: 0, skipped: 0 };
+  readonly #clock: SimClock;
+  readonly #listening: () => boolean;
+  readonly #open = new Set<AirUser>();
+  readonly #busy = new Set<AirUser>();
+  #freeAt = 0;
+  #timer: SimTimer | undefined;
+  #running = false;
+  /** Connection air per 10 ms of simulated time, µs, for the last 200 ms. */
+  readonly #buckets = new Float64Array(BUCKETS);
+  readonly #bucketEpoch = new Float64Array(BUCKETS).fill(-1);
+
+  /** `listening`: whether the scanner or the initiator wants the air now. */
+  constructor(clock: SimClock, listening: () => boolean = () => false) {
+    this.#clock = clock;
+    this.#listening = listening;
+  }
+
+  /** A connection opened: its idle events take air from now on. */
+  open(link: AirUser): void {
+    this.#open.add(link);
+  }
+
+  /** A connection closed. */
+  close(link: AirUser): void {
+    this.#open.delete(link);
+    this.#busy.delete(link);
+  }
+
+  /** `link` has data: it takes part in the air from its next anchor. */
+  want(link: AirUser): void {
+    if (this.#busy.has(link)) return;
+    link.catchUp(this.#clock.monotonic());
+    this.#busy.add(link);
+    if (this.#running) return;
+    this.#schedule();
+  }
+
+  /**
+   * The fraction of the last 200 ms of air the connections left free: the chance that the
+   * scanner (or initiator) was listening when an advertisement went out. Connected links
+   * with nothing to send still take one empty exchange per interval.
+   */
+  listenFraction(): number {
+    const now = this.#clock.monotonic();
+    const span = Math.min(BUCKETS * BUCKET_MS, Math.max(BUCKET_MS, now));
+    const first = Math.floor((now - span) / BUCKET_MS);
+    let usedUs = 0;
+    for (let b = first; b <= Math.floor(now / BUCKET_MS); b++) {
+      const i = ((b % BUCKETS) + BUCKETS) % BUCKETS;
+      if (this.#bucketEpoch[i] === b) usedUs += this.#buckets[i]!;
+    }
+    let idle = 0;
+    for (const link of this.#open)
+      if (!this.#busy.has(link)) idle += idleEventUs(link.phy) / (link.intervalMs * 1000);
+    return Math.max(0, Math.min(1, 1 - usedUs / (span * 1000) - idle));
+  }
+
+  /** Stops the timeline (controller shutdown). */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#busy.clear();
+    this.#open.clear();
+  }
+
+  #startOf(link: AirUser): number {
+    return Math.max(link.nextEventMs, this.#freeAt);
+  }
+
+  #earliest(): AirUser | undefined {
+    let best: AirUser | undefined;
+    for (const link of this.#busy) if (!best || link.nextEventMs < best.nextEventMs) best = link;
+    return best;
+  }
+
+  #schedule(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const next = this.#earliest();
+    if (!next) return;
+    this.#timer = this.#clock.at(() => {
+      this.#timer = undefined;
+      this.#run();
+    }, this.#startOf(next));
+  }
+
+  #run(): void {
+    const now = this.#clock.monotonic();
+    const played = new Set<AirUser>();
+    this.#running = true;
+    try {
+      for (;;) {
+        const link = this.#earliest();
+        if (!link) break;
+        if (!link.busy) {
+          this.#busy.delete(link);
+          continue;
+        }
+        const anchor = link.nextEventMs;
+        const start = this.#startOf(link);
+        if (start > now) break;
+        const lastStartMs = anchor + link.intervalMs - T_IFS_US / 1000;
+        if (start >= lastStartMs) {
+          link.skipEvent();
+          this.stats.skipped++;
+          continue;
+        }
+        const listening = this.#listening();
+        const links = this.#busy.size;
+        const contenders = links + (listening ? 1 : 0);
+        const oneExchangeMs = exchangeAirUs(link.phy, link.llOctets, 0) / 1000;
+        const shareMs = Math.max(oneExchangeMs, link.intervalMs / contenders);
+        const endMs = Math.min(lastStartMs, start + shareMs);
+        const usedUs = link.playEvent(start, (endMs - start) * 1000);
+        played.add(link);
+        this.stats.events++;
+        this.#account(start, usedUs);
+        const scannerTurnUs = listening ? usedUs / links : 0;
+        this.#freeAt = start + (usedUs + scannerTurnUs) / 1000;
+        if (!link.busy) this.#busy.delete(link);
+      }
+    } finally {
+      this.#running = false;
+    }
+    for (const link of played) link.flush();
+    this.#schedule();
+  }
+
+  #account(startMs: number, usedUs: number): void {
+    const b = Math.floor(startMs / BUCKET_MS);
+    const i = b % BUCKETS;
+    if (this.#bucketEpoch[i] !== b) {
+      this.#bucketEpoch[i] = b;
+      this.#buckets[i] = 0;
+    }
+    this.#buckets[i]! += usedUs;
+  }
+}
