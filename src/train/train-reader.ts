@@ -20,7 +20,11 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   linksPerPass?: number;
   /** Pause before the next pass of a lock: base × 2^(pass−1). Default 300 ms. */
   backoffBaseMs?: number;
-  /** A lock not heard for this long of listening has left range. Default 5 s. */
+  /**
+   * A lock not heard for this long of listening has left range. Default 5 s. Once the
+   * train's dwell is known, a lock unheard for longer than the dwell has left as well, whether
+   * the radio listened or not.
+   */
   goneAfterMs?: number;
   /**
    * Connect only to a lock heard within this long of listening. Default 1 s: at 100 ms
@@ -38,6 +42,15 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * nor less than this; before that, the radio's own connect timeout.
    */
   minConnectTimeoutMs?: number;
+  /**
+   * A lock heard weaker than this, dBm, is left to come closer for up to `weakWaitMs` after it
+   * was first heard: at the edge of range most packets are lost, a link there drops or never
+   * gets established, and its failures use up the lock's passes. Default −90 (5 dB above a
+   * typical −95 dBm receiver).
+   */
+  weakRssiDbm?: number;
+  /** How long a weak lock is left to come closer. Default 3 s; 0 connects at once. */
+  weakWaitMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
   trainQuietMs?: number;
   /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
@@ -67,6 +80,8 @@ interface Candidate {
   nextEligibleAt: number;
   checkpoint?: ReadCheckpoint;
   lastError?: CtopError;
+  /** Given up as gone (not heard for `goneAfterMs`) with passes left: heard again, it is read again. */
+  givenUpAsGone?: boolean;
 }
 
 /** Codes after which reading the same device again cannot help. */
@@ -178,10 +193,29 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const goneAfter = this.#o.goneAfterMs ?? 5000;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
-      const gone = this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter;
+      // Unheard for `goneAfter` of listening; or, once the train's dwell is known (it moves),
+      // unheard for longer than a lock stays in range, listening or not — a radio busy
+      // connecting to others must not keep a departed lock queued.
+      const dwell = this.#dwell.dwellMs;
+      const gone =
+        this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter ||
+        (dwell !== undefined && now - c.sighting.lastSeenAt > Math.max(goneAfter, dwell));
       if (gone && !this.#departed.has(address)) {
         this.#departed.add(address);
         this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
+      }
+      if (state === 'failed' && c.givenUpAsGone && !gone && c.passes < (this.#o.passesPerLock ?? 5)) {
+        // Heard again after it was taken for gone: a lock at the edge of range, or one the
+        // radio missed for a while. It is still here, so it is read.
+        c.givenUpAsGone = false;
+        c.nextEligibleAt = now;
+        this.#departed.delete(address);
+        this.#log.info(
+          { lockId: c.sighting.advertisement.lockId },
+          'lock heard again after it was given up as gone',
+        );
+        this.#update(c.sighting, 'retrying', c.lastError ? { error: c.lastError } : {});
+        continue;
       }
       if ((state === 'queued' || state === 'retrying') && gone) {
         const error =
@@ -190,6 +224,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
             'E_BLE_CONNECT',
             `lock ${c.sighting.advertisement.lockId} left range before it was read`,
           );
+        c.givenUpAsGone = true;
         this.#update(c.sighting, 'failed', { error });
       }
     }
@@ -208,16 +243,20 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
 
   /**
    * Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket;
-   * only locks heard lately (a silent one waits until heard again, or is given up as gone).
+   * only locks heard lately (a silent one waits until heard again, or is given up as gone),
+   * and a weak one only once it had a few seconds to come closer.
    */
   #pick(now: number): Candidate | undefined {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
+    const weak = this.#o.weakRssiDbm ?? -90;
+    const weakWait = this.#o.weakWaitMs ?? 3000;
     let best: Candidate | undefined;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
         continue;
       if (this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > heardWithin) continue;
+      if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
       if (!best) {
         best = c;
         continue;

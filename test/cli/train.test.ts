@@ -71,8 +71,9 @@ t.test('ble-sim takes a fractional speed, the range and the radio intervals', as
     /read it with/,
   );
   t.teardown(() => stopCli(sim.child));
-  // 2 × √(90² − 8²) m along the track at 2.78 m/s: a minute in range, more than ten times
-  // what reading the lock takes, however late `train read` starts.
+  // A lock heard to 90 m (a strong signal), 2 × √(90² − 8²) m along the track at 2.78 m/s: a
+  // minute in range, more than ten times what reading the lock takes, however late `train
+  // read` starts.
   t.match(sim.stdout(), /speed 2\.78 m\/s \(10\.0 km\/h\) · range 90 m · each lock in range 64\.5 s/);
   const r = await runCli(
     ['train', 'read', '--hci-uart', link, '--expect', '1', '--quiet-ms', '2500', '--json'],
@@ -91,6 +92,8 @@ t.test('ble-sim refuses a speed, range or interval out of bounds, naming the opt
     [['--range', '5'], /--range must be a number from 10 to 300 m/],
     [['--adv-interval', '10'], /--adv-interval must be a number from 20 to 10240 ms/],
     [['--conn-interval', '5000'], /--conn-interval must be a number from 7\.5 to 4000 ms/],
+    [['--phy', '3m'], /--phy must be one of 1m, 2m, got "3m"/],
+    [['--sensitivity', '-20'], /--sensitivity must be a number from -110 to -40 dBm, got "-20"/],
   ] as const) {
     const r = await runCli(['ble-sim', '--link', join(dir, 'never'), ...args]);
     t.equal(r.code, EXIT_CODES.usage, args.join(' '));

@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, symlinkSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { CtopError } from '../../errors.js';
 import { createLogger } from '../../log.js';
-import { trainPassage } from '../../sim/ble/train.js';
+import { PHYS, type Phy, SENSITIVITY_DBM } from '../../sim/ble/air-time.js';
+import { audibleRange, passageForAudibleRange, trainPassage } from '../../sim/ble/train.js';
 import { startSimulatedTrain } from '../../sim/ble-train.js';
 import { parseInteger, parseNumber, parseRate } from '../parse.js';
+
+function parsePhy(value: string): Phy {
+  if (!(PHYS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--phy must be one of ${PHYS.join(', ')}, got "${value}"`);
+  }
+  return value as Phy;
+}
 
 export function register(program: Command): void {
   program
@@ -27,9 +35,20 @@ export function register(program: Command): void {
     )
     .option(
       '--range <m>',
-      'distance from the antenna at which a lock is heard (the antenna stands 8 m from the track)',
+      "distance from the antenna (8 m from the track) at which a lock's mean signal falls to the receiver's sensitivity; nearer the edge, more packets are lost (default: 27.5 m, a 0 dBm lock and a -95 dBm receiver)",
       parseNumber('--range', 10, 300, ' m'),
-      60,
+    )
+    .option(
+      '--phy <phy>',
+      'PHY of the connections: 1m or 2m (2m: twice the rate, 3 dB less range)',
+      parsePhy,
+      '1m',
+    )
+    .option(
+      '--sensitivity <dBm>',
+      "the gateway receiver's sensitivity on the 1M PHY",
+      parseNumber('--sensitivity', -110, -40, ' dBm'),
+      SENSITIVITY_DBM['1m'],
     )
     .option(
       '--adv-interval <ms>',
@@ -65,6 +84,12 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CtopError('E_FILE', `cannot read --manifest ${opts.manifest}: ${(err as Error).message}`);
       }
+      const audibleM: number = opts.range ?? audibleRange(opts.sensitivity);
+      const passage = {
+        speedMps: opts.speed,
+        startMs: 3000,
+        ...passageForAudibleRange(audibleM, opts.sensitivity),
+      };
       const train = await startSimulatedTrain({
         locks: Array.from({ length: opts.locks }, (_, i) => ({
           lockId: `SSL-SIM-${String(i + 1).padStart(4, '0')}`,
@@ -73,21 +98,22 @@ export function register(program: Command): void {
         timeScale: opts.timeScale,
         seed: opts.seed,
         link: {
+          phy: opts.phy,
           lossRate: opts.loss,
           disconnectRatePerSecond: opts.disconnectRate,
           ...(opts.connInterval === undefined ? {} : { connectionIntervalMs: opts.connInterval }),
         },
-        controller: { maxConnections: opts.maxConnections },
-        passage: { speedMps: opts.speed, rangeM: opts.range, startMs: 3000 },
+        controller: { maxConnections: opts.maxConnections, sensitivityDbm: opts.sensitivity },
+        passage,
         advertisingIntervalMs: opts.advInterval,
         log,
       });
       rmSync(opts.link, { force: true });
       symlinkSync(train.radio.port, opts.link);
-      const { dwellMs } = trainPassage(0, { speedMps: opts.speed, rangeM: opts.range }).presence;
+      const { dwellMs } = trainPassage(0, { speedMps: opts.speed, rangeM: audibleM }).presence;
       process.stdout.write(
         `simulated radio with a train of ${opts.locks} locks at ${opts.link}\n` +
-          `speed ${opts.speed} m/s (${(opts.speed * 3.6).toFixed(1)} km/h) · range ${opts.range} m · each lock in range ${(dwellMs / 1000).toFixed(1)} s\n` +
+          `speed ${opts.speed} m/s (${(opts.speed * 3.6).toFixed(1)} km/h) · range ${Number(audibleM.toFixed(1))} m · each lock in range ${(dwellMs / 1000).toFixed(1)} s · ${opts.phy.toUpperCase()} PHY${opts.phy === '2m' ? ` (its links reach ${audibleRange(opts.sensitivity + 3, passage.rssiAt1mDbm).toFixed(1)} m)` : ''}\n` +
           `read it with: ctop-agent train read --hci-uart ${opts.link} --expect ${opts.locks}\n`,
       );
       await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@ export {
   lockAdvertising,
   uuid128ToLe,
 } from './advertising-data.js';
+export { PHYS, type Phy, SENSITIVITY_DBM } from './air-time.js';
 export { disconnectingApp, echoApp, FloodApp, type FloodAppOptions } from './apps.js';
 export {
   ByteStreamApp,
@@ -21,5 +22,13 @@ export { type Presence, SimPeripheral, type SimPeripheralOptions } from './perip
 export type { SimConnection, SimPeripheralApp } from './peripheral-app.js';
 export { SimClock, type SimClockOptions, SimTimer } from './sim-clock.js';
 export { SimRadio, type SimRadioOptions } from './sim-radio.js';
-export { type LockPassage, type TrainPassage, trainPassage } from './train.js';
+export {
+  audibleRange,
+  DEFAULT_PATH_LOSS_EXPONENT,
+  DEFAULT_RSSI_AT_1M_DBM,
+  type LockPassage,
+  passageForAudibleRange,
+  type TrainPassage,
+  trainPassage,
+} from './train.js';
 export { SimWorld, type SimWorldEvents, type SimWorldOptions } from './world.js';

@@ -248,7 +248,7 @@ export class LinkLayer {
       // An event with nothing to move still has its empty exchange: it keeps the link alive.
       if (n > 0 && centralOctets === 0 && peripheralOctets === 0) break;
       const costUs = exchangeAirUs(this.#phy, centralOctets, peripheralOctets);
-      if (usedUs + costUs > budgetUs) break;
+      if (usedUs + costUs > budgetUs + 1e-6) break; // the budget is a difference of ms: rounding
       usedUs += costUs;
       const centralLost = this.#o.missedConnectRequest === true || lost(centralOctets);
       // A peripheral that missed the central's packet does not answer (Vol 6 Part B §4.5.6).

@@ -56,7 +56,8 @@ export class SharedAir {
   readonly #clock: SimClock;
   readonly #listening: () => boolean;
   readonly #open = new Set<AirUser>();
-  readonly #busy = new Set<AirUser>();
+  /** Links with data, and when each last had the air (or began to want it). */
+  readonly #busy = new Map<AirUser, number>();
   #freeAt = 0;
   #timer: SimTimer | undefined;
   #running = false;
@@ -68,6 +69,11 @@ export class SharedAir {
   constructor(clock: SimClock, listening: () => boolean = () => false) {
     this.#clock = clock;
     this.#listening = listening;
+  }
+
+  /** Where the timeline of played events has reached: the end of the last event, simulated ms. */
+  get playedUntilMs(): number {
+    return this.#freeAt;
   }
 
   /** A connection opened: its idle events take air from now on. */
@@ -84,8 +90,9 @@ export class SharedAir {
   /** `link` has data: it takes part in the air from its next anchor. */
   want(link: AirUser): void {
     if (this.#busy.has(link)) return;
-    link.catchUp(this.#clock.monotonic());
-    this.#busy.add(link);
+    const now = this.#clock.monotonic();
+    link.catchUp(now);
+    this.#busy.set(link, now);
     if (this.#running) return;
     this.#schedule();
   }
@@ -96,7 +103,10 @@ export class SharedAir {
    * with nothing to send still take one empty exchange per interval.
    */
   listenFraction(): number {
-    const now = this.#clock.monotonic();
+    // Batches play events late: while links are busy, the window ends where their timeline
+    // has got to, not at a present whose events have not been played yet.
+    const clockNow = this.#clock.monotonic();
+    const now = this.#busy.size > 0 ? Math.min(clockNow, this.#freeAt) : clockNow;
     const span = Math.min(BUCKETS * BUCKET_MS, Math.max(BUCKET_MS, now));
     const first = Math.floor((now - span) / BUCKET_MS);
     let usedUs = 0;
@@ -122,21 +132,43 @@ export class SharedAir {
     return Math.max(link.nextEventMs, this.#freeAt);
   }
 
-  #earliest(): AirUser | undefined {
+  /**
+   * The link whose event goes next among those that could start by `nowMs`: the one served
+   * least recently, so links take turns and one whose events were lost to others goes first
+   * (a real scheduler raises the priority of a link it skipped); undefined when none can
+   * start yet.
+   */
+  #next(nowMs: number): AirUser | undefined {
     let best: AirUser | undefined;
-    for (const link of this.#busy) if (!best || link.nextEventMs < best.nextEventMs) best = link;
+    let bestSince = Number.POSITIVE_INFINITY;
+    for (const [link, since] of this.#busy) {
+      if (this.#startOf(link) > nowMs) continue;
+      if (since < bestSince) {
+        best = link;
+        bestSince = since;
+      }
+    }
     return best;
+  }
+
+  #earliestStart(): number | undefined {
+    let earliest: number | undefined;
+    for (const link of this.#busy.keys()) {
+      const start = this.#startOf(link);
+      if (earliest === undefined || start < earliest) earliest = start;
+    }
+    return earliest;
   }
 
   #schedule(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    const next = this.#earliest();
-    if (!next) return;
+    const at = this.#earliestStart();
+    if (at === undefined) return;
     this.#timer = this.#clock.at(() => {
       this.#timer = undefined;
       this.#run();
-    }, this.#startOf(next));
+    }, at);
   }
 
   #run(): void {
@@ -145,7 +177,7 @@ export class SharedAir {
     this.#running = true;
     try {
       for (;;) {
-        const link = this.#earliest();
+        const link = this.#next(now);
         if (!link) break;
         if (!link.busy) {
           this.#busy.delete(link);
@@ -153,17 +185,16 @@ export class SharedAir {
         }
         const anchor = link.nextEventMs;
         const start = this.#startOf(link);
-        if (start > now) break;
         const lastStartMs = anchor + link.intervalMs - T_IFS_US / 1000;
-        if (start >= lastStartMs) {
-          link.skipEvent();
+        const oneExchangeMs = exchangeAirUs(link.phy, link.llOctets, 0) / 1000;
+        if (start + oneExchangeMs > lastStartMs) {
+          link.skipEvent(); // not served: it keeps its place in the turn
           this.stats.skipped++;
           continue;
         }
         const listening = this.#listening();
         const links = this.#busy.size;
         const contenders = links + (listening ? 1 : 0);
-        const oneExchangeMs = exchangeAirUs(link.phy, link.llOctets, 0) / 1000;
         const shareMs = Math.max(oneExchangeMs, link.intervalMs / contenders);
         const endMs = Math.min(lastStartMs, start + shareMs);
         const usedUs = link.playEvent(start, (endMs - start) * 1000);
@@ -173,6 +204,7 @@ export class SharedAir {
         const scannerTurnUs = listening ? usedUs / links : 0;
         this.#freeAt = start + (usedUs + scannerTurnUs) / 1000;
         if (!link.busy) this.#busy.delete(link);
+        else if (this.#busy.has(link)) this.#busy.set(link, start);
       }
     } finally {
       this.#running = false;

@@ -1,0 +1,225 @@
+/**
+ * The speed curve (issue 17 item 5): a 110-lock train (16 KiB manifests, 5 % base loss, 0.05
+ * random disconnects per second, a controller with 8 connections, 1M PHY, the simulator's
+ * default signal: heard to ~27.5 m) passes the gateway at 10, 20, 40, 60 and 80 km/h; the
+ * reader's read fraction at each speed, against the physical limit computed from the model in
+ * the same run: the speed above which the air time the train needs exceeds what the radio
+ * carries. Writes var/bench/train-speed.json and docs/train-speed.svg.
+ *
+ * `npm run bench -- train-speed [--speeds 10,40]`
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { readLock } from '../../src/lock/reader.js';
+import { BleRadio } from '../../src/lock/transport/ble-radio.js';
+import { SENSITIVITY_DBM } from '../../src/sim/ble/air-time.js';
+import { linkGoodput } from '../../src/sim/ble/link-params.js';
+import { audibleRange } from '../../src/sim/ble/train.js';
+import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
+import { TrainReader } from '../../src/train/train-reader.js';
+import { type BenchFigure, writeBenchResults } from './lib.js';
+
+const LOCKS = 110;
+const MANIFEST = 16 * 1024;
+const LINK = { connectionIntervalMs: 15, lossRate: 0.05, disconnectRatePerSecond: 0.05 };
+const CONNECTIONS = 8;
+/** Two 40-ft containers per wagon, wagons 15 m apart (the simulator's default geometry). */
+const LOCKS_PER_METRE = 2 / 15;
+const LATERAL_M = 8;
+
+const speedsArg = process.argv.indexOf('--speeds');
+const SPEEDS_KMH = speedsArg > 0 ? process.argv[speedsArg + 1]!.split(',').map(Number) : [10, 20, 40, 60, 80];
+
+/**
+ * Bytes one lock's read moves on air toward the gateway, measured: a standing lock read in
+ * full, counted at the link layer (L2CAP payload of every notification).
+ */
+async function airBytesPerLock(): Promise<number> {
+  const train = await startSimulatedTrain({
+    locks: [
+      {
+        lockId: 'SSL-SPEED-0000',
+        manifest: randomBytes(MANIFEST),
+        peripheral: { presence: {}, rssiDbm: -60 },
+      },
+    ],
+    link: { connectionIntervalMs: 15 },
+    timeScale: 4,
+  });
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  try {
+    await radio.startScanning();
+    while (radio.sightings.size === 0) await new Promise((r) => setTimeout(r, 20));
+    await radio.stopScanning();
+    const address = [...radio.sightings.keys()][0]!;
+    let bytes = 0;
+    train.radio.emulator.controller.on('disconnect', (info) => {
+      bytes += info.stats.bytesToCentral;
+    });
+    const result = await readLock({
+      open: () => radio.open(address),
+      gatewayId: 'BENCH',
+      clock: train.world.clock,
+    });
+    if (result.outcome !== 'complete') throw new Error(`standing read failed: ${result.error?.code}`);
+    await radio.close();
+    await new Promise((r) => setTimeout(r, 100));
+    return bytes;
+  } finally {
+    await radio.close();
+    await train.close();
+  }
+}
+
+async function passAt(kmh: number) {
+  const locks: TrainLockSpec[] = Array.from({ length: LOCKS }, (_, i) => ({
+    lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
+    manifest: randomBytes(MANIFEST),
+  }));
+  const train = await startSimulatedTrain({
+    locks,
+    link: LINK,
+    timeScale: 4,
+    seed: 17,
+    controller: { maxConnections: CONNECTIONS },
+    passage: { speedMps: kmh / 3.6 },
+  });
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  const reader = new TrainReader({
+    radio,
+    gatewayId: 'BENCH',
+    maxConcurrent: CONNECTIONS,
+    expected: LOCKS,
+    clock: train.world.clock,
+  });
+  const wallStart = performance.now();
+  try {
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    const reasons: Record<string, number> = {};
+    for (const f of summary.failed) reasons[f.code] = (reasons[f.code] ?? 0) + 1;
+    const stats = train.radio.emulator.controller.stats;
+    return {
+      kmh,
+      read: summary.read,
+      failed: summary.failed.length,
+      missing: summary.missing,
+      reasons,
+      simSeconds: summary.durationMs / 1000,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      disconnections: stats.disconnections,
+      connectionEventsSkipped: stats.connectionEventsSkipped,
+    };
+  } finally {
+    await reader.stop();
+    await radio.close();
+    await train.close();
+  }
+}
+
+/** Read fraction against speed, with the physical limit and 80 % of it marked. */
+function speedCurveSvg(points: Array<{ kmh: number; fraction: number }>, limitKmh: number): string {
+  const w = 640;
+  const h = 400;
+  const left = 60;
+  const right = 20;
+  const top = 30;
+  const bottom = 50;
+  const maxKmh = Math.max(100, Math.ceil((limitKmh * 1.1) / 20) * 20);
+  const x = (kmh: number) => left + (kmh / maxKmh) * (w - left - right);
+  const y = (f: number) => top + (1 - f) * (h - top - bottom);
+  const ticksX = Array.from({ length: maxKmh / 20 + 1 }, (_, i) => i * 20);
+  const ticksY = [0, 0.25, 0.5, 0.75, 0.9, 1];
+  const path = points
+    .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.kmh).toFixed(1)},${y(p.fraction).toFixed(1)}`)
+    .join(' ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">
+<rect width="${w}" height="${h}" fill="#fff"/>
+<text x="${w / 2}" y="18" text-anchor="middle" font-size="14">110-lock train, 16 KiB manifests, 8 connections, 1M PHY, 5 % loss: locks read vs speed</text>
+${ticksY.map((f) => `<line x1="${left}" x2="${w - right}" y1="${y(f)}" y2="${y(f)}" stroke="#ddd"/><text x="${left - 6}" y="${y(f) + 4}" text-anchor="end">${Math.round(f * 100)} %</text>`).join('\n')}
+${ticksX.map((k) => `<text x="${x(k)}" y="${h - bottom + 18}" text-anchor="middle">${k}</text>`).join('\n')}
+<text x="${w / 2}" y="${h - 10}" text-anchor="middle">train speed, km/h</text>
+<line x1="${x(limitKmh)}" x2="${x(limitKmh)}" y1="${top}" y2="${h - bottom}" stroke="#c00" stroke-width="2"/>
+<text x="${x(limitKmh) - 4}" y="${top + 14}" text-anchor="end" fill="#c00">physical limit ${limitKmh.toFixed(0)} km/h</text>
+<line x1="${x(limitKmh * 0.8)}" x2="${x(limitKmh * 0.8)}" y1="${top}" y2="${h - bottom}" stroke="#c00" stroke-dasharray="4 4"/>
+<text x="${x(limitKmh * 0.8) - 4}" y="${top + 30}" text-anchor="end" fill="#c00">80 %</text>
+<line x1="${left}" x2="${left}" y1="${top}" y2="${h - bottom}" stroke="#000"/>
+<line x1="${left}" x2="${w - right}" y1="${h - bottom}" y2="${h - bottom}" stroke="#000"/>
+<path d="${path}" fill="none" stroke="#06c" stroke-width="2"/>
+${points.map((p) => `<circle cx="${x(p.kmh).toFixed(1)}" cy="${y(p.fraction).toFixed(1)}" r="4" fill="#06c"/><text x="${x(p.kmh).toFixed(1)}" y="${(y(p.fraction) - 8).toFixed(1)}" text-anchor="middle">${(p.fraction * 100).toFixed(0)} %</text>`).join('\n')}
+</svg>
+`;
+}
+
+const perLockBytes = await airBytesPerLock();
+// The radio's ceiling toward the gateway: one saturated link alone, at the base loss.
+const capacity = linkGoodput(
+  { phy: '1m', lossRate: LINK.lossRate },
+  { attMtu: 247, llOctets: 251, connectionIntervalMs: LINK.connectionIntervalMs },
+);
+// Value bytes are 244 of every 251 on air at this MTU; the measured bytes are L2CAP payload.
+const perLockValueBytes = (perLockBytes * 244) / 251;
+const audibleM = audibleRange(SENSITIVITY_DBM['1m']);
+const alongM = 2 * Math.sqrt(audibleM * audibleM - LATERAL_M * LATERAL_M);
+// The train needs locks-per-second × bytes-per-lock of air; it may not exceed the ceiling.
+// Each lock must also fit its own time in range (alongM ÷ speed) alone: far above, at this size.
+const limitFlow = capacity / (LOCKS_PER_METRE * perLockValueBytes);
+const limitDwell = (capacity * alongM) / perLockValueBytes;
+const limitMps = Math.min(limitFlow, limitDwell);
+const limitKmh = limitMps * 3.6;
+
+const runs = [];
+for (const kmh of SPEEDS_KMH) {
+  const r = await passAt(kmh);
+  console.log(
+    `${kmh} km/h: read ${r.read}/${LOCKS}, failed ${r.failed} ${JSON.stringify(r.reasons)}, never heard ${r.missing}; ${r.simSeconds.toFixed(0)} sim-s (${r.wallSeconds.toFixed(0)} wall-s)`,
+  );
+  runs.push(r);
+}
+
+const goalFor = (kmh: number): { goal: string; ok: (f: number) => boolean } | undefined => {
+  if (kmh <= 20) return { goal: '= 1.00', ok: (f) => f === 1 };
+  if (kmh <= 40) return { goal: '>= 0.95', ok: (f) => f >= 0.95 };
+  if (kmh <= 0.8 * limitKmh)
+    return { goal: '>= 0.90 (at most 80 % of the physical limit)', ok: (f) => f >= 0.9 };
+  return undefined;
+};
+const figures: BenchFigure[] = runs.map((r) => {
+  const fraction = r.read / LOCKS;
+  const goal = goalFor(r.kmh);
+  return {
+    name: `train of ${LOCKS} locks at ${r.kmh} km/h (${((r.kmh / limitKmh) * 100).toFixed(0)} % of the physical limit): locks read`,
+    value: r.read,
+    unit: 'locks',
+    baseline: { name: 'locks on the train', value: LOCKS, unit: 'locks' },
+    ratio: fraction,
+    ratioMeaning: 'read fraction',
+    ...(goal ? { goal: goal.goal, met: goal.ok(fraction) } : {}),
+  };
+});
+figures.push({
+  name: 'physical limit: the speed at which the train needs all the air the radio carries',
+  value: limitKmh,
+  unit: 'km/h',
+  baseline: {
+    name: 'radio ceiling toward the gateway (1M PHY, 15 ms, 5 % loss)',
+    value: capacity,
+    unit: 'B/s',
+  },
+  ratio: perLockValueBytes / capacity,
+  ratioMeaning: `seconds of the whole radio per lock (${perLockValueBytes.toFixed(0)} B each, ${LOCKS_PER_METRE.toFixed(3)} locks per metre)`,
+});
+writeBenchResults('train-speed', figures, {
+  runs,
+  perLockBytes,
+  capacity,
+  audibleM,
+  limit: { kmh: limitKmh, byFlowKmh: limitFlow * 3.6, byDwellKmh: limitDwell * 3.6 },
+});
+const svg = speedCurveSvg(
+  runs.map((r) => ({ kmh: r.kmh, fraction: r.read / LOCKS })),
+  limitKmh,
+);
+writeFileSync(new URL('../../docs/train-speed.svg', import.meta.url), svg);
+console.log('→ docs/train-speed.svg');

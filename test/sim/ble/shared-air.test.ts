@@ -1,0 +1,133 @@
+import t from 'tap';
+import { packetsPerEvent } from '../../../src/sim/ble/air-time.js';
+import { LinkLayer } from '../../../src/sim/ble/link-layer.js';
+import { SharedAir } from '../../../src/sim/ble/shared-air.js';
+import { SimClock } from '../../../src/sim/ble/sim-clock.js';
+import { seededRandom } from '../../../src/sim/prng.js';
+
+/** `count` links on one radio, each with its peripheral flooding full notifications. */
+function radio(
+  count: number,
+  o: { listening?: boolean; marginDb?: () => number; supervision?: boolean } = {},
+) {
+  const clock = new SimClock({ timeScale: 50 });
+  const listening = o.listening ?? false;
+  const air = new SharedAir(clock, () => listening);
+  const random = seededRandom(9);
+  const delivered = new Array<number>(count).fill(0);
+  const lost: boolean[] = [];
+  const links = Array.from({ length: count }, (_, i) => {
+    const link: LinkLayer = new LinkLayer(
+      {
+        clock,
+        random,
+        intervalMs: 15,
+        lossRate: 0,
+        llOctets: 251,
+        air,
+        ...(o.marginDb ? { marginDb: o.marginDb } : {}),
+        ...(o.supervision ? { supervisionTimeoutMs: 420 } : {}),
+      },
+      {
+        toPeripheral: () => {},
+        centralReady: () => true,
+        toCentral: () => {
+          delivered[i]!++;
+          link.fromPeripheral(Buffer.alloc(251), false);
+        },
+        completed: () => {},
+        txRoom: () => {},
+        lost: (established) => lost.push(established),
+      },
+    );
+    return link;
+  });
+  return { clock, air, links, delivered, lost };
+}
+
+/**
+ * Floods for about `simMs` and returns each link's packets per simulated second over the
+ * events that were played: a batch may wake late, so the span is the air's own timeline.
+ */
+async function run(r: ReturnType<typeof radio>, simMs: number): Promise<number[]> {
+  const start = r.clock.monotonic();
+  for (const link of r.links) for (let k = 0; k < 4; k++) link.fromPeripheral(Buffer.alloc(251), false);
+  await r.clock.sleep(simMs);
+  const seconds = (r.air.playedUntilMs - start) / 1000;
+  const rates = r.delivered.map((d) => d / seconds);
+  for (const link of r.links) link.stop();
+  return rates;
+}
+
+const PER_SECOND_ALONE = (packetsPerEvent('1m', 15, 251) * 1000) / 15; // 400 full packets/s
+
+t.test('one link alone carries what its events hold: six full packets per 15 ms', async (t) => {
+  const r = radio(1);
+  const [d] = await run(r, 3000);
+  t.ok(d! > PER_SECOND_ALONE * 0.97 && d! <= PER_SECOND_ALONE * 1.01, `${d!.toFixed(0)} packets/s`);
+});
+
+t.test('eight links share one radio: together no more than it carries, each a fair part', async (t) => {
+  const r = radio(8);
+  const d = await run(r, 3000);
+  const total = d.reduce((a, b) => a + b, 0);
+  t.ok(
+    total <= PER_SECOND_ALONE * 1.01,
+    `together ${total.toFixed(0)} packets/s ≤ one radio's ${PER_SECOND_ALONE}`,
+  );
+  t.ok(total >= PER_SECOND_ALONE * 0.9, `and the air is used: ${total.toFixed(0)}`);
+  for (const [i, x] of d.entries()) {
+    const share = x / (total / 8);
+    t.ok(share > 0.7 && share < 1.3, `link ${i}: ${share.toFixed(2)} of an equal share`);
+  }
+  t.ok(r.air.stats.skipped > 0, 'events that found the air taken were lost');
+});
+
+t.test('the scanner keeps a share of the air while links are busy', async (t) => {
+  const one = radio(1, { listening: true });
+  const busy = radio(8, { listening: true });
+  for (const r of [one, busy]) for (const link of r.links) link.fromPeripheral(Buffer.alloc(251), false);
+  await Promise.all([one.clock.sleep(1000), busy.clock.sleep(1000)]);
+  const fOne = one.air.listenFraction();
+  const fBusy = busy.air.listenFraction();
+  for (const r of [one, busy]) for (const link of r.links) link.stop();
+  // One busy link and the scanner: about half each; eight and the scanner: about a ninth,
+  // and what is left at the end of an interval where no full exchange fits before the anchors.
+  t.ok(fOne > 0.4 && fOne < 0.6, `one link: the scanner hears ${fOne.toFixed(2)} of the time`);
+  t.ok(fBusy > 0.08 && fBusy < 0.25, `eight links: ${fBusy.toFixed(2)}`);
+  const idle = radio(1, { listening: true });
+  t.ok(idle.air.listenFraction() > 0.95, 'an idle link leaves nearly all the air');
+  idle.links[0]!.stop();
+});
+
+t.test('a lock beyond the edge of range: the connection is never established (0x3E)', async (t) => {
+  const r = radio(1, { marginDb: () => -10, supervision: true });
+  await r.clock.sleep(300);
+  t.same(r.lost, [false], 'lost before any packet was heard');
+  t.equal(r.delivered[0], 0);
+});
+
+t.test('a link whose lock moves out of range is lost after the supervision timeout', async (t) => {
+  let margin = 20;
+  const r = radio(1, { marginDb: () => margin, supervision: true });
+  r.links[0]!.fromPeripheral(Buffer.alloc(251), false);
+  await r.clock.sleep(300);
+  t.same(r.lost, [], 'in range: alive');
+  t.ok(r.delivered[0]! > 0);
+  margin = -10;
+  const gone = r.clock.monotonic();
+  while (r.lost.length === 0) await r.clock.sleep(20);
+  t.same(r.lost, [true]);
+  t.ok(r.clock.monotonic() - gone >= 420, 'not before the supervision timeout');
+});
+
+t.test('at the edge of range packets are lost and repeated, none corrupted or dropped', async (t) => {
+  const r = radio(1, { marginDb: () => 1 });
+  const [d] = await run(r, 2000);
+  const stats = r.links[0]!.stats;
+  t.ok(
+    stats.pdusLost > stats.pdusDelivered * 0.2,
+    `lost ${stats.pdusLost}, delivered ${stats.pdusDelivered}`,
+  );
+  t.ok(d! < PER_SECOND_ALONE * 0.8, `slower than in the clear: ${d!.toFixed(0)} packets/s`);
+});
