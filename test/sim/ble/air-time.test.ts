@@ -55,7 +55,7 @@ t.test('bit and packet errors at the sensitivity match its definition', async (t
   t.equal(packetErrorRate('1m', Number.POSITIVE_INFINITY, 251), 0);
 });
 
-t.test('packet errors grow as the margin falls and as the packet grows', async (t) => {
+t.test('packet errors grow as the margin falls and as the packet grows', async () => {
   fc.assert(
     fc.property(
       fc.double({ min: -10, max: 20, noNaN: true }),
