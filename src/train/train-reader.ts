@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
 import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from '../lock/reader.js';
 import type { SessionOptions } from '../lock/session.js';
+import type { BleLink } from '../lock/transport/ble-link.js';
 import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
 import { type Logger, silentLogger } from '../log.js';
 import { DwellEstimate } from './dwell.js';
@@ -35,8 +36,9 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    */
   connectHeardWithinMs?: number;
   /**
-   * The shortest connect timeout given to a lock about to leave range. Default 2 s: a lock in
-   * range answers a connection request within a few advertising and connection intervals.
+   * The shortest connect timeout given to a lock about to leave range, and the timeout of a
+   * read's further links after a drop. Default 2 s: a lock in range answers a connection
+   * request within a few advertising and connection intervals.
    * Once three locks of a train have left, a connection attempt waits no longer than the time
    * the lock has left (the train's dwell, learnt from those, minus the lock's time in range),
    * nor less than this; before that, the radio's own connect timeout.
@@ -49,8 +51,13 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * typical −95 dBm receiver).
    */
   weakRssiDbm?: number;
-  /** How long a weak lock is left to come closer. Default 3 s; 0 connects at once. */
+  /** How long a weak lock is left to come closer. Default 1 s (10 m at 36 km/h); 0 connects at once. */
   weakWaitMs?: number;
+  /**
+   * Listening the radio gets between two connection attempts, ms. Default 250: a few
+   * advertising intervals, so the rest of the train is heard however many attempts fail.
+   */
+  listenBetweenAttemptsMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
   trainQuietMs?: number;
   /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
@@ -112,6 +119,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #dwell = new DwellEstimate();
   readonly #departed = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Connection attempts under way (until connected or failed, not through the GATT set-up),
+   * a read about to make its first counted from its start.
+   */
+  #opening = 0;
+  /** Listening time when the last connection attempt ended. */
+  #listenedAtAttemptEnd = Number.NEGATIVE_INFINITY;
   #lastHeardNew = 0;
   #running = false;
   #idle: Promise<void> = Promise.resolve();
@@ -229,7 +243,16 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       }
     }
     const max = this.#o.maxConcurrent ?? 5;
-    while (this.#active.size < max) {
+    // One connection attempt at a time: noble queues the rest, and a queued attempt would go
+    // out seconds later, to a lock that may have left, with its timeout already running.
+    // And never blind: between attempts the radio listens a while, or a run of attempts to
+    // locks that have left keeps it deaf to the rest of the train.
+    const listenBetween = this.#o.listenBetweenAttemptsMs ?? 250;
+    while (
+      this.#active.size < max &&
+      this.#opening === 0 &&
+      this.#o.radio.listenedMs() - this.#listenedAtAttemptEnd >= listenBetween
+    ) {
       const next = this.#pick(now);
       if (!next) break;
       this.#read(next);
@@ -249,13 +272,16 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   #pick(now: number): Candidate | undefined {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
     const weak = this.#o.weakRssiDbm ?? -90;
-    const weakWait = this.#o.weakWaitMs ?? 3000;
+    const weakWait = this.#o.weakWaitMs ?? 1000;
     let best: Candidate | undefined;
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
         continue;
       if (this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > heardWithin) continue;
+      // A moving train (its dwell is known): heard within the last second by the clock too —
+      // a second of listening may be many seconds ago when the radio was busy connecting.
+      if (this.#dwell.dwellMs !== undefined && now - c.sighting.lastSeenAt > heardWithin) continue;
       if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
       if (!best) {
         best = c;
@@ -278,9 +304,34 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#o.signal?.addEventListener('abort', abort, { once: true });
     this.#update(c.sighting, 'connecting');
     const pinned = this.#o.pinnedKeyFor?.(lockId);
+    // Counted from now: readLock asks for its first link asynchronously.
+    this.#opening++;
+    let firstOpen = true;
+    const settleFirst = () => {
+      if (!firstOpen) return;
+      firstOpen = false;
+      this.#opening--;
+    };
     const run = readLock({
       ...this.#o,
-      open: () => this.#o.radio.open(address, this.#connectOptions(c)),
+      open: async () => {
+        const again = !firstOpen;
+        if (again) this.#opening++;
+        firstOpen = false;
+        let over = false;
+        const attemptOver = () => {
+          if (over) return;
+          over = true;
+          this.#opening--;
+          this.#listenedAtAttemptEnd = this.#o.radio.listenedMs();
+          queueMicrotask(() => this.#tick());
+        };
+        try {
+          return await this.#open(c, again, attemptOver);
+        } finally {
+          attemptOver();
+        }
+      },
       attempts: this.#o.linksPerPass ?? 2,
       log: this.#log,
       clock: this.#clock,
@@ -295,6 +346,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       .then((result) => this.#finished(c, result))
       .catch((err: unknown) => this.#log.error({ err }, 'train reader bug: a read threw'))
       .finally(() => {
+        settleFirst();
         this.#o.signal?.removeEventListener('abort', abort);
         this.#controllers.delete(controller);
         this.#active.delete(address);
@@ -303,11 +355,38 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#idle = Promise.all([this.#idle, run]).then(() => undefined);
   }
 
+  /**
+   * A link to the lock — unless the train moves and the lock has not been heard for a second
+   * (a reconnection after a drop, a read's second link): a connection to a lock that has left
+   * waits out its timeout with the radio deaf while the rest of the train passes unheard.
+   */
+  #open(c: Candidate, again: boolean, attemptOver: () => void): Promise<BleLink> {
+    const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
+    const silentMs = this.#clock.monotonic() - c.sighting.lastSeenAt;
+    if (this.#dwell.dwellMs !== undefined && silentMs > heardWithin) {
+      return Promise.reject(
+        new CtopError(
+          'E_BLE_CONNECT',
+          `lock ${c.sighting.advertisement.lockId} not heard for ${Math.round(silentMs)} ms of a moving train: not connecting`,
+          { details: { address: c.sighting.address, silentMs: Math.round(silentMs) } },
+        ),
+      );
+    }
+    return this.#o.radio.open(c.sighting.address, {
+      ...this.#connectOptions(c, again),
+      onAttemptOver: attemptOver,
+    });
+  }
+
   /** A connect timeout that fits the time the lock has left in range, once the train's dwell is known. */
-  #connectOptions(c: Candidate): { connectTimeoutMs?: number } {
+  #connectOptions(c: Candidate, again: boolean): { connectTimeoutMs?: number } {
+    const min = this.#o.minConnectTimeoutMs ?? 2000;
     const left = this.#dwell.timeLeftMs(this.#clock.monotonic() - c.sighting.firstSeenAt);
+    // A link again within the same read, after a drop: a lock still in range answers within
+    // a few advertising intervals; one that dropped because it left never does.
+    if (again && (left === undefined || left > min)) return { connectTimeoutMs: min };
     if (left === undefined) return {};
-    const connectTimeoutMs = Math.max(this.#o.minConnectTimeoutMs ?? 2000, Math.round(left));
+    const connectTimeoutMs = Math.max(min, Math.round(left));
     this.#log.debug(
       { lockId: c.sighting.advertisement.lockId, connectTimeoutMs },
       'connect timeout fitted to the time left in range',

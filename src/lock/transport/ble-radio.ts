@@ -52,6 +52,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   readonly #sightings = new Map<string, LockSighting>();
   #scanning = false;
   #closed = false;
+  /** A scan start sent and not yet confirmed. */
+  #scanStarting: Promise<void> | undefined;
   /** Connection attempts under way: noble stops scanning for them, so it resumes only after the last. */
   #connecting = 0;
   #listening = false;
@@ -119,12 +121,22 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
 
   /**
    * Opens a link to a lock heard at `address`. `connectTimeoutMs` shortens the radio's connect
-   * timeout for this attempt (a lock about to leave range), never lengthens it.
+   * timeout for this attempt (a lock about to leave range), never lengthens it;
+   * `onAttemptOver` is called once the connection attempt is over (connected or not), before
+   * the GATT set-up.
    */
-  async open(address: string, options: { connectTimeoutMs?: number } = {}): Promise<BleLink> {
+  async open(
+    address: string,
+    options: { connectTimeoutMs?: number; onAttemptOver?: () => void } = {},
+  ): Promise<BleLink> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
       throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
+    // noble stops scanning before it connects only once it has seen scanning start; a
+    // connection asked for while a scan start is in flight goes out first — with an HCI Reset
+    // when no link is up, which ends the scan the controller then reports started: the
+    // radio would believe it listens while deaf.
+    if (this.#scanStarting) await this.#scanStarting;
     this.#connecting++;
     let connected = false;
     const attemptOver = () => {
@@ -132,6 +144,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       connected = true;
       this.#connecting--;
       this.#resumeScanning();
+      options.onAttemptOver?.();
     };
     try {
       const linkOptions =
@@ -159,8 +172,12 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    */
   #resumeScanning(): void {
     if (this.#connecting > 0 || !this.#scanning || this.#closed) return;
-    this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
+    const starting = this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
       this.#log.warn({ err: err.message }, 'could not resume scanning');
+    });
+    this.#scanStarting = starting;
+    void starting.finally(() => {
+      if (this.#scanStarting === starting) this.#scanStarting = undefined;
     });
   }
 
