@@ -54,8 +54,9 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   /** How long a weak lock is left to come closer. Default 1 s (10 m at 36 km/h); 0 connects at once. */
   weakWaitMs?: number;
   /**
-   * Listening the radio gets between two connection attempts, ms. Default 250: a few
-   * advertising intervals, so the rest of the train is heard however many attempts fail.
+   * Listening the radio gets after a connection attempt that failed, before the next, ms.
+   * Default 250: a few advertising intervals, so the rest of the train is heard however many
+   * attempts fail.
    */
   listenBetweenAttemptsMs?: number;
   /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
@@ -124,7 +125,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * a read about to make its first counted from its start.
    */
   #opening = 0;
-  /** Listening time when the last connection attempt ended. */
+  /** Listening time when the last connection attempt that failed ended. */
   #listenedAtAttemptEnd = Number.NEGATIVE_INFINITY;
   #lastHeardNew = 0;
   #running = false;
@@ -245,8 +246,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const max = this.#o.maxConcurrent ?? 5;
     // One connection attempt at a time: noble queues the rest, and a queued attempt would go
     // out seconds later, to a lock that may have left, with its timeout already running.
-    // And never blind: between attempts the radio listens a while, or a run of attempts to
-    // locks that have left keeps it deaf to the rest of the train.
+    // And never blind: after an attempt that did not connect the radio listens a while, or a
+    // run of attempts to locks that have left keeps it deaf to the rest of the train.
     const listenBetween = this.#o.listenBetweenAttemptsMs ?? 250;
     while (
       this.#active.size < max &&
@@ -319,17 +320,17 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         if (again) this.#opening++;
         firstOpen = false;
         let over = false;
-        const attemptOver = () => {
+        const attemptOver = (connected: boolean) => {
           if (over) return;
           over = true;
           this.#opening--;
-          this.#listenedAtAttemptEnd = this.#o.radio.listenedMs();
+          if (!connected) this.#listenedAtAttemptEnd = this.#o.radio.listenedMs();
           queueMicrotask(() => this.#tick());
         };
         try {
           return await this.#open(c, again, attemptOver);
         } finally {
-          attemptOver();
+          attemptOver(false);
         }
       },
       attempts: this.#o.linksPerPass ?? 2,
@@ -360,7 +361,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * (a reconnection after a drop, a read's second link): a connection to a lock that has left
    * waits out its timeout with the radio deaf while the rest of the train passes unheard.
    */
-  #open(c: Candidate, again: boolean, attemptOver: () => void): Promise<BleLink> {
+  #open(c: Candidate, again: boolean, attemptOver: (connected: boolean) => void): Promise<BleLink> {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
     const silentMs = this.#clock.monotonic() - c.sighting.lastSeenAt;
     if (this.#dwell.dwellMs !== undefined && silentMs > heardWithin) {

@@ -122,12 +122,12 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   /**
    * Opens a link to a lock heard at `address`. `connectTimeoutMs` shortens the radio's connect
    * timeout for this attempt (a lock about to leave range), never lengthens it;
-   * `onAttemptOver` is called once the connection attempt is over (connected or not), before
-   * the GATT set-up.
+   * `onAttemptOver` is called once the connection attempt is over, with whether it connected
+   * (before the GATT set-up).
    */
   async open(
     address: string,
-    options: { connectTimeoutMs?: number; onAttemptOver?: () => void } = {},
+    options: { connectTimeoutMs?: number; onAttemptOver?: (connected: boolean) => void } = {},
   ): Promise<BleLink> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
@@ -139,12 +139,12 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     if (this.#scanStarting) await this.#scanStarting;
     this.#connecting++;
     let connected = false;
-    const attemptOver = () => {
+    const attemptOver = (linked: boolean) => {
       if (connected) return;
       connected = true;
       this.#connecting--;
       this.#resumeScanning();
-      options.onAttemptOver?.();
+      options.onAttemptOver?.(linked);
     };
     try {
       const linkOptions =
@@ -157,9 +157,9 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
                 this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
               ),
             };
-      return await BleLink.open(peripheral, linkOptions, attemptOver);
+      return await BleLink.open(peripheral, linkOptions, () => attemptOver(true));
     } finally {
-      attemptOver();
+      attemptOver(false);
     }
   }
 
