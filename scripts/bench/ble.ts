@@ -14,23 +14,20 @@ import { readLock } from '../../src/lock/reader.js';
 import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
+import { standingLock } from '../lib/standing-lock.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 
 const LINK = { connectionIntervalMs: 15 };
 const STANDING = { presence: {}, rssiDbm: -60 } as const;
 
 async function oneLockRead(size: number, read: { window: number; chunk: number }) {
-  const train = await startSimulatedTrain({
-    locks: [{ lockId: 'SSL-BENCH-0001', manifest: randomBytes(size), peripheral: STANDING }],
+  const { train, radio, address, close } = await standingLock({
+    lockId: 'SSL-BENCH-0001',
+    manifest: randomBytes(size),
     link: LINK,
     timeScale: 1,
   });
-  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
   try {
-    await radio.startScanning();
-    while (radio.sightings.size === 0) await new Promise((r) => setTimeout(r, 20));
-    await radio.stopScanning();
-    const address = [...radio.sightings.keys()][0]!;
     const clock = train.world.clock;
     let manifestStart = 0;
     let capacity = 0;
@@ -54,8 +51,7 @@ async function oneLockRead(size: number, read: { window: number; chunk: number }
     const seconds = (manifestEnd - manifestStart) / 1000;
     return { goodput: size / seconds, capacity, seconds };
   } finally {
-    await radio.close();
-    await train.close();
+    await close();
   }
 }
 

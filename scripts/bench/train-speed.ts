@@ -18,6 +18,7 @@ import { audibleRange } from '../../src/sim/ble/train.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { speedCurveSvg } from '../lib/speed-curve-svg.js';
+import { standingLock } from '../lib/standing-lock.js';
 import { type BenchFigure, writeBenchResults } from './lib.js';
 
 const LOCKS = 110;
@@ -36,23 +37,13 @@ const SPEEDS_KMH = speedsArg > 0 ? process.argv[speedsArg + 1]!.split(',').map(N
  * full, counted at the link layer (L2CAP payload of every notification).
  */
 async function airBytesPerLock(): Promise<number> {
-  const train = await startSimulatedTrain({
-    locks: [
-      {
-        lockId: 'SSL-SPEED-0000',
-        manifest: randomBytes(MANIFEST),
-        peripheral: { presence: {}, rssiDbm: -60 },
-      },
-    ],
+  const { train, radio, address, close } = await standingLock({
+    lockId: 'SSL-SPEED-0000',
+    manifest: randomBytes(MANIFEST),
     link: { connectionIntervalMs: 15 },
     timeScale: 4,
   });
-  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
   try {
-    await radio.startScanning();
-    while (radio.sightings.size === 0) await new Promise((r) => setTimeout(r, 20));
-    await radio.stopScanning();
-    const address = [...radio.sightings.keys()][0]!;
     let bytes = 0;
     train.radio.emulator.controller.on('disconnect', (info) => {
       bytes += info.stats.bytesToCentral;
@@ -67,8 +58,7 @@ async function airBytesPerLock(): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
     return bytes;
   } finally {
-    await radio.close();
-    await train.close();
+    await close();
   }
 }
 

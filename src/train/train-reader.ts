@@ -268,7 +268,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   /**
    * Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket;
    * only locks heard lately (a silent one waits until heard again, or is given up as gone),
-   * and a weak one only once it had a few seconds to come closer.
+   * and a weak one only once it had a second to come closer.
    */
   #pick(now: number): Candidate | undefined {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;

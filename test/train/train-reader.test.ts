@@ -272,3 +272,60 @@ t.test('the radio listens again while a connected link sets up GATT', async (t) 
     `the late lock heard (${lateHeardAt?.toFixed(0)} ms) before the first link's GATT set-up ended (${slowSubscribedAt?.toFixed(0)} ms)`,
   );
 });
+
+t.test('one connection attempt at a time, however many reads run at once', async (t) => {
+  const keys = testKeys(t);
+  const plans = trainPlans(keys, 6);
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: specsFor(plans).map((s) => ({ ...s, peripheral: { presence: {}, rssiDbm: -60 } })),
+    timeScale: 4,
+  });
+  // Attempts in flight, counted from radio.open until the radio says the attempt is over.
+  let inFlight = 0;
+  let most = 0;
+  let attempts = 0;
+  const open = radio.open.bind(radio);
+  radio.open = (address, options) => {
+    inFlight++;
+    attempts++;
+    most = Math.max(most, inFlight);
+    let over = false;
+    const done = (connected: boolean) => {
+      if (over) return;
+      over = true;
+      inFlight--;
+      options?.onAttemptOver?.(connected);
+    };
+    return open(address, { ...options, onAttemptOver: done }).finally(() => done(false));
+  };
+  const { summary } = await readTrain(t, radio, train, { expected: 6, maxConcurrent: 5 });
+  t.equal(summary.read, 6, JSON.stringify(summary.failed));
+  t.ok(attempts >= 6, `${attempts} attempts`);
+  t.equal(most, 1, 'never two connection attempts at once (noble would queue the second)');
+});
+
+t.test('a weak lock is left a second to come closer before a connection', async (t) => {
+  const keys = testKeys(t);
+  const [weak] = specsFor(trainPlans(keys, 1));
+  // −93 dBm: 2 dB above a −95 dBm receiver, heard, but weaker than the reader's −90 dBm.
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: [{ ...weak!, peripheral: { presence: {}, rssiDbm: -93, rssiNoiseDb: 0 } }],
+    timeScale: 4,
+  });
+  const clock = train.world.clock;
+  const openedAt: number[] = [];
+  let firstSeenAt: number | undefined;
+  radio.on('sighting', (s) => {
+    firstSeenAt ??= s.firstSeenAt;
+  });
+  const open = radio.open.bind(radio);
+  radio.open = (address, options) => {
+    openedAt.push(clock.monotonic());
+    return open(address, options);
+  };
+  const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
+  t.equal(summary.read, 1, JSON.stringify(summary.failed));
+  t.ok(firstSeenAt !== undefined && openedAt.length > 0);
+  const waited = openedAt[0]! - firstSeenAt!;
+  t.ok(waited >= 1000, `first attempt ${waited.toFixed(0)} ms after the lock was first heard`);
+});
