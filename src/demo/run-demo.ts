@@ -7,6 +7,8 @@ import { CtopError } from '../errors.js';
 import { loadPrivateKey, TrustStore } from '../keys/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { startExchange } from '../reference-exchange/index.js';
+import { SENSITIVITY_DBM } from '../sim/ble/air-time.js';
+import { passageForAudibleRange } from '../sim/ble/train.js';
 import { type SimulatedTrain, startSimulatedTrain } from '../sim/ble-train.js';
 import { type SerialLockSetup, startSerialLock } from '../sim/lock/serial-lock-setup.js';
 import type { TrainLockPlan } from '../sim/train-manifests.js';
@@ -210,8 +212,13 @@ async function startTrain(
     timeScale: o.timeScale,
     seed: world.run,
     link: { lossRate: 0.02, disconnectRatePerSecond: 0.01 },
-    // The first wagon reaches the antenna's range a few seconds after start.
-    passage: { speedMps: o.speedMps, startMs: 6000 * o.timeScale },
+    // The first wagon reaches the antenna's range a few seconds after start; the gateway's
+    // antenna has gain: locks are heard to 60 m.
+    passage: {
+      speedMps: o.speedMps,
+      startMs: 6000 * o.timeScale,
+      ...passageForAudibleRange(60, SENSITIVITY_DBM['1m']),
+    },
     log,
   });
   cleanups.push(() => train.close());
