@@ -37,8 +37,9 @@ const BUCKETS = 20;
 
 /**
  * One radio's air, shared by every connection of the controller and by its scanner. All
- * connection events run on one timeline, in the order of their anchor points; an event
- * starts when the air is free and must end T_IFS before its link's next anchor. When several
+ * connection events run on one timeline; among the links whose event could start, the one
+ * served least recently goes first (links take turns); an event starts when the air is free
+ * and must end T_IFS before its link's next anchor. When several
  * want the air, an event gets at most a fair share of its interval (interval ÷ contenders,
  * never less than one full exchange), and while the scanner or initiator listens it counts as
  * one contender: after each event it gets that event's air divided among the busy links.
