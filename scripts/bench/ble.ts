@@ -30,6 +30,7 @@ async function oneLockRead(size: number, read: { window: number; chunk: number }
   try {
     const clock = train.world.clock;
     let manifestStart = 0;
+    let manifestEnd = 0;
     let capacity = 0;
     const result = await readLock({
       open: () => radio.open(address),
@@ -42,12 +43,14 @@ async function oneLockRead(size: number, read: { window: number; chunk: number }
           manifestStart = clock.monotonic();
           capacity = train.radio.emulator.controller.connections[0]?.goodputToCentral ?? 0;
         }
+        // The manifest is whole (its SHA-256 checked) when the EVENTS phase begins.
+        if (p.phase === 'events' && manifestEnd === 0) manifestEnd = clock.monotonic();
       },
     });
-    const manifestEnd = clock.monotonic();
     if (result.outcome !== 'complete')
       throw new Error(`read failed: ${result.error?.code} ${result.error?.message}`);
-    // The manifest phase ends before EVENTS; measure it from the last chunk: events are a few hundred bytes.
+    // From the first READ to the manifest's last chunk: EVENTS, BYE and the disconnect after
+    // it are not manifest goodput.
     const seconds = (manifestEnd - manifestStart) / 1000;
     return { goodput: size / seconds, capacity, seconds };
   } finally {

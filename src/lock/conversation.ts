@@ -51,6 +51,11 @@ export interface SessionOptions {
   /** Lines without the frame marker tolerated per session (boot banners are a few). Default 256. */
   maxNoiseLines?: number;
   /**
+   * Offer binary framing in HELLO on a BLE link (PROTOCOL.md §13.4). Default true; never
+   * offered on a serial link, where lines are what lets a receiver resynchronise.
+   */
+  binaryFraming?: boolean;
+  /**
    * The limits of the whole read this session is one link of (PROTOCOL.md §9.2, §10): told of
    * every valid answer, malformed frame and replay; when it ends the read, the session fails.
    */
@@ -129,12 +134,16 @@ export abstract class LockConversation {
   protected readonly log: Logger;
   protected readonly random: (n: number) => Uint8Array;
   protected readonly options: Required<
-    Omit<SessionOptions, 'log' | 'clock' | 'randomBytes' | 'initialTimeoutMs' | 'watch'>
+    Omit<SessionOptions, 'log' | 'clock' | 'randomBytes' | 'initialTimeoutMs' | 'watch' | 'binaryFraming'>
   >;
   protected readonly clock: Clock;
   protected sessionState = SessionState.Opening;
   protected lockInfo: LockInfo | undefined;
   protected protocolVersion = PROTOCOL_VERSION;
+  /** HELLO offers binary framing: a BLE link, not refused by the options (§13.4). */
+  protected readonly offersBinary: boolean;
+  /** Frames travel binary on this link: the lock accepted the offer. */
+  #binary = false;
   readonly #framer: LineFramer;
   readonly #matcher: RequestMatcher<MessageTypeCode, AnyMessage>;
   /** The last frame dropped as malformed, and when: the likely reason a request went unanswered. */
@@ -177,7 +186,9 @@ export abstract class LockConversation {
       },
     });
     this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * lineMs), clock: this.clock });
+    this.offersBinary = link.kind === 'ble' && options.binaryFraming !== false;
     this.#framer.on('data', (line: Buffer) => this.#onLine(line));
+    this.#framer.on('frame', (bytes: Buffer) => this.#onBinaryFrame(bytes));
     this.#framer.on('error', (err: Error) => this.fail(toCtopError(err)));
     this.#watch = options.watch;
     this.#watch?.onEnd((err) => this.fail(err));
@@ -189,6 +200,11 @@ export abstract class LockConversation {
 
   get state(): SessionState {
     return this.sessionState;
+  }
+
+  /** How frames travel on this link: lines (§2) or binary (§13.4, once the lock accepted). */
+  get framing(): 'line' | 'binary' {
+    return this.#binary ? 'binary' : 'line';
   }
 
   /**
@@ -243,7 +259,7 @@ export abstract class LockConversation {
       try {
         // The session's end ends the wait for the write too, should a transport's write not
         // settle when its link closes (link.ts says it must).
-        const written = this.link.write(frame.toLine());
+        const written = this.link.write(this.#binary ? frame.toBuffer() : frame.toLine());
         written.catch(() => undefined);
         await Promise.race([written, this.#ended]);
         this.stats.framesOut++;
@@ -332,6 +348,32 @@ export abstract class LockConversation {
       }
       return;
     }
+    this.#onFrame(frame, line.byteLength);
+  }
+
+  /**
+   * A frame of the binary stream (§13.4). One that fails the checks of §3 (CRC, version,
+   * length) leaves no boundary to trust: the session ends, and the read goes on over a new link.
+   */
+  #onBinaryFrame(bytes: Buffer): void {
+    let frame: Frame;
+    try {
+      frame = Frame.fromBuffer(bytes);
+    } catch (err) {
+      const e = toCtopError(err, 'E_FRAME_BODY');
+      this.#dropFrame(e, bytes.byteLength);
+      this.fail(
+        new CtopError(e.code, `binary stream broken, the link is ended: ${e.message}`, {
+          cause: e,
+          details: e.details,
+        }),
+      );
+      return;
+    }
+    this.#onFrame(frame, bytes.byteLength);
+  }
+
+  #onFrame(frame: Frame, wireBytes: number): void {
     const pending = this.#matcher.pending(frame.seq);
     let message: AnyMessage;
     try {
@@ -339,12 +381,26 @@ export abstract class LockConversation {
     } catch (err) {
       // The CRC held, so the sequence number is trustworthy: fail that request at once
       // instead of letting it time out.
-      this.#dropFrame(err, line.byteLength);
+      this.#dropFrame(err, wireBytes);
       if (pending) {
         this.#matcher.forget(frame.seq);
         pending.reject(toCtopError(err));
       }
       return;
+    }
+    if (message.type === MessageType.HelloResponse && message.body.bin === true && !this.#binary) {
+      // The lock's next byte is binary: switch here, at this line's LF, whether or not this
+      // answer is the one awaited (a late answer to a HELLO sent again switched the lock too).
+      if (!this.offersBinary) {
+        this.fail(
+          new CtopError('E_LOCK_PROTOCOL', 'the lock switched to binary framing, which was not offered', {
+            details: { link: this.link.kind },
+          }),
+        );
+        return;
+      }
+      this.#binary = true;
+      this.#framer.binary();
     }
     if (!pending) {
       this.#unmatched(frame);
@@ -381,12 +437,12 @@ export abstract class LockConversation {
     }
   }
 
-  #dropFrame(err: unknown, lineBytes: number): void {
+  #dropFrame(err: unknown, wireBytes: number): void {
     const e = toCtopError(err, 'E_FRAME_BODY');
     this.#lastFrameError = { error: e, at: this.clock.monotonic() };
     if (e.code === 'E_FRAME_CRC') this.stats.crcErrors++;
     else this.stats.badFrames++;
-    this.log.warn({ ...e.toLog(), lineBytes }, `dropped a frame: ${e.message}`);
+    this.log.warn({ ...e.toLog(), wireBytes, framing: this.framing }, `dropped a frame: ${e.message}`);
     this.#watch?.malformed(e);
   }
 

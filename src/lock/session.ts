@@ -51,7 +51,11 @@ export class LockSession extends LockConversation {
       // HELLO always travels as version 1 so that any lock can parse it (PROTOCOL.md §6).
       response = await this.request(
         MessageType.Hello,
-        { v: [...SUPPORTED_VERSIONS], gw: this.options.gatewayId },
+        {
+          v: [...SUPPORTED_VERSIONS],
+          gw: this.options.gatewayId,
+          ...(this.offersBinary ? { bin: true } : {}),
+        },
         1,
       );
     } catch (err) {
@@ -68,7 +72,7 @@ export class LockSession extends LockConversation {
       }
       throw err;
     }
-    const { v, ...info } = response.body;
+    const { v, bin: _framing, ...info } = response.body;
     if (!SUPPORTED_VERSIONS.includes(v)) {
       throw this.fail(
         new CtopError('E_LOCK_VERSION', `the lock chose version ${v}, which we did not offer`, {
@@ -80,7 +84,7 @@ export class LockSession extends LockConversation {
     this.checkInfo(info);
     this.sessionState = SessionState.Ready;
     this.log.debug(
-      { lockId: info.id, fw: info.fw, msize: info.msize, ecount: info.ecount },
+      { lockId: info.id, fw: info.fw, msize: info.msize, ecount: info.ecount, framing: this.framing },
       'lock said hello',
     );
     return info;

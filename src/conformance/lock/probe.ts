@@ -41,6 +41,8 @@ export interface Arrival {
   /** performance.now() when the line completed. */
   at: number;
   bytes: number;
+  /** Came as a binary frame (§13.4), not a line. */
+  binary: boolean;
 }
 
 interface Sent {
@@ -80,6 +82,9 @@ export class ProbeLink {
   #lastActivity = performance.now();
   #closed: string | undefined;
   #wake = new Set<() => void>();
+  /** A HELLO offering binary framing was sent on this link (§13.4). */
+  #offeredBinary = false;
+  #binary = false;
 
   private constructor(link: LockLink, ctx: ProbeContext) {
     this.#link = link;
@@ -89,6 +94,15 @@ export class ProbeLink {
     this.#lineMs = link.bytesPerSecond ? (MAX_LINE * 1000) / link.bytesPerSecond : 50;
     this.#framer = new LineFramer({ lineTimeoutMs: Math.max(1000, 4 * this.#lineMs), overflow: 'skip' });
     this.#framer.on('data', (line: Buffer) => this.#onLine(line));
+    this.#framer.on('frame', (bytes: Buffer) => this.#onBinaryFrame(bytes));
+    this.#framer.on('error', (err: Error) => {
+      // Only a binary stream fails the framer (a lock's overlong lines are skipped): it is broken.
+      ctx.findings.fail(
+        'BIN-2',
+        `link ${this.linkNo}: ${isCtopError(err) ? err.code : 'E_FRAME'}: ${err.message}`,
+      );
+      this.#gone(`binary stream broken: ${err.message}`);
+    });
     this.#framer.on('overlong', (err: Error) => {
       const code = isCtopError(err) ? err.code : 'E_LINE';
       ctx.findings.fail('LINE-1', `link ${this.linkNo}: ${code}: ${err.message}`);
@@ -116,6 +130,16 @@ export class ProbeLink {
     return this.#closed;
   }
 
+  /** What the link is: binary framing is for BLE only (§13.4). */
+  get kind(): 'serial' | 'ble' {
+    return this.#link.kind;
+  }
+
+  /** Frames travel binary on this link: the lock accepted the offer (§13.4). */
+  get binary(): boolean {
+    return this.#binary;
+  }
+
   /** Milliseconds `bytes` take on the line (0 on links without a nominal rate). */
   lineTime(bytes: number): number {
     return this.#link.bytesPerSecond ? (bytes * 1000) / this.#link.bytesPerSecond : 0;
@@ -134,8 +158,15 @@ export class ProbeLink {
     options: { seq?: number; duplicate?: boolean } = {},
   ): Promise<number> {
     const seq = options.seq ?? this.nextSeq();
-    const line = encodeMessage(type, seq, body).toLine();
-    await this.sendLine(line, type, seq, options.duplicate === true);
+    const frame = encodeMessage(type, seq, body);
+    if (type === MessageType.Hello && (body as BodyOf<MessageType.Hello>).bin === true)
+      this.#offeredBinary = true;
+    await this.sendLine(
+      this.#binary ? frame.toBuffer() : frame.toLine(),
+      type,
+      seq,
+      options.duplicate === true,
+    );
     return seq;
   }
 
@@ -271,6 +302,44 @@ export class ProbeLink {
       );
       return;
     }
+    if (message.type === MessageType.HelloResponse && message.body.bin === true) {
+      if (!this.#offeredBinary || this.#link.kind !== 'ble') {
+        findings.fail(
+          this.#link.kind === 'ble' ? 'BIN-1' : 'BIN-4',
+          `link ${this.linkNo} (${this.#link.kind}): HELLO_R accepts binary framing that was not offered`,
+        );
+      } else {
+        // The lock's next byte is binary (§13.4): switch at this line's LF.
+        this.#binary = true;
+        this.#framer.binary();
+      }
+    }
+    this.#onFrame(frame, message, raw.byteLength + 1, false);
+  }
+
+  /** A binary frame (§13.4): judged as a line's frame is; a broken one ends the stream. */
+  #onBinaryFrame(bytes: Buffer): void {
+    const { findings } = this.#ctx;
+    this.#lastActivity = performance.now();
+    let frame: Frame;
+    let message: Message;
+    try {
+      frame = Frame.fromBuffer(bytes);
+      message = decodeMessage(frame);
+    } catch (err) {
+      const e = toCtopError(err);
+      findings.fail('BIN-2', `link ${this.linkNo}: binary frame: ${e.code}: ${e.message}`);
+      if (!['E_FRAME_TYPE', 'E_FRAME_BODY'].includes(e.code))
+        this.#gone(`binary stream broken: ${e.message}`);
+      return;
+    }
+    this.#onFrame(frame, message, bytes.byteLength, true);
+  }
+
+  #onFrame(frame: Frame, message: Message, wireBytes: number, binary: boolean): void {
+    // After the switch the framer reads only binary frames: a line from the lock then breaks
+    // the stream (BIN-2, via the framer's error).
+    const { findings, seen } = this.#ctx;
     seen.frames++;
     if (!(message.type & RESPONSE_BIT)) {
       findings.fail('FRAME-1', `link ${this.linkNo}: the lock sent a request (${frame.typeName})`);
@@ -281,11 +350,11 @@ export class ProbeLink {
     } catch (err) {
       findings.fail('FRAME-5', `${frame.typeName} seq ${hex(frame.seq)}: ${(err as Error).message}`);
     }
-    this.#match(frame, message);
+    this.#match(frame, message, wireBytes, binary);
     for (const wake of this.#wake) wake();
   }
 
-  #match(frame: Frame, message: Message): void {
+  #match(frame: Frame, message: Message, wireBytes: number, binary: boolean): void {
     const { findings } = this.#ctx;
     const sent = this.#sent.get(frame.seq);
     if (!sent) {
@@ -312,7 +381,7 @@ export class ProbeLink {
         `${MESSAGE_NAMES[sent.type]} seq ${hex(frame.seq)} answered with ${frame.typeName}, not ${MESSAGE_NAMES[expected]} or ERROR`,
       );
     }
-    this.arrivals.push({ seq: frame.seq, message, at: performance.now(), bytes: frame.toLine().byteLength });
+    this.arrivals.push({ seq: frame.seq, message, at: performance.now(), bytes: wireBytes, binary });
   }
 }
 

@@ -104,6 +104,26 @@ export const LOCK_REQUIREMENTS: readonly Requirement[] = [
   { id: 'EV-2', level: 'MUST', section: '7', text: 'the log is a valid chain ending at ecount/ehead' },
   { id: 'EV-3', level: 'MUST', section: '7', text: 'a sealed lock with a manifest has a clean log' },
   { id: 'TIME-1', level: 'SHOULD', section: '10', text: 'a request is answered within 100 ms' },
+  { id: 'BIN-1', level: 'MUST', section: '13.4', text: '`bin: true` only when HELLO offered it' },
+  {
+    id: 'BIN-2',
+    level: 'MUST',
+    section: '13.4',
+    text: 'after accepting, every frame binary and valid; binary requests answered',
+  },
+  {
+    id: 'BIN-3',
+    level: 'MUST',
+    section: '13.4',
+    text: 'a line where a frame would start is read as a line and answered binary',
+  },
+  { id: 'BIN-4', level: 'MUST', section: '13.4', text: 'on a serial link `bin` is ignored' },
+  {
+    id: 'BIN-5',
+    level: 'MUST',
+    section: '13.4',
+    text: 'a binary frame with a bad CRC is not answered and ends the link',
+  },
 ];
 
 export type RequirementId = (typeof LOCK_REQUIREMENTS)[number]['id'];

@@ -7,6 +7,8 @@ import { type ProbeContext, ProbeError, ProbeLink } from './probe.js';
 /** What one conformance run knows: how to reach the lock, what it learned, what it found. */
 export interface Run {
   open: LinkOpener;
+  /** What the links are: binary framing is checked on BLE, its refusal on serial (§13.4). */
+  transport: 'serial' | 'ble';
   findings: Findings;
   probe: ProbeContext;
   gatewayId: string;
@@ -49,7 +51,7 @@ export async function onLink<T>(run: Run, steps: (link: ProbeLink) => Promise<T>
 /** HELLO (version 1) and its answer, the lock info. */
 export async function hello(run: Run, link: ProbeLink): Promise<LockInfo> {
   const answer = expectType(await link.request(0x01, { v: [1], gw: run.gatewayId }, 'HELLO'), 0x81, 'HELLO');
-  const { v: _v, ...info } = answer.body;
+  const { v: _v, bin: _bin, ...info } = answer.body;
   return info;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isCtopError, toCtopError } from '../../errors.js';
 import type { LinkOpener } from '../../lock/transport/link.js';
+import { binaryChecks } from './check-binary.js';
 import { eventChecks } from './check-events.js';
 import { hostileChecks, lineTimeoutChecks } from './check-hostile.js';
 import { readChecks } from './check-read.js';
@@ -8,8 +9,15 @@ import { sessionChecks } from './check-session.js';
 import { Findings, type RequirementResult } from './findings.js';
 import type { Run } from './run.js';
 
-export type CheckGroup = 'session' | 'read' | 'events' | 'hostile' | 'line-timeout';
-export const CHECK_GROUPS: readonly CheckGroup[] = ['session', 'read', 'events', 'hostile', 'line-timeout'];
+export type CheckGroup = 'session' | 'read' | 'events' | 'hostile' | 'line-timeout' | 'binary';
+export const CHECK_GROUPS: readonly CheckGroup[] = [
+  'session',
+  'read',
+  'events',
+  'hostile',
+  'line-timeout',
+  'binary',
+];
 
 const GROUPS: Record<CheckGroup, (run: Run) => Promise<void>> = {
   session: sessionChecks,
@@ -17,6 +25,7 @@ const GROUPS: Record<CheckGroup, (run: Run) => Promise<void>> = {
   events: eventChecks,
   hostile: hostileChecks,
   'line-timeout': lineTimeoutChecks,
+  binary: binaryChecks,
 };
 
 /** Requirements judged on every line the lock sends, whichever group ran. */
@@ -25,6 +34,8 @@ const OBSERVED = ['LINE-1', 'LINE-2', 'FRAME-1', 'FRAME-5', 'SESS-1'] as const;
 export interface LockConformanceOptions {
   /** Opens a new link to the lock under test; called for every group and every resume. */
   open: LinkOpener;
+  /** What `open` opens. Default 'serial'. */
+  transport?: 'serial' | 'ble';
   /** The identity key provisioned for the lock (checks AUTH-2). */
   pinnedKey?: Uint8Array;
   /** Gateway id sent in HELLO. Default 'ctop-conformance'. */
@@ -63,6 +74,7 @@ export async function runLockConformance(options: LockConformanceOptions): Promi
   const lineMs = options.bytesPerSecond ? (2048 * 1000) / options.bytesPerSecond : 20;
   const run: Run = {
     open: options.open,
+    transport: options.transport ?? 'serial',
     findings,
     gatewayId: options.gatewayId ?? 'ctop-conformance',
     maxManifestBytes: options.maxManifestBytes ?? 16 * 1024 * 1024,
@@ -120,4 +132,5 @@ const COVERS: Record<CheckGroup, string[]> = {
   events: ['EV-1', 'EV-2', 'EV-3', ...OBSERVED],
   hostile: ['FRAME-2', 'FRAME-3', 'FRAME-4', 'SESS-2', 'SESS-6', 'LINE-3', ...OBSERVED],
   'line-timeout': ['LINE-4', 'LINE-5', ...OBSERVED],
+  binary: ['BIN-1', 'BIN-2', 'BIN-3', 'BIN-4', 'BIN-5', ...OBSERVED],
 };

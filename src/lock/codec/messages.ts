@@ -72,8 +72,13 @@ export const lockEventSchema = z.tuple([u32, u32, u8, bytesUpTo(MAX_EVENT_DETAIL
 export type WireEvent = z.infer<typeof lockEventSchema>;
 
 const schemas = {
-  [MessageType.Hello]: z.object({ v: z.array(u8.min(1)).min(1).max(8), gw: text(64, 1) }),
-  [MessageType.HelloResponse]: lockInfoSchema.extend({ v: u8.min(1) }),
+  // `bin`: binary framing on BLE offered (HELLO) and accepted (HELLO_R), PROTOCOL.md §13.4.
+  [MessageType.Hello]: z.object({
+    v: z.array(u8.min(1)).min(1).max(8),
+    gw: text(64, 1),
+    bin: z.boolean().optional(),
+  }),
+  [MessageType.HelloResponse]: lockInfoSchema.extend({ v: u8.min(1), bin: z.boolean().optional() }),
   [MessageType.Info]: empty,
   [MessageType.InfoResponse]: lockInfoSchema,
   [MessageType.Auth]: z.object({ nonce: bytes(32) }),

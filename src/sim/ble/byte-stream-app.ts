@@ -7,6 +7,8 @@ export interface ByteStreamOutput {
   readonly queued: number;
   /** Ends the BLE connection from the peripheral's side. */
   dropLink(): void;
+  /** GATT delimits nothing a lock must resynchronise on: binary frames are possible (PROTOCOL.md §13.4). */
+  readonly binaryFraming?: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export class ByteStreamApp implements SimPeripheralApp {
         return app.#connection === c ? app.#queued : 0;
       },
       dropLink: () => c.disconnect(),
+      binaryFraming: true,
     });
   }
 

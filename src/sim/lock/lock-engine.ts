@@ -101,6 +101,16 @@ enum LockSessionState {
 /** A session with no request for this long returns to IDLE (PROTOCOL.md §9.1). */
 const IDLE_TIMEOUT_MS = 30_000;
 
+/** What the link a request came on carries (PROTOCOL.md §13.4). */
+export interface LinkFraming {
+  /** The link could carry binary frames (BLE) and the lock firmware offers them. */
+  binaryFraming?: boolean;
+  /** The link already carries binary frames. */
+  binary?: boolean;
+  /** A faulty lock: switches on BLE though HELLO did not offer it (breaks BIN-1). */
+  unasked?: boolean;
+}
+
 /**
  * The protocol logic of a lock, as firmware would implement it (PROTOCOL.md §9, lock
  * side): one request frame in, one response frame out, no I/O. Transports, pacing and
@@ -228,11 +238,14 @@ export class LockEngine {
     return this.#options.quirks ?? {};
   }
 
-  /** Handles one request frame; returns the response frame, or undefined to stay silent. */
-  handle(frame: Frame): Frame | undefined {
+  /**
+   * Handles one request frame; returns the response frame, or undefined to stay silent.
+   * `link` says what the link the frame came on can carry (PROTOCOL.md §13.4).
+   */
+  handle(frame: Frame, link: LinkFraming = {}): Frame | undefined {
     if (this.#poweredOff) return undefined;
     try {
-      return this.#handle(frame);
+      return this.#handle(frame, link);
     } catch (err) {
       if (!(err instanceof PowerLoss)) throw err;
       this.#poweredOff = true;
@@ -241,14 +254,14 @@ export class LockEngine {
     }
   }
 
-  #handle(frame: Frame): Frame | undefined {
+  #handle(frame: Frame, link: LinkFraming): Frame | undefined {
     const now = this.#clock.monotonic();
     if (this.#state !== LockSessionState.Idle && now - this.#lastRequestAt > IDLE_TIMEOUT_MS) {
       this.endSession();
     }
     // A frame repeating a seq just answered is the same request again: answered once (§9.2).
     if (this.#answered.includes(frame.seq) && !this.#quirks.answerDuplicates) return undefined;
-    const answer = this.#dispatch(frame, now);
+    const answer = this.#dispatch(frame, now, link);
     if (answer && this.#state !== LockSessionState.Idle) {
       this.#answered.push(frame.seq);
       if (this.#answered.length > DUPLICATE_MEMORY) this.#answered.shift();
@@ -256,7 +269,7 @@ export class LockEngine {
     return answer;
   }
 
-  #dispatch(frame: Frame, now: number): Frame | undefined {
+  #dispatch(frame: Frame, now: number, link: LinkFraming): Frame | undefined {
     let request: Message;
     try {
       request = decodeMessage(frame);
@@ -277,7 +290,7 @@ export class LockEngine {
     }
     switch (request.type) {
       case MessageType.Hello:
-        return this.#hello(request.seq, request.body);
+        return this.#hello(request.seq, request.body, link);
       case MessageType.Info: {
         const info = this.info();
         if (this.#quirks.infoMismatch) info.msize++;
@@ -329,7 +342,7 @@ export class LockEngine {
     this.flash.append(event!, effect);
   }
 
-  #hello(seq: number, body: BodyOf<MessageType.Hello>): Frame {
+  #hello(seq: number, body: BodyOf<MessageType.Hello>, link: LinkFraming): Frame {
     const common = body.v.filter((v) => SUPPORTED_VERSIONS.includes(v));
     if (common.length === 0 && this.#quirks.noVersionError) common.push(1);
     if (common.length === 0) {
@@ -339,9 +352,13 @@ export class LockEngine {
     this.#version = Math.max(...common);
     this.endSession();
     this.#state = LockSessionState.Open;
+    // Binary framing: kept on a link already binary, accepted where offered and carried.
+    const offered = body.bin === true || link.unasked === true;
+    const binary = link.binary === true || (offered && link.binaryFraming === true);
     return this.#respond(MessageType.HelloResponse, seq, {
       ...this.info(),
       v: this.#quirks.helloVersion ?? this.#version,
+      ...(binary ? { bin: true } : {}),
     });
   }
 

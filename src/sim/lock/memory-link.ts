@@ -8,7 +8,8 @@ import type { LockOutput, SimulatedLock } from './simulated-lock.js';
  * streams through the session, where a pty per case would only add minutes.
  */
 export class MemoryLink implements LockLink {
-  readonly kind = 'serial' as const;
+  /** What the link stands for: 'ble' lets the session offer binary framing (PROTOCOL.md §13.4). */
+  readonly kind: 'serial' | 'ble';
   readonly endpoint: string;
   readonly bytesPerSecond: number | undefined = undefined;
   readonly #queue = new ByteQueue({ highWaterMark: 1024 * 1024 });
@@ -16,8 +17,9 @@ export class MemoryLink implements LockLink {
   /** Where the gateway's writes go. */
   onWrite: (bytes: Uint8Array) => void = () => {};
 
-  constructor(endpoint = 'memory') {
+  constructor(endpoint = 'memory', kind: 'serial' | 'ble' = 'serial') {
     this.endpoint = endpoint;
+    this.kind = kind;
   }
 
   /** Bytes as if sent by the lock. */
@@ -45,10 +47,18 @@ export class MemoryLink implements LockLink {
   }
 }
 
-/** Connects a simulated lock to a fresh MemoryLink and returns the gateway's end. */
-export function memoryLinkTo(lock: SimulatedLock, tamper?: (bytes: Buffer) => Buffer): MemoryLink {
-  const link = new MemoryLink(`memory:${lock.engine.lockId}`);
+/**
+ * Connects a simulated lock to a fresh MemoryLink and returns the gateway's end. `kind`
+ * 'ble' stands for a GATT link: it can carry binary frames.
+ */
+export function memoryLinkTo(
+  lock: SimulatedLock,
+  tamper?: (bytes: Buffer) => Buffer,
+  kind: 'serial' | 'ble' = 'serial',
+): MemoryLink {
+  const link = new MemoryLink(`memory:${lock.engine.lockId}`, kind);
   const output: LockOutput = {
+    binaryFraming: kind === 'ble',
     write: (bytes) => queueMicrotask(() => link.deliver(tamper ? tamper(bytes) : bytes)),
     queued: 0,
     dropLink: () => {

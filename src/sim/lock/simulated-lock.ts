@@ -62,6 +62,14 @@ export interface LockFaults {
   crlf?: boolean;
   /** Encode answers with their keys in reverse order (breaks FRAME-5, a SHOULD). */
   nonCanonical?: boolean;
+  /** A lock of revision 1.1, which knows nothing of binary framing: it ignores HELLO's `bin` (§13.4). */
+  lineOnly?: boolean;
+  /** Switch to binary framing on BLE though HELLO did not offer it (breaks BIN-1). */
+  binaryUnasked?: boolean;
+  /** After the switch, read `~` where a frame would start as a frame header (breaks BIN-3). */
+  noLinesBetweenFrames?: boolean;
+  /** Drop a broken binary frame and stay on the link, hoping to resynchronise (breaks BIN-5). */
+  keepLinkOnBrokenBinary?: boolean;
 }
 
 /** Where a simulated lock's bytes go: the serving transport. */
@@ -71,6 +79,8 @@ export interface LockOutput {
   readonly queued: number;
   /** Drops the link (pulls the cable, or disconnects the BLE connection). */
   dropLink(): void;
+  /** The link can carry binary frames (BLE GATT, PROTOCOL.md §13.4); a serial line cannot. */
+  readonly binaryFraming?: boolean;
 }
 
 export interface SimulatedLockStats {
@@ -119,6 +129,8 @@ export class SimulatedLock {
   #powerTimer: NodeJS.Timeout | undefined;
   /** reorderAnswers: an answer held back until the next one has gone out. */
   #heldAnswer: Buffer | undefined;
+  /** This link carries binary frames (after a HELLO_R that accepted them, §13.4). */
+  #binary = false;
 
   constructor(engine: LockEngine, faults: LockFaults = {}, log: Logger = silentLogger) {
     this.engine = engine;
@@ -133,6 +145,7 @@ export class SimulatedLock {
     this.detach();
     this.#output = output;
     this.#linkResponses = 0;
+    this.#binary = false;
     this.stats.linksUp++;
     this.#newFramer(output);
     for (const line of this.faults.bootBanner ?? []) output.write(Buffer.from(`${line}\r\n`, 'latin1'));
@@ -148,13 +161,20 @@ export class SimulatedLock {
       lineTimeoutMs: this.faults.lineTimeoutMs ?? 5000,
       // The faulty lock sees every line whole and cuts it itself (#onLine).
       ...(restart ? { maxLine: 1 << 20 } : { overflow: 'skip' as const }),
+      linesBetweenFrames: this.faults.noLinesBetweenFrames !== true,
     });
     framer.on('data', (line: Buffer) => this.#onLine(restart ? restartAfterBound(line) : line));
+    framer.on('frame', (bytes: Buffer) => this.#onBinaryFrame(bytes, output));
     framer.on('overlong', (err: Error) => this.#log.debug({ err: err.message }, 'input line dropped'));
     framer.on('error', (err: Error) => {
+      if (this.#binary) {
+        this.#lostSync(output, err.message);
+        return;
+      }
       this.#log.debug({ err: err.message }, 'input line rejected; starting a fresh line buffer');
       if (this.#output === output) this.#newFramer(output);
     });
+    if (this.#binary) framer.binary();
     this.#framer = framer;
   }
 
@@ -186,6 +206,39 @@ export class SimulatedLock {
       return;
     }
     if (!frame) return;
+    this.#accept(frame);
+  }
+
+  /**
+   * A binary frame (§13.4): one that fails the checks of §3 leaves no boundary to trust, so
+   * the lock ends the link, and the gateway starts over on a new one.
+   */
+  #onBinaryFrame(bytes: Buffer, output: LockOutput): void {
+    let frame: Frame;
+    try {
+      frame = Frame.fromBuffer(bytes);
+    } catch (err) {
+      this.#lostSync(output, (err as Error).message);
+      return;
+    }
+    this.#accept(frame);
+  }
+
+  #lostSync(output: LockOutput, reason: string): void {
+    if (this.#output !== output) return;
+    if (this.faults.keepLinkOnBrokenBinary) {
+      this.#log.debug({ reason }, 'binary stream broken; staying on the link (fault)');
+      this.#framer?.removeAllListeners();
+      this.#framer?.destroy();
+      this.#newFramer(output);
+      return;
+    }
+    this.#log.debug({ reason }, 'binary stream broken; dropping the link');
+    this.detach();
+    output.dropLink();
+  }
+
+  #accept(frame: Frame): void {
     this.stats.requests++;
     if (performance.now() < this.#stalledUntil) return;
     this.#queue.push(frame);
@@ -208,7 +261,11 @@ export class SimulatedLock {
     if (!output) return;
     if (performance.now() < this.#stalledUntil) return;
     if (this.engine.poweredOff) return;
-    const response = this.engine.handle(request);
+    const response = this.engine.handle(request, {
+      binaryFraming: output.binaryFraming === true && this.faults.lineOnly !== true,
+      binary: this.#binary,
+      unasked: this.faults.binaryUnasked === true,
+    });
     if (this.engine.poweredOff) {
       this.#powerFailed(output);
       return;
@@ -217,7 +274,7 @@ export class SimulatedLock {
     const f = this.faults;
     if (f.busyBelowWindow && output.queued > 0 && request.type === MessageType.Read) {
       output.write(
-        encodeMessage(MessageType.Error, request.seq, { code: WireError.Busy, retry: 20 }).toLine(),
+        this.#wire(encodeMessage(MessageType.Error, request.seq, { code: WireError.Busy, retry: 20 })),
       );
       return;
     }
@@ -243,14 +300,19 @@ export class SimulatedLock {
 
     let line: Buffer;
     if (f.oversizeFrameLength && n > f.oversizeFrameLength.afterResponses) {
-      line = lyingLengthLine(response);
+      line = this.#wireBytes(lyingLength(response));
     } else if (f.corruptCrcRate && this.#random() < f.corruptCrcRate) {
       this.stats.corrupted++;
-      line = corruptCrcLine(response);
+      line = this.#wireBytes(corruptCrc(response));
     } else {
-      line = f.nonCanonical ? reversedKeysLine(response) : response.toLine();
+      line = this.#wire(f.nonCanonical ? reversedKeys(response) : response);
     }
-    if (f.crlf) line = Buffer.concat([line.subarray(0, -1), Buffer.from('\r\n')]);
+    if (f.crlf && !this.#binary) line = Buffer.concat([line.subarray(0, -1), Buffer.from('\r\n')]);
+    // The answer that accepts binary framing is the last line on this link (§13.4).
+    if (!this.#binary && response.type === MessageType.HelloResponse && acceptsBinary(response)) {
+      this.#binary = true;
+      this.#framer?.binary();
+    }
 
     if (f.slowLoris && n > f.slowLoris.afterResponses) {
       this.#dribble(output, line, f.slowLoris.byteIntervalMs);
@@ -333,15 +395,26 @@ export class SimulatedLock {
     });
   }
 
+  /** A frame as this link carries it: a line, or binary after the switch (§13.4). */
+  #wire(frame: Frame): Buffer {
+    return this.#binary ? frame.toBuffer() : frame.toLine();
+  }
+
+  #wireBytes(frame: Buffer): Buffer {
+    return this.#binary ? frame : Buffer.from(`~${frame.toString('base64')}\n`, 'latin1');
+  }
+
   /** answerCorruptRequests: an ERROR MALFORMED with whatever seq the damaged frame carries. */
   #answerCorrupt(line: Buffer): void {
     const bin = Buffer.from(line.toString('latin1').replace(/^~/, '').trim(), 'base64');
     if (bin.byteLength < 4 || !this.#output) return;
     this.#output.write(
-      encodeMessage(MessageType.Error, bin.readUInt16BE(2), {
-        code: WireError.Malformed,
-        msg: 'bad CRC',
-      }).toLine(),
+      this.#wire(
+        encodeMessage(MessageType.Error, bin.readUInt16BE(2), {
+          code: WireError.Malformed,
+          msg: 'bad CRC',
+        }),
+      ),
     );
   }
 
@@ -386,20 +459,25 @@ export class SimulatedLock {
 }
 
 /** A frame whose CRC no longer matches its content. */
-function corruptCrcLine(frame: Frame): Buffer {
+function corruptCrc(frame: Frame): Buffer {
   const bin = frame.toBuffer();
   bin[bin.byteLength - 1]! ^= 0x5a;
-  return Buffer.from(`~${bin.toString('base64')}\n`, 'latin1');
+  return bin;
 }
 
 /** A frame whose length field claims 65535 body bytes, with a CRC that covers the lie. */
-function lyingLengthLine(frame: Frame): Buffer {
+function lyingLength(frame: Frame): Buffer {
   const bin = frame.toBuffer();
   const head = Buffer.from(bin.subarray(0, bin.byteLength - 4));
   head.writeUInt16BE(0xffff, 4);
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(crc32(head));
-  return Buffer.from(`~${Buffer.concat([head, crc]).toString('base64')}\n`, 'latin1');
+  return Buffer.concat([head, crc]);
+}
+
+function acceptsBinary(helloResponse: Frame): boolean {
+  const message = decodeMessage(helloResponse);
+  return message.type === MessageType.HelloResponse && message.body.bin === true;
 }
 
 /** What a lock that restarts a line at its bound sees: the bytes from the 2048th on, as a line of their own. */
@@ -408,12 +486,12 @@ function restartAfterBound(line: Buffer): Buffer {
 }
 
 /** The frame re-encoded with its body's keys in reverse order: legal CBOR, not deterministic. */
-function reversedKeysLine(frame: Frame): Buffer {
+function reversedKeys(frame: Frame): Frame {
   const decoded = decodeToObjects(frame.body);
-  if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) return frame.toLine();
+  if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) return frame;
   const reversed = Object.fromEntries(Object.entries(decoded).reverse());
   const body = Buffer.from(nonCanonicalEncoder.encode(reversed));
-  return new Frame(frame.version, frame.type, frame.seq, body).toLine();
+  return new Frame(frame.version, frame.type, frame.seq, body);
 }
 
 const nonCanonicalEncoder = new Encoder({ useRecords: false, tagUint8Array: false });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { isCtopError } from '../../../src/errors.js';
 import { MAX_LINE } from '../../../src/lock/codec/constants.js';
+import { Frame } from '../../../src/lock/codec/frame.js';
 import { LineFramer } from '../../../src/lock/codec/line-framer.js';
 import { TimerClock } from '../../helpers/timer-clock.js';
 
@@ -198,7 +199,107 @@ t.test('options are validated', async (t) => {
 t.test('an unfinished line at end of stream is dropped, not pushed', async (t) => {
   const framer = new LineFramer({ lineTimeoutMs: 0 });
   const out = collect(framer);
+  const ended = new Promise((resolve) => framer.on('end', resolve));
   framer.end(Buffer.from('one\ntwo'));
-  await new Promise((resolve) => framer.on('end', resolve));
+  await ended;
+  t.equal(framer.pending, 0, 'nothing held after the end');
   t.same(out.lines.map(String), ['one']);
+});
+
+/** Frames of §3 with random bodies, as they travel back to back on a binary stream (§13.4). */
+const frameArb = fc
+  .record({
+    type: fc.integer({ min: 0, max: 255 }),
+    seq: fc.integer({ min: 0, max: 0xffff }),
+    body: fc.uint8Array({ maxLength: 1490 }),
+  })
+  .map(({ type, seq, body }) => new Frame(1, type, seq, body).toBuffer());
+
+t.test('binary framing (§13.4): switched at a line, frames come back whole however chunked', async (t) => {
+  await fc.assert(
+    fc.property(
+      fc.array(frameArb, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 10 }),
+      (frames, cuts) => {
+        const framer = new LineFramer({ lineTimeoutMs: 0 });
+        const lines: string[] = [];
+        const got: Buffer[] = [];
+        let maxPending = 0;
+        framer.on('data', (l: Buffer) => {
+          lines.push(l.toString('latin1'));
+          // The switch is decided on the line itself and holds from its LF, mid-chunk.
+          if (l.toString('latin1') === '~switch') framer.binary();
+        });
+        framer.on('frame', (f: Buffer) => got.push(f));
+        framer.on('error', (e) => {
+          throw e;
+        });
+        const all = Buffer.concat([Buffer.from('~before\n~switch\n', 'latin1'), ...frames]);
+        let pos = 0;
+        let i = 0;
+        while (pos < all.byteLength) {
+          const n = cuts[i++ % cuts.length]!;
+          framer.write(all.subarray(pos, pos + n));
+          maxPending = Math.max(maxPending, framer.pending);
+          pos += n;
+        }
+        t.same(lines, ['~before', '~switch']);
+        t.same(
+          got.map((f) => f.toString('hex')),
+          frames.map((f) => f.toString('hex')),
+        );
+        return framer.pending === 0 && maxPending < 1500;
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+t.test('binary framing: a length above the body limit fails at once, holding only the header', async (t) => {
+  const framer = new LineFramer({ lineTimeoutMs: 0, overflow: 'skip' });
+  const out = collect(framer);
+  framer.binary();
+  const header = Buffer.from([1, 0x84, 0, 1, 0x05, 0xd3]); // len 1491
+  framer.write(Buffer.concat([header, Buffer.alloc(4000, 0x41)]));
+  t.ok(isCtopError(out.errors[0], 'E_FRAME_LENGTH'), 'even a lock (skip mode) cannot resynchronise');
+  t.equal(framer.pending, 0);
+  t.ok(framer.destroyed);
+  const exact = new LineFramer({ lineTimeoutMs: 0 });
+  const frames: Buffer[] = [];
+  exact.on('frame', (f: Buffer) => frames.push(f));
+  exact.binary();
+  exact.write(new Frame(1, 0x84, 1, Buffer.alloc(1490)).toBuffer());
+  t.equal(frames[0]?.byteLength, 1500, 'the largest frame passes');
+});
+
+t.test('binary framing, a lock: a `~` where a frame would start is a line (HELLO sent again)', async (t) => {
+  const framer = new LineFramer({ lineTimeoutMs: 0, overflow: 'skip', linesBetweenFrames: true });
+  const out = collect(framer);
+  const frames: Buffer[] = [];
+  framer.on('frame', (f: Buffer) => frames.push(f));
+  framer.binary();
+  const a = new Frame(1, 4, 7, Buffer.from([0xa0])).toBuffer();
+  const b = new Frame(1, 2, 8, Buffer.from([0xa0])).toBuffer();
+  framer.write(Buffer.concat([a, Buffer.from('~AQE=\n'), b]));
+  t.same(out.lines.map(String), ['~AQE=']);
+  t.same(frames, [a, b]);
+  // A gateway's framer takes the same `~` for a frame header: 0x7E is no version.
+  const gateway = new LineFramer({ lineTimeoutMs: 0 });
+  const got: Buffer[] = [];
+  gateway.on('frame', (f: Buffer) => got.push(f));
+  gateway.on('error', () => {});
+  gateway.binary();
+  gateway.write(Buffer.from('~AQE=\n'));
+  t.same(got, [], 'no line');
+});
+
+t.test('binary framing: a frame that stalls fails with E_LINE_SLOW, on a lock too', async (t) => {
+  const clock = new TimerClock();
+  const framer = new LineFramer({ lineTimeoutMs: 100, clock, overflow: 'skip' });
+  const out = collect(framer);
+  framer.binary();
+  framer.write(new Frame(1, 4, 7, Buffer.alloc(50)).toBuffer().subarray(0, 20));
+  clock.advance(150);
+  await tick();
+  t.ok(isCtopError(out.errors[0], 'E_LINE_SLOW'));
 });

@@ -122,7 +122,10 @@ t.test('a link whose lock moves out of range is lost after the supervision timeo
   while (r.lost.length === 0) await r.clock.sleep(20);
   t.same(r.lost, [true]);
   const after = r.clock.monotonic() - lastHeard;
-  t.ok(after >= 420 - 5, `not before the supervision timeout from the last packet heard: ${after.toFixed(0)} ms`);
+  t.ok(
+    after >= 420 - 5,
+    `not before the supervision timeout from the last packet heard: ${after.toFixed(0)} ms`,
+  );
 });
 
 t.test('at the edge of range packets are lost and repeated, none corrupted or dropped', async (t) => {
