@@ -21,6 +21,7 @@ import {
   vectorLock,
   vectorLockKey,
 } from './vector-helpers.js';
+import { buildBinaryVectors } from './vectors-binary.js';
 import { buildBodyVectors } from './vectors-body.js';
 import { buildLogVectors } from './vectors-log.js';
 import { buildSessionVectors } from './vectors-session.js';
@@ -361,7 +362,7 @@ export function buildVectors(): Vector[] {
       events: events.map(vectorEvent),
     },
   );
-  v.push(...buildBodyVectors(), ...buildLogVectors(), ...buildSessionVectors());
+  v.push(...buildBodyVectors(), ...buildLogVectors(), ...buildSessionVectors(), ...buildBinaryVectors());
   // Keep file names stable and unique.
   const names = new Set(v.map((x) => x.name));
   if (names.size !== v.length) throw new Error('duplicate vector names');

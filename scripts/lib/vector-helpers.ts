@@ -99,7 +99,22 @@ export interface EventLogVector {
 
 export type SessionStep =
   | { from: 'gateway' | 'lock'; line: string; note: string }
+  /** Bytes of a binary stream (PROTOCOL.md §13.4), hex: one frame as it travels. */
+  | { from: 'gateway' | 'lock'; binary: string; note: string }
   | { waitMs: number; note: string };
+
+/** A frame of a binary stream (PROTOCOL.md §13.4), or bytes no receiver may take for one. */
+export interface BinaryVector {
+  name: string;
+  description: string;
+  kind: 'binary';
+  /** The bytes as they travel, hex. */
+  bytes: string;
+  /** The same frame as a line (§2), for comparison. */
+  line?: string;
+  expect: VectorExpectation;
+  note: string;
+}
 
 /** An exchange on one link and what the side under test must do (PROTOCOL.md §9, §10). */
 export interface SessionVector {
@@ -114,6 +129,7 @@ export interface SessionVector {
 
 export type Vector =
   | FrameVector
+  | BinaryVector
   | SignatureVector
   | EventChainVector
   | KeyVector

@@ -70,6 +70,32 @@ t.test('every message type has a valid vector', async (t) => {
 });
 
 for (const v of vectors) {
+  if (v.kind !== 'binary') continue;
+  t.test(`binary vector ${v.name} (§13.4)`, async (t) => {
+    const framer = new LineFramer();
+    const frames: Buffer[] = [];
+    let error: string | undefined;
+    framer.on('frame', (f: Buffer) => frames.push(f));
+    framer.on('error', (err) => {
+      error = isCtopError(err) ? err.code : 'untyped';
+    });
+    framer.binary();
+    framer.write(Buffer.from(v.bytes, 'hex'));
+    if (v.expect === 'valid') {
+      t.equal(error, undefined);
+      t.equal(frames.length, 1, 'one whole frame');
+      const frame = Frame.fromBuffer(frames[0]!);
+      decodeMessage(frame);
+      t.equal(frame.toLine().toString('latin1').trimEnd(), v.line, 'the same frame as its line');
+      t.ok(frames[0]!.byteLength < Buffer.byteLength(v.line ?? ''), 'shorter than the line');
+      return;
+    }
+    t.equal(error, (v.expect as { error: string }).error, 'refused on the header alone');
+    t.equal(frames.length, 0);
+  });
+}
+
+for (const v of vectors) {
   if (v.kind !== 'line') continue;
   t.test(`line vector ${v.name}`, async (t) => {
     if (v.expect === 'noise') {

@@ -4,6 +4,7 @@ import {
   type EventChainVector,
   type FrameVector,
   MANIFEST,
+  type SessionStep,
   type SessionVector,
   vectorCarrierKey,
   vectorLock,
@@ -12,6 +13,7 @@ import {
 import { SealState } from '../../../src/lock/codec/constants.js';
 import { Frame } from '../../../src/lock/codec/frame.js';
 import { LockEngine } from '../../../src/sim/lock/lock-engine.js';
+import { SimulatedLock } from '../../../src/sim/lock/simulated-lock.js';
 import { ManualClock } from '../../helpers/store.js';
 
 /**
@@ -95,11 +97,11 @@ t.test('session-duplicate-seq: the lock answers a repeated seq once (§9.2)', as
   });
   const answers: string[] = [];
   for (const step of v.steps) {
-    if (!('from' in step) || step.from !== 'gateway') continue;
+    if (!('line' in step) || step.from !== 'gateway') continue;
     const answer = engine.handle(Frame.fromLine(Buffer.from(step.line, 'latin1'))!);
     if (answer) answers.push(answer.toLine().toString('latin1').trimEnd());
   }
-  const expected = v.steps.flatMap((s) => ('from' in s && s.from === 'lock' ? [s.line] : []));
+  const expected = v.steps.flatMap((s) => ('line' in s && s.from === 'lock' ? [s.line] : []));
   t.same(answers, expected, 'exactly the vector’s answers, none to the duplicate');
   t.same(
     answers.map((a) => Frame.fromLine(Buffer.from(a))!.seq),
@@ -116,8 +118,48 @@ t.test('session-duplicate-seq: the lock answers a repeated seq once (§9.2)', as
   });
   let count = 0;
   for (const step of v.steps) {
-    if ('from' in step && step.from === 'gateway' && careless.handle(Frame.fromLine(Buffer.from(step.line))!))
+    if ('line' in step && step.from === 'gateway' && careless.handle(Frame.fromLine(Buffer.from(step.line))!))
       count++;
   }
   t.equal(count, 4, 'the answerDuplicates quirk answers the duplicate too');
 });
+
+for (const name of ['session-binary-framing', 'session-binary-declined']) {
+  t.test(`${name}: the simulated lock on a BLE link sends the vector's bytes exactly (§13.4)`, async (t) => {
+    const v = vector<SessionVector>(name);
+    const { events } = vectorLock();
+    const engine = new LockEngine({
+      lockId: 'SSL-KZ-000123',
+      identity: { publicKey: vectorLockKey.publicKey, secretKey: vectorLockKey.secretKey },
+      manifest: MANIFEST,
+      events,
+      firmware: 'acme-lock 2.4.1',
+      clock: new ManualClock((T0 + 3600) * 1000),
+    });
+    const lock = new SimulatedLock(engine, name === 'session-binary-declined' ? { lineOnly: true } : {});
+    const sent: Buffer[] = [];
+    lock.attach({
+      write: (b) => sent.push(Buffer.from(b)),
+      queued: 0,
+      dropLink: () => {},
+      binaryFraming: true,
+    });
+    const wire = (s: SessionStep) =>
+      'line' in s
+        ? Buffer.from(`${s.line}\n`, 'latin1')
+        : 'binary' in s
+          ? Buffer.from(s.binary, 'hex')
+          : Buffer.alloc(0);
+    for (const step of v.steps) if ('from' in step && step.from === 'gateway') lock.receive(wire(step));
+    lock.detach();
+    const expected = Buffer.concat(
+      v.steps.flatMap((s) => ('from' in s && s.from === 'lock' ? [wire(s)] : [])),
+    );
+    t.equal(Buffer.concat(sent).toString('hex'), expected.toString('hex'), 'byte for byte');
+    t.equal(
+      v.steps.filter((s) => 'binary' in s).length > 0,
+      v.expect.framing === 'binary',
+      `framing: ${String(v.expect.framing)}`,
+    );
+  });
+}
