@@ -150,7 +150,10 @@ export class LineFramer extends EventEmitter {
     this.#armLineTimer();
   }
 
-  /** Ends the stream: an unfinished line or frame is not one, it is dropped. Emits 'end'. */
+  /**
+   * Ends the stream: an unfinished line or frame is not one, it is dropped. Emits 'end', then
+   * 'close' (as a stream does once finished).
+   */
   end(chunk?: Uint8Array): void {
     if (chunk) this.write(chunk);
     if (this.#destroyed || this.#ended) return;
@@ -158,6 +161,7 @@ export class LineFramer extends EventEmitter {
     this.#clearLineTimer();
     this.#held = 0;
     this.emit('end');
+    this.destroy();
   }
 
   destroy(err?: Error): void {
