@@ -43,6 +43,8 @@ export class BleLink implements LockLink {
   readonly #onDisconnect: (reason: number) => void;
   readonly #clock: Clock;
   #closed = false;
+  /** The write under way: the next waits for it (see write()). */
+  #writing: Promise<void> = Promise.resolve();
 
   private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic, clock: Clock) {
     this.#peripheral = peripheral;
@@ -146,7 +148,18 @@ export class BleLink implements LockLink {
     return this.#queue.read();
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes go out whole and in order: a frame larger than one ATT write is several writes,
+   * and a second frame written meanwhile (a window of WRITE requests) must not interleave its
+   * pieces with the first's — with binary framing (PROTOCOL.md §13.4) that breaks the stream.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    const turn = this.#writing.then(() => this.#writeNow(bytes));
+    this.#writing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #writeNow(bytes: Uint8Array): Promise<void> {
     const size = this.chunkSize;
     for (let off = 0; off < bytes.byteLength; off += size) {
       if (this.#closed) throw canceled(this.endpoint);
