@@ -22,9 +22,10 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   /** Pause before the next pass of a lock: base × 2^(pass−1). Default 300 ms. */
   backoffBaseMs?: number;
   /**
-   * A lock not heard for this long of listening has left range. Default 5 s. Once the
-   * train's dwell is known, a lock unheard for longer than the dwell has left as well, whether
-   * the radio listened or not.
+   * A lock not heard for this long of listening has left range. Default 5 s. So has one
+   * unheard for twice as long by the clock, listening or not (a radio that spends most of
+   * its time connecting must not keep departed locks queued); and once the train's dwell is
+   * known, one unheard for longer than the dwell.
    */
   goneAfterMs?: number;
   /**
@@ -32,7 +33,10 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * advertising a lock in range is heard several times a second of scanning, and a
    * connection to one that has left waits out the whole connect timeout — the radio deaf
    * meanwhile, since noble does not scan while it connects. Time the radio did not listen
-   * is no evidence either way (in a standing train every lock goes unheard then).
+   * is weak evidence (in a standing train every lock goes unheard then), so the clock's
+   * bound is three times as long — still short of the time a lock passing at 40 km/h stays
+   * in range (5 s), so a radio busy connecting does not chase locks that have left; once the
+   * train's dwell is known, the clock's bound is this one.
    */
   connectHeardWithinMs?: number;
   /**
@@ -41,9 +45,17 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * request within a few advertising and connection intervals.
    * Once three locks of a train have left, a connection attempt waits no longer than the time
    * the lock has left (the train's dwell, learnt from those, minus the lock's time in range),
-   * nor less than this; before that, the radio's own connect timeout.
+   * nor less than this; before that, `maxConnectTimeoutMs`.
    */
   minConnectTimeoutMs?: number;
+  /**
+   * The longest a connection attempt waits. Default 4 s: a lock heard within the last second
+   * advertises every 100 ms or so and is connected within a second even when the links leave
+   * the initiator a tenth of the air; one that is not has most likely left, and the radio does
+   * not listen while it waits (noble stops scanning to connect). A lock still here is tried
+   * again when next heard.
+   */
+  maxConnectTimeoutMs?: number;
   /**
    * A lock heard weaker than this, dBm, is left to come closer for up to `weakWaitMs` after it
    * was first heard: at the edge of range most packets are lost, a link there drops or never
@@ -212,9 +224,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // unheard for longer than a lock stays in range, listening or not — a radio busy
       // connecting to others must not keep a departed lock queued.
       const dwell = this.#dwell.dwellMs;
+      const unheardMs = now - c.sighting.lastSeenAt;
       const gone =
         this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter ||
-        (dwell !== undefined && now - c.sighting.lastSeenAt > Math.max(goneAfter, dwell));
+        unheardMs > 2 * goneAfter ||
+        (dwell !== undefined && unheardMs > Math.max(goneAfter, dwell));
       if (gone && !this.#departed.has(address)) {
         this.#departed.add(address);
         this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
@@ -280,9 +294,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
         continue;
       if (this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > heardWithin) continue;
-      // A moving train (its dwell is known): heard within the last second by the clock too —
-      // a second of listening may be many seconds ago when the radio was busy connecting.
-      if (this.#dwell.dwellMs !== undefined && now - c.sighting.lastSeenAt > heardWithin) continue;
+      // By the clock too: a second of listening may be many seconds ago when the radio was
+      // busy connecting.
+      if (now - c.sighting.lastSeenAt > this.#heardWithinByClock()) continue;
       if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
       if (!best) {
         best = c;
@@ -362,32 +376,37 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * waits out its timeout with the radio deaf while the rest of the train passes unheard.
    */
   #open(c: Candidate, again: boolean, attemptOver: (connected: boolean) => void): Promise<BleLink> {
-    const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
-    const silentMs = this.#clock.monotonic() - c.sighting.lastSeenAt;
-    if (this.#dwell.dwellMs !== undefined && silentMs > heardWithin) {
-      return Promise.reject(
-        new CtopError(
+    // Judged when the attempt goes out: a read's second link may wait behind other attempts.
+    const onTurn = () => {
+      const silentMs = this.#clock.monotonic() - c.sighting.lastSeenAt;
+      if (silentMs > this.#heardWithinByClock()) {
+        throw new CtopError(
           'E_BLE_CONNECT',
-          `lock ${c.sighting.advertisement.lockId} not heard for ${Math.round(silentMs)} ms of a moving train: not connecting`,
+          `lock ${c.sighting.advertisement.lockId} not heard for ${Math.round(silentMs)} ms: not connecting`,
           { details: { address: c.sighting.address, silentMs: Math.round(silentMs) } },
-        ),
-      );
-    }
-    return this.#o.radio.open(c.sighting.address, {
-      ...this.#connectOptions(c, again),
-      onAttemptOver: attemptOver,
-    });
+        );
+      }
+      return this.#connectOptions(c, again);
+    };
+    return this.#o.radio.open(c.sighting.address, { onTurn, onAttemptOver: attemptOver });
+  }
+
+  /** How recently by the clock a lock must have been heard to be connected to (see connectHeardWithinMs). */
+  #heardWithinByClock(): number {
+    const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
+    return this.#dwell.dwellMs === undefined ? 3 * heardWithin : heardWithin;
   }
 
   /** A connect timeout that fits the time the lock has left in range, once the train's dwell is known. */
   #connectOptions(c: Candidate, again: boolean): { connectTimeoutMs?: number } {
     const min = this.#o.minConnectTimeoutMs ?? 2000;
+    const max = Math.max(min, this.#o.maxConnectTimeoutMs ?? 4000);
     const left = this.#dwell.timeLeftMs(this.#clock.monotonic() - c.sighting.firstSeenAt);
     // A link again within the same read, after a drop: a lock still in range answers within
     // a few advertising intervals; one that dropped because it left never does.
     if (again && (left === undefined || left > min)) return { connectTimeoutMs: min };
-    if (left === undefined) return {};
-    const connectTimeoutMs = Math.max(min, Math.round(left));
+    if (left === undefined) return { connectTimeoutMs: max };
+    const connectTimeoutMs = Math.min(max, Math.max(min, Math.round(left)));
     this.#log.debug(
       { lockId: c.sighting.advertisement.lockId, connectTimeoutMs },
       'connect timeout fitted to the time left in range',

@@ -195,10 +195,16 @@ t.test(
     });
     const timeouts: (number | undefined)[] = [];
     const open = radio.open.bind(radio);
-    radio.open = (address, options) => {
-      timeouts.push(options?.connectTimeoutMs);
-      return open(address, options);
-    };
+    radio.open = (address, options) =>
+      open(address, {
+        ...options,
+        // The timeout is chosen when the attempt goes out.
+        onTurn: () => {
+          const chosen = options?.onTurn ? options.onTurn() : {};
+          timeouts.push(chosen.connectTimeoutMs);
+          return chosen;
+        },
+      });
     const reader = new TrainReader({
       radio,
       gatewayId: 'KZ-DOSTYK-GW01',
@@ -214,9 +220,14 @@ t.test(
     const summary = await done;
     t.equal(summary.missing, 0, 'every lock heard');
     t.equal(summary.read + summary.failed.length, 16, 'each read or reported with its reason');
-    const fitted = timeouts.filter((x) => x !== undefined);
-    t.equal(timeouts[0], undefined, "the first attempts: the radio's own timeout (nothing has left yet)");
+    t.equal(timeouts[0], 4000, 'the first attempts: the 4 s cap (nothing has left yet)');
+    // Below the cap only when fitted to the time left: the dwell (3.9 s) is shorter.
+    const fitted = timeouts.filter((x): x is number => x !== undefined && x < 4000);
     t.ok(fitted.length > 0, `later attempts fitted (${timeouts.map((x) => x ?? '-').join(' ')})`);
+    t.ok(
+      timeouts.every((x) => x !== undefined && x <= 4000),
+      'none waits longer than the cap',
+    );
     for (const ms of fitted) {
       t.ok(ms >= 2000, `${ms} ms: not below the 2 s floor`);
       t.ok(ms <= Math.ceil(dwellMs), `${ms} ms: no longer than the dwell (${Math.round(dwellMs)} ms)`);

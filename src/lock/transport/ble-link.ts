@@ -74,23 +74,23 @@ export class BleLink implements LockLink {
 
   /**
    * Connects, finds the lock service and subscribes to TX, each step bounded in time.
-   * `onConnected` runs once the connection attempt is over, made or not, before the GATT
-   * set-up: the radio may scan again.
+   * `attemptOver` runs once the connection attempt is over, with whether it connected,
+   * before the GATT set-up: the radio may scan again.
    */
   static async open(
     peripheral: Peripheral,
     options: BleLinkOptions = {},
-    onConnected?: () => void,
+    attemptOver?: (connected: boolean) => void,
   ): Promise<BleLink> {
     const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
     const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const gattMs = options.gattTimeoutMs ?? 5_000;
     const clock = options.clock ?? systemClock;
     try {
-      await withTimeout(clock, peripheral.connectAsync(), connectMs, () =>
-        peripheral.cancelConnect(),
-      ).finally(onConnected);
+      await withTimeout(clock, peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
+      attemptOver?.(true);
     } catch (err) {
+      attemptOver?.(false);
       throw new CtopError(
         'E_BLE_CONNECT',
         `cannot connect to ${peripheral.address}: ${describe(err, connectMs)}`,

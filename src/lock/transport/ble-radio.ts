@@ -56,6 +56,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   #scanStarting: Promise<void> | undefined;
   /** Connection attempts under way: noble stops scanning for them, so it resumes only after the last. */
   #connecting = 0;
+  /** Settles when the connection attempt under way is over: the next goes out after it. */
+  #attempt: Promise<void> = Promise.resolve();
   #listening = false;
   #listenedMs = 0;
   #listeningSince = 0;
@@ -121,43 +123,61 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
 
   /**
    * Opens a link to a lock heard at `address`. `connectTimeoutMs` shortens the radio's connect
-   * timeout for this attempt (a lock about to leave range), never lengthens it;
+   * timeout for this attempt (a lock about to leave range), never lengthens it; `onTurn`, when
+   * given, is asked for it when the attempt goes out (attempts wait for each other) and may
+   * throw to give the attempt up — a lock unheard while the attempt waited may have left;
    * `onAttemptOver` is called once the connection attempt is over, with whether it connected
    * (before the GATT set-up).
    */
   async open(
     address: string,
-    options: { connectTimeoutMs?: number; onAttemptOver?: (connected: boolean) => void } = {},
+    options: {
+      connectTimeoutMs?: number;
+      onTurn?: () => { connectTimeoutMs?: number };
+      onAttemptOver?: (connected: boolean) => void;
+    } = {},
   ): Promise<BleLink> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
       throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
-    // noble stops scanning before it connects only once it has seen scanning start; a
-    // connection asked for while a scan start is in flight goes out first — with an HCI Reset
-    // when no link is up, which ends the scan the controller then reports started: the
-    // radio would believe it listens while deaf.
-    if (this.#scanStarting) await this.#scanStarting;
+    // One attempt at a time, each timed from when it goes out: noble would queue the others,
+    // and its cancel of a queued attempt (one whose timeout ran out in the queue) cancels the
+    // one under way at the controller instead — which then fails with 0x02 while the
+    // cancelled one goes out later to a lock that has left.
     this.#connecting++;
-    let connected = false;
+    const previous = this.#attempt;
+    let release!: () => void;
+    this.#attempt = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let over = false;
     const attemptOver = (linked: boolean) => {
-      if (connected) return;
-      connected = true;
+      if (over) return;
+      over = true;
       this.#connecting--;
+      release();
       this.#resumeScanning();
       options.onAttemptOver?.(linked);
     };
     try {
+      await previous;
+      // noble stops scanning before it connects only once it has seen scanning start; a
+      // connection asked for while a scan start is in flight goes out first — with an HCI
+      // Reset when no link is up, which ends the scan the controller then reports started:
+      // the radio would believe it listens while deaf.
+      if (this.#scanStarting) await this.#scanStarting;
+      const { connectTimeoutMs } = options.onTurn ? options.onTurn() : options;
       const linkOptions =
-        options.connectTimeoutMs === undefined
+        connectTimeoutMs === undefined
           ? this.#linkOptions
           : {
               ...this.#linkOptions,
               connectTimeoutMs: Math.min(
-                options.connectTimeoutMs,
+                connectTimeoutMs,
                 this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
               ),
             };
-      return await BleLink.open(peripheral, linkOptions, () => attemptOver(true));
+      return await BleLink.open(peripheral, linkOptions, attemptOver);
     } finally {
       attemptOver(false);
     }
