@@ -50,7 +50,7 @@ t.test('a lock expected but never heard: exit code of the transport category', a
   t.match(r.stdout, /2 read, 0 skipped, 0 failed, 1 missing of 3 expected/);
 });
 
-t.test('ble-sim takes a fractional speed, the range and the radio intervals', async (t) => {
+t.test('ble-sim takes a fractional speed, the range, the radio intervals and 1.1 locks', async (t) => {
   const link = join(dir, 'hci-knobs');
   const sim = await startCli(
     [
@@ -67,6 +67,8 @@ t.test('ble-sim takes a fractional speed, the range and the radio intervals', as
       '200',
       '--conn-interval',
       '15',
+      // Locks of revision 1.1: the offer of binary framing ignored, base64 lines throughout.
+      '--line-framing',
     ],
     /read it with/,
   );

@@ -76,6 +76,10 @@ export function register(program: Command): void {
       5,
     )
     .option('--seed <n>', 'PRNG seed', parseInteger('--seed', 0, 2 ** 31), 1)
+    .option(
+      '--line-framing',
+      'locks of PROTOCOL.md revision 1.1: they ignore the offer of binary framing (§13.4) and speak base64 lines',
+    )
     .action(async (opts) => {
       const log = createLogger({ fd: 2 });
       let manifest: Buffer | undefined;
@@ -94,6 +98,7 @@ export function register(program: Command): void {
         locks: Array.from({ length: opts.locks }, (_, i) => ({
           lockId: `SSL-SIM-${String(i + 1).padStart(4, '0')}`,
           manifest: manifest ?? randomBytes(4096),
+          ...(opts.lineFraming ? { faults: { lineOnly: true } } : {}),
         })),
         timeScale: opts.timeScale,
         seed: opts.seed,
