@@ -3,13 +3,9 @@ import { type Command, Option } from 'commander';
 import { systemClock } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { loadPrivateKey, loadPublicKey, signDetached, TrustStore } from '../../keys/index.js';
-import { BleRadio } from '../../lock/transport/ble-radio.js';
-import type { LinkOpener } from '../../lock/transport/link.js';
-import { SerialLink } from '../../lock/transport/serial-link.js';
-import { createLogger, type Logger } from '../../log.js';
+import { createLogger } from '../../log.js';
 import { formatIssue, type RecipientKey, resolveLimits } from '../../manifest/index.js';
 import {
-  bleLockOpener,
   composeForPairing,
   type PairingPhase,
   type PairingResult,
@@ -19,10 +15,11 @@ import {
   recordPairing,
 } from '../../pairing/index.js';
 import { DEFAULT_DB_PATH, openStore } from '../../store/index.js';
+import { type ConnectedLock, connectLock, type LockLinkChoice, lockLinkOptions } from '../lock-link.js';
 import { parseInteger } from '../parse.js';
 import { createProgress } from '../progress.js';
 
-interface PairOptions {
+interface PairOptions extends LockLinkChoice {
   container: string;
   wagon: string;
   manifest?: string;
@@ -31,12 +28,6 @@ interface PairOptions {
   to: string[];
   recipientKey: string[];
   trust: string;
-  serial?: string;
-  ble?: string;
-  hci: number;
-  hciUart?: string;
-  scanMs: number;
-  baud: number;
   carrierKey: string;
   gatewayId: string;
   db: string;
@@ -121,33 +112,6 @@ function recipients(opts: PairOptions, trust: TrustStore): RecipientKey[] {
   return out;
 }
 
-/** The lock's link: a serial line, or the Bluetooth radio once the lock was heard advertising. */
-async function connect(
-  opts: PairOptions,
-  log: Logger,
-): Promise<{ open: LinkOpener; close: () => Promise<void> }> {
-  if ((opts.serial === undefined) === (opts.ble === undefined)) {
-    throw new CtopError('E_USAGE', 'name the lock link: --serial <path> or --ble <lock id>');
-  }
-  if (opts.serial !== undefined) {
-    const path = opts.serial;
-    return { open: () => SerialLink.open({ path, baudRate: opts.baud }), close: async () => {} };
-  }
-  const bindings = opts.hciUart
-    ? { hciDriver: 'uart' as const, bindParams: { uart: { port: opts.hciUart, baudRate: 1_000_000 } } }
-    : { deviceId: opts.hci };
-  const radio = await BleRadio.open({ bindings, log });
-  try {
-    return {
-      open: await bleLockOpener(radio, opts.ble!, { timeoutMs: opts.scanMs }),
-      close: () => radio.close(),
-    };
-  } catch (err) {
-    await radio.close();
-    throw err;
-  }
-}
-
 function summary(result: PairingResult, recorded: RecordedPairing, seconds: number): string {
   const { steps } = result;
   const at = new Date(result.sealEvent.time * 1000).toISOString().replace(/\.000Z$/, 'Z');
@@ -168,8 +132,7 @@ function summary(result: PairingResult, recorded: RecordedPairing, seconds: numb
 }
 
 export function register(program: Command): void {
-  program
-    .command('pair')
+  lockLinkOptions(program.command('pair'), 'the lock')
     .description(
       'pair a lock with a container at loading: write the signed manifest into the lock, commit, seal, read it back and record the pairing',
     )
@@ -186,17 +149,6 @@ export function register(program: Command): void {
       [],
     )
     .requiredOption('--trust <file>', 'trust store: the manifest must verify before it is written')
-    .option('--serial <path>', 'serial device of the lock, e.g. /dev/ttyUSB0')
-    .option('--ble <id>', 'lock id to reach over Bluetooth LE (found by its advertisement)')
-    .option('--hci <n>', 'with --ble: kernel HCI device number (hci0 = 0)', parseInteger('--hci', 0, 31), 0)
-    .option('--hci-uart <path>', 'with --ble: a controller speaking HCI over a serial line instead')
-    .option(
-      '--scan-ms <n>',
-      'with --ble: how long to listen for the lock',
-      parseInteger('--scan-ms', 100, 600_000),
-      20_000,
-    )
-    .option('--baud <n>', 'serial line rate', parseInteger('--baud', 300, 4_000_000), 115200)
     .requiredOption('--carrier-key <file>', 'carrier private key provisioned in the lock (.key, mode 0600)')
     .option('--gateway-id <id>', 'our gateway id', process.env.CTOP_GATEWAY_ID ?? 'ctop-cli')
     .option('--db <file>', 'the agent database the pairing is recorded in', DEFAULT_DB_PATH)
@@ -231,9 +183,9 @@ export function register(program: Command): void {
       });
       // The carrier holds the lock and it proves its key: first use is trustworthy here.
       const store = openStore({ path: opts.db, trustOnFirstUse: true, quickCheck: false, log });
-      let link: Awaited<ReturnType<typeof connect>> | undefined;
+      let link: ConnectedLock | undefined;
       try {
-        link = await connect(opts, log);
+        link = await connectLock(opts, log);
         const open = link.open;
         const pinned = store.locks.get(manifest.routing.lockId)?.identityKey;
         const progress = opts.json ? undefined : createProgress('pairing');

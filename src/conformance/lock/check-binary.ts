@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MessageType } from '../../lock/codec/constants.js';
 import { encodeMessage, type LockInfo } from '../../lock/codec/messages.js';
 import { readRange } from './check-read.js';
-import { hex, ProbeError } from './probe.js';
+import { hex, ProbeError, type ProbeLink } from './probe.js';
 import { describe, expectType, obtain, onLink, type Run, step } from './run.js';
 
 const BIN_ON_BLE = ['BIN-1', 'BIN-2', 'BIN-3', 'BIN-5'] as const;
@@ -22,11 +22,7 @@ export async function binaryChecks(run: Run): Promise<void> {
   run.findings.skip('BIN-4', 'needs a serial link (--serial)');
   await onLink(run, async (link) => {
     await step(run, 'BIN-1', async () => {
-      const m = expectType(
-        await link.request(MessageType.Hello, { v: [1], gw: run.gatewayId }, 'HELLO without `bin`'),
-        MessageType.HelloResponse,
-        'HELLO',
-      );
+      const m = await helloWith(run, link, false);
       run.findings.check(
         'BIN-1',
         m.body.bin !== true && !link.binary,
@@ -37,17 +33,7 @@ export async function binaryChecks(run: Run): Promise<void> {
     });
   });
   await onLink(run, async (link) => {
-    const answer = await obtain(run, 'BIN-2', async () =>
-      expectType(
-        await link.request(
-          MessageType.Hello,
-          { v: [1], gw: run.gatewayId, bin: true },
-          'HELLO offering `bin`',
-        ),
-        MessageType.HelloResponse,
-        'HELLO',
-      ),
-    );
+    const answer = await obtain(run, 'BIN-2', () => helloWith(run, link, true));
     if (!answer) return;
     if (answer.body.bin !== true) {
       for (const id of ['BIN-2', 'BIN-3', 'BIN-5'])
@@ -89,7 +75,7 @@ export async function binaryChecks(run: Run): Promise<void> {
 }
 
 /** BIN-2: the whole manifest (up to --max-manifest) in binary, checked against `mhash`. */
-async function readInBinary(run: Run, link: Parameters<typeof readRange>[1], info: LockInfo): Promise<void> {
+async function readInBinary(run: Run, link: ProbeLink, info: LockInfo): Promise<void> {
   if (!link.binary) throw new ProbeError('the link did not switch after HELLO_R accepted binary framing');
   const to = Math.min(info.msize, run.maxManifestBytes);
   if (to === 0) {
@@ -113,15 +99,7 @@ async function readInBinary(run: Run, link: Parameters<typeof readRange>[1], inf
 async function serialChecks(run: Run): Promise<void> {
   await onLink(run, async (link) => {
     await step(run, 'BIN-4', async () => {
-      const m = expectType(
-        await link.request(
-          MessageType.Hello,
-          { v: [1], gw: run.gatewayId, bin: true },
-          'HELLO offering `bin`',
-        ),
-        MessageType.HelloResponse,
-        'HELLO',
-      );
+      const m = await helloWith(run, link, true);
       if (m.body.bin === true) return; // the probe failed BIN-4 on seeing it
       const info = await link.request(MessageType.Info, {}, 'INFO as a line after HELLO offering `bin`');
       run.findings.check(
@@ -131,4 +109,14 @@ async function serialChecks(run: Run): Promise<void> {
       );
     });
   });
+}
+
+/** HELLO offering binary framing or not, and its answer. */
+async function helloWith(run: Run, link: ProbeLink, bin: boolean) {
+  const body = { v: [1], gw: run.gatewayId, ...(bin ? { bin: true } : {}) };
+  return expectType(
+    await link.request(MessageType.Hello, body, bin ? 'HELLO offering `bin`' : 'HELLO without `bin`'),
+    MessageType.HelloResponse,
+    'HELLO',
+  );
 }
