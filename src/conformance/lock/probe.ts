@@ -130,11 +130,6 @@ export class ProbeLink {
     return this.#closed;
   }
 
-  /** What the link is: binary framing is for BLE only (§13.4). */
-  get kind(): 'serial' | 'ble' {
-    return this.#link.kind;
-  }
-
   /** Frames travel binary on this link: the lock accepted the offer (§13.4). */
   get binary(): boolean {
     return this.#binary;
@@ -317,7 +312,11 @@ export class ProbeLink {
     this.#onFrame(frame, message, raw.byteLength + 1, false);
   }
 
-  /** A binary frame (§13.4): judged as a line's frame is; a broken one ends the stream. */
+  /**
+   * A binary frame (§13.4): judged as a line's frame is; a broken one ends the stream. After
+   * the switch the framer reads only frames: a line from the lock breaks the stream (BIN-2,
+   * through the framer's error).
+   */
   #onBinaryFrame(bytes: Buffer): void {
     const { findings } = this.#ctx;
     this.#lastActivity = performance.now();
@@ -337,8 +336,6 @@ export class ProbeLink {
   }
 
   #onFrame(frame: Frame, message: Message, wireBytes: number, binary: boolean): void {
-    // After the switch the framer reads only binary frames: a line from the lock then breaks
-    // the stream (BIN-2, via the framer's error).
     const { findings, seen } = this.#ctx;
     seen.frames++;
     if (!(message.type & RESPONSE_BIT)) {

@@ -397,9 +397,10 @@ export class SimulatedLock {
 
   /** A frame as this link carries it: a line, or binary after the switch (§13.4). */
   #wire(frame: Frame): Buffer {
-    return this.#binary ? frame.toBuffer() : frame.toLine();
+    return this.#wireBytes(frame.toBuffer());
   }
 
+  /** The bytes of a frame (perhaps damaged on purpose) as this link carries them. */
   #wireBytes(frame: Buffer): Buffer {
     return this.#binary ? frame : Buffer.from(`~${frame.toString('base64')}\n`, 'latin1');
   }
