@@ -102,6 +102,16 @@ interface Candidate {
   lastError?: CtopError;
   /** Given up as gone (not heard for `goneAfterMs`) with passes left: heard again, it is read again. */
   givenUpAsGone?: boolean;
+  /**
+   * When a link to the lock was last known up (clock): a connected lock does not advertise,
+   * yet it is as good as heard — its silence counts from the end of the link.
+   */
+  linkedUntil?: number;
+}
+
+/** When the lock was last known in range by the clock: heard, or linked. */
+function lastKnownAt(c: Candidate): number {
+  return Math.max(c.sighting.lastSeenAt, c.linkedUntil ?? Number.NEGATIVE_INFINITY);
 }
 
 /** Codes after which reading the same device again cannot help. */
@@ -224,7 +234,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // unheard for longer than a lock stays in range, listening or not — a radio busy
       // connecting to others must not keep a departed lock queued.
       const dwell = this.#dwell.dwellMs;
-      const unheardMs = now - c.sighting.lastSeenAt;
+      const unheardMs = now - lastKnownAt(c);
       const gone =
         this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter ||
         unheardMs > 2 * goneAfter ||
@@ -258,9 +268,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       }
     }
     const max = this.#o.maxConcurrent ?? 5;
-    // One connection attempt at a time: noble queues the rest, and a queued attempt would go
-    // out seconds later, to a lock that may have left, with its timeout already running.
-    // And never blind: after an attempt that did not connect the radio listens a while, or a
+    // One connection attempt at a time: the radio would queue the rest, and the next lock is
+    // better chosen when the radio is free than seconds before. And never blind: after an attempt that did not connect the radio listens a while, or a
     // run of attempts to locks that have left keeps it deaf to the rest of the train.
     const listenBetween = this.#o.listenBetweenAttemptsMs ?? 250;
     while (
@@ -296,7 +305,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       if (this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > heardWithin) continue;
       // By the clock too: a second of listening may be many seconds ago when the radio was
       // busy connecting.
-      if (now - c.sighting.lastSeenAt > this.#heardWithinByClock()) continue;
+      if (now - lastKnownAt(c) > this.#heardWithinByClock()) continue;
       if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
       if (!best) {
         best = c;
@@ -322,6 +331,12 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     // Counted from now: readLock asks for its first link asynchronously.
     this.#opening++;
     let firstOpen = true;
+    /** A link of this pass came up: when it ends, the lock was in range until then. */
+    let linked = false;
+    const linkEnded = () => {
+      if (linked) c.linkedUntil = this.#clock.monotonic();
+      linked = false;
+    };
     const settleFirst = () => {
       if (!firstOpen) return;
       firstOpen = false;
@@ -333,6 +348,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         const again = !firstOpen;
         if (again) this.#opening++;
         firstOpen = false;
+        linkEnded(); // readLock asks again only once the last link is gone
         let over = false;
         const attemptOver = (connected: boolean) => {
           if (over) return;
@@ -342,7 +358,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           queueMicrotask(() => this.#tick());
         };
         try {
-          return await this.#open(c, again, attemptOver);
+          const link = await this.#open(c, again, attemptOver);
+          linked = true;
+          return link;
         } finally {
           attemptOver(false);
         }
@@ -362,6 +380,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       .catch((err: unknown) => this.#log.error({ err }, 'train reader bug: a read threw'))
       .finally(() => {
         settleFirst();
+        linkEnded();
         this.#o.signal?.removeEventListener('abort', abort);
         this.#controllers.delete(controller);
         this.#active.delete(address);
@@ -371,14 +390,15 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   }
 
   /**
-   * A link to the lock — unless the train moves and the lock has not been heard for a second
-   * (a reconnection after a drop, a read's second link): a connection to a lock that has left
-   * waits out its timeout with the radio deaf while the rest of the train passes unheard.
+   * A link to the lock — unless, when the attempt goes out, the lock has not been heard lately
+   * by the clock (a reconnection after a drop, an attempt that waited behind others): a
+   * connection to a lock that has left waits out its timeout with the radio deaf while the
+   * rest of the train passes unheard.
    */
   #open(c: Candidate, again: boolean, attemptOver: (connected: boolean) => void): Promise<BleLink> {
     // Judged when the attempt goes out: a read's second link may wait behind other attempts.
     const onTurn = () => {
-      const silentMs = this.#clock.monotonic() - c.sighting.lastSeenAt;
+      const silentMs = this.#clock.monotonic() - lastKnownAt(c);
       if (silentMs > this.#heardWithinByClock()) {
         throw new CtopError(
           'E_BLE_CONNECT',
