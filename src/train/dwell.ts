@@ -6,35 +6,54 @@
  * Last-heard times are taken while listening only, so a dwell is never overestimated.
  */
 export class DwellEstimate {
-  readonly #samples: number[] = [];
-  readonly #minSamples: number;
-  readonly #window: number;
+  readonly #recent: RecentMedian;
 
   /** Known from `minSamples` departures on; the median of the last `window`. */
   constructor(options: { minSamples?: number; window?: number } = {}) {
-    this.#minSamples = options.minSamples ?? 3;
-    this.#window = options.window ?? 16;
+    this.#recent = new RecentMedian(options.window ?? 16, options.minSamples ?? 3);
   }
 
   /** A lock left range after `dwellMs` in it. */
   add(dwellMs: number): void {
-    if (!Number.isFinite(dwellMs) || dwellMs < 0) return;
-    this.#samples.push(dwellMs);
-    if (this.#samples.length > this.#window) this.#samples.shift();
+    this.#recent.add(dwellMs);
   }
 
   /** The median dwell of the recent departures; undefined before enough of them. */
   get dwellMs(): number | undefined {
-    if (this.#samples.length < this.#minSamples) return undefined;
-    const sorted = [...this.#samples].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return this.#recent.median;
   }
 
   /** Time left in range for a lock first heard `ageMs` ago (negative: overdue); undefined when unknown. */
   timeLeftMs(ageMs: number): number | undefined {
     const dwell = this.dwellMs;
     return dwell === undefined ? undefined : dwell - ageMs;
+  }
+
+  reset(): void {
+    this.#recent.reset();
+  }
+}
+
+/** The median of the last `window` durations (ms), known from `minSamples` of them on. */
+export class RecentMedian {
+  readonly #samples: number[] = [];
+
+  constructor(
+    readonly window: number,
+    readonly minSamples = 3,
+  ) {}
+
+  add(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.#samples.push(ms);
+    if (this.#samples.length > this.window) this.#samples.shift();
+  }
+
+  get median(): number | undefined {
+    if (this.#samples.length < this.minSamples) return undefined;
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   }
 
   reset(): void {

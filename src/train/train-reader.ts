@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, clockSleep, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
 import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from '../lock/reader.js';
 import type { SessionOptions } from '../lock/session.js';
 import type { BleLink } from '../lock/transport/ble-link.js';
 import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
 import { type Logger, silentLogger } from '../log.js';
-import { DwellEstimate } from './dwell.js';
+import { DwellEstimate, RecentMedian } from './dwell.js';
 import { type LockProgress, type LockReadState, TrainBoard, type TrainSummary } from './train-board.js';
 
 export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'> {
@@ -31,8 +31,9 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   /**
    * Connect only to a lock heard within this long of listening. Default 1 s: at 100 ms
    * advertising a lock in range is heard several times a second of scanning, and a
-   * connection to one that has left waits out the whole connect timeout — the radio deaf
-   * meanwhile, since noble does not scan while it connects. Time the radio did not listen
+   * connection to one that has left waits out the whole connect timeout — with the one
+   * initiator busy, and the radio deaf on a controller that cannot scan while it connects
+   * (noble stops scanning to connect). Time the radio did not listen
    * is weak evidence (in a standing train every lock goes unheard then), so the clock's
    * bound is three times as long — still short of the time a lock passing at 40 km/h stays
    * in range (5 s), so a radio busy connecting does not chase locks that have left; once the
@@ -51,9 +52,9 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   /**
    * The longest a connection attempt waits. Default 4 s: a lock heard within the last second
    * advertises every 100 ms or so and is connected within a second even when the links leave
-   * the initiator a tenth of the air; one that is not has most likely left, and the radio does
-   * not listen while it waits (noble stops scanning to connect). A lock still here is tried
-   * again when next heard.
+   * the initiator a tenth of the air; one that is not has most likely left, and no other lock
+   * is connected while it waits (one initiator). A lock still here is tried again when next
+   * heard.
    */
   maxConnectTimeoutMs?: number;
   /**
@@ -65,6 +66,14 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   weakRssiDbm?: number;
   /** How long a weak lock is left to come closer. Default 1 s (10 m at 36 km/h); 0 connects at once. */
   weakWaitMs?: number;
+  /**
+   * In a moving train (once locks have left), a lock whose smoothed signal is weaker than
+   * `weakRssiDbm` and this many dB below its peak is moving away at the edge of range: it is
+   * not connected to. Default 3. At 40 km/h such a lock has about a second left, less than a
+   * read needs, and an attempt that fails keeps the controller's one initiator busy for the
+   * whole connect timeout while locks that could be read pass.
+   */
+  leavingDropDb?: number;
   /**
    * Listening the radio gets after a connection attempt that failed, before the next, ms.
    * Default 250: a few advertising intervals, so the rest of the train is heard however many
@@ -107,6 +116,10 @@ interface Candidate {
    * yet it is as good as heard — its silence counts from the end of the link.
    */
   linkedUntil?: number;
+  /** When the current pass started (clock). */
+  passStartedAt?: number;
+  /** Why the lock was passed over when it was last eligible (too little time left). */
+  notTried?: CtopError;
 }
 
 /** When the lock was last known in range by the clock: heard, or linked. */
@@ -141,6 +154,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   /** This train's dwell in range, from the locks that left; their addresses, each counted once. */
   readonly #dwell = new DwellEstimate();
   readonly #departed = new Set<string>();
+  /** How long this train's reads take, from a pass's start to the verified manifest. */
+  readonly #readTimes = new RecentMedian(16);
   #timer: NodeJS.Timeout | undefined;
   /**
    * Connection attempts under way (until connected or failed, not through the GATT set-up),
@@ -259,6 +274,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       if ((state === 'queued' || state === 'retrying') && gone) {
         const error =
           c.lastError ??
+          c.notTried ??
           new CtopError(
             'E_BLE_CONNECT',
             `lock ${c.sighting.advertisement.lockId} left range before it was read`,
@@ -307,6 +323,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // busy connecting.
       if (now - lastKnownAt(c) > this.#heardWithinByClock()) continue;
       if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
+      if (this.#leaving(c)) continue;
+      if (this.#tooLate(c, now)) continue;
       if (!best) {
         best = c;
         continue;
@@ -322,6 +340,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const lockId = c.sighting.advertisement.lockId;
     this.#active.add(address);
     c.passes++;
+    c.passStartedAt = this.#clock.monotonic();
     const controller = new AbortController();
     this.#controllers.add(controller);
     const abort = () => controller.abort();
@@ -331,11 +350,14 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     // Counted from now: readLock asks for its first link asynchronously.
     this.#opening++;
     let firstOpen = true;
-    /** A link of this pass came up: when it ends, the lock was in range until then. */
-    let linked = false;
-    const linkEnded = () => {
-      if (linked) c.linkedUntil = this.#clock.monotonic();
-      linked = false;
+    /** This pass's link that came up last: the lock was in range until it ended. */
+    let link: BleLink | undefined;
+    /** When the last link ended (now, when it has not noticed yet). */
+    const linkEnded = (): number => {
+      const endedAt = link?.endedAt ?? this.#clock.monotonic();
+      if (link) c.linkedUntil = endedAt;
+      link = undefined;
+      return endedAt;
     };
     const settleFirst = () => {
       if (!firstOpen) return;
@@ -346,9 +368,12 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       ...this.#o,
       open: async () => {
         const again = !firstOpen;
-        if (again) this.#opening++;
         firstOpen = false;
-        linkEnded(); // readLock asks again only once the last link is gone
+        const endedAt = linkEnded(); // readLock asks again only once the last link is gone
+        if (again) {
+          await this.#heardSince(c, endedAt, controller.signal);
+          this.#opening++;
+        }
         let over = false;
         const attemptOver = (connected: boolean) => {
           if (over) return;
@@ -358,8 +383,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           queueMicrotask(() => this.#tick());
         };
         try {
-          const link = await this.#open(c, again, attemptOver);
-          linked = true;
+          link = await this.#open(c, again, attemptOver);
           return link;
         } finally {
           attemptOver(false);
@@ -390,6 +414,28 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   }
 
   /**
+   * Waits for an advertisement of the lock after `since` (its link dropped then) — at most
+   * `connectHeardWithinMs` by the clock — or throws E_BLE_CONNECT. A lock advertises again as
+   * soon as its link is gone, so one still in range is heard within a few advertising
+   * intervals; a link that dropped because the lock left range leaves silence, and a
+   * reconnection to it would keep the initiator busy for its whole connect timeout.
+   */
+  async #heardSince(c: Candidate, since: number, signal: AbortSignal): Promise<void> {
+    const within = this.#o.connectHeardWithinMs ?? 1000;
+    const until = since + within;
+    while (c.sighting.lastSeenAt <= since) {
+      if (signal.aborted || this.#clock.monotonic() >= until) {
+        throw new CtopError(
+          'E_BLE_CONNECT',
+          `lock ${c.sighting.advertisement.lockId} not heard within ${within} ms after its link dropped: not reconnecting`,
+          { details: { address: c.sighting.address } },
+        );
+      }
+      await clockSleep(this.#clock, 50, signal).catch(() => undefined);
+    }
+  }
+
+  /**
    * A link to the lock — unless, when the attempt goes out, the lock has not been heard lately
    * by the clock (a reconnection after a drop, an attempt that waited behind others): a
    * connection to a lock that has left waits out its timeout with the radio deaf while the
@@ -406,9 +452,46 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           { details: { address: c.sighting.address, silentMs: Math.round(silentMs) } },
         );
       }
+      if (this.#leaving(c)) {
+        throw new CtopError(
+          'E_BLE_CONNECT',
+          `lock ${c.sighting.advertisement.lockId} is leaving range (${Math.round(c.sighting.meanRssi)} dBm, ` +
+            `${Math.round(c.sighting.peakMeanRssi - c.sighting.meanRssi)} dB below its peak): not connecting`,
+          { details: { address: c.sighting.address, meanRssi: c.sighting.meanRssi } },
+        );
+      }
       return this.#connectOptions(c, again);
     };
     return this.#o.radio.open(c.sighting.address, { onTurn, onAttemptOver: attemptOver });
+  }
+
+  /**
+   * A lock not yet tried with less time left in range (the train's dwell minus its age) than
+   * a read takes (the median of this train's recent reads, connection to verified manifest).
+   * When locks arrive faster than the one initiator connects them, the reader falls behind;
+   * reading the oldest first then means starting every read too late to finish, and the
+   * whole rest of the train is lost (60 km/h: 15–24 of 110 read before this rule, 47–64
+   * after). A lock already started is tried again: it may need only the rest of its manifest.
+   */
+  #tooLate(c: Candidate, now: number): boolean {
+    if (c.passes > 0) return false;
+    const readMs = this.#readTimes.median;
+    const left = this.#dwell.timeLeftMs(now - c.sighting.firstSeenAt);
+    if (readMs === undefined || left === undefined || left >= readMs) return false;
+    c.notTried = new CtopError(
+      'E_BLE_CONNECT',
+      `lock ${c.sighting.advertisement.lockId} had ${(Math.max(0, left) / 1000).toFixed(1)} s left in range, ` +
+        `less than a read takes (${(readMs / 1000).toFixed(1)} s): not read, so that locks with time left are`,
+      { details: { address: c.sighting.address, leftMs: Math.round(left), readMs: Math.round(readMs) } },
+    );
+    return true;
+  }
+
+  /** Moving away at the edge of range, in a moving train (see leavingDropDb). */
+  #leaving(c: Candidate): boolean {
+    if (this.#dwell.dwellMs === undefined) return false; // standing, or not known to move yet
+    const { meanRssi, peakMeanRssi } = c.sighting;
+    return meanRssi < (this.#o.weakRssiDbm ?? -90) && peakMeanRssi - meanRssi >= (this.#o.leavingDropDb ?? 3);
   }
 
   /** How recently by the clock a lock must have been heard to be connected to (see connectHeardWithinMs). */
@@ -443,6 +526,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       this.#log.error({ err, lockId: advertised }, 'storing a read failed');
     }
     if (result.outcome === 'complete') {
+      if (c.passStartedAt !== undefined) this.#readTimes.add(this.#clock.monotonic() - c.passStartedAt);
       this.#update(c.sighting, 'read', {
         bytes: result.manifest?.byteLength ?? 0,
         total: result.manifest?.byteLength ?? 0,
@@ -479,6 +563,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#candidates.clear();
     this.#departed.clear();
     this.#dwell.reset();
+    this.#readTimes.reset();
     this.#log.info(
       {
         trainId: summary.trainId,

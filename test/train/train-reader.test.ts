@@ -340,3 +340,40 @@ t.test('a weak lock is left a second to come closer before a connection', async 
   const waited = openedAt[0]! - firstSeenAt!;
   t.ok(waited >= 1000, `first attempt ${waited.toFixed(0)} ms after the lock was first heard`);
 });
+
+t.test(
+  'a link that dropped because its lock left is not reconnected: the lock was not heard since',
+  async (t) => {
+    const keys = testKeys(t);
+    const [leaving] = specsFor(trainPlans(keys, 1));
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: [
+        // In range for its first 3 s only, and slow to read (28 KiB at one packet per 30 ms
+        // event, ~5.7 s): the link drops when it leaves, mid-read.
+        {
+          ...leaving!,
+          manifest: randomBytes(28 * 1024),
+          peripheral: {
+            presence: { arriveAtMs: 0, dwellMs: 3000 },
+            rssiDbm: -50,
+            link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+          },
+        },
+      ],
+      timeScale: 4,
+    });
+    const attempts: string[] = [];
+    train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+      if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
+    });
+    const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
+    t.equal(summary.read, 0, 'nothing read');
+    t.equal(summary.failed.length, 1, 'the lock reported failed');
+    t.match(
+      summary.failed[0]?.message ?? '',
+      /not heard within 1000 ms after its link dropped/,
+      'with the reason: silent since its link dropped',
+    );
+    t.equal(attempts.length, 1, `one connection attempt, none after the drop (${attempts.length})`);
+  },
+);

@@ -43,6 +43,8 @@ export class BleLink implements LockLink {
   readonly #onDisconnect: (reason: number) => void;
   readonly #clock: Clock;
   #closed = false;
+  /** When the link dropped or was closed (the clock's monotonic ms); undefined while up. */
+  #endedAt: number | undefined;
   /** The write under way: the next waits for it (see write()). */
   #writing: Promise<void> = Promise.resolve();
 
@@ -53,7 +55,8 @@ export class BleLink implements LockLink {
     this.#rx = rx;
     this.#tx = tx;
     this.#onData = (data) => this.#queue.push(data);
-    this.#onDisconnect = (reason) =>
+    this.#onDisconnect = (reason) => {
+      this.#endedAt ??= clock.monotonic();
       this.#queue.fail(
         new CtopError(
           'E_LOCK_DISCONNECTED',
@@ -63,6 +66,7 @@ export class BleLink implements LockLink {
           },
         ),
       );
+    };
     tx.on('data', this.#onData);
     peripheral.once('disconnect', this.#onDisconnect);
   }
@@ -172,9 +176,15 @@ export class BleLink implements LockLink {
     }
   }
 
+  /** When the link dropped or was closed (the clock's monotonic ms); undefined while it is up. */
+  get endedAt(): number | undefined {
+    return this.#endedAt;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#endedAt ??= this.#clock.monotonic();
     this.#tx.off('data', this.#onData);
     this.#peripheral.off('disconnect', this.#onDisconnect);
     this.#queue.fail(canceled(this.endpoint), true);

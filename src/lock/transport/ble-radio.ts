@@ -7,6 +7,13 @@ import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertisin
 import { BleLink, type BleLinkOptions, DEFAULT_CONNECT_TIMEOUT_MS, NOBLE_SERVICE_UUID } from './ble-link.js';
 import { stopNoble } from './noble-stop.js';
 
+/**
+ * Weight of a new advertisement's RSSI in the smoothed signal: about the last five samples
+ * (half a second at 100 ms advertising), which halves the spread of a 2 dB fade while a lock
+ * passing at 40 km/h moves 5 m.
+ */
+const RSSI_SMOOTHING = 1 / 3;
+
 /** A lock heard advertising. */
 export interface LockSighting {
   address: string;
@@ -15,6 +22,13 @@ export interface LockSighting {
   rssi: number;
   /** Strongest signal heard so far: the lock was then closest to the antenna. */
   bestRssi: number;
+  /**
+   * The signal smoothed over the last few advertisements, dBm: one sample fades by several dB
+   * (multipath), so a trend is read from this, not from `rssi`.
+   */
+  meanRssi: number;
+  /** The strongest `meanRssi` so far: a lock whose smoothed signal fell well below it is moving away. */
+  peakMeanRssi: number;
   /** When first and last heard, on the radio clock's monotonic milliseconds (for ordering, not display). */
   firstSeenAt: number;
   lastSeenAt: number;
@@ -35,13 +49,24 @@ export interface BleRadioOptions extends BleLinkOptions {
    */
   bindings: HciBindingsOptions;
   poweredOnTimeoutMs?: number;
+  /**
+   * Keep scanning while a connection attempt is under way. Default true; a controller that
+   * cannot (it refuses the scan) turns it off by itself, with a warning.
+   */
+  scanWhileConnecting?: boolean;
   clock?: Clock;
 }
+
+/** Where noble keeps its HCI layer: the status of LE Set Scan Enable is seen only there. */
+type NobleHci = {
+  _bindings?: { _hci?: EventEmitter & { createLeConnAfterReset?: (...args: unknown[]) => unknown } };
+};
 
 /**
  * The gateway's Bluetooth radio through noble: scans for locks by the CTOP service UUID,
  * keeps what each advertises, and opens BleLinks. noble stops scanning when it connects
- * and does not resume (docs/BLE-SIM.md), so the radio resumes it after every connect.
+ * and does not resume (docs/BLE-SIM.md), so the radio scans again behind each connection
+ * request (where the controller can) and after every attempt.
  */
 export class BleRadio extends EventEmitter<BleRadioEvents> {
   readonly #noble: Noble;
@@ -58,6 +83,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   #connecting = 0;
   /** Settles when the connection attempt under way is over: the next goes out after it. */
   #attempt: Promise<void> = Promise.resolve();
+  #scanWhileConnecting: boolean;
   #listening = false;
   #listenedMs = 0;
   #listeningSince = 0;
@@ -67,6 +93,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     this.#noble = noble;
     this.#log = (options.log ?? silentLogger).child({ component: 'ble-radio' });
     this.#clock = options.clock ?? systemClock;
+    this.#scanWhileConnecting = (options.scanWhileConnecting ?? true) && this.#hookConnectionRequests();
     this.#linkOptions = {
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.gattTimeoutMs !== undefined ? { gattTimeoutMs: options.gattTimeoutMs } : {}),
@@ -86,7 +113,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
 
   /**
    * Milliseconds spent scanning so far. A lock has left range when it went unheard for a
-   * while *of listening*: while noble connects it does not scan, and silence then means nothing.
+   * while *of listening*: a controller that cannot scan while it connects is deaf then, and
+   * silence then means nothing.
    */
   listenedMs(): number {
     return this.#listenedMs + (this.#listening ? this.#clock.monotonic() - this.#listeningSince : 0);
@@ -201,6 +229,60 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     });
   }
 
+  /**
+   * Learns when noble sends an LE Create Connection: it stops scanning first, and when no
+   * link is up it resets the controller before (which ends any scan), so scanning can start
+   * again only behind the request. False when noble's HCI layer is not the one known here.
+   */
+  #hookConnectionRequests(): boolean {
+    const hci = (this.#noble as unknown as NobleHci)._bindings?._hci;
+    const send = hci?.createLeConnAfterReset;
+    if (!hci || typeof send !== 'function') return false;
+    hci.createLeConnAfterReset = (...args: unknown[]) => {
+      const sent = send.apply(hci, args);
+      setImmediate(() => this.#scanWhileInitiating());
+      return sent;
+    };
+    return true;
+  }
+
+  /**
+   * Scanning during a connection attempt, on a controller that scans and initiates at once
+   * (most do; LE Read Supported States). noble stops scanning to connect and would leave the
+   * radio deaf for the whole attempt — up to its connect timeout, while locks arrive, and a
+   * lock whose link dropped cannot be heard coming back. A controller that refuses (Command
+   * Disallowed) is not asked again: its radio stays deaf while it connects, as noble intends.
+   */
+  #scanWhileInitiating(): void {
+    if (this.#connecting === 0 || !this.#scanning || this.#closed || !this.#scanWhileConnecting) return;
+    const hci = (this.#noble as unknown as NobleHci)._bindings?._hci;
+    let refused = false;
+    // noble ignores a failed LE Set Scan Enable and reports the scan started all the same
+    // (it takes the completion of the disable it sends first for the start).
+    const onEnableSet = (status: number) => {
+      if (status === 0 || refused) return;
+      refused = true;
+      this.#scanWhileConnecting = false;
+      this.#log.warn(
+        { hciStatus: `0x${status.toString(16).padStart(2, '0')}` },
+        'the Bluetooth controller cannot scan while it connects: the radio is deaf during connection attempts, and fewer locks of a fast train get read',
+      );
+      void this.#noble.stopScanningAsync().catch(() => undefined);
+    };
+    hci?.on('leScanEnableSet', onEnableSet);
+    const starting = this.#noble
+      .startScanningAsync([NOBLE_SERVICE_UUID], true)
+      .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not scan while connecting'))
+      .finally(() => {
+        // The enable's completion follows the start noble reports: wait for it a little.
+        setTimeout(() => hci?.off('leScanEnableSet', onEnableSet), 1000).unref();
+      });
+    this.#scanStarting = starting;
+    void starting.finally(() => {
+      if (this.#scanStarting === starting) this.#scanStarting = undefined;
+    });
+  }
+
   /** Forgets a lock (it left; a later advertisement is a new sighting). */
   forget(address: string): void {
     this.#sightings.delete(address);
@@ -231,6 +313,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     if (known && sameAdvertisement(known.advertisement, adv)) {
       known.rssi = peripheral.rssi;
       known.bestRssi = Math.max(known.bestRssi, peripheral.rssi);
+      known.meanRssi += RSSI_SMOOTHING * (peripheral.rssi - known.meanRssi);
+      known.peakMeanRssi = Math.max(known.peakMeanRssi, known.meanRssi);
       known.lastSeenAt = now;
       known.heardAtListenMs = this.listenedMs();
       return;
@@ -240,6 +324,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       advertisement: adv,
       rssi: peripheral.rssi,
       bestRssi: Math.max(known?.bestRssi ?? -127, peripheral.rssi),
+      meanRssi: known?.meanRssi ?? peripheral.rssi,
+      peakMeanRssi: known?.peakMeanRssi ?? peripheral.rssi,
       firstSeenAt: known?.firstSeenAt ?? now,
       lastSeenAt: now,
       heardAtListenMs: this.listenedMs(),

@@ -39,6 +39,14 @@ export interface ControllerOptions {
    * with the bit errors of their signal's margin over it. Default −95 (see air-time.ts).
    */
   sensitivityDbm?: number;
+  /**
+   * Whether the controller scans and initiates at once (the combined Scanning + Initiating
+   * state of LE Read Supported States, Core 5.3 Vol 4 Part E §7.8.27; Vol 6 Part B §1.1.1
+   * allows the link layer several state machines). Default true, as current controllers do;
+   * false refuses LE Set Scan Enable while an LE Create Connection is pending, and the
+   * connection while scanning, with Command Disallowed (0x0C).
+   */
+  scanWhileInitiating?: boolean;
 }
 
 export interface ControllerStats {
@@ -93,6 +101,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
   readonly world: SimWorld;
   readonly address: string;
   readonly maxConnections: number;
+  readonly scanWhileInitiating: boolean;
   readonly aclBufferLength: number;
   readonly aclBufferCount: number;
   readonly dataLengthExtension: boolean;
@@ -132,6 +141,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       aclBufferCount = 8,
       dataLengthExtension = true,
       sensitivityDbm = SENSITIVITY_DBM['1m'],
+      scanWhileInitiating = true,
     } = options;
     ev.addressToHci(address);
     if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
@@ -152,6 +162,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     if (!(sensitivityDbm >= -110 && sensitivityDbm <= -40))
       throw new TypeError('sensitivityDbm must be in -110..-40');
     this.sensitivityDbm = sensitivityDbm;
+    this.scanWhileInitiating = scanWhileInitiating;
     this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening);
     this.#toHost = toHost;
     this.#hostReady = hostReady;
@@ -259,6 +270,10 @@ export class HciController extends EventEmitter<ControllerEvents> {
         this.#complete(op, this.#scanner.setParameters(p));
         break;
       case Op.LeSetScanEnable:
+        if (!this.scanWhileInitiating && this.#initiator.pending && p.readUInt8(0) === 1) {
+          this.#complete(op, Status.CommandDisallowed);
+          break;
+        }
         this.#complete(op, this.#scanner.setEnable(p));
         this.#updateListening();
         break;
@@ -348,6 +363,10 @@ export class HciController extends EventEmitter<ControllerEvents> {
     if (this.#connections.size >= this.maxConnections && !this.#initiator.pending) {
       this.#stats.refusedAtLimit++;
       this.#toHost(ev.commandStatus(op, Status.ConnectionLimitExceeded));
+      return;
+    }
+    if (!this.scanWhileInitiating && this.#scanner.enabled) {
+      this.#toHost(ev.commandStatus(op, Status.CommandDisallowed));
       return;
     }
     const { status } = this.#initiator.create(p);

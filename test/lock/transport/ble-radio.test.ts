@@ -1,0 +1,140 @@
+import t, { type Test } from 'tap';
+import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
+import type { Logger } from '../../../src/log.js';
+import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
+import { net } from '../../helpers/patience.js';
+
+/**
+ * Scanning while a connection attempt is under way (issue 17: a reader that never goes
+ * blind). noble stops scanning to connect; the radio scans again behind the connection
+ * request where the controller can, and a controller that cannot is asked once.
+ *
+ * Lock A answers only when the test lets it (its signal drops below any receiver's
+ * sensitivity meanwhile, so the attempt stays pending); lock B is forgotten by the radio
+ * just before, so hearing it again is a new sighting — heard during the attempt or not.
+ */
+async function setup(t: Test, scanWhileInitiating: boolean) {
+  let aReachable = true;
+  const train = await startSimulatedTrain({
+    locks: [
+      {
+        lockId: 'SSL-KZ-SCAN-A',
+        manifest: Buffer.alloc(1),
+        peripheral: { presence: {}, rssiDbm: () => (aReachable ? -55 : -140), rssiNoiseDb: 0 },
+      },
+      { lockId: 'SSL-KZ-SCAN-B', manifest: Buffer.alloc(1), peripheral: { presence: {}, rssiDbm: -60 } },
+    ],
+    controller: { scanWhileInitiating },
+  });
+  t.teardown(() => train.close());
+  const warnings: string[] = [];
+  const log = {
+    child: () => log,
+    warn: (_o: unknown, msg: string) => warnings.push(msg),
+    info: () => undefined,
+    debug: () => undefined,
+    error: () => undefined,
+    trace: () => undefined,
+    fatal: () => undefined,
+  } as unknown as Logger;
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
+  t.teardown(() => radio.close());
+  await radio.startScanning();
+  const deadline = Date.now() + net(20_000);
+  while (radio.sightings.size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const byId = new Map([...radio.sightings.values()].map((s) => [s.advertisement.lockId, s.address]));
+  const a = byId.get('SSL-KZ-SCAN-A');
+  const b = byId.get('SSL-KZ-SCAN-B');
+  if (!a || !b) throw new Error('the two locks were not heard');
+  return {
+    train,
+    radio,
+    a,
+    b,
+    warnings,
+    setReachable: (v: boolean) => {
+      aReachable = v;
+    },
+  };
+}
+
+/** Resolves when the radio reports a sighting of `address`. */
+function sightingOf(radio: BleRadio, address: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (s: { address: string }) => {
+      if (s.address !== address) return;
+      radio.off('sighting', on);
+      resolve();
+    };
+    radio.on('sighting', on);
+  });
+}
+
+t.test(
+  'a controller that scans while it initiates: locks are heard during a connection attempt',
+  async (t) => {
+    const { train, radio, a, b, warnings, setReachable } = await setup(t, true);
+    setReachable(false);
+    radio.forget(b);
+    let heard = false;
+    void sightingOf(radio, b).then(() => {
+      heard = true;
+    });
+    let settled = false;
+    const opening = radio.open(a, { connectTimeoutMs: 600_000 }).finally(() => {
+      settled = true;
+    });
+    // B advertises every ~105 ms; a minute of simulated time is a net, not an expectation.
+    const clock = train.world.clock;
+    const until = clock.monotonic() + 60_000;
+    while (!heard && clock.monotonic() < until) await new Promise((r) => setTimeout(r, 20));
+    t.ok(heard, 'lock B was heard during the attempt');
+    t.notOk(settled, 'the attempt to lock A was still pending then');
+    setReachable(true);
+    const link = await opening;
+    t.equal(link.endpoint, a, 'the attempt then connected');
+    await link.close();
+    t.same(warnings, [], 'no warning');
+  },
+);
+
+t.test(
+  'a controller that cannot: the refusal is seen once, the radio connects and scans afterwards',
+  async (t) => {
+    const { train, radio, a, b, warnings, setReachable } = await setup(t, false);
+    setReachable(false);
+    radio.forget(b);
+    let heard = false;
+    const heardB = sightingOf(radio, b).then(() => {
+      heard = true;
+    });
+    const listenedBefore = radio.listenedMs();
+    const opening = radio.open(a, { connectTimeoutMs: 600_000 });
+    // A second of simulated time with the attempt pending: nothing can be heard.
+    const clock = train.world.clock;
+    const until = clock.monotonic() + 1000;
+    while (clock.monotonic() < until) await new Promise((r) => setTimeout(r, 20));
+    t.notOk(heard, 'lock B was not heard while the radio was connecting');
+    t.ok(radio.listenedMs() - listenedBefore < 1000, 'the radio did not count the attempt as listening');
+    setReachable(true);
+    const link = await opening;
+    t.equal(link.endpoint, a, 'the attempt connected');
+    await heardB;
+    t.pass('lock B was heard once the attempt was over');
+    t.equal(warnings.filter((w) => w.includes('cannot scan while it connects')).length, 1, 'one warning');
+    // The next attempt does not ask again.
+    await link.close();
+    const second = await radio.open(a, { connectTimeoutMs: 600_000 });
+    await second.close();
+    t.equal(
+      warnings.filter((w) => w.includes('cannot scan while it connects')).length,
+      1,
+      'still one warning',
+    );
+    t.equal(
+      train.radio.emulator.controller.stats.connections,
+      2,
+      'both connections made despite the refused scans',
+    );
+  },
+);
