@@ -481,7 +481,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     c.notTried = new CtopError(
       'E_BLE_CONNECT',
       `lock ${c.sighting.advertisement.lockId} had ${(Math.max(0, left) / 1000).toFixed(1)} s left in range, ` +
-        `less than a read takes (${(readMs / 1000).toFixed(1)} s): not read, so that locks with time left are`,
+        `less than a read takes (${(readMs / 1000).toFixed(1)} s): not started, the radio kept for locks that can still be read`,
       { details: { address: c.sighting.address, leftMs: Math.round(left), readMs: Math.round(readMs) } },
     );
     return true;

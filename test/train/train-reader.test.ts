@@ -377,3 +377,72 @@ t.test(
     t.equal(attempts.length, 1, `one connection attempt, none after the drop (${attempts.length})`);
   },
 );
+
+t.test(
+  'a lock with less time left in range than a read takes is not started: reported with the time it had',
+  async (t) => {
+    const keys = testKeys(t);
+    const [f1, f2, f3, slow, late] = specsFor(trainPlans(keys, 5));
+    const quick = (arriveAtMs: number) => ({
+      presence: { arriveAtMs, dwellMs: 2500 },
+      rssiDbm: -55,
+      rssiNoiseDb: 0,
+    });
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: [
+        // Three locks pass first, each in range 2.5 s: the train's dwell and read time.
+        { ...f1!, peripheral: quick(0) },
+        { ...f2!, peripheral: quick(500) },
+        { ...f3!, peripheral: quick(1000) },
+        // Then one slow to read (28 KiB at one packet per 30 ms event, ~5.7 s) holds the only
+        // connection, while a lock that arrived just after it waits — by the train's dwell
+        // it has left long before the connection is free.
+        {
+          ...slow!,
+          manifest: randomBytes(28 * 1024),
+          peripheral: {
+            presence: { arriveAtMs: 2500, dwellMs: 30_000 },
+            rssiDbm: -55,
+            rssiNoiseDb: 0,
+            link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+          },
+        },
+        {
+          ...late!,
+          peripheral: { presence: { arriveAtMs: 3000, dwellMs: 12_000 }, rssiDbm: -55, rssiNoiseDb: 0 },
+        },
+      ],
+      timeScale: 4,
+    });
+    const lateAddress = train.locks[4]!.address;
+    const attempts: string[] = [];
+    train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+      if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
+    });
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 5,
+      maxConcurrent: 1,
+      goneAfterMs: 1500,
+      trainQuietMs: 3000,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.equal(
+      summary.read,
+      4,
+      `the three quick locks and the slow one read (${JSON.stringify(summary.failed)})`,
+    );
+    t.same(
+      summary.failed.map((f) => f.lockId),
+      [late!.lockId],
+      'the late lock reported failed',
+    );
+    t.match(summary.failed[0]?.message ?? '', /s left in range, less than a read takes/, 'with its reason');
+    t.notOk(attempts.includes(lateAddress), 'and never connected to');
+  },
+);
