@@ -118,13 +118,29 @@ interface Candidate {
   linkedUntil?: number;
   /** When the current pass started (clock). */
   passStartedAt?: number;
-  /** Why the lock was passed over when it was last eligible (too little time left). */
+  /** Why the lock was passed over when it was last eligible (leaving, too little time left). */
   notTried?: CtopError;
 }
 
 /** When the lock was last known in range by the clock: heard, or linked. */
 function lastKnownAt(c: Candidate): number {
   return Math.max(c.sighting.lastSeenAt, c.linkedUntil ?? Number.NEGATIVE_INFINITY);
+}
+
+/** Why a lock moving away at the edge of range is not connected to. */
+function leavingError(s: LockSighting): CtopError {
+  return new CtopError(
+    'E_BLE_CONNECT',
+    `lock ${s.advertisement.lockId} is leaving range (${Math.round(s.meanRssi)} dBm, ` +
+      `${Math.round(s.peakMeanRssi - s.meanRssi)} dB below its peak): not connecting`,
+    {
+      details: {
+        address: s.address,
+        meanRssi: Math.round(s.meanRssi),
+        peakMeanRssi: Math.round(s.peakMeanRssi),
+      },
+    },
+  );
 }
 
 /** Codes after which reading the same device again cannot help. */
@@ -323,7 +339,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // busy connecting.
       if (now - lastKnownAt(c) > this.#heardWithinByClock()) continue;
       if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
-      if (this.#leaving(c)) continue;
+      if (this.#leaving(c)) {
+        c.notTried = leavingError(c.sighting);
+        continue;
+      }
       if (this.#tooLate(c, now)) continue;
       if (!best) {
         best = c;
@@ -452,14 +471,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           { details: { address: c.sighting.address, silentMs: Math.round(silentMs) } },
         );
       }
-      if (this.#leaving(c)) {
-        throw new CtopError(
-          'E_BLE_CONNECT',
-          `lock ${c.sighting.advertisement.lockId} is leaving range (${Math.round(c.sighting.meanRssi)} dBm, ` +
-            `${Math.round(c.sighting.peakMeanRssi - c.sighting.meanRssi)} dB below its peak): not connecting`,
-          { details: { address: c.sighting.address, meanRssi: c.sighting.meanRssi } },
-        );
-      }
+      if (this.#leaving(c)) throw leavingError(c.sighting);
       return this.#connectOptions(c, again);
     };
     return this.#o.radio.open(c.sighting.address, { onTurn, onAttemptOver: attemptOver });

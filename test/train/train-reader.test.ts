@@ -446,3 +446,72 @@ t.test(
     t.notOk(attempts.includes(lateAddress), 'and never connected to');
   },
 );
+
+t.test('a lock moving away at the edge of range is not connected to: reported as leaving', async (t) => {
+  const keys = testKeys(t);
+  const [f1, f2, f3, slow, fading] = specsFor(trainPlans(keys, 5));
+  const quick = (arriveAtMs: number) => ({
+    presence: { arriveAtMs, dwellMs: 2500 },
+    rssiDbm: -55,
+    rssiNoiseDb: 0,
+  });
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: [
+      // Three locks pass first: the train moves.
+      { ...f1!, peripheral: quick(0) },
+      { ...f2!, peripheral: quick(500) },
+      { ...f3!, peripheral: quick(1000) },
+      // One slow to read (~5.7 s) holds the only connection...
+      {
+        ...slow!,
+        manifest: randomBytes(28 * 1024),
+        peripheral: {
+          presence: { arriveAtMs: 2500, dwellMs: 30_000 },
+          rssiDbm: -55,
+          rssiNoiseDb: 0,
+          link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+        },
+      },
+      // ...while a lock passes close and fades to the edge (2 dB above a −95 dBm receiver).
+      {
+        ...fading!,
+        peripheral: {
+          presence: { arriveAtMs: 3000, dwellMs: 12_000 },
+          rssiDbm: (ms: number) => (ms < 5000 ? -60 : -93),
+          rssiNoiseDb: 0,
+        },
+      },
+    ],
+    timeScale: 4,
+  });
+  const fadingAddress = train.locks[4]!.address;
+  const attempts: string[] = [];
+  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+    if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
+  });
+  const reader = new TrainReader({
+    radio,
+    gatewayId: 'KZ-DOSTYK-GW01',
+    expected: 5,
+    maxConcurrent: 1,
+    goneAfterMs: 1500,
+    trainQuietMs: 3000,
+    clock: train.world.clock,
+  });
+  t.teardown(() => reader.stop());
+  const done = reader.nextTrain();
+  await reader.start();
+  const summary = await done;
+  t.equal(summary.read, 4, `the others read (${JSON.stringify(summary.failed)})`);
+  t.same(
+    summary.failed.map((f) => f.lockId),
+    [fading!.lockId],
+    'the fading lock reported failed',
+  );
+  t.match(
+    summary.failed[0]?.message ?? '',
+    /is leaving range \(-9\d dBm, \d+ dB below its peak\)/,
+    'as leaving',
+  );
+  t.notOk(attempts.includes(fadingAddress), 'and never connected to');
+});
