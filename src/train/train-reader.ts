@@ -116,6 +116,16 @@ interface Candidate {
    * yet it is as good as heard — its silence counts from the end of the link.
    */
   linkedUntil?: number;
+  /**
+   * The radio's listening time when the last connection attempt to the lock ended. While the
+   * initiator waits for a lock, the advertisements it catches answer the request instead of
+   * reaching the scanner: that listening is not the lock's silence. A lock at the edge of
+   * range, heard once in a few seconds, would otherwise be given up as gone after a couple of
+   * attempts, while it is still coming closer.
+   */
+  attemptEndedAtListenMs?: number;
+  /** The same on the clock. */
+  attemptEndedAt?: number;
   /** When the current pass started (clock). */
   passStartedAt?: number;
   /** Why the lock was passed over when it was last eligible (leaving, too little time left). */
@@ -265,9 +275,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // unheard for longer than a lock stays in range, listening or not — a radio busy
       // connecting to others must not keep a departed lock queued.
       const dwell = this.#dwell.dwellMs;
-      const unheardMs = now - lastKnownAt(c);
+      // Silence counts from the end of the last attempt to the lock too (see attemptEndedAtListenMs).
+      const unheardMs = now - Math.max(lastKnownAt(c), c.attemptEndedAt ?? Number.NEGATIVE_INFINITY);
       const gone =
-        this.#o.radio.listenedMs() - c.sighting.heardAtListenMs > goneAfter ||
+        this.#o.radio.listenedMs() - Math.max(c.sighting.heardAtListenMs, c.attemptEndedAtListenMs ?? 0) >
+          goneAfter ||
         unheardMs > 2 * goneAfter ||
         (dwell !== undefined && unheardMs > Math.max(goneAfter, dwell));
       if (gone && !this.#departed.has(address)) {
@@ -388,9 +400,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       open: async () => {
         const again = !firstOpen;
         firstOpen = false;
+        const linked = link !== undefined;
         const endedAt = linkEnded(); // readLock asks again only once the last link is gone
         if (again) {
-          await this.#heardSince(c, endedAt, controller.signal);
+          await this.#heardSince(c, endedAt, linked, controller.signal);
           this.#opening++;
         }
         let over = false;
@@ -398,6 +411,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           if (over) return;
           over = true;
           this.#opening--;
+          c.attemptEndedAtListenMs = this.#o.radio.listenedMs();
+          c.attemptEndedAt = this.#clock.monotonic();
           if (!connected) this.#listenedAtAttemptEnd = this.#o.radio.listenedMs();
           queueMicrotask(() => this.#tick());
         };
@@ -433,20 +448,21 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   }
 
   /**
-   * Waits for an advertisement of the lock after `since` (its link dropped then) — at most
+   * Waits for an advertisement of the lock after `since` (its link dropped, or the attempt failed, then) — at most
    * `connectHeardWithinMs` by the clock — or throws E_BLE_CONNECT. A lock advertises again as
    * soon as its link is gone, so one still in range is heard within a few advertising
    * intervals; a link that dropped because the lock left range leaves silence, and a
    * reconnection to it would keep the initiator busy for its whole connect timeout.
    */
-  async #heardSince(c: Candidate, since: number, signal: AbortSignal): Promise<void> {
+  async #heardSince(c: Candidate, since: number, linked: boolean, signal: AbortSignal): Promise<void> {
     const within = this.#o.connectHeardWithinMs ?? 1000;
     const until = since + within;
     while (c.sighting.lastSeenAt <= since) {
       if (signal.aborted || this.#clock.monotonic() >= until) {
         throw new CtopError(
           'E_BLE_CONNECT',
-          `lock ${c.sighting.advertisement.lockId} not heard within ${within} ms after its link dropped: not reconnecting`,
+          `lock ${c.sighting.advertisement.lockId} not heard within ${within} ms after ` +
+            `${linked ? 'its link dropped' : 'a connection attempt that failed'}: not trying again`,
           { details: { address: c.sighting.address } },
         );
       }

@@ -371,7 +371,7 @@ t.test(
     t.equal(summary.failed.length, 1, 'the lock reported failed');
     t.match(
       summary.failed[0]?.message ?? '',
-      /not heard within 1000 ms after its link dropped/,
+      /not heard within 1000 ms after its link dropped: not trying again/,
       'with the reason: silent since its link dropped',
     );
     t.equal(attempts.length, 1, `one connection attempt, none after the drop (${attempts.length})`);
