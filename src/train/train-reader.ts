@@ -335,7 +335,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   /**
    * Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket;
    * only locks heard lately (a silent one waits until heard again, or is given up as gone),
-   * and a weak one only once it had a second to come closer.
+   * a weak one only once it had a second to come closer; in a moving train none leaving at the
+   * edge of range, and no new one with less time left than a read takes.
    */
   #pick(now: number): Candidate | undefined {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
