@@ -220,9 +220,15 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    */
   #resumeScanning(): void {
     if (this.#connecting > 0 || !this.#scanning || this.#closed) return;
-    const starting = this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
-      this.#log.warn({ err: err.message }, 'could not resume scanning');
-    });
+    this.#startingScan(
+      this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
+        this.#log.warn({ err: err.message }, 'could not resume scanning');
+      }),
+    );
+  }
+
+  /** A scan start in flight: the next connection attempt waits for it (see open()). */
+  #startingScan(starting: Promise<void>): void {
     this.#scanStarting = starting;
     void starting.finally(() => {
       if (this.#scanStarting === starting) this.#scanStarting = undefined;
@@ -270,17 +276,15 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       void this.#noble.stopScanningAsync().catch(() => undefined);
     };
     hci?.on('leScanEnableSet', onEnableSet);
-    const starting = this.#noble
-      .startScanningAsync([NOBLE_SERVICE_UUID], true)
-      .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not scan while connecting'))
-      .finally(() => {
-        // The enable's completion follows the start noble reports: wait for it a little.
-        setTimeout(() => hci?.off('leScanEnableSet', onEnableSet), 1000).unref();
-      });
-    this.#scanStarting = starting;
-    void starting.finally(() => {
-      if (this.#scanStarting === starting) this.#scanStarting = undefined;
-    });
+    this.#startingScan(
+      this.#noble
+        .startScanningAsync([NOBLE_SERVICE_UUID], true)
+        .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not scan while connecting'))
+        .finally(() => {
+          // The enable's completion follows the start noble reports: wait for it a little.
+          setTimeout(() => hci?.off('leScanEnableSet', onEnableSet), 1000).unref();
+        }),
+    );
   }
 
   /** Forgets a lock (it left; a later advertisement is a new sighting). */
