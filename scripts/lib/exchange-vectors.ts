@@ -13,6 +13,7 @@ import {
   RECEIPT_ACTION,
   type ReceiptResult,
   sealEnvelope,
+  sealEnvelopeCopy,
   signMessage,
   signQuery,
   signQueryResult,
@@ -125,6 +126,8 @@ export function buildExchangeVectors(): ExchangeVector[] {
       issuedAt,
       results: [{ ...result, ...r }],
     });
+  const v12 = sealEnvelopeCopy(gateway, envelope);
+  const v12Resend = sealEnvelopeCopy(gateway, { ...envelope, sentAt: 1_741_941_061_000, attempt: 2 });
   const altered = Buffer.from(sealed);
   altered[altered.length - 1]! ^= 0x01;
   // Built with the general signer: the envelope type does not allow what this vector shows.
@@ -208,6 +211,8 @@ export function buildExchangeVectors(): ExchangeVector[] {
       ),
     },
     { block: 'hex envelope-too-deep', text: hex(tooDeep) },
+    { block: 'hex envelope-v1.2', text: hex(v12) },
+    { block: 'hex envelope-v1.2-resend', text: hex(v12Resend) },
     { block: 'hex query-document', text: hex(query) },
     { block: 'hex query-result', text: hex(answer) },
   ];

@@ -136,6 +136,10 @@ const sync = z
       .union([z.literal(4), z.literal(5)])
       .default(5)
       .describe('5 (MQTT 5) or 4 (MQTT 3.1.1)'),
+    envelopeVersion: z
+      .enum(['1.2', '1.1'])
+      .default('1.2')
+      .describe('"1.2" (each message signed once) or "1.1" (for an exchange built to EXCHANGE.md 1.1)'),
     clientId: text(/^[A-Za-z0-9._-]{1,64}$/, 'an MQTT client id (1–64 of A–Z a–z 0–9 . _ -)').optional(),
     username: text(
       /^[^\p{Cc}]{1,256}$/u,

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { encodeCanonical } from '../cbor/index.js';
 import { ADDRESS_PATTERN } from './address.js';
-import { head } from './cose-frame.js';
+import { head, sign1FromParts, signParts } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
-import { CONTENT_TYPES, decodeBody, openSigned, type SignedMessage, signBodyParts } from './signed.js';
+import {
+  CONTENT_TYPES,
+  decodeBody,
+  envelopeProtectedHeader,
+  openSigned,
+  PER_COPY_HEADERS,
+  type SignedMessage,
+  signBodyParts,
+} from './signed.js';
 import { URN_UUID_PATTERN } from './uuid.js';
 
 /**
@@ -208,8 +216,74 @@ export function sealFromTemplate(
   return signBodyParts(signer, CONTENT_TYPES.envelope, partsFromTemplate(template, sentAt, attempt));
 }
 
+/** An envelope of version 1.1: `sentAt` and `attempt` in the signed body. */
 export function sealEnvelope(signer: Ed25519Signer, envelope: Envelope): Buffer {
   return signBodyParts(signer, CONTENT_TYPES.envelope, [encodeEnvelope(envelope)]);
+}
+
+/** Version 1.2: the body has every field but the per-copy ones, in deterministic key order. */
+const SEALED_KEYS = ENVELOPE_KEYS.filter((key) => !(PER_PUBLISH as readonly string[]).includes(key));
+const SEALED_MAP_HEAD = Buffer.of(0xa0 | SEALED_KEYS.length);
+const PAYLOAD_AT = SEALED_KEYS.indexOf('payload');
+const PAYLOAD_KEY = encodeCanonical('payload');
+
+/**
+ * A message's envelope body signed once (version 1.2, EXCHANGE.md §3): the body around the
+ * payload's bytes, and the signature. Every copy of the message — resends included — is
+ * these bytes with its own `sentAt` and `attempt` in the unprotected header (`sealedCopy`).
+ */
+export interface SealedEnvelope {
+  kid: string;
+  /** The body up to the payload's bytes (its byte-string head included). */
+  head: Buffer;
+  /** The body after the payload's bytes. */
+  tail: Buffer;
+  payloadLength: number;
+  signature: Uint8Array;
+}
+
+/** Signs the version 1.2 body of a message: once per message, not per copy. */
+export function sealEnvelopeBody(signer: Ed25519Signer, fields: EnvelopeFixed): SealedEnvelope {
+  const { payload } = fields;
+  const front = Buffer.concat([
+    SEALED_MAP_HEAD,
+    ...pairsOf(fields, SEALED_KEYS.slice(0, PAYLOAD_AT)),
+    PAYLOAD_KEY,
+    head(2, payload.byteLength),
+  ]);
+  const tail = Buffer.concat(pairsOf(fields, SEALED_KEYS.slice(PAYLOAD_AT + 1)));
+  const signature = signParts(envelopeProtectedHeader(signer.kid), [front, payload, tail], (tbs) =>
+    signer.sign(tbs),
+  );
+  return { kid: signer.kid, head: front, tail, payloadLength: payload.byteLength, signature };
+}
+
+/** The unprotected header of one copy: `{ "sentAt": uint, "attempt": uint }` (deterministic order). */
+function perCopyHeader(sentAt: number, attempt: number): Buffer {
+  return Buffer.concat([Buffer.of(0xa2), SENT_AT_KEY, uintBytes(sentAt), ATTEMPT_KEY, uintBytes(attempt)]);
+}
+
+/** One copy of a sealed message: no signing, the parts copied once. */
+export function sealedCopy(
+  sealed: SealedEnvelope,
+  payload: Uint8Array,
+  sentAt: number,
+  attempt: number,
+): Buffer {
+  if (payload.byteLength !== sealed.payloadLength) {
+    throw new RangeError(`payload of ${payload.byteLength} bytes, sealed with ${sealed.payloadLength}`);
+  }
+  return sign1FromParts(
+    envelopeProtectedHeader(sealed.kid),
+    perCopyHeader(sentAt, attempt),
+    [sealed.head, payload, sealed.tail],
+    sealed.signature,
+  );
+}
+
+/** An envelope of version 1.2 in one step (tests, conformance kit, vectors). */
+export function sealEnvelopeCopy(signer: Ed25519Signer, envelope: Envelope): Buffer {
+  return sealedCopy(sealEnvelopeBody(signer, envelope), envelope.payload, envelope.sentAt, envelope.attempt);
 }
 
 /**
@@ -246,14 +320,25 @@ export function readEnvelope(head: EnvelopeHead): Envelope {
     from: r.text('from', { max: 256, pattern: ADDRESS_PATTERN }),
     to: r.text('to', { max: 256, pattern: ADDRESS_PATTERN }),
     replyTo: r.text('replyTo', { max: 256, pattern: TOPIC_PATTERN }),
-    sentAt: r.uint('sentAt'),
-    attempt: r.uint('attempt'),
+    ...perCopyFields(head.signed, r),
     payloadSha256: head.payloadSha256,
     payload: r.bytes('payload'),
     routing: r.flatMap('routing'),
   };
   if (envelope.attempt < 1) r.fail('attempt', 'must be at least 1');
   return envelope;
+}
+
+/** `sentAt` and `attempt`: in the unprotected header (version 1.2) or in the body (1.1), never both. */
+function perCopyFields(signed: SignedMessage, body: FieldReader): Pick<Envelope, 'sentAt' | 'attempt'> {
+  if (signed.unprotected.size === 0) return { sentAt: body.uint('sentAt'), attempt: body.uint('attempt') };
+  for (const key of PER_COPY_HEADERS) {
+    if (body.has(key)) body.fail(key, 'is both in the body and in the unprotected header');
+  }
+  const u = new FieldReader(signed.unprotected, 'envelope unprotected header');
+  const attempt = u.uint('attempt');
+  if (attempt < 1) u.fail('attempt', 'must be at least 1');
+  return { sentAt: u.uint('sentAt'), attempt };
 }
 
 /**

@@ -12,6 +12,10 @@ import { malformed } from './fields.js';
  *   18([ protected: bstr .cbor { 1: -8, 3: content-type, 4: kid },
  *        unprotected: {},  payload: bstr .cbor body,  signature: bstr .size 64 ])
  *
+ * An envelope of version 1.2 carries the two fields that change between copies of one
+ * message (`sentAt`, `attempt`) in the unprotected header instead of the body, so its
+ * signature covers only what never changes and is made once per message (EXCHANGE.md §3).
+ *
  * The content type names the message kind, so a signature over a receipt can never pass
  * for an envelope, a query or a manifest signed by the same key.
  */
@@ -40,6 +44,11 @@ export interface SignedMessage {
   protectedBytes: Uint8Array;
   /** The body's CBOR bytes exactly as received. */
   bodyBytes: Uint8Array;
+  /**
+   * The unprotected header: empty, or for an envelope of version 1.2 its per-copy fields
+   * (`sentAt`, `attempt`; values unchecked here, `readEnvelope` reads them). Not signed.
+   */
+  unprotected: ReadonlyMap<string, unknown>;
   signature: Uint8Array;
 }
 
@@ -78,6 +87,11 @@ export function signEncodedBody(signer: Ed25519Signer, contentType: ContentType,
   return signBodyParts(signer, contentType, [bodyBytes]);
 }
 
+/** The protected header of an envelope signed with `kid`. */
+export function envelopeProtectedHeader(kid: string): Buffer {
+  return protectedHeader(CONTENT_TYPES.envelope, kid);
+}
+
 /** Signs a body given as consecutive parts of deterministic CBOR (the caller's to guarantee), copied once. */
 export function signBodyParts(
   signer: Ed25519Signer,
@@ -87,12 +101,15 @@ export function signBodyParts(
   return signedSign1(protectedHeader(contentType, signer.kid), bodyParts, (tbs) => signer.sign(tbs));
 }
 
+/** The unprotected header parameters an envelope of version 1.2 may carry (EXCHANGE.md §3). */
+export const PER_COPY_HEADERS = ['sentAt', 'attempt'] as const;
+
 const OUTER_LIMITS: CborLimits = {
-  // tag 18 → array → the (empty) unprotected map
+  // tag 18 → array → the unprotected map (empty, or an envelope's two per-copy fields)
   maxDepth: 3,
   maxArrayLength: 4,
-  maxMapSize: 0,
-  maxTextBytes: 0,
+  maxMapSize: PER_COPY_HEADERS.length,
+  maxTextBytes: Math.max(...PER_COPY_HEADERS.map((k) => k.length)),
   allowedTags: [COSE_SIGN1_TAG],
 };
 
@@ -123,8 +140,12 @@ export function openSigned(bytes: Uint8Array, what: string): SignedMessage {
   if (!Array.isArray(parts) || parts.length !== 4) malformed(what, 'COSE_Sign1 must be an array of 4');
   const [protectedBytes, unprotected, bodyBytes, signature] = parts as unknown[];
   if (!(protectedBytes instanceof Uint8Array)) malformed(what, 'protected header must be a byte string');
-  if (!(unprotected instanceof Map) || unprotected.size !== 0)
-    malformed(what, 'unprotected header must be empty');
+  if (!(unprotected instanceof Map)) malformed(what, 'unprotected header must be a map');
+  for (const key of unprotected.keys()) {
+    if (!(PER_COPY_HEADERS as readonly unknown[]).includes(key)) {
+      malformed(what, `unprotected header parameter ${String(key)} is not understood`);
+    }
+  }
   if (!(bodyBytes instanceof Uint8Array)) malformed(what, 'payload must be a byte string');
   if (!(signature instanceof Uint8Array) || signature.byteLength !== 64)
     malformed(what, 'signature must be 64 bytes');
@@ -146,7 +167,17 @@ export function openSigned(bytes: Uint8Array, what: string): SignedMessage {
   if (!(kidBytes instanceof Uint8Array)) malformed(what, 'kid (4) must be a byte string');
   const kid = Buffer.from(kidBytes).toString('utf8');
   if (!KID_PATTERN.test(kid)) malformed(what, 'kid is not a valid key id');
-  return { contentType, kid, protectedBytes, bodyBytes, signature };
+  if (unprotected.size > 0 && contentType !== CONTENT_TYPES.envelope) {
+    malformed(what, `unprotected header must be empty for ${contentType}`);
+  }
+  return {
+    contentType,
+    kid,
+    protectedBytes,
+    bodyBytes,
+    signature,
+    unprotected: unprotected as Map<string, unknown>,
+  };
 }
 
 /** Decodes a message body (deterministic CBOR within limits). */

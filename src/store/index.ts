@@ -56,8 +56,10 @@ export {
   type OutboxKind,
   type OutboxReceipt,
   type OutboxRouting,
+  type OutboxSealer,
   type OutboxState,
   type OutboxStatus,
+  type UnsealedRow,
 } from './outbox.js';
 export { type ReadRecord, type Reads, readUid } from './reads.js';
 export type { RetentionOptions, RetentionReport } from './retention.js';

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2 } from './schema-v2.js';
 import { migrateToV3 } from './schema-v3.js';
+import { SCHEMA_V4 } from './schema-v4.js';
 
 /**
  * Schema changes by `PRAGMA user_version`. A migration runs in one transaction together
@@ -32,6 +33,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'receipts stored once, not in every row they settle',
     up: migrateToV3,
+  },
+  {
+    version: 4,
+    name: 'outbox rows keep their envelope signed once',
+    up: (db) => db.exec(SCHEMA_V4),
   },
 ];
 

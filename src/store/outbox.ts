@@ -64,7 +64,21 @@ export interface OutboxEntry {
   createdAt: number;
   claimedAt?: number;
   receipt?: OutboxReceipt;
+  /** The envelope signed once when the row was made (the sync's bytes), until a receipt acknowledges it. */
+  envelopeSeal?: Buffer;
 }
+
+/** What a sealer sees of a new row: everything its envelope is made of. */
+export type UnsealedRow = Pick<OutboxEntry, 'kind' | 'manifestId' | 'payloadSha256' | 'routing'> & {
+  payload: Uint8Array;
+};
+
+/**
+ * Signs a new row's envelope once, in the transaction that creates the row (the sync's
+ * `outboxSealer`). Undefined, or an error, leaves the row unsealed: the sync signs it at
+ * publish, so a seal can save work but never lose or delay a row.
+ */
+export type OutboxSealer = (row: UnsealedRow) => Uint8Array | undefined;
 
 export interface OutboxStatus {
   counts: Record<OutboxState, number>;
@@ -97,6 +111,7 @@ interface OutboxRow {
   receipt_status: 'accepted' | 'rejected' | null;
   receipt_reason: string | null;
   receipt_at: number | null;
+  envelope_seal: Buffer | null;
 }
 
 function fromRow(r: OutboxRow): OutboxEntry {
@@ -124,13 +139,14 @@ function fromRow(r: OutboxRow): OutboxEntry {
             at: r.receipt_at,
           }
         : undefined,
+    envelopeSeal: r.envelope_seal ?? undefined,
   };
 }
 
 /** Row with the manifest bytes in place of the (NULL) payload of manifest rows. */
 const SELECT_WITH_PAYLOAD = `SELECT o.outbox_id, o.kind, o.state, o.manifest_id, coalesce(o.payload, p.bytes) AS payload,
   o.payload_sha256, o.payload_size, o.routing, o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.created_at,
-  o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at
+  o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at, o.envelope_seal
   FROM outbox o LEFT JOIN manifest_payload p ON p.manifest_id = o.manifest_id
   LEFT JOIN receipt r ON r.receipt_id = o.receipt_id`;
 
@@ -215,6 +231,8 @@ export class Outbox {
     Pick<OutboxRow, 'outbox_id' | 'kind' | 'manifest_id' | 'receipt_reason' | 'receipt_at'>
   >;
   readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
+  #sealer: OutboxSealer | undefined;
+  #sealFailures = 0;
   readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
 
   constructor(
@@ -227,8 +245,8 @@ export class Outbox {
     this.#onManifestAcknowledged = onManifestAcknowledged;
     this.#backoff = backoff;
     this.#insert = db.prepare(`
-      INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at)
-      VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now)`);
+      INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at, envelope_seal)
+      VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now, @seal)`);
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
     // Settling needs the state, not the (manifest-sized) payload the join would read.
     this.#stateOf = db.prepare('SELECT state, manifest_id FROM outbox WHERE outbox_id = ?');
@@ -254,7 +272,8 @@ export class Outbox {
     );
     this.#receipts = new StoredReceipts(db);
     this.#settle = db.prepare(`
-      UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
+      UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at,
+        envelope_seal = CASE WHEN @to = 'acknowledged' THEN NULL ELSE envelope_seal END
       WHERE outbox_id = @id`);
     this.#retry = db.prepare(
       `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
@@ -349,6 +368,16 @@ export class Outbox {
     return this.#space.run('outbox find pairing', () => this.#pairingBySha.get(payloadSha256)?.outbox_id);
   }
 
+  /** Seals every row made from now on (the daemon sets the sync's); undefined stops it. */
+  useSealer(sealer: OutboxSealer | undefined): void {
+    this.#sealer = sealer;
+  }
+
+  /** Rows left unsealed because the sealer failed (they are signed at publish instead). */
+  get sealFailures(): number {
+    return this.#sealFailures;
+  }
+
   /** @internal ingest and import: one row, inside their transaction. */
   insertRow(
     kind: OutboxKind,
@@ -357,16 +386,29 @@ export class Outbox {
     routing: OutboxRouting,
     now: number,
   ): number {
+    const payloadSha256 = sha256(payload);
+    const json = routingJson(routing);
     const info = this.#insert.run({
       kind,
       manifestId: manifestId ?? null,
       payload: manifestId === undefined ? payload : null,
-      sha256: sha256(payload),
+      sha256: payloadSha256,
       size: payload.byteLength,
-      routing: routingJson(routing),
+      routing: json,
       now,
+      seal: this.#seal({ kind, manifestId, payload, payloadSha256, routing }),
     });
     return Number(info.lastInsertRowid);
+  }
+
+  #seal(row: UnsealedRow): Uint8Array | null {
+    if (!this.#sealer) return null;
+    try {
+      return this.#sealer(row) ?? null;
+    } catch {
+      this.#sealFailures++;
+      return null;
+    }
   }
 
   /** Due queued rows, oldest due first, now in flight with their attempt counted; with payloads. */

@@ -30,6 +30,12 @@ export interface SyncConfig extends GatewayIdentity {
   /** 5 (default) or 4 for MQTT 3.1.1 brokers (aedes); the guarantees are the same. */
   protocolVersion?: 4 | 5;
   /**
+   * The envelope's version (EXCHANGE.md §3): '1.2' (default) signs each message once, when
+   * its row is made, and puts `sentAt` and `attempt` in the unprotected header; '1.1' signs
+   * every copy with them in the body, for an exchange built to version 1.1.
+   */
+  envelopeVersion?: EnvelopeVersion;
+  /**
    * Default the gateway id: one persistent session per gateway, and the name its client
    * certificate carries (CN), which brokers that bind a certificate to the client id
    * (ejabberd) require. Earlier versions used `ctop-{gatewayId}` (docs/OPERATIONS.md, upgrading).
@@ -92,6 +98,8 @@ function positive(name: string, value: number, min = 1, max = 2_147_483_647): nu
 }
 
 /** Validates a configuration and fills in the defaults. */
+export type EnvelopeVersion = '1.1' | '1.2';
+
 export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
   const id = checkIdentity(config);
   if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
@@ -116,6 +124,13 @@ export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
     throw new CtopError(
       'E_SYNC_CONFIG',
       `protocolVersion must be 5 (MQTT 5) or 4 (MQTT 3.1.1), got ${protocolVersion}`,
+    );
+  }
+  const envelopeVersion = config.envelopeVersion ?? '1.2';
+  if (envelopeVersion !== '1.1' && envelopeVersion !== '1.2') {
+    throw new CtopError(
+      'E_SYNC_CONFIG',
+      `envelopeVersion must be "1.2" or "1.1", got ${String(envelopeVersion)}`,
     );
   }
   const exchangeAddress = config.exchangeAddress ?? defaultExchangeAddress(id.country);
@@ -152,6 +167,7 @@ export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
     ...(config.tls ? { tls: { ...config.tls } } : {}),
     exchangeAddress,
     protocolVersion,
+    envelopeVersion,
     clientId,
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.passwordFile === undefined ? {} : { passwordFile: config.passwordFile }),

@@ -12,7 +12,7 @@ import {
 } from '../exchange-wire/index.js';
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
-import { OUTBOX_KINDS, type OutboxKind, type Store } from '../store/index.js';
+import { OUTBOX_KINDS, type OutboxKind, type Store, type UnsealedRow } from '../store/index.js';
 import { loadTlsFiles, type ResolvedSyncConfig, resolveSyncConfig, type SyncConfig } from './config.js';
 import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './connection.js';
 import { loadBrokerPassword } from './credentials.js';
@@ -101,6 +101,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   #failStreak = 0;
   readonly #sender: OutboxSender;
   readonly #epochNow = () => this.#epoch;
+  #sealWarned = false;
 
   constructor(options: SyncEngineOptions) {
     super();
@@ -123,11 +124,14 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
         string
       >,
       protocolVersion: c.protocolVersion,
+      envelopeVersion: c.envelopeVersion,
       receiptTimeoutMs: c.receiptTimeoutMs,
       log: this.#log,
       clock: this.#clock,
       emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
     });
+    // Rows the store makes from now on carry their envelope signed once (version 1.2).
+    this.#store.outbox.useSealer((row) => this.#sealNewRow(row));
     this.#connection = new BrokerConnection({
       brokers: c.brokers,
       ...(c.tls ? { tls: loadTlsFiles(c.tls) } : {}),
@@ -266,6 +270,21 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     return { from, to: signer.kid };
   }
 
+  #sealNewRow(row: UnsealedRow): Buffer | undefined {
+    try {
+      return this.#sender.sealNew(row);
+    } catch (err) {
+      if (!this.#sealWarned) {
+        this.#sealWarned = true;
+        this.#log.warn(
+          { err: (err as Error).message, kind: row.kind },
+          'could not sign a new outbox row once, when it was made: it is kept and signed when it is sent (logged once)',
+        );
+      }
+      return undefined;
+    }
+  }
+
   /** New rows were added to the outbox: look now instead of at the next poll. */
   kick(): void {
     if (this.#client) setImmediate(() => this.#pump());
@@ -282,6 +301,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
         ? { broker: this.#up.broker, sessionPresent: this.#up.sessionPresent, connectedSince: this.#up.at }
         : {}),
       protocolVersion: this.config.protocolVersion,
+      envelopes: { version: this.config.envelopeVersion, ...this.#sender.signatures },
       inFlight: this.#inFlight.size,
       backlog: outbox.counts.queued + outbox.counts.in_flight,
       outbox: outbox.counts,

@@ -47,6 +47,12 @@ export interface SyncStatus {
   broker?: string;
   sessionPresent?: boolean;
   protocolVersion: 4 | 5;
+  /**
+   * The envelope's version, and since start how many message bodies were signed when
+   * sent (version 1.1: every copy; 1.2: rows without a usable seal) against sent with the
+   * signature made when the row was.
+   */
+  envelopes: { version: '1.1' | '1.2'; signedWhenSent: number; signedWhenMade: number };
   connectedSince?: number;
   /** Messages published and waiting for their receipt. */
   inFlight: number;

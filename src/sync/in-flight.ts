@@ -1,4 +1,4 @@
-import type { EnvelopeTemplate } from '../exchange-wire/index.js';
+import type { EnvelopeTemplate, SealedEnvelope } from '../exchange-wire/index.js';
 import type { OutboxEntry } from '../store/index.js';
 
 /** A message published and not yet answered by a receipt. */
@@ -18,6 +18,8 @@ export interface InFlight {
   bytes: number;
   /** The row's envelope fields encoded at the first publish, reused by every resend. */
   template?: EnvelopeTemplate;
+  /** Version 1.2: the row's body signed once (stored with the row, or signed at its first publish). */
+  sealed?: SealedEnvelope;
 }
 
 /** The messages in flight, by messageId and by outbox row. */

@@ -17,8 +17,15 @@ export interface EnvelopeContext {
   replyTo: string;
 }
 
+/** What an envelope is made of: a stored row, or one being made (sealed in its transaction). */
+export type EnvelopeSource = Pick<OutboxEntry, 'kind' | 'manifestId' | 'payloadSha256' | 'routing'> & {
+  id?: number;
+  messageId?: string;
+  payload?: Uint8Array;
+};
+
 /** The MessageID of a row: the one recorded, else the one its content gives. */
-export function messageIdOf(row: OutboxEntry, from: string): string {
+export function messageIdOf(row: EnvelopeSource, from: string): string {
   return row.messageId ?? deriveMessageId(from, row.kind, row.payloadSha256);
 }
 
@@ -31,7 +38,7 @@ const text = (routing: OutboxRouting, key: string): string | undefined => {
  * ConversationID: everything one lock read produced (its manifest, events and alerts share
  * the read's uid); an outage report is its own conversation.
  */
-export function conversationIdOf(row: OutboxEntry, from: string, messageId: string): string {
+export function conversationIdOf(row: EnvelopeSource, from: string, messageId: string): string {
   const readUid = text(row.routing, 'readUid');
   if (readUid) return nameBasedUuid(ID_CONTEXTS.conversation, [from, 'read', readUid]);
   return nameBasedUuid(ID_CONTEXTS.conversation, [from, 'message', messageId]);
@@ -42,7 +49,7 @@ export function conversationIdOf(row: OutboxEntry, from: string, messageId: stri
  * manifest id when the message concerns a manifest, else by lock, else the gateway's own
  * procedure (outage reports).
  */
-export function procedureIdOf(row: OutboxEntry, from: string): string {
+export function procedureIdOf(row: EnvelopeSource, from: string): string {
   const manifestId = row.manifestId ?? text(row.routing, 'manifestId');
   if (manifestId) return nameBasedUuid(ID_CONTEXTS.procedure, ['manifest', manifestId]);
   const lockId = text(row.routing, 'lockId');
@@ -59,23 +66,29 @@ function clearRouting(routing: OutboxRouting): Envelope['routing'] {
   return out;
 }
 
-/** The envelope of one publish of a row. */
-export function envelopeFor(
-  row: OutboxEntry,
-  messageId: string,
-  context: EnvelopeContext,
-  sentAt: number,
-  attempt: number,
-): Envelope {
+/** The bytes a row carries; E_SYNC_ENVELOPE when retention purged them. */
+export function payloadOf(row: EnvelopeSource): Uint8Array {
   if (!row.payload) {
     throw new CtopError(
       'E_SYNC_ENVELOPE',
-      `outbox row ${row.id} has no payload (purged?) and cannot be sent`,
+      `outbox row ${row.id ?? '(new)'} has no payload (purged?) and cannot be sent`,
       {
         details: { outboxId: row.id },
       },
     );
   }
+  return row.payload;
+}
+
+/** The envelope of one publish of a row. */
+export function envelopeFor(
+  row: EnvelopeSource,
+  messageId: string,
+  context: EnvelopeContext,
+  sentAt: number,
+  attempt: number,
+): Envelope {
+  const payload = payloadOf(row);
   return {
     messageId,
     conversationId: conversationIdOf(row, context.from, messageId),
@@ -88,7 +101,7 @@ export function envelopeFor(
     sentAt,
     attempt: Math.max(1, attempt),
     payloadSha256: row.payloadSha256,
-    payload: row.payload,
+    payload,
     routing: clearRouting(row.routing),
   };
 }

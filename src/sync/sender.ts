@@ -5,13 +5,24 @@ import {
   CONTENT_TYPES,
   type Ed25519Signer,
   envelopeTemplate,
+  type SealedEnvelope,
+  sealEnvelopeBody,
+  sealedCopy,
   sealFromTemplate,
 } from '../exchange-wire/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
+import type { EnvelopeVersion } from './config.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlight, InFlightRegistry } from './in-flight.js';
-import { type EnvelopeContext, envelopeFor, messageIdOf } from './outbox-envelope.js';
+import {
+  type EnvelopeContext,
+  type EnvelopeSource,
+  envelopeFor,
+  messageIdOf,
+  payloadOf,
+} from './outbox-envelope.js';
+import { contextKey, decodeOutboxSeal, encodeOutboxSeal } from './outbox-seal.js';
 import type { PublishedCopies } from './published-copies.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
@@ -23,6 +34,7 @@ export interface OutboxSenderOptions {
   copies: PublishedCopies;
   stats: StatsBuffer;
   envelope: EnvelopeContext;
+  envelopeVersion: EnvelopeVersion;
   /** Upstream topic of each kind. */
   topics: Record<OutboxKind, string>;
   protocolVersion: 4 | 5;
@@ -44,10 +56,41 @@ export class OutboxSender {
   #signer: Ed25519Signer;
   /** The first publish no receipt has followed yet (for the no_receipts outage): wall time for its record, monotonic for its duration. */
   waitingSince: { at: number; mono: number } | undefined;
+  readonly #context: string;
+  /** Message bodies signed when sent (1.1: every copy) / sent with the signature made with the row (1.2). */
+  readonly signatures = { signedWhenSent: 0, signedWhenMade: 0 };
 
   constructor(options: OutboxSenderOptions) {
     this.#o = options;
     this.#signer = options.signer;
+    this.#context = contextKey(options.envelope);
+  }
+
+  /**
+   * Version 1.2: a new row's envelope signed once, in the transaction that makes the row
+   * (the store's sealer), so a drain sends stored bytes. Undefined under version 1.1.
+   */
+  sealNew(row: EnvelopeSource): Buffer | undefined {
+    if (this.#o.envelopeVersion !== '1.2') return undefined;
+    return encodeOutboxSeal(this.#seal(row, messageIdOf(row, this.#o.envelope.from)), this.#o.envelope);
+  }
+
+  #seal(row: EnvelopeSource, messageId: string): SealedEnvelope {
+    return sealEnvelopeBody(this.#signer, envelopeFor(row, messageId, this.#o.envelope, 0, 1));
+  }
+
+  /** The row's seal if it was made for this gateway's current key and addresses; else signed now, once per claim. */
+  #sealedFor(entry: InFlight): SealedEnvelope {
+    if (entry.sealed?.kid === this.#signer.kid) return entry.sealed;
+    const stored = decodeOutboxSeal(entry.row.envelopeSeal, this.#context);
+    if (stored?.kid === this.#signer.kid && stored.payloadLength === entry.row.payload?.byteLength) {
+      this.signatures.signedWhenMade++;
+      entry.sealed = stored;
+    } else {
+      this.signatures.signedWhenSent++;
+      entry.sealed = this.#seal(entry.row, entry.messageId);
+    }
+    return entry.sealed;
   }
 
   /** Signs from the next publish on with `signer`; rows keep their messageId (it does not depend on the key). */
@@ -115,9 +158,15 @@ export class OutboxSender {
     entry.pubackedOn = undefined;
     let bytes: Buffer;
     try {
-      // The row's fields are encoded once per claim; a publish adds sentAt and attempt.
-      entry.template ??= envelopeTemplate(envelopeFor(entry.row, entry.messageId, o.envelope, now, 1));
-      bytes = sealFromTemplate(this.#signer, entry.template, now, Math.max(1, entry.attempt));
+      const attempt = Math.max(1, entry.attempt);
+      if (o.envelopeVersion === '1.2') {
+        bytes = sealedCopy(this.#sealedFor(entry), payloadOf(entry.row), now, attempt);
+      } else {
+        // The row's fields are encoded once per claim; a publish adds sentAt and attempt.
+        entry.template ??= envelopeTemplate(envelopeFor(entry.row, entry.messageId, o.envelope, now, 1));
+        bytes = sealFromTemplate(this.#signer, entry.template, now, attempt);
+        this.signatures.signedWhenSent++;
+      }
     } catch (err) {
       const e = isCtopError(err)
         ? err

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { buildExchangeVectors } from '../../scripts/lib/exchange-vectors.js';
-import { encodeCanonical } from '../../src/cbor/index.js';
+import { decodeDeterministic, encodeCanonical, Tag } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
 import {
   CONTENT_TYPES,
@@ -29,6 +29,7 @@ import {
   verifyEd25519,
   verifyReceipt,
 } from '../../src/exchange-wire/index.js';
+import { privateKeyObject } from '../../src/keys/ed25519.js';
 import { generateKey, publicPart, TrustStore } from '../../src/keys/index.js';
 import { OUTAGE_CAUSES } from '../../src/sync/index.js';
 
@@ -151,6 +152,45 @@ t.test('§11 rebuilt from the text: MessageID, pairing record, envelope, receipt
     ],
   });
   t.equal(rejection.toString('hex'), block('hex receipt-bad-signature'));
+});
+
+t.test('§11 envelope-v1.2 rebuilt from the text with a general CBOR encoder and Ed25519', async (t) => {
+  // The fields are the version 1.1 vector's: its body less sentAt and attempt.
+  const v11 = openEnvelope(hexBlock('envelope'));
+  const body = decodeDeterministic(v11.signed.bodyBytes) as Map<string, unknown>;
+  body.delete('sentAt');
+  body.delete('attempt');
+  const bodyBytes = encodeCanonical(body);
+  const sigStructure = encodeCanonical([
+    'Signature1',
+    v11.signed.protectedBytes,
+    new Uint8Array(0),
+    bodyBytes,
+  ]);
+  const signature = sign(null, sigStructure, privateKeyObject(gateway.secretKey, gateway.publicKey));
+  const copy = (sentAt: number, attempt: number) =>
+    encodeCanonical(
+      new Tag(
+        [
+          v11.signed.protectedBytes,
+          new Map<string, number>([
+            ['sentAt', sentAt],
+            ['attempt', attempt],
+          ]),
+          bodyBytes,
+          signature,
+        ],
+        18,
+      ),
+    ).toString('hex');
+  t.equal(copy(1741941000000, 1), block('hex envelope-v1.2'));
+  t.equal(copy(1741941061000, 2), block('hex envelope-v1.2-resend'));
+  const first = openEnvelope(hexBlock('envelope-v1.2'));
+  const resend = openEnvelope(hexBlock('envelope-v1.2-resend'));
+  t.same(first.envelope, v11.envelope, 'the same envelope as the version 1.1 vector');
+  t.same({ ...resend.envelope, sentAt: 0, attempt: 0 }, { ...v11.envelope, sentAt: 0, attempt: 0 });
+  t.same([resend.envelope.sentAt, resend.envelope.attempt], [1741941061000, 2]);
+  t.ok(verifyEd25519(toBeSigned(resend.signed), resend.signed.signature, gateway.publicKey));
 });
 
 t.test('§11 envelope-too-deep is refused by the decoder (§10 depth), before any field', async (t) => {

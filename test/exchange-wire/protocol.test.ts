@@ -15,6 +15,7 @@ import {
   encodeStatus,
   nameBasedUuid,
   openEnvelope,
+  openEnvelopeHead,
   openQuery,
   openQueryResult,
   openReceipt,
@@ -23,6 +24,9 @@ import {
   RECEIPT_ACTION,
   type Receipt,
   sealEnvelope,
+  sealEnvelopeBody,
+  sealEnvelopeCopy,
+  sealedCopy,
   signQuery,
   signReceipt,
   toBeSigned,
@@ -135,6 +139,151 @@ t.test('an envelope round-trips, and its signature covers every byte', async (t)
     { numRuns: 300 },
   );
 });
+
+t.test(
+  'an envelope of version 1.2: the body signed once, each copy its sentAt and attempt unprotected',
+  async (t) => {
+    const payload = encodeCanonical({ pairing: 'SSL-KZ-000123', at: 1 });
+    const fields = envelope(payload);
+    const sealed = sealEnvelopeBody(gatewaySigner, fields);
+    const first = sealedCopy(sealed, payload, fields.sentAt, 1);
+    const third = sealedCopy(sealed, payload, fields.sentAt + 61_000, 3);
+    t.ok(first.equals(sealEnvelopeCopy(gatewaySigner, fields)), 'one step or two, the same bytes');
+
+    const opened = openEnvelope(third);
+    t.same(opened.envelope, {
+      ...fields,
+      sentAt: fields.sentAt + 61_000,
+      attempt: 3,
+      payload: Buffer.from(payload),
+      payloadSha256: Buffer.from(fields.payloadSha256),
+    });
+    t.ok(verifyEd25519(toBeSigned(opened.signed), opened.signed.signature, gateway.publicKey));
+    const once = openEnvelope(first).signed;
+    t.ok(
+      Buffer.from(once.bodyBytes).equals(Buffer.from(opened.signed.bodyBytes)),
+      'every copy carries the same body',
+    );
+    t.ok(Buffer.from(once.signature).equals(Buffer.from(opened.signed.signature)), 'and the same signature');
+
+    // Byte for byte what the general deterministic encoder writes for the same message.
+    const { sentAt, attempt, ...body } = { ...fields, payloadSha256: Buffer.from(fields.payloadSha256) };
+    const general = encodeCanonical(
+      new Tag(
+        [
+          once.protectedBytes,
+          new Map<string, number>([
+            ['sentAt', sentAt + 61_000],
+            ['attempt', 3],
+          ]),
+          encodeCanonical(body),
+          once.signature,
+        ],
+        18,
+      ),
+    );
+    t.ok(third.equals(general), 'deterministic CBOR');
+    t.equal(attempt, 1);
+    t.throws(
+      () => sealedCopy(sealed, payload.subarray(1), sentAt, 1),
+      RangeError,
+      'another payload is refused',
+    );
+  },
+);
+
+t.test(
+  'the unprotected header of a version 1.2 envelope: only sentAt and attempt, never also in the body',
+  async (t) => {
+    const payload = encodeCanonical({ pairing: 'SSL-KZ-000123', at: 1 });
+    const fields = envelope(payload);
+    const v11 = openEnvelope(sealEnvelope(gatewaySigner, fields)).signed;
+    const v12 = openEnvelope(sealEnvelopeCopy(gatewaySigner, fields)).signed;
+    const message = (signed: typeof v11, unprotected: Map<unknown, unknown>) =>
+      encodeCanonical(new Tag([signed.protectedBytes, unprotected, signed.bodyBytes, signed.signature], 18));
+    const reason = (bytes: Uint8Array, step: 'head' | 'whole') => {
+      try {
+        if (step === 'head') openEnvelopeHead(bytes);
+        else openEnvelope(bytes);
+        return 'accepted';
+      } catch (err) {
+        t.ok(isCtopError(err, 'E_SYNC_MALFORMED'), 'one typed error');
+        return (err as Error).message;
+      }
+    };
+    const perCopy = (sentAt: unknown, attempt: unknown) =>
+      new Map<unknown, unknown>([
+        ['sentAt', sentAt],
+        ['attempt', attempt],
+      ]);
+    t.match(
+      reason(
+        message(
+          v12,
+          new Map<unknown, unknown>([
+            ['sentAt', 1],
+            ['x', 1],
+          ]),
+        ),
+        'head',
+      ),
+      /unprotected header parameter x is not understood/,
+      'an unknown parameter: the COSE layer is refused (dropped unanswered)',
+    );
+    t.match(
+      reason(message(v12, new Map<unknown, unknown>([[4, 'kid']])), 'head'),
+      /parameter 4 is not understood/,
+      'a COSE parameter unprotected is refused too',
+    );
+    t.equal(
+      reason(message(v12, perCopy(1, 0)), 'head'),
+      'accepted',
+      'bad values pass step 1, to be answered',
+    );
+    t.match(reason(message(v12, perCopy(1, 0)), 'whole'), /"attempt" must be at least 1/);
+    t.match(reason(message(v12, perCopy(-1, 1)), 'whole'), /"sentAt" must be a non-negative integer/);
+    t.match(reason(message(v12, perCopy('now', 1)), 'whole'), /"sentAt" must be a non-negative integer/);
+    t.match(reason(message(v12, new Map([['sentAt', 1]])), 'whole'), /"attempt" is missing/);
+    t.match(
+      reason(message(v11, perCopy(1, 1)), 'whole'),
+      /"sentAt" is both in the body and in the unprotected header/,
+    );
+    t.match(
+      reason(message(v12, new Map()), 'whole'),
+      /"sentAt" is missing/,
+      'a 1.2 body needs its per-copy header',
+    );
+
+    const receiptBytes = signReceipt(exchangeSigner, receipt());
+    const r = openReceipt(receiptBytes).signed;
+    t.throws(
+      () => openReceipt(message(r, perCopy(1, 1))),
+      /unprotected header must be empty for application\/ctop-receipt\+cbor/,
+      'only an envelope has per-copy fields',
+    );
+    fc.assert(
+      fc.property(
+        fc.anything({ maxDepth: 2, withBigInt: true, withMap: true }),
+        fc.anything({ maxDepth: 2 }),
+        (a, b) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = message(v12, perCopy(a, b));
+          } catch {
+            return true; // not encodable as CBOR: nothing to decode
+          }
+          try {
+            openEnvelope(bytes);
+            return typeof a === 'number' || typeof a === 'bigint';
+          } catch (err) {
+            return isCtopError(err, 'E_SYNC_MALFORMED');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  },
+);
 
 t.test('a receipt verifies only with a trusted exchange key, and every altered byte is caught', async (t) => {
   const bytes = signReceipt(exchangeSigner, receipt());

@@ -53,6 +53,10 @@ export const VARIANTS = {
     sections: ['rejections'],
   },
   'answers-oversize': { breaks: ['exchange.drop.oversize'], sections: ['rejections'] },
+  'v1.1-only': {
+    breaks: ['exchange.accept.v1.2', 'exchange.resend.v1.2', 'exchange.reject.per-copy-twice'],
+    sections: ['delivery', 'rejections'],
+  },
   'silent-queries': {
     breaks: ['exchange.query.document-message', 'exchange.query.updates', 'exchange.query.refused'],
     sections: ['delivery', 'queries'],
@@ -245,6 +249,21 @@ export function variantOptions(
             });
             client.publish(gatewayTopic(gateway, 'receipt'), receipt, { qos: 1 });
             return false;
+          },
+        }),
+      };
+    case 'v1.1-only':
+      // Built to version 1.1: any unprotected header parameter is unknown, the message dropped.
+      return {
+        ...base,
+        connect: interceptingConnect({
+          incoming: (topic, bytes) => {
+            if (!envelopeLevel(topic)) return true;
+            try {
+              return openEnvelopeHead(bytes).signed.unprotected.size === 0;
+            } catch {
+              return true;
+            }
           },
         }),
       };

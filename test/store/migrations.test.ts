@@ -64,6 +64,9 @@ const SEED: ((db: Database.Database) => void)[] = [
                ('alert', x'a2', zeroblob(32), 1, 1000, 1000, 'acknowledged', 7, 'accepted', 1700),
                ('alert', x'a3', zeroblob(32), 1, 1000, 1000, 'rejected', 8, 'rejected', 1800);`);
   },
+  (db) => {
+    SEED[3]!(db);
+  },
 ];
 
 /** What a store migrated from `from` must still show of SEED[from]. */

@@ -32,6 +32,29 @@ export async function checkDelivery(kit: Kit): Promise<void> {
   const pairing = f.message('pairing', f.pairing(), { container: f.container });
   const first = await kit.expect('accept.pairing', pairing, { status: 'accepted', duplicate: false });
   await checkResends(kit, pairing, first?.result.receivedAt);
+  await checkVersion12(kit);
+}
+
+/** An envelope of version 1.2 (§3), and a resend of it: the same body and signature, new per-copy fields. */
+async function checkVersion12(kit: Kit): Promise<void> {
+  const f = kit.factory;
+  const declared = f.declare('alert', f.alert());
+  const first = await kit.expect('accept.v1.2', f.sealCopy(declared), {
+    status: 'accepted',
+    duplicate: false,
+  });
+  const again = await kit.expect(
+    'resend.v1.2',
+    f.sealCopy({ ...declared, sentAt: declared.sentAt + 1000, attempt: 2 }),
+    { status: 'accepted', duplicate: true },
+  );
+  if (first && again && again.result.receivedAt !== first.result.receivedAt) {
+    kit.record(
+      'resend.v1.2',
+      [`receivedAt ${again.result.receivedAt}, the first was ${first.result.receivedAt}`],
+      '',
+    );
+  }
 }
 
 async function checkResends(kit: Kit, original: BuiltMessage, receivedAt: number | undefined): Promise<void> {

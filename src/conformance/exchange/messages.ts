@@ -15,6 +15,7 @@ import {
   KIND_TOPICS,
   type MessageKind,
   nameBasedUuid,
+  sealEnvelopeCopy,
   signMessage,
 } from '../../exchange-wire/index.js';
 import { generateKey, type PrivateKey } from '../../keys/index.js';
@@ -206,6 +207,12 @@ export class MessageFactory {
       e,
     );
     return { level: options.level ?? KIND_TOPICS[e.kind], envelope: e, bytes, envelopeSha256: sha256(bytes) };
+  }
+
+  /** Version 1.2 (§3): the body signed without `sentAt` and `attempt`, which ride unprotected. */
+  sealCopy(envelope: Envelope): BuiltMessage {
+    const bytes = sealEnvelopeCopy(this.signer, envelope);
+    return { level: KIND_TOPICS[envelope.kind], envelope, bytes, envelopeSha256: sha256(bytes) };
   }
 
   /** The envelope of a well-formed message of `kind`. */

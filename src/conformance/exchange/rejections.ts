@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { decodeDeterministic, encodeCanonical } from '../../cbor/index.js';
+import { decodeDeterministic, encodeCanonical, Tag } from '../../cbor/index.js';
 import {
   CONTENT_TYPES,
   Ed25519Signer,
   KIND_ACTIONS,
   MAX_MESSAGE_BYTES,
+  openSigned,
   randomUrnUuid,
 } from '../../exchange-wire/index.js';
 import { generateKey } from '../../keys/index.js';
@@ -43,6 +44,23 @@ export async function checkRejections(kit: Kit): Promise<void> {
   await kit.expect(
     'reject.envelope_malformed',
     f.seal(f.declare('pairing', f.pairing(), { attempt: 0 })),
+    rejected('envelope_malformed'),
+  );
+  // Version 1.1's body (sentAt and attempt signed) with the per-copy header of 1.2 as well.
+  const v11 = f.seal(f.declare('pairing', f.pairing()));
+  await kit.expect(
+    'reject.per-copy-twice',
+    f.raw(
+      'pairing',
+      withUnprotected(
+        v11.bytes,
+        new Map([
+          ['sentAt', v11.envelope.sentAt],
+          ['attempt', 1],
+        ]),
+      ),
+      v11.envelope,
+    ),
     rejected('envelope_malformed'),
   );
   await kit.expect(
@@ -147,4 +165,30 @@ async function checkDrops(kit: Kit): Promise<void> {
   kit.record('drop.unreadable', await kit.expectSilence(garbage), 'not answered, the next message was');
   const deep = f.seal({ ...f.declare('pairing', f.pairing()), routing: { lockId: { id: f.lockId } } });
   kit.record('drop.too-deep', await kit.expectSilence(deep), 'not answered, the next message was');
+  const v12 = f.sealCopy(f.declare('pairing', f.pairing()));
+  const unknownHeader = f.raw(
+    'pairing',
+    withUnprotected(
+      v12.bytes,
+      new Map<string, unknown>([
+        ['sentAt', v12.envelope.sentAt],
+        ['attempt', 1],
+        ['x', 1],
+      ]),
+    ),
+    v12.envelope,
+  );
+  kit.record(
+    'drop.unprotected-unknown',
+    await kit.expectSilence(unknownHeader),
+    'not answered, the next message was',
+  );
+}
+
+/** A signed message with its unprotected header replaced (the signature does not cover it). */
+function withUnprotected(bytes: Uint8Array, unprotected: Map<string, unknown>): Buffer {
+  const signed = openSigned(bytes, 'message');
+  return encodeCanonical(
+    new Tag([signed.protectedBytes, unprotected, signed.bodyBytes, signed.signature], 18),
+  );
 }

@@ -1,7 +1,7 @@
 import type { RequirementLevel } from '../report.js';
 
 /**
- * Every requirement of firmware-protocol/EXCHANGE.md v1.1 the exchange kit checks, in the
+ * Every requirement of firmware-protocol/EXCHANGE.md v1.2 the exchange kit checks, in the
  * order it checks them. The id is stable (reports, tests and CI select by it); `needs`
  * names the option without which it cannot be checked (reported `skip`).
  */
@@ -58,6 +58,18 @@ export const EXCHANGE_REQUIREMENTS: readonly Requirement[] = [
     'MUST',
     'a resend (same messageId, new sentAt and attempt) is accepted, duplicate: true, with the first receivedAt',
   ),
+  req(
+    'accept.v1.2',
+    '§3, §4 (v1.2)',
+    'MUST',
+    'an envelope of version 1.2 (sentAt and attempt in the unprotected header, not in the signed body) is accepted',
+  ),
+  req(
+    'resend.v1.2',
+    '§3, §8 exchange 2 (v1.2)',
+    'MUST',
+    'a resend of it — the same body and signature, new sentAt and attempt — is a duplicate with the first receivedAt',
+  ),
   req('resend.one-record', '§8 exchange 1', 'MUST', 'resends leave exactly one record'),
   req('resend.counted', '§6', 'SHOULD', 'the record counts the further copies received (duplicates)'),
   req('reject.unknown_key', '§5.3 step 2', 'MUST', 'a key the exchange does not know: rejected unknown_key'),
@@ -78,6 +90,12 @@ export const EXCHANGE_REQUIREMENTS: readonly Requirement[] = [
     '§5.3 step 4',
     'MUST',
     'an envelope field not as §4 (attempt 0): rejected envelope_malformed',
+  ),
+  req(
+    'reject.per-copy-twice',
+    '§3, §5.3 step 4 (v1.2)',
+    'MUST',
+    'sentAt and attempt both in the signed body and in the unprotected header: rejected envelope_malformed',
   ),
   req(
     'reject.address_mismatch',
@@ -164,6 +182,12 @@ export const EXCHANGE_REQUIREMENTS: readonly Requirement[] = [
     '§5.3 step 1, §10',
     'MUST',
     'an envelope of depth 3 (a map in routing) is dropped unanswered',
+  ),
+  req(
+    'drop.unprotected-unknown',
+    '§3, §5.3 step 1 (v1.2)',
+    'MUST',
+    'an unprotected header parameter other than sentAt and attempt: dropped unanswered',
   ),
   req(
     'query.document-message',

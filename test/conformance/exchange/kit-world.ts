@@ -55,6 +55,7 @@ const BECAUSE: Record<VariantName, RegExp> = {
   'drop-wrong-content-type': /no receipt/,
   'lenient-payload': /got accepted/,
   'answers-oversize': /answered: accepted/,
+  'v1.1-only': /no receipt/,
   'silent-queries': /no answer/,
   amnesiac: /records after the restart|duplicate false/,
   'no-session': /no receipt/,
@@ -92,6 +93,7 @@ export async function checkVariant(t: Test, name: VariantName): Promise<void> {
       sections: variant.sections,
       // Where the fault is answers that never come, the kit need not wait long for each.
       ...(name === 'silent-queries' ? { answerTimeoutMs: 2500 } : {}),
+      ...(name === 'v1.1-only' ? { receiptTimeoutMs: 5000 } : {}),
       ...(restart ? { restart } : {}),
     }),
   );
