@@ -122,6 +122,11 @@ export function openMessage(bytes: Uint8Array, expected: ContentType): SignedMes
   const what = expected.replace(/^application\/|\+cbor$/g, '');
   const signed = openSigned(bytes, what);
   if (signed.contentType !== expected) malformed(what, `content type must be "${expected}"`);
+  // Only an envelope has per-copy fields; on an envelope topic a message of another content
+  // type is answered content_type_mismatch (§5.3 step 3), so openSigned lets it through.
+  if (signed.unprotected.size > 0 && expected !== CONTENT_TYPES.envelope) {
+    malformed(what, `unprotected header must be empty for ${expected}`);
+  }
   return signed;
 }
 
@@ -167,9 +172,6 @@ export function openSigned(bytes: Uint8Array, what: string): SignedMessage {
   if (!(kidBytes instanceof Uint8Array)) malformed(what, 'kid (4) must be a byte string');
   const kid = Buffer.from(kidBytes).toString('utf8');
   if (!KID_PATTERN.test(kid)) malformed(what, 'kid is not a valid key id');
-  if (unprotected.size > 0 && contentType !== CONTENT_TYPES.envelope) {
-    malformed(what, `unprotected header must be empty for ${contentType}`);
-  }
   return {
     contentType,
     kid,

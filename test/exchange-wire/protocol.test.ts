@@ -261,6 +261,11 @@ t.test(
       /unprotected header must be empty for application\/ctop-receipt\+cbor/,
       'only an envelope has per-copy fields',
     );
+    t.equal(
+      reason(message(r, perCopy(1, 1)), 'head'),
+      'accepted',
+      'on an envelope topic it passes step 1, for step 3 to answer content_type_mismatch',
+    );
     fc.assert(
       fc.property(
         fc.anything({ maxDepth: 2, withBigInt: true, withMap: true }),

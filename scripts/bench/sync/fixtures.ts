@@ -27,7 +27,7 @@ import {
   parseGoodsFile,
 } from '../../../src/manifest/index.js';
 import { openStore, type Store } from '../../../src/store/index.js';
-import type { SyncConfig } from '../../../src/sync/index.js';
+import { type SyncConfig, SyncEngine } from '../../../src/sync/index.js';
 import { TestLock } from '../../../test/helpers/store.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
 import { consolidatedCsv, fixtureKeys, TRUST_STORE_FILE } from '../../make-manifest-fixtures.js';
@@ -123,6 +123,14 @@ export function prepareBacklog(p: Parties, n: number): Backlog {
   const dbPath = path.join(p.dir, 'agent-backlog.db');
   const store = openStore({ path: dbPath, clock: systemClock, trustOnFirstUse: true });
   try {
+    // As in the daemon, whose sync exists before the first read: each row is made with its
+    // envelope signed once (EXCHANGE.md §3, version 1.2). Never started: it only seals.
+    new SyncEngine({
+      store,
+      gatewayKey: p.gatewayKey,
+      trust: p.agentTrust,
+      config: syncConfig(['mqtt://127.0.0.1:1']),
+    });
     ingest(store, manifests, p.agentTrust);
   } finally {
     // Closing checkpoints the WAL: the one file is the whole store, ready to copy.
