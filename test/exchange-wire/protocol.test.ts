@@ -5,6 +5,7 @@ import { encodeCanonical, Tag } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
 import { sign1Bytes, signedSign1, sigStructureBytes } from '../../src/exchange-wire/cose-frame.js';
 import {
+  CONTENT_TYPES,
   decodeOutageReport,
   decodeStatus,
   deriveMessageId,
@@ -17,6 +18,7 @@ import {
   openEnvelope,
   openEnvelopeHead,
   openQuery,
+  openSigned,
   openQueryResult,
   openReceipt,
   payloadMatches,
@@ -27,6 +29,7 @@ import {
   sealEnvelopeBody,
   sealEnvelopeCopy,
   sealedCopy,
+  signMessage,
   signQuery,
   signReceipt,
   toBeSigned,
@@ -261,8 +264,10 @@ t.test(
       /unprotected header must be empty for application\/ctop-receipt\+cbor/,
       'only an envelope has per-copy fields',
     );
+    const { sentAt: _s, attempt: _a, ...v12Body } = fields;
+    const asQuery = openSigned(signMessage(gatewaySigner, CONTENT_TYPES.query, v12Body), 'query');
     t.equal(
-      reason(message(r, perCopy(1, 1)), 'head'),
+      reason(message(asQuery, perCopy(1, 1)), 'head'),
       'accepted',
       'on an envelope topic it passes step 1, for step 3 to answer content_type_mismatch',
     );
