@@ -64,7 +64,7 @@ export interface OutboxEntry {
   createdAt: number;
   claimedAt?: number;
   receipt?: OutboxReceipt;
-  /** The envelope signed once when the row was made (the sync's bytes), until a receipt acknowledges it. */
+  /** The envelope signed once when the row was made (the sync's bytes); retention deletes it once acknowledged. */
   envelopeSeal?: Buffer;
 }
 
@@ -74,11 +74,12 @@ export type UnsealedRow = Pick<OutboxEntry, 'kind' | 'manifestId' | 'payloadSha2
 };
 
 /**
- * Signs a new row's envelope once, in the transaction that creates the row (the sync's
- * `outboxSealer`). Undefined, or an error, leaves the row unsealed: the sync signs it at
- * publish, so a seal can save work but never lose or delay a row.
+ * Signs a new row's envelope once, in the transaction that creates the row (the sync's):
+ * the seal, and the messageId it was made with (recorded with the row unless another row
+ * of the same content has it). Undefined, or an error, leaves the row unsealed: the sync
+ * signs it at publish, so a seal can save work but never lose or delay a row.
  */
-export type OutboxSealer = (row: UnsealedRow) => Uint8Array | undefined;
+export type OutboxSealer = (row: UnsealedRow) => { seal: Uint8Array; messageId: string } | undefined;
 
 export interface OutboxStatus {
   counts: Record<OutboxState, number>;
@@ -146,9 +147,10 @@ function fromRow(r: OutboxRow): OutboxEntry {
 /** Row with the manifest bytes in place of the (NULL) payload of manifest rows. */
 const SELECT_WITH_PAYLOAD = `SELECT o.outbox_id, o.kind, o.state, o.manifest_id, coalesce(o.payload, p.bytes) AS payload,
   o.payload_sha256, o.payload_size, o.routing, o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.created_at,
-  o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at, o.envelope_seal
+  o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at, s.seal AS envelope_seal
   FROM outbox o LEFT JOIN manifest_payload p ON p.manifest_id = o.manifest_id
-  LEFT JOIN receipt r ON r.receipt_id = o.receipt_id`;
+  LEFT JOIN receipt r ON r.receipt_id = o.receipt_id
+  LEFT JOIN outbox_seal s ON s.outbox_id = o.outbox_id`;
 
 function sha256(bytes: Uint8Array): Buffer {
   return createHash('sha256').update(bytes).digest();
@@ -209,6 +211,7 @@ export class Outbox {
   readonly #pairingBySha: Database.Statement<[Buffer], { outbox_id: number }>;
   readonly #backoff: BackoffOptions;
   readonly #insert: Database.Statement<Record<string, unknown>>;
+  readonly #insertSeal: Database.Statement<[number, Uint8Array]>;
   readonly #get: Database.Statement<[number], OutboxRow>;
   readonly #stateOf: Database.Statement<[number], Pick<OutboxRow, 'state' | 'manifest_id'>>;
   readonly #byMessageId: Database.Statement<[string], OutboxRow>;
@@ -245,8 +248,12 @@ export class Outbox {
     this.#onManifestAcknowledged = onManifestAcknowledged;
     this.#backoff = backoff;
     this.#insert = db.prepare(`
-      INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at, envelope_seal)
-      VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now, @seal)`);
+      INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at, message_id)
+      VALUES (@kind, @manifestId, @payload, @sha256, @size, @routing, @now, @now,
+        -- a twin (the same content queued before) keeps the id; this row gets it from the sync's claim
+        CASE WHEN @messageId IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = @messageId)
+          THEN @messageId END)`);
+    this.#insertSeal = db.prepare('INSERT INTO outbox_seal (outbox_id, seal) VALUES (?, ?)');
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
     // Settling needs the state, not the (manifest-sized) payload the join would read.
     this.#stateOf = db.prepare('SELECT state, manifest_id FROM outbox WHERE outbox_id = ?');
@@ -272,8 +279,7 @@ export class Outbox {
     );
     this.#receipts = new StoredReceipts(db);
     this.#settle = db.prepare(`
-      UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at,
-        envelope_seal = CASE WHEN @to = 'acknowledged' THEN NULL ELSE envelope_seal END
+      UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
       WHERE outbox_id = @id`);
     this.#retry = db.prepare(
       `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
@@ -388,6 +394,7 @@ export class Outbox {
   ): number {
     const payloadSha256 = sha256(payload);
     const json = routingJson(routing);
+    const sealed = this.#seal({ kind, manifestId, payload, payloadSha256, routing });
     const info = this.#insert.run({
       kind,
       manifestId: manifestId ?? null,
@@ -396,18 +403,20 @@ export class Outbox {
       size: payload.byteLength,
       routing: json,
       now,
-      seal: this.#seal({ kind, manifestId, payload, payloadSha256, routing }),
+      messageId: sealed?.messageId ?? null,
     });
-    return Number(info.lastInsertRowid);
+    const id = Number(info.lastInsertRowid);
+    if (sealed) this.#insertSeal.run(id, sealed.seal);
+    return id;
   }
 
-  #seal(row: UnsealedRow): Uint8Array | null {
-    if (!this.#sealer) return null;
+  #seal(row: UnsealedRow): ReturnType<OutboxSealer> {
+    if (!this.#sealer) return undefined;
     try {
-      return this.#sealer(row) ?? null;
+      return this.#sealer(row);
     } catch {
       this.#sealFailures++;
-      return null;
+      return undefined;
     }
   }
 

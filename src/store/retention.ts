@@ -59,6 +59,9 @@ export class Retention {
     const purgeOutbox = db.prepare(`
       UPDATE outbox SET payload = NULL, payload_purged_at = @now
       WHERE state = 'acknowledged' AND payload IS NOT NULL AND receipt_at < @payloadCutoff`);
+    // A seal serves the sends before the receipt; acknowledged, the row needs it no more.
+    const dropSeals = db.prepare(`DELETE FROM outbox_seal
+      WHERE outbox_id IN (SELECT outbox_id FROM outbox WHERE state = 'acknowledged')`);
     const expireOutbox = db.prepare(
       `DELETE FROM outbox WHERE state = 'acknowledged' AND receipt_at < @traceCutoff`,
     );
@@ -90,6 +93,7 @@ export class Retention {
       const manifestPayloadsPurged = markManifests.run({ now, payloadCutoff }).changes;
       purgeManifests.run();
       const outboxPayloadsPurged = purgeOutbox.run({ now, payloadCutoff }).changes;
+      dropSeals.run();
       const outboxRowsExpired = expireOutbox.run({ traceCutoff }).changes;
       expireReceipts.run();
       expireManifestPayloads.run({ traceCutoff });

@@ -12,7 +12,13 @@ import {
 } from '../exchange-wire/index.js';
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
-import { OUTBOX_KINDS, type OutboxKind, type Store, type UnsealedRow } from '../store/index.js';
+import {
+  OUTBOX_KINDS,
+  type OutboxKind,
+  type OutboxSealer,
+  type Store,
+  type UnsealedRow,
+} from '../store/index.js';
 import { loadTlsFiles, type ResolvedSyncConfig, resolveSyncConfig, type SyncConfig } from './config.js';
 import { BrokerConnection, type ConnectionDown, type ConnectionUp } from './connection.js';
 import { loadBrokerPassword } from './credentials.js';
@@ -270,7 +276,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     return { from, to: signer.kid };
   }
 
-  #sealNewRow(row: UnsealedRow): Buffer | undefined {
+  #sealNewRow(row: UnsealedRow): ReturnType<OutboxSealer> {
     try {
       return this.#sender.sealNew(row);
     } catch (err) {

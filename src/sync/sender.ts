@@ -70,9 +70,10 @@ export class OutboxSender {
    * Version 1.2: a new row's envelope signed once, in the transaction that makes the row
    * (the store's sealer), so a drain sends stored bytes. Undefined under version 1.1.
    */
-  sealNew(row: EnvelopeSource): Buffer | undefined {
+  sealNew(row: EnvelopeSource): { seal: Buffer; messageId: string } | undefined {
     if (this.#o.envelopeVersion !== '1.2') return undefined;
-    return encodeOutboxSeal(this.#seal(row, messageIdOf(row, this.#o.envelope.from)), this.#o.envelope);
+    const messageId = messageIdOf(row, this.#o.envelope.from);
+    return { seal: encodeOutboxSeal(this.#seal(row, messageId), this.#o.envelope), messageId };
   }
 
   #seal(row: EnvelopeSource, messageId: string): SealedEnvelope {
