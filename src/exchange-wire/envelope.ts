@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { head, sign1FromParts, signParts } from '../cbor/cose-frame.js';
 import { encodeCanonical } from '../cbor/index.js';
 import { ADDRESS_PATTERN } from './address.js';
-import { head, sign1FromParts, signParts } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { FieldReader, malformed } from './fields.js';
 import { MESSAGE_KINDS, type MessageKind } from './message-kinds.js';
@@ -301,7 +301,7 @@ export function openEnvelopeHead(bytes: Uint8Array): EnvelopeHead {
     messageId: r.text('messageId', { max: 45, pattern: URN_UUID_PATTERN }),
     conversationId: r.text('conversationId', { max: 45, pattern: URN_UUID_PATTERN }),
     payloadSha256: r.bytes('payloadSha256', 32),
-    envelopeSha256: createHash('sha256').update(bytes).digest(),
+    envelopeSha256: hash('sha256', bytes, 'buffer'),
   };
 }
 
@@ -356,5 +356,5 @@ export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
 
 /** The payload is the one `payloadSha256` names (the receiver's check, answered by a rejection). */
 export function payloadMatches(envelope: Envelope): boolean {
-  return createHash('sha256').update(envelope.payload).digest().equals(envelope.payloadSha256);
+  return hash('sha256', envelope.payload, 'buffer').equals(envelope.payloadSha256);
 }

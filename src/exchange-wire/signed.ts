@@ -1,7 +1,7 @@
+import { signedSign1, sigStructureBytes } from '../cbor/cose-frame.js';
 import { type CborLimits, decodeDeterministic, encodeCanonical, Tag } from '../cbor/index.js';
 import { CtopError, isCtopError } from '../errors.js';
 import { KID_PATTERN } from '../keys/index.js';
-import { signedSign1, sigStructureBytes } from './cose-frame.js';
 import type { Ed25519Signer } from './ed25519.js';
 import { malformed } from './fields.js';
 

@@ -1,3 +1,4 @@
+import { sign1Bytes, sigStructureBytes } from '../cbor/cose-frame.js';
 import { decodeDeterministic, encodeCanonical, Tag } from '../cbor/index.js';
 import { CtopError } from '../errors.js';
 import { KID_PATTERN } from '../keys/index.js';
@@ -42,12 +43,13 @@ export function encodeProtectedHeader(kid: string): Buffer {
 }
 
 /** The bytes an Ed25519 signature covers: Sig_structure (RFC 9052 §4.4), empty external_aad. */
+/** `["Signature1", protected, h'', payload]` as deterministic CBOR, written directly (a 9 KB manifest is copied once). */
 export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Buffer {
-  return encodeCanonical(['Signature1', protectedBytes, new Uint8Array(0), payload]);
+  return sigStructureBytes(protectedBytes, payload);
 }
 
 export function encodeSign1(protectedBytes: Uint8Array, payload: Uint8Array, signature: Uint8Array): Buffer {
-  return encodeCanonical(new Tag([protectedBytes, new Map(), payload, signature], COSE_SIGN1_TAG));
+  return sign1Bytes(protectedBytes, payload, signature);
 }
 
 function malformed(why: string): never {

@@ -154,6 +154,7 @@ export class ExchangeDb {
   readonly db: Database.Database;
   readonly #byId: Database.Statement<[string], MessageRow>;
   readonly #known: Database.Statement<[string], { one: number }>;
+  readonly #knownOf: Database.Statement<[string], { message_id: string }>;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #duplicate: Database.Statement<[number, string]>;
   readonly #reject: Database.Statement<Record<string, unknown>>;
@@ -190,6 +191,9 @@ export class ExchangeDb {
     const db = this.db;
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM message WHERE message_id = ?`);
     this.#known = db.prepare('SELECT 1 AS one FROM message WHERE message_id = ?');
+    this.#knownOf = db.prepare(
+      'SELECT message_id FROM message WHERE message_id IN (SELECT value FROM json_each(?))',
+    );
     this.#insert =
       db.prepare(`INSERT INTO message (message_id, conversation_id, procedure_id, kind, sender, gateway_kid,
       sent_at, received_at, payload_sha256, payload_size, envelope, manifest_id, container, lock_id, verification)
@@ -233,6 +237,12 @@ export class ExchangeDb {
   /** Whether a message with this id is stored (the dedup of every envelope: no row read). */
   has(messageId: string): boolean {
     return this.#known.get(messageId) !== undefined;
+  }
+
+  /** Which of `messageIds` are stored: one statement for a whole batch. */
+  known(messageIds: readonly string[]): Set<string> {
+    if (messageIds.length === 0) return new Set();
+    return new Set(this.#knownOf.all(JSON.stringify(messageIds)).map((r) => r.message_id));
   }
 
   /** Stores a message not stored before (message_id is unique); returns its seq. */

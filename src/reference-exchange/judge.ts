@@ -78,13 +78,29 @@ export function judgeEnvelope(
   ctx: JudgeContext,
   acceptedBefore: (messageId: string) => boolean = () => false,
 ): Verdict {
-  let head: EnvelopeHead;
+  const head = openForJudging(bytes);
+  return 'outcome' in head ? head : judgeOpened(head, topic, ctx, acceptedBefore);
+}
+
+/** Step 1: what a result needs, or the verdict `unreadable` (dropped unanswered). */
+export function openForJudging(
+  bytes: Uint8Array,
+): EnvelopeHead | Extract<Verdict, { outcome: 'unreadable' }> {
   try {
-    head = openEnvelopeHead(bytes);
+    return openEnvelopeHead(bytes);
   } catch (err) {
     if (!isCtopError(err)) throw err;
     return { outcome: 'unreadable', error: err };
   }
+}
+
+/** Steps 2 to 9 of a message step 1 opened. */
+export function judgeOpened(
+  head: EnvelopeHead,
+  topic: ParsedTopic,
+  ctx: JudgeContext,
+  acceptedBefore: (messageId: string) => boolean = () => false,
+): Verdict {
   const reject: Reject = (reason, detail) => ({ outcome: 'rejected', head, reason, detail });
   const { signed } = head;
   // Validity at reception, not at the sender's claimed time: a revoked key cannot backdate.

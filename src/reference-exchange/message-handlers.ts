@@ -16,7 +16,7 @@ import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import type { ExchangeCounters, ExchangeFaults } from './counters.js';
 import type { ExchangeDb } from './db.js';
-import { judgeEnvelope, type Verdict } from './judge.js';
+import { judgeOpened, openForJudging, type Verdict } from './judge.js';
 import { answerQuery } from './queries.js';
 import { recordVerdict } from './record-verdict.js';
 
@@ -65,15 +65,25 @@ export class ExchangeHandlers {
 
   handleBatch(batch: Incoming[]): void {
     const now = this.#p.clock.now();
-    const envelopes: JudgedEnvelope[] = [];
+    const opened: { topic: ParsedTopic; bytes: Buffer; head: ReturnType<typeof openForJudging> }[] = [];
     const queries: { topic: ParsedTopic; item: Incoming }[] = [];
     for (const item of batch) {
       const topic = parseGatewayTopic(item.topic);
       if (!topic) continue;
       if (topic.level === 'status') this.#onStatus(topic, item.payload, now);
       else if (topic.level === 'query') queries.push({ topic, item });
-      else envelopes.push(this.#onEnvelope(topic, item.payload, now));
+      else {
+        this.#p.stats.received++;
+        opened.push({ topic, bytes: item.payload, head: openForJudging(item.payload) });
+      }
     }
+    // Which messages were stored before: one lookup for the batch, not one per message.
+    const storedBefore = this.#p.db.known(
+      opened.flatMap(({ head }) => ('outcome' in head ? [] : [head.messageId])),
+    );
+    const envelopes = opened.map(({ topic, bytes, head }) =>
+      this.#judge(topic, bytes, head, storedBefore, now),
+    );
     const receipts = this.#record(envelopes, now);
     for (const [receiptTopic, { to, results }] of receipts)
       this.#sendReceipts(receiptTopic, to, results, now);
@@ -92,14 +102,17 @@ export class ExchangeHandlers {
   }
 
   /** An envelope on an upstream topic: judged now, recorded with the batch. */
-  #onEnvelope(topic: ParsedTopic, bytes: Buffer, now: number): JudgedEnvelope {
-    const { db, trust, address, stats } = this.#p;
-    stats.received++;
-    let storedBefore = false;
-    const verdict = judgeEnvelope(bytes, topic, { address, trust, now }, (id) => {
-      storedBefore = db.has(id);
-      return storedBefore;
-    });
+  #judge(
+    topic: ParsedTopic,
+    bytes: Buffer,
+    head: ReturnType<typeof openForJudging>,
+    stored: Set<string>,
+    now: number,
+  ): JudgedEnvelope {
+    if ('outcome' in head) return { topic, bytes, verdict: head, storedBefore: false };
+    const { trust, address } = this.#p;
+    const storedBefore = stored.has(head.messageId);
+    const verdict = judgeOpened(head, topic, { address, trust, now }, () => storedBefore);
     return { topic, bytes, verdict, storedBefore };
   }
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
+import { sign1Bytes, signedSign1, sigStructureBytes } from '../../src/cbor/cose-frame.js';
 import { encodeCanonical, Tag } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
-import { sign1Bytes, signedSign1, sigStructureBytes } from '../../src/exchange-wire/cose-frame.js';
 import {
   CONTENT_TYPES,
   decodeOutageReport,
