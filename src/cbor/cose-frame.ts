@@ -37,6 +37,12 @@ const SIGN1_PREFIX = Buffer.of(0xd2, 0x84);
 /** The empty unprotected header map. */
 const EMPTY_MAP = Buffer.of(0xa0);
 
+function lengthOf(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const part of parts) n += part.byteLength;
+  return n;
+}
+
 /** The bytes an Ed25519 signature covers (RFC 9052 §4.4), empty external_aad. */
 export function sigStructureBytes(protectedBytes: Uint8Array, payload: Uint8Array): Buffer {
   return Buffer.concat([SIG_STRUCTURE_PREFIX, ...bstr(protectedBytes), EMPTY_BSTR, ...bstr(payload)]);
@@ -64,8 +70,7 @@ export function signedSign1(
   bodyParts: readonly Uint8Array[],
   sign: (toBeSigned: Buffer) => Uint8Array,
 ): Buffer {
-  let bodyLength = 0;
-  for (const part of bodyParts) bodyLength += part.byteLength;
+  const bodyLength = lengthOf(bodyParts);
   const bodyHead = head(2, bodyLength);
   const sigHead = Buffer.concat([SIG_STRUCTURE_PREFIX, ...bstr(protectedBytes), EMPTY_BSTR, bodyHead]);
   const sign1Head = Buffer.concat([SIGN1_PREFIX, ...bstr(protectedBytes), EMPTY_MAP, bodyHead]);
@@ -94,8 +99,7 @@ export function signParts(
   bodyParts: readonly Uint8Array[],
   sign: (toBeSigned: Buffer) => Uint8Array,
 ): Uint8Array {
-  let bodyLength = 0;
-  for (const part of bodyParts) bodyLength += part.byteLength;
+  const bodyLength = lengthOf(bodyParts);
   const signature = sign(
     Buffer.concat([
       SIG_STRUCTURE_PREFIX,
@@ -119,8 +123,7 @@ export function sign1FromParts(
   bodyParts: readonly Uint8Array[],
   signature: Uint8Array,
 ): Buffer {
-  let bodyLength = 0;
-  for (const part of bodyParts) bodyLength += part.byteLength;
+  const bodyLength = lengthOf(bodyParts);
   return Buffer.concat([
     SIGN1_PREFIX,
     ...bstr(protectedBytes),

@@ -15,6 +15,7 @@ import { decodeDeterministic, type Tag } from '../../src/cbor/index.js';
 import {
   CONTENT_TYPES,
   type Ed25519Signer,
+  type EnvelopeHead,
   gatewayAddress,
   gatewayTopic,
   MAX_MESSAGE_BYTES,
@@ -131,6 +132,23 @@ const envelopeLevel = (topic: string) => {
   return level !== undefined && !['query', 'status'].includes(level);
 };
 
+/** Drops the envelopes `keep` refuses before the exchange sees them (unreadable ones pass: it drops those itself). */
+function keepEnvelopes(base: ExchangeOptions, keep: (head: EnvelopeHead) => boolean): ExchangeOptions {
+  return {
+    ...base,
+    connect: interceptingConnect({
+      incoming: (topic, bytes) => {
+        if (!envelopeLevel(topic)) return true;
+        try {
+          return keep(openEnvelopeHead(bytes));
+        } catch {
+          return true;
+        }
+      },
+    }),
+  };
+}
+
 /** The reference exchange's options, broken as `name` says. */
 export function variantOptions(
   name: VariantName,
@@ -195,19 +213,7 @@ export function variantOptions(
         ),
       };
     case 'drop-wrong-content-type':
-      return {
-        ...base,
-        connect: interceptingConnect({
-          incoming: (topic, bytes) => {
-            if (!envelopeLevel(topic)) return true;
-            try {
-              return openEnvelopeHead(bytes).signed.contentType === CONTENT_TYPES.envelope;
-            } catch {
-              return true;
-            }
-          },
-        }),
-      };
+      return keepEnvelopes(base, (head) => head.signed.contentType === CONTENT_TYPES.envelope);
     case 'lenient-payload':
       return {
         ...base,
@@ -254,19 +260,7 @@ export function variantOptions(
       };
     case 'v1.1-only':
       // Built to version 1.1: any unprotected header parameter is unknown, the message dropped.
-      return {
-        ...base,
-        connect: interceptingConnect({
-          incoming: (topic, bytes) => {
-            if (!envelopeLevel(topic)) return true;
-            try {
-              return openEnvelopeHead(bytes).signed.unprotected.size === 0;
-            } catch {
-              return true;
-            }
-          },
-        }),
-      };
+      return keepEnvelopes(base, (head) => head.signed.unprotected.size === 0);
     case 'silent-queries':
       return {
         ...base,
