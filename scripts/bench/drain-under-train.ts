@@ -60,6 +60,7 @@ try {
   console.log(
     `drain ${Math.round(drain.drainMs)} ms; CPU per message: agent ${cpu.agent.toFixed(3)} ms, ` +
       `exchange ${cpu.exchange.toFixed(3)} ms, bare publisher ${cpu.barePublisher.toFixed(3)} ms ` +
+      `(loops: ${drain.bareCpuMsPerMessage.map((b) => b.toFixed(3)).join(', ')}) ` +
       `(agent: ${Math.round(drain.agentSystemShare * 100)}% in the kernel)`,
   );
   load.push(os.loadavg()[0]!);
@@ -148,6 +149,7 @@ try {
       averageManifestBytes: drain.averageManifestBytes,
       drainMs: Math.round(drain.drainMs),
       bareMs: drain.bareMs.map(Math.round),
+      bareCpuMsPerMessage: drain.bareCpuMsPerMessage.map((b) => round(b, 4)),
       agentSystemShare: round(drain.agentSystemShare, 2),
       cpuMsPerMessage: {
         agent: round(cpu.agent),

@@ -1,15 +1,21 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { type SealedEnvelope, sealedCopy } from '../exchange-wire/index.js';
+
+/** A copy as published: its SHA-256 (version 1.1), or what rebuilds it byte for byte (1.2). */
+type Copy = Buffer | { sealed: SealedEnvelope; sentAt: number; attempt: number };
 
 /**
- * The SHA-256 of each copy of a message this gateway published (each copy differs: `sentAt`
- * and `attempt`). A rejection the exchange could not attribute to this gateway — its key
- * did not verify — settles a message only when the result's `envelopeSha256` names one of
- * these (EXCHANGE.md §5.1): otherwise anyone able to publish on the gateway's topic could
- * quarantine its messages with a copy carrying a broken signature. Memory only and bounded:
+ * The copies of each message this gateway published (each copy differs: `sentAt` and
+ * `attempt`). A rejection the exchange could not attribute to this gateway — its key did
+ * not verify — settles a message only when the result's `envelopeSha256` names one of these
+ * (EXCHANGE.md §5.1): otherwise anyone able to publish on the gateway's topic could
+ * quarantine its messages with a copy carrying a broken signature. A version 1.1 copy is
+ * kept as its hash; a version 1.2 copy as the seal and its two per-copy fields, hashed only
+ * when such a rejection asks (rare: the drain hashes nothing). Memory only and bounded:
  * after a restart the next copy gets its own answer.
  */
 export class PublishedCopies {
-  readonly #byMessageId = new Map<string, Buffer[]>();
+  readonly #byMessageId = new Map<string, Copy[]>();
   readonly #maxMessages: number;
   readonly #perMessage: number;
 
@@ -19,12 +25,21 @@ export class PublishedCopies {
     this.#perMessage = options.perMessage ?? 8;
   }
 
+  /** A copy published as these bytes. */
   add(messageId: string, envelope: Uint8Array): void {
-    const sha = createHash('sha256').update(envelope).digest();
+    this.#add(messageId, hash('sha256', envelope, 'buffer'));
+  }
+
+  /** A copy published as `sealedCopy(sealed, payload, sentAt, attempt)`. */
+  addSealed(messageId: string, sealed: SealedEnvelope, sentAt: number, attempt: number): void {
+    this.#add(messageId, { sealed, sentAt, attempt });
+  }
+
+  #add(messageId: string, copy: Copy): void {
     const copies = this.#byMessageId.get(messageId) ?? [];
     // Re-inserted so the map's order is the order of the latest publish (oldest first out).
     this.#byMessageId.delete(messageId);
-    copies.push(sha);
+    copies.push(copy);
     if (copies.length > this.#perMessage) copies.shift();
     this.#byMessageId.set(messageId, copies);
     if (this.#byMessageId.size > this.#maxMessages) {
@@ -33,10 +48,22 @@ export class PublishedCopies {
     }
   }
 
-  /** Whether `envelopeSha256` is the hash of a copy of `messageId` this gateway published. */
-  has(messageId: string, envelopeSha256: Uint8Array | undefined): boolean {
+  /**
+   * Whether `envelopeSha256` is the hash of a copy of `messageId` this gateway published;
+   * a sealed copy is rebuilt around `payload` (the message's, from its row).
+   */
+  has(messageId: string, envelopeSha256: Uint8Array | undefined, payload?: Uint8Array): boolean {
     if (envelopeSha256 === undefined) return false;
-    return this.#byMessageId.get(messageId)?.some((sha) => sha.equals(envelopeSha256)) ?? false;
+    const wanted = Buffer.from(envelopeSha256.buffer, envelopeSha256.byteOffset, envelopeSha256.byteLength);
+    return (
+      this.#byMessageId.get(messageId)?.some((copy) => {
+        if (Buffer.isBuffer(copy)) return copy.equals(wanted);
+        if (payload?.byteLength !== copy.sealed.payloadLength) return false;
+        return hash('sha256', sealedCopy(copy.sealed, payload, copy.sentAt, copy.attempt), 'buffer').equals(
+          wanted,
+        );
+      }) ?? false
+    );
   }
 
   /** The message is settled: its copies need no matching any more. */

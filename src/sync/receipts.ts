@@ -154,7 +154,8 @@ function unsettled(
       : `receipt accepts ${result.messageId} with other content than outbox row ${row.id}`;
   }
   const reason = result.reason ?? 'unknown';
-  if (isAuthenticatedReason(reason) || copies.has(result.messageId, result.envelopeSha256)) return undefined;
+  if (isAuthenticatedReason(reason) || copies.has(result.messageId, result.envelopeSha256, row.payload))
+    return undefined;
   return (
     `rejection (${reason}) of a copy of ${result.messageId} this gateway does not know as its own ` +
     `(forged or altered on the way): outbox row ${row.id} stays queued`

@@ -161,12 +161,15 @@ export class OutboxSender {
     try {
       const attempt = Math.max(1, entry.attempt);
       if (o.envelopeVersion === '1.2') {
-        bytes = sealedCopy(this.#sealedFor(entry), payloadOf(entry.row), now, attempt);
+        const sealed = this.#sealedFor(entry);
+        bytes = sealedCopy(sealed, payloadOf(entry.row), now, attempt);
+        o.copies.addSealed(entry.messageId, sealed, now, attempt);
       } else {
         // The row's fields are encoded once per claim; a publish adds sentAt and attempt.
         entry.template ??= envelopeTemplate(envelopeFor(entry.row, entry.messageId, o.envelope, now, 1));
         bytes = sealFromTemplate(this.#signer, entry.template, now, attempt);
         this.signatures.signedWhenSent++;
+        o.copies.add(entry.messageId, bytes);
       }
     } catch (err) {
       const e = isCtopError(err)
@@ -178,7 +181,6 @@ export class OutboxSender {
       return;
     }
     entry.bytes = bytes.byteLength;
-    o.copies.add(entry.messageId, bytes);
     const sentOn = epoch();
     const options: IClientPublishOptions = { qos: 1 };
     if (o.protocolVersion === 5) {

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import {
+  deriveMessageId,
+  Ed25519Signer,
+  sealEnvelopeBody,
+  sealedCopy,
+} from '../../src/exchange-wire/index.js';
+import { generateKey } from '../../src/keys/index.js';
 import { PublishedCopies } from '../../src/sync/published-copies.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -34,3 +41,38 @@ t.test('forget and the maxMessages bound drop whole messages', async (t) => {
   copies.forget('m2');
   t.notOk(copies.has('m2', sha(copy('m2', 2))), 'forgotten once settled');
 });
+
+t.test(
+  'a sealed copy (envelope 1.2) is known by the hash of the bytes it rebuilds, around the payload',
+  async (t) => {
+    const signer = new Ed25519Signer(generateKey('gateway', 'gw-dostyk-1'));
+    const payload = Buffer.from('a pairing record, say');
+    const from = 'CTOP://KZ/DOSTYK/gw-dostyk-1';
+    const messageId = deriveMessageId(from, 'pairing', sha(payload));
+    const sealed = sealEnvelopeBody(signer, {
+      messageId,
+      conversationId: 'urn:uuid:00000000-0000-8000-8000-000000000001',
+      procedureId: 'urn:uuid:00000000-0000-8000-8000-000000000002',
+      action: 'ctop/v1/pairing.submit',
+      kind: 'pairing',
+      from,
+      to: 'CTOP://KZ/EXCHANGE',
+      replyTo: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/receipt',
+      payloadSha256: sha(payload),
+      payload,
+      routing: {},
+    });
+    const copies = new PublishedCopies();
+    copies.addSealed(messageId, sealed, 1_000, 1);
+    copies.addSealed(messageId, sealed, 61_000, 2);
+    const second = sha(sealedCopy(sealed, payload, 61_000, 2));
+    t.ok(copies.has(messageId, second, payload), 'the second copy');
+    t.ok(copies.has(messageId, sha(sealedCopy(sealed, payload, 1_000, 1)), payload), 'the first');
+    t.notOk(
+      copies.has(messageId, sha(sealedCopy(sealed, payload, 2_000, 1)), payload),
+      'a sentAt never published',
+    );
+    t.notOk(copies.has(messageId, second), 'without the payload nothing can be rebuilt: not ours');
+    t.notOk(copies.has(messageId, second, Buffer.from('another payload')), 'around another payload');
+  },
+);

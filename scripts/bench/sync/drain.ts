@@ -48,8 +48,10 @@ export interface DrainFigures {
   messages: number;
   averageManifestBytes: number;
   drainMs: number;
-  /** Wall ms of each bare loop. */
+  /** Wall ms of each bare loop: three before the drain, two after. */
   bareMs: number[];
+  /** CPU ms per publish of each bare loop, in the same order. */
+  bareCpuMsPerMessage: number[];
   /** CPU ms per message: the agent (sync engine), the exchange process, the bare publisher. */
   cpuMsPerMessage: { agent: number; exchange: number; barePublisher: number };
   /** Of the agent's CPU, the share spent in the kernel (fsync of its commits, socket writes). */
@@ -59,7 +61,7 @@ export interface DrainFigures {
 /**
  * The backlog (a copy of the prepared store) drained by a SyncEngine in this process to
  * the reference exchange in its own process, each message settled by its signed receipt;
- * three bare publish loops of the same payloads first.
+ * three bare publish loops of the same payloads first and two after.
  */
 export async function measureDrain(
   p: Parties,
@@ -89,7 +91,7 @@ export async function measureDrain(
     const started = performance.now();
     await engine.start();
     // The CPU figures are of the steady state a long-running daemon and exchange are in: from
-    // the warm-up's last receipt on (the bare publisher's is the median of three loops, the
+    // the warm-up's last receipt on (the bare publisher's is the median of five loops, the
     // first of which warms it up).
     await waitFor(() => accepted >= warmup, 600_000, 'the warm-up', 1);
     await around.start?.();
@@ -105,6 +107,9 @@ export async function measureDrain(
     await around.stop?.();
     await engine.stop();
     await stopChild(exchange.child);
+    // Two more after the drain: this machine's pace drifts within a run, and a baseline taken
+    // on both sides of the drain moves with it (the median of the five is the figure).
+    for (let i = 0; i < 2; i++) bare.push(await bareLoop(broker.url, backlog.manifests));
     const counters = JSON.parse(exchange.out().trim().split('\n').at(-1)!) as {
       accepted: number;
       rejected: number;
@@ -116,6 +121,7 @@ export async function measureDrain(
       averageManifestBytes: backlog.averageBytes,
       drainMs,
       bareMs: bare.map((b) => b.ms),
+      bareCpuMsPerMessage: bare.map((b) => b.cpu / messages),
       agentSystemShare: usage.system / (usage.user + usage.system),
       cpuMsPerMessage: {
         agent,
