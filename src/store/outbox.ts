@@ -188,9 +188,10 @@ function routingJson(routing: OutboxRouting): string {
  *   pairing, …). A manifest row's payload is the manifest exactly as read, stored once.
  * - `claimDue(now, limit)` hands out due queued rows oldest-due first, marks them in
  *   flight and counts the attempt, in one transaction: two claimers never get one row.
- * - The messageId is the sync's to derive (deterministic from the content) and to
- *   `recordMessageId` before the first publish; it never changes, so a resend is
- *   recognisable and `findByMessageId` maps a receipt back to its row.
+ * - The messageId is the sync's to derive (deterministic from the content): its sealer gives
+ *   it when the row is made, else it is `recordMessageId`ed before the first publish; it
+ *   never changes, so a resend is recognisable and `findByMessageId` maps a receipt back to
+ *   its row.
  * - `acknowledge` needs an accepted receipt, `reject` a rejected one; both accept a row
  *   that is queued or in flight (a receipt may arrive after a restart re-queued it) and
  *   return false for a duplicate receipt of an already settled row.
@@ -235,7 +236,6 @@ export class Outbox {
   >;
   readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
   #sealer: OutboxSealer | undefined;
-  #sealFailures = 0;
   readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
 
   constructor(
@@ -374,14 +374,9 @@ export class Outbox {
     return this.#space.run('outbox find pairing', () => this.#pairingBySha.get(payloadSha256)?.outbox_id);
   }
 
-  /** Seals every row made from now on (the daemon sets the sync's); undefined stops it. */
+  /** Seals every row made from now on (a `SyncEngine` sets its own); undefined stops it. */
   useSealer(sealer: OutboxSealer | undefined): void {
     this.#sealer = sealer;
-  }
-
-  /** Rows left unsealed because the sealer failed (they are signed at publish instead). */
-  get sealFailures(): number {
-    return this.#sealFailures;
   }
 
   /** @internal ingest and import: one row, inside their transaction. */
@@ -415,7 +410,7 @@ export class Outbox {
     try {
       return this.#sealer(row);
     } catch {
-      this.#sealFailures++;
+      // The sync's sealer logs its own failures; whatever fails, the row is made unsealed.
       return undefined;
     }
   }

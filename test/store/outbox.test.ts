@@ -259,3 +259,44 @@ t.test('rescheduleStranded: a row due later than its backoff allows is due now',
   t.equal(store.outbox.get(waiting)!.nextAttemptAt, waitingAt, 'within its backoff: untouched');
   t.equal(store.outbox.rescheduleStranded(t0), 0, 'nothing left stranded');
 });
+
+t.test(
+  'a sealer: its seal and messageId kept with the row; a twin gets no messageId; a failing one seals nothing',
+  async (t) => {
+    const { store, clock } = openTestStore(t);
+    const seen: string[] = [];
+    store.outbox.useSealer((row) => {
+      seen.push(row.kind);
+      return {
+        seal: Buffer.from(`seal of ${row.payloadSha256.toString('hex')}`),
+        messageId: `urn:x:${row.payloadSha256.toString('hex')}`,
+      };
+    });
+    const payload = Buffer.from('an alert');
+    const first = store.outbox.enqueue('alert', payload, {}, clock.now());
+    const twin = store.outbox.enqueue('alert', payload, {}, clock.now());
+    t.same(seen, ['alert', 'alert']);
+    t.equal(store.outbox.get(first)!.envelopeSeal?.toString(), `seal of ${sha256(payload).toString('hex')}`);
+    t.equal(store.outbox.get(first)!.messageId, `urn:x:${sha256(payload).toString('hex')}`);
+    t.equal(
+      store.outbox.get(twin)!.messageId,
+      undefined,
+      'the id is unique: the twin gets it from its claim',
+    );
+    t.ok(store.outbox.get(twin)!.envelopeSeal, 'the twin is sealed all the same');
+
+    store.outbox.useSealer(() => {
+      throw new Error('the key is gone');
+    });
+    const unsealed = store.outbox.enqueue('alert', Buffer.from('another alert'), {}, clock.now());
+    const row = store.outbox.get(unsealed)!;
+    t.equal(row.state, 'queued', 'the row is made');
+    t.equal(row.envelopeSeal, undefined, 'without a seal: signed when sent');
+    t.equal(row.messageId, undefined);
+    store.outbox.useSealer(undefined);
+    t.equal(
+      store.outbox.get(store.outbox.enqueue('alert', Buffer.from('a third'), {}, clock.now()))!.envelopeSeal,
+      undefined,
+    );
+  },
+);
