@@ -153,7 +153,6 @@ export function toQueryRecord(m: StoredMessage): QueryRecord {
 export class ExchangeDb {
   readonly db: Database.Database;
   readonly #byId: Database.Statement<[string], MessageRow>;
-  readonly #known: Database.Statement<[string], { one: number }>;
   readonly #knownOf: Database.Statement<[string], { message_id: string }>;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #duplicate: Database.Statement<[number, string]>;
@@ -190,7 +189,6 @@ export class ExchangeDb {
     }
     const db = this.db;
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM message WHERE message_id = ?`);
-    this.#known = db.prepare('SELECT 1 AS one FROM message WHERE message_id = ?');
     this.#knownOf = db.prepare(
       'SELECT message_id FROM message WHERE message_id IN (SELECT value FROM json_each(?))',
     );
@@ -235,10 +233,6 @@ export class ExchangeDb {
   }
 
   /** Whether a message with this id is stored (the dedup of every envelope: no row read). */
-  has(messageId: string): boolean {
-    return this.#known.get(messageId) !== undefined;
-  }
-
   /** Which of `messageIds` are stored: one statement for a whole batch. */
   known(messageIds: readonly string[]): Set<string> {
     if (messageIds.length === 0) return new Set();

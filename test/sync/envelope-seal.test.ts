@@ -17,11 +17,12 @@ import {
 import { generateKey, type PrivateKey, publicPart } from '../../src/keys/index.js';
 import type { Store } from '../../src/store/index.js';
 import { SyncEngine } from '../../src/sync/index.js';
-import { decodeOutboxSeal } from '../../src/sync/outbox-seal.js';
+import { contextKey, decodeOutboxSeal } from '../../src/sync/outbox-seal.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { openTestStore } from '../helpers/store.js';
 import {
   assertExactlyOnce,
+  EXCHANGE_ADDRESS,
   IDENTITY,
   makeSyncWorld,
   type SyncWorld,
@@ -33,7 +34,11 @@ import {
 } from '../helpers/sync-world.js';
 
 const UPSTREAM = `ctop/v1/${IDENTITY.country}/${IDENTITY.checkpoint}/${IDENTITY.gatewayId}/#`;
-const CONTEXT = 'CTOP://KZ/DOSTYK/gw-dostyk-1\nCTOP://KZ/EXCHANGE\nctop/v1/KZ/DOSTYK/gw-dostyk-1/receipt';
+const CONTEXT = contextKey({
+  from: 'CTOP://KZ/DOSTYK/gw-dostyk-1',
+  to: EXCHANGE_ADDRESS,
+  replyTo: 'ctop/v1/KZ/DOSTYK/gw-dostyk-1/receipt',
+});
 
 /** Every envelope the gateway publishes, as received by another subscriber. */
 async function captureEnvelopes(t: Test, url: string): Promise<{ bytes: Buffer; opened: OpenedEnvelope }[]> {
