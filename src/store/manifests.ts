@@ -132,7 +132,9 @@ export class Manifests {
         destination_country = coalesce(@destinationCountry, destination_country),
         created_at = coalesce(@createdAt, created_at)
       WHERE manifest_id = @manifestId`);
-    this.#synced = db.prepare('UPDATE manifest SET synced_at = coalesce(synced_at, ?) WHERE manifest_id = ?');
+    this.#synced = db.prepare(
+      'UPDATE manifest SET synced_at = coalesce(synced_at, ?) WHERE manifest_id IN (SELECT value FROM json_each(?))',
+    );
     this.#byPrefix = db.prepare(
       'SELECT * FROM manifest WHERE manifest_id >= ? AND manifest_id < ? ORDER BY manifest_id LIMIT 2',
     );
@@ -171,8 +173,8 @@ export class Manifests {
     this.#verify.run({ manifestId, ...verificationParams(inspection, now) });
   }
 
-  markSynced(manifestId: string, at: number): void {
-    this.#synced.run(at, manifestId);
+  markSynced(manifestIds: readonly string[], at: number): void {
+    this.#synced.run(at, JSON.stringify(manifestIds));
   }
 
   /** Manifests whose id starts with `prefix` (hex): at most two, enough to tell unique from ambiguous. */

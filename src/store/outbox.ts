@@ -44,6 +44,14 @@ export interface OutboxReceipt {
   at: number;
 }
 
+/** One row a signed receipt answers (see `Outbox.settle`). */
+export interface OutboxSettlement {
+  id: number;
+  status: 'accepted' | 'rejected';
+  /** The exchange's reason code (required for a rejection). */
+  reasonCode?: string;
+}
+
 export interface OutboxEntry {
   id: number;
   kind: OutboxKind;
@@ -207,14 +215,14 @@ function routingJson(routing: OutboxRouting): string {
  */
 export class Outbox {
   readonly #space: SpaceGuard;
-  /** What else an acknowledged manifest row settles (its manifest is marked synced, in the same transaction). */
-  readonly #onManifestAcknowledged: (manifestId: string, at: number) => void;
+  /** What else acknowledged manifest rows settle (their manifests are marked synced, in the same transaction). */
+  readonly #onManifestsAcknowledged: (manifestIds: readonly string[], at: number) => void;
   readonly #pairingBySha: Database.Statement<[Buffer], { outbox_id: number }>;
   readonly #backoff: BackoffOptions;
   readonly #insert: Database.Statement<Record<string, unknown>>;
   readonly #insertSeal: Database.Statement<[number, Uint8Array]>;
   readonly #get: Database.Statement<[number], OutboxRow>;
-  readonly #stateOf: Database.Statement<[number], Pick<OutboxRow, 'state' | 'manifest_id'>>;
+  readonly #statesOf: Database.Statement<[string], Pick<OutboxRow, 'outbox_id' | 'state' | 'manifest_id'>>;
   readonly #byMessageId: Database.Statement<[string], OutboxRow>;
   readonly #forManifest: Database.Statement<[string], OutboxRow>;
   readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
@@ -236,16 +244,19 @@ export class Outbox {
   >;
   readonly #claimDue: (now: number, limit: number) => OutboxEntry[];
   #sealer: OutboxSealer | undefined;
-  readonly #settleTx: (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected') => boolean;
+  readonly #settleTx: (
+    receipt: Pick<OutboxReceipt, 'bytes' | 'at'>,
+    rows: readonly OutboxSettlement[],
+  ) => (boolean | CtopError)[];
 
   constructor(
     db: Database.Database,
     space: SpaceGuard,
-    onManifestAcknowledged: (manifestId: string, at: number) => void,
+    onManifestsAcknowledged: (manifestIds: readonly string[], at: number) => void,
     backoff: BackoffOptions = {},
   ) {
     this.#space = space;
-    this.#onManifestAcknowledged = onManifestAcknowledged;
+    this.#onManifestsAcknowledged = onManifestsAcknowledged;
     this.#backoff = backoff;
     this.#insert = db.prepare(`
       INSERT INTO outbox (kind, manifest_id, payload, payload_sha256, payload_size, routing, next_attempt_at, created_at, message_id)
@@ -256,7 +267,9 @@ export class Outbox {
     this.#insertSeal = db.prepare('INSERT INTO outbox_seal (outbox_id, seal) VALUES (?, ?)');
     this.#get = db.prepare(`${SELECT_WITH_PAYLOAD} WHERE o.outbox_id = ?`);
     // Settling needs the state, not the (manifest-sized) payload the join would read.
-    this.#stateOf = db.prepare('SELECT state, manifest_id FROM outbox WHERE outbox_id = ?');
+    this.#statesOf = db.prepare(
+      'SELECT outbox_id, state, manifest_id FROM outbox WHERE outbox_id IN (SELECT value FROM json_each(?))',
+    );
     this.#pairingBySha = db.prepare(
       `SELECT outbox_id FROM outbox WHERE kind = 'pairing' AND payload_sha256 = ?`,
     );
@@ -280,7 +293,7 @@ export class Outbox {
     this.#receipts = new StoredReceipts(db);
     this.#settle = db.prepare(`
       UPDATE outbox SET state = @to, receipt_id = @receiptId, receipt_status = @status, receipt_reason = @reason, receipt_at = @at
-      WHERE outbox_id = @id`);
+      WHERE outbox_id IN (SELECT value FROM json_each(@ids))`);
     this.#retry = db.prepare(
       `UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE outbox_id = ? AND state = 'in_flight'`,
     );
@@ -314,30 +327,56 @@ export class Outbox {
       const byId = new Map(this.#getMany.all(list).map((r) => [r.outbox_id, r]));
       return ids.map((id) => fromRow(byId.get(id)!));
     };
-    const settle = (id: number, receipt: OutboxReceipt, to: 'acknowledged' | 'rejected'): boolean => {
-      const row = this.#stateOf.get(id);
-      if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
-      if (row.state === to) return false;
-      if (row.state === 'acknowledged' || row.state === 'rejected') {
-        throw new CtopError(
-          'E_STORE_OUTBOX_STATE',
-          `outbox row ${id} is ${row.state}; a ${receipt.status} receipt cannot settle it`,
-          {
-            details: { id, state: row.state },
-          },
-        );
-      }
-      this.#settle.run({
-        id,
-        to,
-        receiptId: this.#receipts.idOf(receipt.bytes),
-        status: receipt.status,
-        reason: receipt.reasonCode ?? null,
-        at: receipt.at,
+    // One receipt answers many rows: their states read, the receipt stored and the rows
+    // updated with a statement each per receipt, not per row (a drain settles thousands).
+    const settle = (
+      receipt: Pick<OutboxReceipt, 'bytes' | 'at'>,
+      rows: readonly OutboxSettlement[],
+    ): (boolean | CtopError)[] => {
+      const states = new Map(
+        this.#statesOf.all(JSON.stringify(rows.map((r) => r.id))).map((r) => [r.outbox_id, r]),
+      );
+      const groups = new Map<
+        string,
+        { to: OutboxState; status: string; reason: string | null; ids: number[] }
+      >();
+      const manifests: string[] = [];
+      const outcomes = rows.map(({ id, status, reasonCode }): boolean | CtopError => {
+        const row = states.get(id);
+        if (!row) throw new CtopError('E_STORE_NOT_FOUND', `no outbox row ${id}`);
+        const to = status === 'accepted' ? 'acknowledged' : 'rejected';
+        if (row.state === to) return false;
+        if (row.state === 'acknowledged' || row.state === 'rejected') {
+          return new CtopError(
+            'E_STORE_OUTBOX_STATE',
+            `outbox row ${id} is ${row.state}; a ${status} receipt cannot settle it`,
+            { details: { id, state: row.state } },
+          );
+        }
+        // A second answer for the row within this receipt finds it settled, as it would in the table.
+        row.state = to;
+        const reason = reasonCode ?? null;
+        const key = `${to} ${reason ?? ''}`;
+        const group = groups.get(key);
+        if (group) group.ids.push(id);
+        else groups.set(key, { to, status, reason, ids: [id] });
+        if (to === 'acknowledged' && row.manifest_id !== null) manifests.push(row.manifest_id);
+        return true;
       });
-      if (to === 'acknowledged' && row.manifest_id !== null)
-        this.#onManifestAcknowledged(row.manifest_id, receipt.at);
-      return true;
+      if (groups.size === 0) return outcomes;
+      const receiptId = this.#receipts.idOf(receipt.bytes);
+      for (const g of groups.values()) {
+        this.#settle.run({
+          ids: JSON.stringify(g.ids),
+          to: g.to,
+          receiptId,
+          status: g.status,
+          reason: g.reason,
+          at: receipt.at,
+        });
+      }
+      if (manifests.length > 0) this.#onManifestsAcknowledged(manifests, receipt.at);
+      return outcomes;
     };
     // Inside a caller's transaction (the sync settles a batch of receipts in one) the
     // caller's transaction is the unit: a savepoint per row would cost a statement pair per
@@ -346,8 +385,7 @@ export class Outbox {
     const claimTx = db.transaction(claimDue).immediate;
     const settleTx = db.transaction(settle).immediate;
     this.#claimDue = (now, limit) => (db.inTransaction ? claimDue(now, limit) : claimTx(now, limit));
-    this.#settleTx = (id, receipt, to) =>
-      db.inTransaction ? settle(id, receipt, to) : settleTx(id, receipt, to);
+    this.#settleTx = (receipt, rows) => (db.inTransaction ? settle(receipt, rows) : settleTx(receipt, rows));
   }
 
   /**
@@ -468,14 +506,42 @@ export class Outbox {
   acknowledge(id: number, receipt: OutboxReceipt): boolean {
     if (receipt.status !== 'accepted')
       throw new CtopError('E_STORE_INPUT', 'acknowledge needs an accepted receipt');
-    return this.#space.run('outbox acknowledge', () => this.#settleTx(id, receipt, 'acknowledged'));
+    return this.#settleOne(id, receipt);
   }
 
   /** Quarantines a row the exchange refused; false when it was already rejected. */
   reject(id: number, receipt: OutboxReceipt): boolean {
     if (receipt.status !== 'rejected')
       throw new CtopError('E_STORE_INPUT', 'reject needs a rejected receipt');
-    return this.#space.run('outbox reject', () => this.#settleTx(id, receipt, 'rejected'));
+    return this.#settleOne(id, receipt);
+  }
+
+  /**
+   * Settles the rows one signed receipt answers, atomically: an accepted row is acknowledged,
+   * a rejected one quarantined. Per row, true when settled now, false when it already was
+   * (a duplicate receipt), or the E_STORE_OUTBOX_STATE error (not thrown) when it is settled
+   * the other way — the other rows settle all the same. An unknown id throws E_STORE_NOT_FOUND
+   * and settles nothing.
+   */
+  settle(
+    receipt: Pick<OutboxReceipt, 'bytes' | 'at'>,
+    rows: readonly OutboxSettlement[],
+  ): (boolean | CtopError)[] {
+    return this.#space.run('outbox settle', () => this.#settleTx(receipt, rows));
+  }
+
+  #settleOne(id: number, receipt: OutboxReceipt): boolean {
+    const [outcome] = this.#space.run('outbox settle', () =>
+      this.#settleTx(receipt, [
+        {
+          id,
+          status: receipt.status,
+          ...(receipt.reasonCode === undefined ? {} : { reasonCode: receipt.reasonCode }),
+        },
+      ]),
+    );
+    if (outcome instanceof CtopError) throw outcome;
+    return outcome!;
   }
 
   /** Puts an in-flight row back in the queue after a failed attempt; returns when it is due again. */

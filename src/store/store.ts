@@ -74,7 +74,7 @@ export class Store {
     this.outbox = new Outbox(
       db,
       this.#space,
-      (manifestId, at) => this.manifests.markSynced(manifestId, at),
+      (manifestIds, at) => this.manifests.markSynced(manifestIds, at),
       options.backoff,
     );
     this.exchangeStats = new ExchangeStats(db, this.#space);

@@ -1,10 +1,10 @@
-import { type ErrorCode, isCtopError } from '../errors.js';
+import { CtopError, type ErrorCode, isCtopError } from '../errors.js';
 import { isAuthenticatedReason, type ReceiptResult, verifyReceipt } from '../exchange-wire/index.js';
 import type { TrustStore } from '../keys/index.js';
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { SyncEventMap } from './events.js';
-import type { InFlightRegistry } from './in-flight.js';
+import type { InFlight, InFlightRegistry } from './in-flight.js';
 import type { PublishedCopies } from './published-copies.js';
 import { type StatsBuffer, transactWithStats } from './store-tx.js';
 
@@ -61,7 +61,7 @@ export interface ReceiptContext {
  */
 export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext): ReceiptOutcome {
   const ignored: IgnoredReceipt[] = [];
-  const results: { bytes: Uint8Array; result: ReceiptResult }[] = [];
+  const answers: { bytes: Uint8Array; results: readonly ReceiptResult[] }[] = [];
   let verified = 0;
   for (const bytes of batch) {
     try {
@@ -74,62 +74,68 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
         });
         continue;
       }
-      for (const result of receipt.results) results.push({ bytes, result });
+      if (receipt.results.length > 0) answers.push({ bytes, results: receipt.results });
     } catch (err) {
       if (!isCtopError(err)) throw err;
       ignored.push({ code: err.code, message: err.message });
     }
   }
-  if (results.length === 0) return { settled: [], ignored, verified };
+  if (answers.length === 0) return { settled: [], ignored, verified };
 
   const settled: SettledReceipt[] = [];
   transactWithStats(ctx.store, ctx.stats, () => {
-    for (const { bytes, result } of results) {
-      const entry = ctx.inFlight.get(result.messageId);
-      const row: OutboxEntry | undefined = entry?.row ?? ctx.store.outbox.findByMessageId(result.messageId);
-      if (!row) {
-        ignored.push({
-          code: 'E_SYNC_RECEIPT_MISMATCH',
-          message: `receipt for ${result.messageId}, which this gateway never sent`,
+    // Each receipt's rows settled together: one set of statements per receipt, not per row.
+    for (const { bytes, results } of answers) {
+      const settling: {
+        result: ReceiptResult;
+        row: OutboxEntry;
+        entry: InFlight | undefined;
+        sameContent: boolean;
+      }[] = [];
+      for (const result of results) {
+        const entry = ctx.inFlight.get(result.messageId);
+        const row = entry?.row ?? ctx.store.outbox.findByMessageId(result.messageId);
+        if (!row) {
+          ignored.push({
+            code: 'E_SYNC_RECEIPT_MISMATCH',
+            message: `receipt for ${result.messageId}, which this gateway never sent`,
+            messageId: result.messageId,
+          });
+          continue;
+        }
+        const sameContent = row.payloadSha256.equals(result.payloadSha256);
+        const why = unsettled(result, row, sameContent, ctx.copies);
+        if (why) ignored.push({ code: 'E_SYNC_RECEIPT_MISMATCH', message: why, messageId: result.messageId });
+        else settling.push({ result, row, entry, sameContent });
+      }
+      if (settling.length === 0) continue;
+      const outcomes = ctx.store.outbox.settle(
+        { bytes, at: ctx.now },
+        settling.map(({ result, row }) => ({
+          id: row.id,
+          status: result.status,
+          ...(result.reason === undefined ? {} : { reasonCode: result.reason }),
+        })),
+      );
+      settling.forEach(({ result, row, entry, sameContent }, i) => {
+        const changed = outcomes[i]!;
+        if (changed instanceof CtopError) {
+          // e.g. an accepted receipt for a row quarantined by an earlier rejection: the operator decides (requeue).
+          ignored.push({ code: changed.code, message: changed.message, messageId: result.messageId });
+          return;
+        }
+        settled.push({
+          outboxId: row.id,
           messageId: result.messageId,
+          kind: row.kind,
+          status: result.status,
+          ...(result.reason === undefined ? {} : { reason: result.reason }),
+          ...(result.detail === undefined ? {} : { detail: result.detail }),
+          duplicate: result.duplicate,
+          ...(entry ? { latencyMs: ctx.now - entry.lastSentAt } : {}),
+          changed,
+          ...(sameContent ? {} : { otherHash: Buffer.from(result.payloadSha256).toString('hex') }),
         });
-        continue;
-      }
-      const sameContent = row.payloadSha256.equals(result.payloadSha256);
-      const why = unsettled(result, row, sameContent, ctx.copies);
-      if (why) {
-        ignored.push({ code: 'E_SYNC_RECEIPT_MISMATCH', message: why, messageId: result.messageId });
-        continue;
-      }
-      const receipt = {
-        bytes,
-        status: result.status,
-        ...(result.reason === undefined ? {} : { reasonCode: result.reason }),
-        at: ctx.now,
-      };
-      let changed: boolean;
-      try {
-        changed =
-          result.status === 'accepted'
-            ? ctx.store.outbox.acknowledge(row.id, receipt)
-            : ctx.store.outbox.reject(row.id, receipt);
-      } catch (err) {
-        // e.g. an accepted receipt for a row quarantined by an earlier rejection: the operator decides (requeue).
-        if (!isCtopError(err, 'E_STORE_OUTBOX_STATE')) throw err;
-        ignored.push({ code: err.code, message: err.message, messageId: result.messageId });
-        continue;
-      }
-      settled.push({
-        outboxId: row.id,
-        messageId: result.messageId,
-        kind: row.kind,
-        status: result.status,
-        ...(result.reason === undefined ? {} : { reason: result.reason }),
-        ...(result.detail === undefined ? {} : { detail: result.detail }),
-        duplicate: result.duplicate,
-        ...(entry ? { latencyMs: ctx.now - entry.lastSentAt } : {}),
-        changed,
-        ...(sameContent ? {} : { otherHash: Buffer.from(result.payloadSha256).toString('hex') }),
       });
     }
   });

@@ -300,3 +300,64 @@ t.test(
     );
   },
 );
+
+t.test("settle: one receipt's rows settled together, each row its own outcome, all or nothing", async (t) => {
+  const { store, clock } = openTestStore(t);
+  const locks = [new TestLock('LK-5', 5), new TestLock('LK-6', 6)];
+  const reads = locks.map((lock) => ingestRecord(store, { read: lock.read() }));
+  const [m1, m2] = reads.map((r) => r.outboxIds[0]!);
+  const [a, b, c] = [1, 2, 3].map((i) => store.outbox.enqueue('alert', Buffer.from([i]), {}, clock.now()));
+  store.outbox.claimDue(clock.now(), 10);
+  store.outbox.acknowledge(a!, receipt('accepted', 1));
+  store.outbox.reject(b!, receipt('rejected', 1, 'SCHEMA'));
+  const bytes = Buffer.from('one receipt answering five rows');
+  const at = clock.now() + 7;
+  const outcomes = store.outbox.settle({ bytes, at }, [
+    { id: m1!, status: 'accepted' },
+    { id: a!, status: 'accepted' },
+    { id: b!, status: 'accepted' },
+    { id: c!, status: 'rejected', reasonCode: 'DUPLICATE' },
+    { id: m2!, status: 'accepted' },
+    { id: m1!, status: 'accepted' },
+  ]);
+  t.same(outcomes.slice(0, 2), [true, false], 'settled now; already acknowledged');
+  t.ok(
+    isCtopError(outcomes[2], 'E_STORE_OUTBOX_STATE'),
+    'a rejected row is not acknowledged: returned, not thrown',
+  );
+  t.same(
+    outcomes.slice(3),
+    [true, true, false],
+    'the others settle all the same; a second answer for a row is a duplicate',
+  );
+  t.same(
+    [m1, m2, c].map((id) => {
+      const row = store.outbox.get(id!)!;
+      return [row.state, row.receipt!.status, row.receipt!.reasonCode ?? null, row.receipt!.at];
+    }),
+    [
+      ['acknowledged', 'accepted', null, at],
+      ['acknowledged', 'accepted', null, at],
+      ['rejected', 'rejected', 'DUPLICATE', at],
+    ],
+  );
+  t.equal(store.outbox.get(b!)!.state, 'rejected', 'the quarantined row untouched');
+  t.equal(store.outbox.get(a!)!.receipt!.at, 1, 'the first receipt kept');
+  t.same(
+    reads.map((r) => store.manifests.get(r.manifest!.manifestId)!.syncedAt),
+    [at, at],
+    'both manifests synced',
+  );
+  t.equal(count(store, 'receipt'), 3, 'the receipt stored once for its rows');
+
+  const d = store.outbox.enqueue('alert', Buffer.from([4]), {}, clock.now());
+  const missing = t.throws(() =>
+    store.outbox.settle({ bytes: Buffer.from('another'), at }, [
+      { id: d, status: 'accepted' },
+      { id: 12345, status: 'accepted' },
+    ]),
+  );
+  t.ok(isCtopError(missing, 'E_STORE_NOT_FOUND'));
+  t.equal(store.outbox.get(d)!.state, 'queued', 'an unknown id settles nothing');
+  t.equal(count(store, 'receipt'), 3);
+});
