@@ -154,6 +154,9 @@ export class LockSession extends LockConversation {
     }
     assembly.dropUnverified();
     const { window, chunk } = this.transfer;
+    // On BLE the window is refilled half at a time: the READs of one refill share a packet
+    // (BleLink.write), and each packet of requests costs the lock's answers air (§13.3).
+    const refill = this.link.kind === 'ble' ? Math.ceil(window / 2) : 1;
     let next = assembly.verifiedBytes;
     let inFlight = 0;
     let firstError: Error | undefined;
@@ -163,6 +166,8 @@ export class LockSession extends LockConversation {
           if (inFlight === 0) reject(firstError);
           return;
         }
+        const wanted = Math.ceil((info.msize - next) / chunk);
+        if (window - inFlight < Math.min(refill, wanted)) return;
         while (inFlight < window && next < info.msize) {
           const off = next;
           const len = Math.min(chunk, info.msize - off);

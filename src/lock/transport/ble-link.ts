@@ -47,6 +47,8 @@ export class BleLink implements LockLink {
   #endedAt: number | undefined;
   /** The write under way: the next waits for it (see write()). */
   #writing: Promise<void> = Promise.resolve();
+  /** Frames written since the last turn began: they go out together in the next. */
+  #pending: { bytes: Uint8Array; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic, clock: Clock) {
     this.#peripheral = peripheral;
@@ -156,11 +158,29 @@ export class BleLink implements LockLink {
    * Writes go out whole and in order: a frame larger than one ATT write is several writes,
    * and a second frame written meanwhile (a window of WRITE requests) must not interleave its
    * pieces with the first's — with binary framing (PROTOCOL.md §13.4) that breaks the stream.
+   * Frames written while a turn waits go out in that turn, back to back (several frames MAY
+   * share a packet, §13.3): a window refilled with four READs is one packet, not four. Every
+   * packet the gateway sends takes air from the lock's notifications — on the 1M PHY at a 15 ms
+   * interval a packet of requests costs a connection event one of its six notifications.
    */
   write(bytes: Uint8Array): Promise<void> {
-    const turn = this.#writing.then(() => this.#writeNow(bytes));
-    this.#writing = turn.catch(() => undefined);
-    return turn;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ bytes, resolve, reject });
+      if (this.#pending.length > 1) return; // the turn already waiting takes it too
+      const turn = this.#writing.then(async () => {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await this.#writeNow(
+            batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((b) => b.bytes)),
+          );
+          for (const b of batch) b.resolve();
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      });
+      this.#writing = turn;
+    });
   }
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
