@@ -6,7 +6,7 @@ import { CLI } from '../helpers/cli.js';
 /** `ctop-agent console hash-password` with the password on stdin, as a script would give it. */
 function hashPassword(stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'console', 'hash-password'], {
+    const child = spawn(process.execPath, [CLI, 'console', 'hash-password'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

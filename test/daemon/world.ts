@@ -1,6 +1,6 @@
 /**
  * A daemon under test as the operator runs it: a YAML configuration file, a real child
- * process (`node --import tsx src/cli/main.ts daemon --config …`), JSON log lines on its
+ * process (`node dist/src/cli/main.js daemon --config …`, the built program), JSON log lines on its
  * stdout, real mosquitto, the reference exchange, simulated locks on real ptys reached
  * through symlinks in the test's own directory (so a glob never meets another test's pty).
  */
@@ -117,13 +117,13 @@ export class DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   /**
-   * `ctop-agent daemon --config <configFile>` from source, or `command` as it is (an
+   * `ctop-agent daemon --config <configFile>` (the built program), or `command` as it is (an
    * installed agent, test/package/): `env` then replaces the environment rather than adding to it.
    */
   constructor(configFile: string, env: NodeJS.ProcessEnv = {}, command?: string[]) {
     this.child = command
       ? spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
+      : spawn(process.execPath, [CLI, 'daemon', '--config', configFile], {
           env: { ...process.env, ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
         });

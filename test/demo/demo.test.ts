@@ -60,7 +60,7 @@ async function liveEvents(url: string, cookie: string, enough: number, ms: numbe
 }
 
 function demo(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', ...args], {
+  const child = spawn(process.execPath, [CLI, 'demo', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -2,7 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { net } from './patience.js';
 
-export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/**
+ * The program as it ships: the compiled `dist/src/cli/main.js` that the package installs and
+ * `npm start` runs. tap's `before` step (test/helpers/build-program.ts) compiles it before
+ * every run, so no test starts a stale build. Started from source through tsx, each start
+ * cost twice the CPU, and the tests start the CLI hundreds of times.
+ */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -14,13 +20,13 @@ export interface CliResult {
 const RUN_MS = 20_000;
 const READY_MS = 10_000;
 
-/** Runs `ctop-agent <args>` from source in a real child process. */
+/** Runs `ctop-agent <args>` (the built program) in a real child process. */
 export function runCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -44,7 +50,7 @@ export function startCli(
   timeoutMs = READY_MS,
 ): Promise<{ child: ChildProcess; stdout: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

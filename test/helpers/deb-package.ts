@@ -125,7 +125,9 @@ export async function testPackages(): Promise<TestPackages> {
     for (const old of readdirSync(CACHE))
       if (old !== '.lock') rmSync(path.join(CACHE, old), { recursive: true, force: true });
     const stage = path.join(dir, 'stage');
-    const buildSeconds = npmPackage(['--out', dir, '--stage', stage]);
+    // dist/ is current: tap's `before` step built it (test/helpers/build-program.ts), and a
+    // second tsc here would rewrite files other tests' processes are loading.
+    const buildSeconds = npmPackage(['--out', dir, '--stage', stage, '--no-build']);
     const rebuildSeconds = npmPackage([
       '--out',
       dir,

@@ -1,8 +1,9 @@
 /**
  * Shell commands that start and hard-stop an exchange process, as an operator would give
  * them to `ctop-agent conformance exchange --start-command … --stop-command …`
- * (docs/CONFORMANCE.md): the reference exchange (scripts/exchange.ts) or a broken variant
- * (test/helpers/exchange-variant-process.ts). The process is SIGKILLed at teardown.
+ * (docs/CONFORMANCE.md): the reference exchange (scripts/exchange.ts, built: REFERENCE_EXCHANGE)
+ * or a broken variant (test/helpers/exchange-variant-process.ts, from source). The process is
+ * SIGKILLed at teardown.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { SyncWorld } from './sync-world.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** scripts/exchange.ts as tap's `before` step compiles it (test/helpers/build-program.ts). */
+export const REFERENCE_EXCHANGE = path.join(ROOT, 'dist/scripts/exchange.js');
 
 interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
@@ -37,8 +40,14 @@ export function exchangeCommands(
   const pidFile = path.join(world.dir, `${name}.pid`);
   const entry =
     options.variant === undefined
-      ? [path.join(ROOT, 'scripts/exchange.ts'), '--report', '0']
-      : [path.join(ROOT, 'test/helpers/exchange-variant-process.ts'), '--variant', options.variant];
+      ? [REFERENCE_EXCHANGE, '--report', '0']
+      : [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'test/helpers/exchange-variant-process.ts'),
+          '--variant',
+          options.variant,
+        ];
   const args = [
     ...entry,
     '--broker',
@@ -50,7 +59,7 @@ export function exchangeCommands(
     '--trust',
     world.files.exchangeTrust,
   ];
-  const node = [process.execPath, '--import', 'tsx', ...args].map(quote).join(' ');
+  const node = [process.execPath, ...args].map(quote).join(' ');
   // Returns once the exchange says it is ready (a safety net of 60 s, never expected).
   const start =
     `cd ${quote(ROOT)} || exit 1; ${node} > ${quote(log)} 2>&1 & pid=$!; echo $pid > ${quote(pidFile)}; ` +

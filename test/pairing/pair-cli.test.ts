@@ -205,7 +205,7 @@ t.test(
         const y = yard(t);
         const lock = await loadingLock(t, f);
         const engine = lock.lock.engine;
-        const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...pairArgs(y, lock, f, ['--json'])], {
+        const child = spawn(process.execPath, [CLI, ...pairArgs(y, lock, f, ['--json'])], {
           stdio: 'ignore',
         });
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

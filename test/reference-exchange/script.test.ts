@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { systemClock } from '../../src/clock.js';
 import { ExchangeDb } from '../../src/reference-exchange/index.js';
+import { REFERENCE_EXCHANGE as SCRIPT } from '../helpers/exchange-commands.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { openTestStore } from '../helpers/store.js';
 import { makeSyncWorld, seedOutbox, startEngine, waitFor } from '../helpers/sync-world.js';
-
-const SCRIPT = fileURLToPath(new URL('../../scripts/exchange.ts', import.meta.url));
 
 t.test('scripts/exchange.ts runs the reference exchange as a process and stops cleanly', async (t) => {
   const broker = await startMosquitto(t);
@@ -17,8 +15,6 @@ t.test('scripts/exchange.ts runs the reference exchange as a process and stops c
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
       SCRIPT,
       '--broker',
       broker.url,
@@ -66,8 +62,6 @@ t.test('scripts/exchange.ts refuses a bad configuration with a code', async (t) 
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
       SCRIPT,
       '--broker',
       'mqtt://127.0.0.1:1',
