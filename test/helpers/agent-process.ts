@@ -1,11 +1,11 @@
 /**
- * The sync engine in a process of its own (test/sync/fixtures/agent-child.ts), for tests that
+ * The sync engine in a process of its own (test/sync/fixtures/agent-child.ts, built), for tests that
  * SIGKILL it: it loads its modules, then waits for "go" on stdin before touching the store.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { built } from './built.js';
 
-const CHILD = fileURLToPath(new URL('../sync/fixtures/agent-child.ts', import.meta.url));
+const CHILD = built('test/sync/fixtures/agent-child.ts');
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -18,7 +18,7 @@ export interface AgentProcess {
 
 /** Starts an agent process on a child configuration file (see agent-child.ts); `timeoutMs` is a safety net. */
 export function spawnAgent(config: string, timeoutMs = 120_000): AgentProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, config], {
+  const child = spawn(process.execPath, [CHILD, config], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,14 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { built } from './built.js';
 import { net } from './patience.js';
 
-/**
- * The program as it ships: the compiled `dist/src/cli/main.js` that the package installs and
- * `npm start` runs. tap's `before` step (test/helpers/build-program.ts) compiles it before
- * every run, so no test starts a stale build. Started from source through tsx, each start
- * cost twice the CPU, and the tests start the CLI hundreds of times.
- */
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+/** `ctop-agent` as the package ships it (built.ts). */
+export const CLI = built('src/cli/main.ts');
 
 export interface CliResult {
   code: number | null;

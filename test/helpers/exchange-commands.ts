@@ -9,11 +9,12 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { built } from './built.js';
 import type { SyncWorld } from './sync-world.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** scripts/exchange.ts as tap's `before` step compiles it (test/helpers/build-program.ts). */
-export const REFERENCE_EXCHANGE = path.join(ROOT, 'dist/scripts/exchange.js');
+/** scripts/exchange.ts, built (built.ts). */
+export const REFERENCE_EXCHANGE = built('scripts/exchange.ts');
 
 interface Teardown {
   teardown(fn: () => void | Promise<void>): void;

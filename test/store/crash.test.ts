@@ -4,10 +4,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
 import { openStore } from '../../src/store/index.js';
+import { built } from '../helpers/built.js';
 import { TestLock, tempDir } from '../helpers/store.js';
 import type { CrashFixture } from './fixtures/crash-ingester.js';
 
-const CHILD = new URL('./fixtures/crash-ingester.ts', import.meta.url).pathname;
+const CHILD = built('test/store/fixtures/crash-ingester.ts');
 const ROOT = new URL('../../', import.meta.url).pathname;
 const KILLS = Number(process.env.CTOP_CRASH_KILLS ?? 50);
 
@@ -25,7 +26,7 @@ function runAndKill(
   early: boolean,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, db, fixture, String(first)], {
+    const child = spawn(process.execPath, [CHILD, db, fixture, String(first)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
