@@ -1,6 +1,7 @@
 /**
- * tap's `before` step (package.json "tap"."before"): compiles src/ and scripts/ to dist/ as
- * `npm run build` does, before any test file runs. The tests start the program as it ships
+ * tap's `before` step (package.json "tap"."before"): compiles what tsconfig.build.json lists
+ * (src/, scripts/, the fixtures tests start as processes) to dist/ as `npm run build` does,
+ * before any test file runs. The tests start the program as it ships
  * (test/helpers/built.ts), so each run must start the code of the tree it tests; tsc is
  * incremental, a tree built already costs a few seconds. Silent on success: its stdout is the
  * run's TAP stream.
