@@ -43,6 +43,24 @@ function unsettled(dbPath: string): number {
   }
 }
 
+/**
+ * Outages still open or not yet reported: each becomes an outbox row when it is reported, so
+ * an empty outbox is not the end while one is left (the receipts dropped before the rotation
+ * leave a no-receipts outage that closes, and is reported, after the rows it waited for).
+ */
+function outagesToReport(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (
+      db.prepare('SELECT count(*) AS n FROM outage WHERE ended_at IS NULL OR reported_at IS NULL').get() as {
+        n: number;
+      }
+    ).n;
+  } finally {
+    db.close();
+  }
+}
+
 function pointKeyAt(configFile: string, keyFile: string): void {
   const config = parse(readFileSync(configFile, 'utf8'));
   config.gateway.key = keyFile;
@@ -159,7 +177,12 @@ t.test(
 
     dropping = false;
     proxy.restore();
-    await waitFor(() => unsettled(world.dbPath) === 0, 40_000, 'every row acknowledged', 100);
+    await waitFor(
+      () => unsettled(world.dbPath) === 0 && outagesToReport(world.dbPath) === 0,
+      40_000,
+      'every row acknowledged, every outage reported',
+      100,
+    );
     const before = new Set(wire.slice(0, rotatedAt).map((w) => w.messageId));
     const after = wire.slice(rotatedAt);
     t.ok(before.has(firstId) && before.size >= 1, 'messages went out under the old key before');
