@@ -37,7 +37,8 @@ const CONNECTIONS = 8;
  * Links the reader holds at once: the daemon's default (`ble.maxConcurrent`), below what the
  * controller allows. More split the one radio's air further, so that each read outlasts its
  * lock's time in range at speed (40 km/h, two seeds: 82 and 94 of 110 read with 8 links,
- * 105 and 107 with 4). `--links N` to try another number.
+ * 105 and 107 with 4; on 2026-12-06, seed 17: 102 with 8 at 40 km/h, but 31 against 47 at
+ * 60 km/h, docs/BLE-SIM.md). `--links N` to try another number.
  */
 const linksArg = process.argv.indexOf('--links');
 const READING_LINKS = linksArg > 0 ? Number(process.argv[linksArg + 1]) : 4;

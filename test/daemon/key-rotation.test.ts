@@ -31,35 +31,27 @@ import { type DaemonProcess, makeDaemonWorld, startDaemon } from './world.js';
 const OLD_KID = IDENTITY.gatewayId;
 const NEW_KID = `${IDENTITY.gatewayId}.2026-11`;
 
-/** Outbox rows of the daemon's database that are not acknowledged (read-only, beside the running daemon). */
-function unsettled(dbPath: string): number {
+/** One count from the daemon's database (read-only, beside the running daemon). */
+function count(dbPath: string, sql: string): number {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    return (
-      db.prepare("SELECT count(*) AS n FROM outbox WHERE state <> 'acknowledged'").get() as { n: number }
-    ).n;
+    return db.prepare(sql).pluck().get() as number;
   } finally {
     db.close();
   }
 }
+
+/** Outbox rows not acknowledged. */
+const unsettled = (dbPath: string) =>
+  count(dbPath, "SELECT count(*) FROM outbox WHERE state <> 'acknowledged'");
 
 /**
  * Outages still open or not yet reported: each becomes an outbox row when it is reported, so
  * an empty outbox is not the end while one is left (the receipts dropped before the rotation
  * leave a no-receipts outage that closes, and is reported, after the rows it waited for).
  */
-function outagesToReport(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return (
-      db.prepare('SELECT count(*) AS n FROM outage WHERE ended_at IS NULL OR reported_at IS NULL').get() as {
-        n: number;
-      }
-    ).n;
-  } finally {
-    db.close();
-  }
-}
+const outagesToReport = (dbPath: string) =>
+  count(dbPath, 'SELECT count(*) FROM outage WHERE ended_at IS NULL OR reported_at IS NULL');
 
 function pointKeyAt(configFile: string, keyFile: string): void {
   const config = parse(readFileSync(configFile, 'utf8'));
