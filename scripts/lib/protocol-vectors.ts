@@ -21,12 +21,14 @@ import {
   vectorLock,
   vectorLockKey,
 } from './vector-helpers.js';
+import { buildAdvertisementVectors } from './vectors-advertising.js';
 import { buildBinaryVectors } from './vectors-binary.js';
 import { buildBodyVectors } from './vectors-body.js';
 import { buildLogVectors } from './vectors-log.js';
 import { buildSessionVectors } from './vectors-session.js';
 
 export * from './vector-helpers.js';
+export type { AdvertisementVector } from './vectors-advertising.js';
 
 /**
  * The test vectors of firmware-protocol/vectors/, built from fixed inputs: those of
@@ -362,7 +364,13 @@ export function buildVectors(): Vector[] {
       events: events.map(vectorEvent),
     },
   );
-  v.push(...buildBodyVectors(), ...buildLogVectors(), ...buildSessionVectors(), ...buildBinaryVectors());
+  v.push(
+    ...buildBodyVectors(),
+    ...buildLogVectors(),
+    ...buildSessionVectors(),
+    ...buildBinaryVectors(),
+    ...buildAdvertisementVectors(),
+  );
   // Keep file names stable and unique.
   const names = new Set(v.map((x) => x.name));
   if (names.size !== v.length) throw new Error('duplicate vector names');

@@ -12,6 +12,7 @@ import {
 import type { LockEvent } from '../../src/lock/event-log.js';
 import { sha256 } from '../../src/lock/identity.js';
 import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
+import type { AdvertisementVector } from './vectors-advertising.js';
 
 /**
  * What every vector builder shares: the vector file types, the published inputs (keys
@@ -128,6 +129,7 @@ export interface SessionVector {
 }
 
 export type Vector =
+  | AdvertisementVector
   | FrameVector
   | BinaryVector
   | SignatureVector

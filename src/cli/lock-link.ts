@@ -4,7 +4,7 @@ import { BleRadio } from '../lock/transport/ble-radio.js';
 import type { LinkOpener } from '../lock/transport/link.js';
 import { SerialLink } from '../lock/transport/serial-link.js';
 import type { Logger } from '../log.js';
-import { bleLockOpener } from '../pairing/index.js';
+import { findLock } from '../pairing/index.js';
 import { parseInteger } from './parse.js';
 
 /** How a command reaches one lock: a serial line or Bluetooth LE (found by its lock id). */
@@ -21,6 +21,8 @@ export interface ConnectedLock {
   open: LinkOpener;
   close: () => Promise<void>;
   transport: 'serial' | 'ble';
+  /** Over BLE, when the lock announces its GATT handles (PROTOCOL.md §13.5): links at them alone. */
+  announced?: { rxHandle: number; open: LinkOpener };
 }
 
 /** The options of LockLinkChoice: `--serial <path>` or `--ble <lock id>`, with their details. */
@@ -39,8 +41,16 @@ export function lockLinkOptions(command: Command, lock: string): Command {
     );
 }
 
-/** Opens the radio (for --ble) and finds the lock; `close` releases what was opened. */
-export async function connectLock(opts: LockLinkChoice, log: Logger): Promise<ConnectedLock> {
+/**
+ * Opens the radio (for --ble) and finds the lock; `close` releases what was opened. `gatt`:
+ * how BLE links find the lock's pipe — at the handles it announces when it does (default), or
+ * always by discovery (the conformance kit, which judges the announcement on its own).
+ */
+export async function connectLock(
+  opts: LockLinkChoice,
+  log: Logger,
+  gatt: 'auto' | 'discover' = 'auto',
+): Promise<ConnectedLock> {
   if ((opts.serial === undefined) === (opts.ble === undefined)) {
     throw new CtopError('E_USAGE', 'name the lock link: --serial <path> or --ble <lock id>');
   }
@@ -57,10 +67,15 @@ export async function connectLock(opts: LockLinkChoice, log: Logger): Promise<Co
     : { deviceId: opts.hci };
   const radio = await BleRadio.open({ bindings, log });
   try {
+    const { address, advertisement } = await findLock(radio, opts.ble!, { timeoutMs: opts.scanMs });
+    const { rxHandle } = advertisement;
     return {
-      open: await bleLockOpener(radio, opts.ble!, { timeoutMs: opts.scanMs }),
+      open: () => radio.open(address, { gatt }),
       close: () => radio.close(),
       transport: 'ble',
+      ...(rxHandle !== undefined
+        ? { announced: { rxHandle, open: () => radio.open(address, { gatt: 'announced' }) } }
+        : {}),
     };
   } catch (err) {
     await radio.close();

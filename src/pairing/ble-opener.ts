@@ -19,6 +19,16 @@ export async function bleLockOpener(
   lockId: string,
   options: FindLockOptions = {},
 ): Promise<LinkOpener> {
+  const { address } = await findLock(radio, lockId, options);
+  return () => radio.open(address);
+}
+
+/** Listens until the lock advertises `lockId` and returns that sighting. */
+export async function findLock(
+  radio: BleRadio,
+  lockId: string,
+  options: FindLockOptions = {},
+): Promise<LockSighting> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const matches = (s: LockSighting) => s.advertisement.lockId === lockId;
   let sighting = [...radio.sightings.values()].find(matches);
@@ -54,6 +64,5 @@ export async function bleLockOpener(
       radio.startScanning().catch((err: Error) => done(err));
     });
   }
-  const address = sighting.address;
-  return () => radio.open(address);
+  return sighting;
 }

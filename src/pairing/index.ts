@@ -12,7 +12,7 @@
  * - `recordPairing(result, { store, trust, … })`: the read-back stored as a lock read and the
  *   pairing record queued for the exchange (outbox kind `pairing`), once
  */
-export { bleLockOpener, type FindLockOptions } from './ble-opener.js';
+export { bleLockOpener, type FindLockOptions, findLock } from './ble-opener.js';
 export { type ComposedForPairing, composeForPairing } from './compose.js';
 export {
   type PairingCarrier,

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { lockAdvertising } from './ble/advertising-data.js';
 import { ByteStreamApp } from './ble/byte-stream-app.js';
 import type { ControllerOptions } from './ble/controller.js';
+import { GattDatabase, lockGattServices } from './ble/gatt-db.js';
 import { Op } from './ble/hci-constants.js';
 import type { LinkParams } from './ble/link-params.js';
 import { SimPeripheral, type SimPeripheralOptions } from './ble/peripheral.js';
@@ -34,6 +35,12 @@ export interface TrainLockSpec {
   peripheral?: Partial<Omit<SimPeripheralOptions, 'app' | 'address'>>;
   /** Advertise this id instead of the lock's own (an impersonator). */
   advertisedLockId?: string;
+  /**
+   * The RX value handle the lock announces (PROTOCOL.md §13.5, revision 1.3). Default: the one
+   * its GATT table has — none for a lock of revision 1.1 (`faults.lineOnly`). False: none (a
+   * lock of revision 1.2); a number: that one, whatever the table (a lock that lies).
+   */
+  announcedRxHandle?: number | false;
   /** What runs in the peripheral instead of the lock (a hostile device); gets the lock to wrap. */
   app?: (lock: SimulatedLock, world: SimWorld) => SimPeripheralApp;
 }
@@ -124,12 +131,18 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
   const perWagon = options.locksPerWagon ?? 2;
   const locks: SimulatedTrainLock[] = built.map(({ spec, identity, engine, lock }, index) => {
     const info = engine.info();
+    const rxHandle =
+      spec.announcedRxHandle ??
+      (spec.faults?.lineOnly
+        ? false
+        : new GattDatabase(spec.peripheral?.gatt ?? lockGattServices(spec.lockId)).rxHandle);
     const adv = lockAdvertising({
       lockId: spec.advertisedLockId ?? spec.lockId,
       protocolVersion: PROTOCOL_VERSION,
       sealState: info.seal,
       eventCount: info.ecount,
       manifestSha256: info.mhash,
+      ...(typeof rxHandle === 'number' ? { rxHandle } : {}),
     });
     // Both containers of a wagon pass the antenna together.
     const passage = trainPassage(Math.floor(index / perWagon), {

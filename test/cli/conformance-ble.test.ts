@@ -1,32 +1,82 @@
-import t from 'tap';
-import { startSimulatedTrain } from '../../src/sim/ble-train.js';
+import t, { type Test } from 'tap';
+import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { runCli } from '../helpers/cli.js';
 
 /**
  * `ctop-agent conformance lock --ble`: the kit reaches the lock under test through a real
  * HCI controller (the simulated radio on a pty, as `train read --hci-uart` does) and checks
- * binary framing there, BIN-4 being a serial requirement.
+ * binary framing and announced GATT handles there, BIN-4 being a serial requirement.
  */
-t.test('conformance lock --ble finds the lock by its advertisement and judges binary framing', async (t) => {
+
+/** One lock standing by the antenna, on a pty a CLI can reach. */
+async function standingLock(t: Test, spec: Partial<TrainLockSpec> = {}): Promise<string> {
   const train = await startSimulatedTrain({
     locks: [
       {
         lockId: 'SSL-KZ-BLEKIT',
         manifest: Buffer.alloc(5000, 0x42),
         peripheral: { presence: { arriveAtMs: 0 }, rssiDbm: -55 },
+        ...spec,
       },
     ],
   });
   t.teardown(() => train.close());
-  const port = (train.bindings as { bindParams: { uart: { port: string } } }).bindParams.uart.port;
+  return (train.bindings as { bindParams: { uart: { port: string } } }).bindParams.uart.port;
+}
+
+t.test(
+  'conformance lock --ble finds the lock by its advertisement and judges binary framing and its announced handles',
+  async (t) => {
+    const port = await standingLock(t);
+    const r = await runCli(
+      [
+        'conformance',
+        'lock',
+        '--ble',
+        'SSL-KZ-BLEKIT',
+        '--hci-uart',
+        port,
+        '--only',
+        'session',
+        'binary',
+        'gatt',
+      ],
+      { timeoutMs: 120_000 },
+    );
+    t.equal(r.code, 0, r.stderr);
+    for (const id of ['BIN-1', 'BIN-2', 'BIN-3', 'BIN-5'])
+      t.match(r.stdout, new RegExp(`PASS\\s+${id}:`), id);
+    t.match(r.stdout, /SKIP\s+BIN-4:/);
+    t.match(r.stdout, /PASS\s+HELLO-1:/);
+    t.match(
+      r.stdout,
+      /PASS\s+GATT-1:.*RX's declaration read at 7, TX's CCCD written at 11, HELLO written to 8 answered at 10/,
+    );
+  },
+);
+
+t.test('a lock announcing a handle that is not RX fails GATT-1 and only GATT-1', async (t) => {
+  const port = await standingLock(t, { announcedRxHandle: 5 });
   const r = await runCli(
-    ['conformance', 'lock', '--ble', 'SSL-KZ-BLEKIT', '--hci-uart', port, '--only', 'session', 'binary'],
+    ['conformance', 'lock', '--ble', 'SSL-KZ-BLEKIT', '--hci-uart', port, '--only', 'session', 'gatt'],
     { timeoutMs: 120_000 },
   );
+  t.equal(r.code, 5, 'E_CONFORMANCE_LOCK');
+  t.match(r.stdout, /FAIL\s+GATT-1:.*handle 4 is not the declaration of RX at 5/);
+  t.match(r.stdout, /PASS\s+HELLO-1:/, 'the other checks discover the service and pass');
+  t.match(r.stderr, /MUST requirements not met: GATT-1\b/);
+});
+
+t.test('a lock of revision 1.2 (no handles announced) skips GATT-1', async (t) => {
+  const port = await standingLock(t, { announcedRxHandle: false });
+  const r = await runCli(
+    ['conformance', 'lock', '--ble', 'SSL-KZ-BLEKIT', '--hci-uart', port, '--only', 'gatt'],
+    {
+      timeoutMs: 120_000,
+    },
+  );
   t.equal(r.code, 0, r.stderr);
-  for (const id of ['BIN-1', 'BIN-2', 'BIN-3', 'BIN-5']) t.match(r.stdout, new RegExp(`PASS\\s+${id}:`), id);
-  t.match(r.stdout, /SKIP\s+BIN-4:/);
-  t.match(r.stdout, /PASS\s+HELLO-1:/);
+  t.match(r.stdout, /SKIP\s+GATT-1:.*the lock announces no GATT handles/);
 });
 
 t.test('conformance lock needs exactly one of --serial and --ble', async (t) => {

@@ -78,7 +78,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'PRNG seed', parseInteger('--seed', 0, 2 ** 31), 1)
     .option(
       '--line-framing',
-      'locks of PROTOCOL.md revision 1.1: they ignore the offer of binary framing (§13.4) and speak base64 lines',
+      'locks of PROTOCOL.md revision 1.1: they ignore the offer of binary framing (§13.4) and speak base64 lines (and announce no GATT handles)',
+    )
+    .option(
+      '--no-announced-handles',
+      'locks of revision 1.2: no RX handle in the scan response (§13.5), so the gateway discovers their service',
     )
     .action(async (opts) => {
       const log = createLogger({ fd: 2 });
@@ -99,6 +103,7 @@ export function register(program: Command): void {
           lockId: `SSL-SIM-${String(i + 1).padStart(4, '0')}`,
           manifest: manifest ?? randomBytes(4096),
           ...(opts.lineFraming ? { faults: { lineOnly: true } } : {}),
+          ...(opts.announcedHandles === false ? { announcedRxHandle: false as const } : {}),
         })),
         timeScale: opts.timeScale,
         seed: opts.seed,

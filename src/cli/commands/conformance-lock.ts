@@ -37,10 +37,12 @@ export function registerLockConformance(conformance: Command): void {
       '\nExit codes: 0 every MUST requirement tested passes (SHOULD failures are listed, not fatal);\n5 at least one MUST fails (E_CONFORMANCE_LOCK); 4 the serial device cannot be opened; 2 usage.',
     )
     .action(async (opts) => {
-      const link = await connectLock(opts, createLogger({ level: 'warn' }));
+      // Every check but GATT-1 on discovered links: each judges the lock, not its announcement.
+      const link = await connectLock(opts, createLogger({ level: 'warn' }), 'discover');
       const lock = await runLockConformance({
         open: link.open,
         transport: link.transport,
+        ...(link.announced ? { announced: link.announced } : {}),
         ...(link.transport === 'serial' ? { bytesPerSecond: opts.baud / 10 } : {}),
         gatewayId: opts.gatewayId,
         maxManifestBytes: opts.maxManifest,

@@ -124,6 +124,12 @@ export const LOCK_REQUIREMENTS: readonly Requirement[] = [
     section: '13.4',
     text: 'a binary frame with a bad CRC is not answered and ends the link',
   },
+  {
+    id: 'GATT-1',
+    level: 'MUST',
+    section: '13.5',
+    text: 'announced GATT handles serve the layout: a HELLO at them alone, without discovery, is answered',
+  },
 ];
 
 export type RequirementId = (typeof LOCK_REQUIREMENTS)[number]['id'];

@@ -9,6 +9,8 @@ export interface Run {
   open: LinkOpener;
   /** What the links are: binary framing is checked on BLE, its refusal on serial (§13.4). */
   transport: 'serial' | 'ble';
+  /** Over BLE, when the lock announces its GATT handles (§13.5): links at them alone. */
+  announced?: { rxHandle: number; open: LinkOpener };
   findings: Findings;
   probe: ProbeContext;
   gatewayId: string;

@@ -3,13 +3,14 @@ import { isCtopError, toCtopError } from '../../errors.js';
 import type { LinkOpener } from '../../lock/transport/link.js';
 import { binaryChecks } from './check-binary.js';
 import { eventChecks } from './check-events.js';
+import { gattChecks } from './check-gatt.js';
 import { hostileChecks, lineTimeoutChecks } from './check-hostile.js';
 import { readChecks } from './check-read.js';
 import { sessionChecks } from './check-session.js';
 import { Findings, type RequirementResult } from './findings.js';
 import type { Run } from './run.js';
 
-export type CheckGroup = 'session' | 'read' | 'events' | 'hostile' | 'line-timeout' | 'binary';
+export type CheckGroup = 'session' | 'read' | 'events' | 'hostile' | 'line-timeout' | 'binary' | 'gatt';
 export const CHECK_GROUPS: readonly CheckGroup[] = [
   'session',
   'read',
@@ -17,6 +18,7 @@ export const CHECK_GROUPS: readonly CheckGroup[] = [
   'hostile',
   'line-timeout',
   'binary',
+  'gatt',
 ];
 
 const GROUPS: Record<CheckGroup, (run: Run) => Promise<void>> = {
@@ -26,6 +28,7 @@ const GROUPS: Record<CheckGroup, (run: Run) => Promise<void>> = {
   hostile: hostileChecks,
   'line-timeout': lineTimeoutChecks,
   binary: binaryChecks,
+  gatt: gattChecks,
 };
 
 /** Requirements judged on every line the lock sends, whichever group ran. */
@@ -36,6 +39,12 @@ export interface LockConformanceOptions {
   open: LinkOpener;
   /** What `open` opens. Default 'serial'. */
   transport?: 'serial' | 'ble';
+  /**
+   * Over BLE, when the lock announces its GATT handles (§13.5): an opener of links at them
+   * alone (`open` should discover, so that every other check judges the lock, not its
+   * announcement).
+   */
+  announced?: { rxHandle: number; open: LinkOpener };
   /** The identity key provisioned for the lock (checks AUTH-2). */
   pinnedKey?: Uint8Array;
   /** Gateway id sent in HELLO. Default 'ctop-conformance'. */
@@ -75,6 +84,7 @@ export async function runLockConformance(options: LockConformanceOptions): Promi
   const run: Run = {
     open: options.open,
     transport: options.transport ?? 'serial',
+    ...(options.announced ? { announced: options.announced } : {}),
     findings,
     gatewayId: options.gatewayId ?? 'ctop-conformance',
     maxManifestBytes: options.maxManifestBytes ?? 16 * 1024 * 1024,
@@ -133,4 +143,7 @@ const COVERS: Record<CheckGroup, string[]> = {
   hostile: ['FRAME-2', 'FRAME-3', 'FRAME-4', 'SESS-2', 'SESS-6', 'LINE-3', ...OBSERVED],
   'line-timeout': ['LINE-4', 'LINE-5', ...OBSERVED],
   binary: ['BIN-1', 'BIN-2', 'BIN-3', 'BIN-4', 'BIN-5', ...OBSERVED],
+  // Its one link may not open at all (a lock announcing nothing): the observed requirements
+  // are left to the groups that surely talk to the lock.
+  gatt: ['GATT-1'],
 };

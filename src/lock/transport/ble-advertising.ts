@@ -20,7 +20,18 @@ export interface LockAdvertisement {
   eventCount: number;
   /** The first 4 bytes of the manifest SHA-256. */
   manifestHashPrefix: Buffer;
+  /**
+   * The handle of the RX characteristic's value, when the lock announces its GATT layout
+   * (PROTOCOL.md §13.5, revision 1.3); undefined when it does not (0, or a lock of 1.2).
+   */
+  rxHandle?: number;
 }
+
+/**
+ * The smallest RX value handle a layout can have: a service declaration and RX's
+ * characteristic declaration come before it. Smaller announced values are ignored.
+ */
+export const MIN_ANNOUNCED_RX_HANDLE = 3;
 
 /** Parses a lock's advertisement; undefined for any other device (or a malformed one). */
 export function parseLockAdvertisement(
@@ -31,11 +42,16 @@ export function parseLockAdvertisement(
   if (!manufacturerData || manufacturerData.byteLength < 10) return undefined;
   const r = new ByteReader(manufacturerData, 'E_BLE_GATT');
   if (r.u16le() !== BLE_COMPANY_ID) return undefined;
-  return {
+  const advertisement: LockAdvertisement = {
     lockId: localName,
     protocolVersion: r.u8(),
     sealState: r.u8(),
     eventCount: r.u16le(),
     manifestHashPrefix: Buffer.from(r.bytes(4)),
   };
+  if (r.remaining >= 1) {
+    const rxHandle = r.u8();
+    if (rxHandle >= MIN_ANNOUNCED_RX_HANDLE) advertisement.rxHandle = rxHandle;
+  }
+  return advertisement;
 }

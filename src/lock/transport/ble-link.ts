@@ -15,6 +15,96 @@ const TX = noDashes(BLE_TX_UUID);
 /** noble has no connect timeout of its own: a lock that does not answer is given this long. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * Where a lock's announced handles put its pipe (PROTOCOL.md §13.5): RX's value at `rx`, TX's
+ * value two handles on and TX's CCCD three.
+ */
+export function announcedLayout(rx: number): { rx: number; tx: number; txCccd: number } {
+  return { rx, tx: rx + 2, txCccd: rx + 3 };
+}
+
+/** CCCD value 0x0001: notifications on (Vol 3 Part G §3.3.3.3), little-endian. */
+const NOTIFY_ON = Buffer.from([0x01, 0x00]);
+
+/**
+ * The lock's pipe as this link reaches it: the characteristics found by discovery, or the
+ * handles the lock announced (PROTOCOL.md §13.5), which save the discovery's round trips.
+ */
+interface GattPipe {
+  readonly kind: 'discovered' | 'announced';
+  write(chunk: Buffer): Promise<void>;
+  /** Hands every notification of TX to `onData` until the returned function is called. */
+  listen(onData: (data: Buffer) => void): () => void;
+  subscribe(): Promise<void>;
+}
+
+function discoveredPipe(rx: Characteristic, tx: Characteristic): GattPipe {
+  return {
+    kind: 'discovered',
+    write: (chunk) => rx.writeAsync(chunk, true),
+    listen: (onData) => {
+      tx.on('data', onData);
+      return () => tx.off('data', onData);
+    },
+    subscribe: () => tx.subscribeAsync(),
+  };
+}
+
+function announcedPipe(peripheral: Peripheral, rxHandle: number): GattPipe {
+  const layout = announcedLayout(rxHandle);
+  return {
+    kind: 'announced',
+    write: (chunk) => peripheral.writeHandleAsync(layout.rx, chunk, true),
+    listen: (onData) => {
+      const onNotify = (handle: number, data: Buffer) => {
+        if (handle === layout.tx) onData(data);
+      };
+      peripheral.on('handleNotify', onNotify);
+      return () => peripheral.off('handleNotify', onNotify);
+    },
+    subscribe: () => peripheral.writeHandleAsync(layout.txCccd, NOTIFY_ON, false),
+  };
+}
+
+/** RX's UUID as its characteristic declaration carries it: 16 octets, least significant first. */
+const RX_UUID_LE = Buffer.from(RX, 'hex').reverse();
+/** Characteristic property Write Without Response (Vol 3 Part G §3.3.1.1). */
+const PROP_WRITE_WITHOUT_RESPONSE = 0x04;
+
+/**
+ * Takes the pipe at the handles the lock announced, or says why not. The attribute before
+ * RX's value must be RX's declaration naming it — one read proves the gateway's lines go to
+ * RX and nowhere else — and the CCCD at RX + 3 must answer its Write Request. noble hands an
+ * ATT error to a read by handle as empty data, and to a write by handle as silence: a wrong
+ * declaration costs one round trip, an unanswered CCCD the GATT timeout.
+ */
+async function atAnnouncedHandles(
+  peripheral: Peripheral,
+  rxHandle: number,
+  clock: Clock,
+  gattMs: number,
+): Promise<GattPipe | string> {
+  const declaration = await withTimeout(clock, peripheral.readHandleAsync(rxHandle - 1), gattMs);
+  const names =
+    declaration.byteLength === 19 &&
+    (declaration[0]! & PROP_WRITE_WITHOUT_RESPONSE) !== 0 &&
+    declaration.readUInt16LE(1) === rxHandle &&
+    declaration.subarray(3).equals(RX_UUID_LE);
+  if (!names) {
+    return `handle ${rxHandle - 1} is not the declaration of RX at ${rxHandle} (read ${declaration.toString('hex') || 'an error'})`;
+  }
+  const pipe = announcedPipe(peripheral, rxHandle);
+  try {
+    await withTimeout(clock, pipe.subscribe(), gattMs);
+  } catch (err) {
+    if (err instanceof ClockTimeout && peripheral.state === 'connected') {
+      return `the write to TX's CCCD at ${rxHandle + 3} was not answered within ${gattMs} ms`;
+    }
+    throw err;
+  }
+  return pipe;
+}
+
 export interface BleLinkOptions {
   /** noble has no connect timeout of its own (docs/BLE-SIM.md). Default 10 s. */
   connectTimeoutMs?: number;
@@ -23,6 +113,21 @@ export interface BleLinkOptions {
   /** The clock the timeouts run on (a simulated radio's, in tests). Default: the system clock. */
   clock?: Clock;
   log?: Logger;
+  /**
+   * The RX value handle the lock announced in its scan response (PROTOCOL.md §13.5): the link
+   * uses the announced layout instead of discovering the service.
+   */
+  announcedRxHandle?: number;
+  /**
+   * With `announcedRxHandle`: discover anyway when the write to the announced CCCD is not
+   * answered (the default), or fail the link (the conformance kit, judging the announcement).
+   */
+  announcedOnly?: boolean;
+  /**
+   * The announced handles did not work: the CCCD write went unanswered, or the link was closed
+   * without a byte from the lock. The caller discovers on its next link to this lock.
+   */
+  onAnnouncedHandlesFailed?: () => void;
 }
 
 /**
@@ -34,9 +139,14 @@ export class BleLink implements LockLink {
   readonly kind = 'ble' as const;
   readonly endpoint: string;
   readonly bytesPerSecond = undefined;
+  /** How this link found the lock's pipe: by discovery, or at the handles the lock announced. */
+  readonly gatt: GattPipe['kind'];
   readonly #peripheral: Peripheral;
-  readonly #rx: Characteristic;
-  readonly #tx: Characteristic;
+  readonly #pipe: GattPipe;
+  readonly #unlisten: () => void;
+  readonly #onAnnouncedFailed: (() => void) | undefined;
+  /** Whether the lock has sent anything on this link. */
+  #heard = false;
   // Notifications cannot be paused: past the mark the link fails instead of buffering a flood.
   readonly #queue = new ByteQueue({ highWaterMark: 64 * 1024 });
   readonly #onData: (data: Buffer) => void;
@@ -50,13 +160,17 @@ export class BleLink implements LockLink {
   /** Frames written since the last turn began: they go out together in the next. */
   #pending: { bytes: Uint8Array; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
-  private constructor(peripheral: Peripheral, rx: Characteristic, tx: Characteristic, clock: Clock) {
+  private constructor(peripheral: Peripheral, pipe: GattPipe, clock: Clock, onAnnouncedFailed?: () => void) {
     this.#peripheral = peripheral;
     this.#clock = clock;
     this.endpoint = peripheral.address;
-    this.#rx = rx;
-    this.#tx = tx;
-    this.#onData = (data) => this.#queue.push(data);
+    this.#pipe = pipe;
+    this.gatt = pipe.kind;
+    this.#onAnnouncedFailed = pipe.kind === 'announced' ? onAnnouncedFailed : undefined;
+    this.#onData = (data) => {
+      this.#heard = true;
+      this.#queue.push(data);
+    };
     this.#onDisconnect = (reason) => {
       this.#endedAt ??= clock.monotonic();
       this.#queue.fail(
@@ -69,7 +183,7 @@ export class BleLink implements LockLink {
         ),
       );
     };
-    tx.on('data', this.#onData);
+    this.#unlisten = pipe.listen(this.#onData);
     peripheral.once('disconnect', this.#onDisconnect);
   }
 
@@ -79,7 +193,9 @@ export class BleLink implements LockLink {
   }
 
   /**
-   * Connects, finds the lock service and subscribes to TX, each step bounded in time.
+   * Connects, finds the lock service — or takes the handles the lock announced (PROTOCOL.md
+   * §13.5), falling back to discovery when they are not answered — and subscribes to TX, each
+   * step bounded in time.
    * `attemptOver` runs once the connection attempt is over, with whether it connected,
    * before the GATT set-up: the radio may scan again.
    */
@@ -107,29 +223,57 @@ export class BleLink implements LockLink {
       );
     }
     try {
-      const { characteristics } = await withTimeout(
-        clock,
-        peripheral.discoverSomeServicesAndCharacteristicsAsync([NOBLE_SERVICE_UUID], [RX, TX]),
-        gattMs,
-      );
-      const rx = characteristics.find((c) => c.uuid === RX);
-      const tx = characteristics.find((c) => c.uuid === TX);
-      if (!rx || !tx) {
-        throw new CtopError(
-          'E_BLE_GATT',
-          `${peripheral.address} does not serve the lock RX/TX characteristics`,
-        );
+      let pipe: GattPipe | undefined;
+      if (options.announcedRxHandle !== undefined) {
+        const rxHandle = options.announcedRxHandle;
+        const found = await atAnnouncedHandles(peripheral, rxHandle, clock, gattMs);
+        if (typeof found === 'string') {
+          options.onAnnouncedHandlesFailed?.();
+          if (options.announcedOnly) {
+            throw new CtopError(
+              'E_BLE_GATT',
+              `the lock does not serve the GATT layout it announces: ${found}`,
+              {
+                details: { endpoint: peripheral.address, rxHandle },
+              },
+            );
+          }
+          log.warn(
+            { rxHandle, reason: found },
+            'the lock does not serve the GATT layout it announces (PROTOCOL.md §13.5); discovering its service',
+          );
+        } else {
+          pipe = found;
+        }
       }
-      const link = new BleLink(peripheral, rx, tx, clock);
-      await withTimeout(clock, tx.subscribeAsync(), gattMs);
-      log.debug({ mtu: peripheral.mtu }, 'BLE link up');
+      if (!pipe) {
+        const { characteristics } = await withTimeout(
+          clock,
+          peripheral.discoverSomeServicesAndCharacteristicsAsync([NOBLE_SERVICE_UUID], [RX, TX]),
+          gattMs,
+        );
+        const rx = characteristics.find((c) => c.uuid === RX);
+        const tx = characteristics.find((c) => c.uuid === TX);
+        if (!rx || !tx) {
+          throw new CtopError(
+            'E_BLE_GATT',
+            `${peripheral.address} does not serve the lock RX/TX characteristics`,
+          );
+        }
+        pipe = discoveredPipe(rx, tx);
+      }
+      const link = new BleLink(peripheral, pipe, clock, options.onAnnouncedHandlesFailed);
+      if (pipe.kind === 'discovered') await withTimeout(clock, pipe.subscribe(), gattMs);
+      log.debug({ mtu: peripheral.mtu, gatt: pipe.kind }, 'BLE link up');
       return link;
     } catch (err) {
       const dropped = peripheral.state !== 'connected';
-      await withTimeout(clock, peripheral.disconnectAsync(), 2000).catch(() => undefined);
+      // A link that dropped is gone already: noble would wait for a disconnect event that
+      // never comes, holding the read (and a train reader's slot) for the whole 2 s.
+      if (!dropped) await withTimeout(clock, peripheral.disconnectAsync(), 2000).catch(() => undefined);
       if (err instanceof CtopError) throw err;
       if (dropped) {
-        // The link broke during discovery (fading, the lock moving off): worth another try.
+        // The link broke during the GATT set-up (fading, the lock moving off): worth another try.
         throw new CtopError(
           'E_LOCK_DISCONNECTED',
           `BLE link to ${peripheral.address} dropped during GATT setup`,
@@ -192,7 +336,7 @@ export class BleLink implements LockLink {
           details: { endpoint: this.endpoint },
         });
       }
-      await this.#rx.writeAsync(Buffer.from(bytes.subarray(off, off + size)), true);
+      await this.#pipe.write(Buffer.from(bytes.subarray(off, off + size)));
     }
   }
 
@@ -204,8 +348,11 @@ export class BleLink implements LockLink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Closed by us, the lock still linked and silent: its announced handles led nowhere (a
+    // HELLO unanswered). A link that dropped says nothing about them.
+    if (this.#endedAt === undefined && !this.#heard) this.#onAnnouncedFailed?.();
     this.#endedAt ??= this.#clock.monotonic();
-    this.#tx.off('data', this.#onData);
+    this.#unlisten();
     this.#peripheral.off('disconnect', this.#onDisconnect);
     this.#queue.fail(canceled(this.endpoint), true);
     if (this.#peripheral.state === 'connected' || this.#peripheral.state === 'connecting') {

@@ -75,6 +75,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   readonly #linkOptions: BleLinkOptions;
   readonly #peripherals = new Map<string, Peripheral>();
   readonly #sightings = new Map<string, LockSighting>();
+  /** Locks whose announced handles did not answer (PROTOCOL.md §13.5): discovered from now on. */
+  readonly #discoverAt = new Set<string>();
   #scanning = false;
   #closed = false;
   /** A scan start sent and not yet confirmed. */
@@ -84,6 +86,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   /** Settles when the connection attempt under way is over: the next goes out after it. */
   #attempt: Promise<void> = Promise.resolve();
   #scanWhileConnecting: boolean;
+  /** Until when (performance.now()) a failed LE Set Scan Enable answers a scan started during an attempt. */
+  #watchScanEnableUntil = 0;
   #listening = false;
   #listenedMs = 0;
   #listeningSince = 0;
@@ -155,7 +159,9 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    * given, is asked for it when the attempt goes out (attempts wait for each other) and may
    * throw to give the attempt up — a lock unheard while the attempt waited may have left;
    * `onAttemptOver` is called once the connection attempt is over, with whether it connected
-   * (before the GATT set-up).
+   * (before the GATT set-up). A lock that announced its GATT handles (§13.5) is reached at
+   * them, without discovery, unless they failed before or `gatt` is 'discover'; 'announced'
+   * fails the link rather than discover (the conformance kit, judging the announcement).
    */
   async open(
     address: string,
@@ -163,6 +169,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       connectTimeoutMs?: number;
       onTurn?: () => { connectTimeoutMs?: number };
       onAttemptOver?: (connected: boolean) => void;
+      gatt?: 'auto' | 'discover' | 'announced';
     } = {},
   ): Promise<BleLink> {
     const peripheral = this.#peripherals.get(address);
@@ -205,7 +212,28 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
                 this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
               ),
             };
-      return await BleLink.open(peripheral, linkOptions, attemptOver);
+      const rxHandle = this.#sightings.get(address)?.advertisement.rxHandle;
+      const gatt = options.gatt ?? 'auto';
+      if (gatt === 'announced' && rxHandle === undefined) {
+        throw new CtopError('E_BLE_GATT', `the lock at ${address} announces no GATT handles`, {
+          details: { address },
+        });
+      }
+      const announced =
+        rxHandle !== undefined &&
+        (gatt === 'announced' || (gatt === 'auto' && !this.#discoverAt.has(address)));
+      return await BleLink.open(
+        peripheral,
+        announced
+          ? {
+              ...linkOptions,
+              announcedRxHandle: rxHandle,
+              announcedOnly: gatt === 'announced',
+              onAnnouncedHandlesFailed: () => this.#discoverAt.add(address),
+            }
+          : linkOptions,
+        attemptOver,
+      );
     } finally {
       attemptOver(false);
     }
@@ -249,6 +277,9 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       setImmediate(() => this.#scanWhileInitiating());
       return sent;
     };
+    // One listener for the radio's life: one per attempt would pile up when attempts come
+    // faster than a second apart.
+    hci.on('leScanEnableSet', (status: number) => this.#onScanEnableSet(status));
     return true;
   }
 
@@ -261,35 +292,37 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    */
   #scanWhileInitiating(): void {
     if (this.#connecting === 0 || !this.#scanning || this.#closed || !this.#scanWhileConnecting) return;
-    const hci = (this.#noble as unknown as NobleHci)._bindings?._hci;
-    let refused = false;
-    // noble ignores a failed LE Set Scan Enable and reports the scan started all the same
-    // (it takes the completion of the disable it sends first for the start).
-    const onEnableSet = (status: number) => {
-      if (status === 0 || refused) return;
-      refused = true;
-      this.#scanWhileConnecting = false;
-      this.#log.warn(
-        { hciStatus: `0x${status.toString(16).padStart(2, '0')}` },
-        'the Bluetooth controller cannot scan while it connects: the radio is deaf during connection attempts, and fewer locks of a fast train get read',
-      );
-      void this.#noble.stopScanningAsync().catch(() => undefined);
-    };
-    hci?.on('leScanEnableSet', onEnableSet);
+    this.#watchScanEnableUntil = Number.POSITIVE_INFINITY;
     this.#startingScan(
       this.#noble
         .startScanningAsync([NOBLE_SERVICE_UUID], true)
         .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not scan while connecting'))
         .finally(() => {
-          // The enable's completion follows the start noble reports: wait for it a little.
-          setTimeout(() => hci?.off('leScanEnableSet', onEnableSet), 1000).unref();
+          // The enable's completion follows the start noble reports: watch for it a little.
+          this.#watchScanEnableUntil = performance.now() + 1000;
         }),
     );
+  }
+
+  /**
+   * noble ignores a failed LE Set Scan Enable and reports the scan started all the same (it
+   * takes the completion of the disable it sends first for the start): a failure while a scan
+   * during a connection attempt starts is the controller refusing to do both.
+   */
+  #onScanEnableSet(status: number): void {
+    if (status === 0 || !this.#scanWhileConnecting || performance.now() > this.#watchScanEnableUntil) return;
+    this.#scanWhileConnecting = false;
+    this.#log.warn(
+      { hciStatus: `0x${status.toString(16).padStart(2, '0')}` },
+      'the Bluetooth controller cannot scan while it connects: the radio is deaf during connection attempts, and fewer locks of a fast train get read',
+    );
+    void this.#noble.stopScanningAsync().catch(() => undefined);
   }
 
   /** Forgets a lock (it left; a later advertisement is a new sighting). */
   forget(address: string): void {
     this.#sightings.delete(address);
+    this.#discoverAt.delete(address);
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,11 @@ export interface LockAdvertisingFields {
   eventCount: number;
   /** SHA-256 of the manifest; its first 4 bytes are advertised. */
   manifestSha256: Uint8Array;
+  /**
+   * The RX characteristic's value handle, announced for the layout of PROTOCOL.md §13.5
+   * (revision 1.3; 1-255); omitted, the scan response is that of revision 1.2.
+   */
+  rxHandle?: number;
 }
 
 export interface AdvertisingPayloads {
@@ -64,19 +69,23 @@ export interface AdvertisingPayloads {
  * The lock's advertising layout (PROTOCOL.md §10, BLE mapping): ADV_IND carries flags and
  * the 128-bit lock service UUID; the scan response carries the lock id as Complete Local
  * Name and Manufacturer Specific Data = company id (LE), protocol version u8, seal state u8,
- * event count u16 LE, manifest SHA-256[0..4].
+ * event count u16 LE, manifest SHA-256[0..4] and (revision 1.3, §13.5) the RX value handle
+ * u8. With a 16-character lock id and the handle the scan response is its full 31 octets.
  */
 export function lockAdvertising(f: LockAdvertisingFields): AdvertisingPayloads {
   if (f.manifestSha256.byteLength < 4) throw new TypeError('manifestSha256 must have at least 4 bytes');
   const name = Buffer.from(f.lockId, 'utf8');
   if (name.length < 1 || name.length > 16) throw new TypeError('lockId must be 1-16 bytes');
-  const manufacturer = new ByteWriter()
+  if (f.rxHandle !== undefined && !(Number.isInteger(f.rxHandle) && f.rxHandle >= 1 && f.rxHandle <= 255))
+    throw new TypeError('rxHandle must be 1-255');
+  const w = new ByteWriter()
     .u16le(BLE_COMPANY_ID)
     .u8(f.protocolVersion)
     .u8(f.sealState)
     .u16le(f.eventCount & 0xffff)
-    .bytes(f.manifestSha256.subarray(0, 4))
-    .toBuffer();
+    .bytes(f.manifestSha256.subarray(0, 4));
+  if (f.rxHandle !== undefined) w.u8(f.rxHandle);
+  const manufacturer = w.toBuffer();
   return {
     advertisingData: encodeAdStructures([
       { type: AdType.Flags, data: Uint8Array.of(AD_FLAGS_LE_GENERAL) },

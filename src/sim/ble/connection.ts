@@ -307,9 +307,15 @@ export class Connection implements SimConnection {
   #fromAir(pb: number, data: Buffer): void {
     const frame = this.#reassembler.push(pb, data);
     if (!frame) return;
-    if (frame.cid === CID_ATT) this.#att.receive(frame.payload);
-    // LE signaling and SMP from the host are not modelled: no parameter updates, no pairing.
-    else this.#log.debug({ cid: frame.cid }, 'L2CAP PDU on an unmodelled channel ignored');
+    if (frame.cid !== CID_ATT) {
+      // LE signaling and SMP from the host are not modelled: no parameter updates, no pairing.
+      this.#log.debug({ cid: frame.cid }, 'L2CAP PDU on an unmodelled channel ignored');
+      return;
+    }
+    const op = frame.payload[0];
+    const seen = this.peripheral.attReceived;
+    if (op !== undefined) seen.set(op, (seen.get(op) ?? 0) + 1);
+    this.#att.receive(frame.payload);
   }
 
   #later(simMs: number, fn: () => void): void {

@@ -72,6 +72,8 @@ export class SimPeripheral {
   readonly att: 'normal' | 'silent';
   readonly app: SimPeripheralApp;
   readonly name: string;
+  /** ATT PDUs received from centrals over all connections, by opcode: what clients asked. */
+  readonly attReceived = new Map<number, number>();
   #rssi: number | ((simMs: number) => number);
   #advertisingData: Buffer;
   #scanResponseData: Buffer | undefined;
