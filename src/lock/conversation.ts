@@ -207,6 +207,11 @@ export abstract class LockConversation {
     return this.#binary ? 'binary' : 'line';
   }
 
+  /** Rejects with the failure once the session has ended (its link dropped, the read's deadline). */
+  get ended(): Promise<never> {
+    return this.#ended;
+  }
+
   /**
    * Ends the session and closes its link. A link that never confirms its close (a driver
    * stuck below us) is given up after LINK_CLOSE_WAIT_MS: the read it ended must return.

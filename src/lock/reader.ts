@@ -64,6 +64,12 @@ export interface ReadLockOptions extends SessionOptions {
   /** A partial read to continue (from a checkpoint stored before a restart). */
   checkpoint?: ReadCheckpoint;
   onProgress?: (progress: ReadProgress) => void;
+  /**
+   * Waits until this read may move its manifest's bytes, and returns the release (called
+   * once they are read, or the link is lost). A train reader lets a few reads move bytes at
+   * once, the lock with least time left in range next; the others keep their links up.
+   */
+  manifestTurn?: () => Promise<() => void>;
   /** Aborting ends the read at the next step; the result carries a checkpoint. */
   signal?: AbortSignal;
   /**
@@ -223,7 +229,12 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         }
         if (assembly) {
           report('manifest');
-          await session.readManifest(assembly, () => report('manifest'));
+          const release = assembly.complete ? undefined : await turnFor(options.manifestTurn, session);
+          try {
+            await session.readManifest(assembly, () => report('manifest'));
+          } finally {
+            release?.();
+          }
           try {
             result.manifest = assembly.verify();
           } catch (err) {
@@ -327,6 +338,24 @@ async function openWithin(open: LinkOpener, watch: ReadWatch, clock: Clock): Pro
     throw ended ?? watch.ended;
   }
   return result;
+}
+
+/**
+ * The read's turn to move manifest bytes, unless the session ends first (the link dropped
+ * while it waited): then the session's failure, and a turn granted later is passed on at once.
+ */
+async function turnFor(
+  turn: ReadLockOptions['manifestTurn'],
+  session: LockSession,
+): Promise<(() => void) | undefined> {
+  if (!turn) return undefined;
+  const granted = turn();
+  try {
+    return await Promise.race([granted, session.ended]);
+  } catch (err) {
+    void granted.then((release) => release());
+    throw err;
+  }
 }
 
 function addStats(total: ReadStats, s: SessionStats): void {

@@ -1,18 +1,33 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, clockSleep, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
-import { isRetryable, type LockReadResult, type ReadCheckpoint, readLock } from '../lock/reader.js';
+import {
+  isRetryable,
+  type LockReadResult,
+  type ReadCheckpoint,
+  type ReadProgress,
+  readLock,
+} from '../lock/reader.js';
 import type { SessionOptions } from '../lock/session.js';
 import type { BleLink } from '../lock/transport/ble-link.js';
 import type { BleRadio, LockSighting } from '../lock/transport/ble-radio.js';
 import { type Logger, silentLogger } from '../log.js';
 import { DwellEstimate, RecentMedian } from './dwell.js';
+import { ManifestTurns } from './manifest-turns.js';
 import { type LockProgress, type LockReadState, TrainBoard, type TrainSummary } from './train-board.js';
 
 export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'> {
   radio: BleRadio;
   /** Simultaneous connections: the controller's limit. Default 5. */
   maxConcurrent?: number;
+  /**
+   * Reads that move manifest bytes at the same time. Default 2. The other links connect, set
+   * up GATT, say HELLO and AUTH meanwhile and wait with their link up, the lock that arrived
+   * first next: every link moving bytes takes an equal share of the radio's air (and the
+   * scanner another), so four at once each finish four times later than one alone, and the
+   * lock with least time left finishes last with the rest (docs/BLE-SIM.md, the speed curve).
+   */
+  manifestsAtOnce?: number;
   /** Locks the train is expected to carry; the summary reports missing ones. */
   expected?: number;
   /** Reads of one lock before it is given up (each may open a few links). Default 5. */
@@ -92,6 +107,8 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
   readDeadlineMs?: number;
   /** The identity key pinned for a lock id, if any. */
   pinnedKeyFor?: (lockId: string) => Uint8Array | undefined;
+  /** Every step of every read (the phases of readLock), for benches and traces. */
+  onReadProgress?: (address: string, progress: ReadProgress) => void;
   log?: Logger;
   clock?: Clock;
   signal?: AbortSignal;
@@ -182,6 +199,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #departed = new Set<string>();
   /** How long this train's reads take, from a pass's start to the verified manifest. */
   readonly #readTimes = new RecentMedian(16);
+  readonly #turns: ManifestTurns;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Connection attempts under way (until connected or failed, not through the GATT set-up),
@@ -201,6 +219,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#log = (options.log ?? silentLogger).child({ component: 'train-reader' });
     this.#clock = options.clock ?? systemClock;
     this.board = new TrainBoard(this.#clock, options.expected);
+    this.#turns = new ManifestTurns(options.manifestsAtOnce ?? 2);
   }
 
   async start(): Promise<void> {
@@ -431,7 +450,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       ...(c.checkpoint ? { checkpoint: c.checkpoint } : {}),
       ...(pinned ? { pinnedKey: pinned } : {}),
       expectedLockId: lockId,
+      manifestTurn: () => this.#turns.take(c.sighting.firstSeenAt, controller.signal),
       onProgress: (p) => {
+        this.#o.onReadProgress?.(address, p);
         if (p.phase === 'manifest') this.#update(c.sighting, 'reading', { bytes: p.bytes, total: p.total });
       },
     })

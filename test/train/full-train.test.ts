@@ -26,6 +26,8 @@ t.test('110 locks, 5 % loss, random disconnects: every manifest read, verified, 
     // A lock saving battery: fewer advertising reports to process on a loaded test machine.
     advertisingIntervalMs: 250,
   });
+  const moving = new Set<string>();
+  let mostMoving = 0;
   const reader = new TrainReader({
     radio,
     gatewayId: 'KZ-DOSTYK-GW01',
@@ -36,6 +38,12 @@ t.test('110 locks, 5 % loss, random disconnects: every manifest read, verified, 
     // a loaded machine cannot stretch the gap between wagons past it.
     trainQuietMs: 8000,
     clock: train.world.clock,
+    onReadProgress: (address, p) => {
+      // Moving bytes from the first manifest step to the event log (or the end of the read).
+      if (p.phase === 'manifest') moving.add(address);
+      else moving.delete(address);
+      mostMoving = Math.max(mostMoving, moving.size);
+    },
     ingest: (result) => {
       const stored = ingestRead(result, { store, trust, gatewayId: 'KZ-DOSTYK-GW01', log: silentLogger });
       return { verified: stored.manifest?.verification === 'valid' };
@@ -48,6 +56,10 @@ t.test('110 locks, 5 % loss, random disconnects: every manifest read, verified, 
   t.equal(summary.read, 110, `read ${summary.read}; failed: ${JSON.stringify(summary.failed.slice(0, 5))}`);
   t.equal(summary.verified, 110, 'every manifest verified');
   t.equal(summary.missing, 0);
+  t.ok(
+    mostMoving >= 1 && mostMoving <= 2,
+    `at most two reads moved manifest bytes at once (the default), with five links: ${mostMoving}`,
+  );
   const disconnects = Object.values(radio ? train.radio.emulator.controller.stats.disconnections : {}).length;
   t.comment(
     `disconnections by reason: ${JSON.stringify(train.radio.emulator.controller.stats.disconnections)} (${disconnects} kinds)`,
