@@ -95,7 +95,14 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * attempts fail.
    */
   listenBetweenAttemptsMs?: number;
-  /** The train has passed when every lock is settled and nothing new was heard for this long. Default 8 s. */
+  /**
+   * The train has passed when every lock is settled and nothing new was heard for this long.
+   * Default 8 s. Once the train is known to move, for at least as long as its locks stay in
+   * range (its dwell): while a train passes, a new lock comes into range more often than
+   * that, and at the edge a lock is first heard seconds late at times — at 10 km/h, with a
+   * wagon every 5.4 s, the next pair was first heard 8.4 s after the last in one run of
+   * three, and an 8 s rule cut the train in two.
+   */
   trainQuietMs?: number;
   /** Stores a read (the daemon: ingestRead); returns whether the manifest verified. */
   ingest?: (result: LockReadResult, sighting: LockSighting) => { verified: boolean } | undefined;
@@ -345,7 +352,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       this.#read(next);
     }
     const train = this.board.current;
-    const quiet = this.#o.trainQuietMs ?? 8000;
+    const quiet = Math.max(this.#o.trainQuietMs ?? 8000, this.#dwell.dwellMs ?? 0);
     if (train && this.#active.size === 0 && now - this.#lastHeardNew > quiet && this.board.settled()) {
       this.#endTrain();
     }

@@ -474,3 +474,44 @@ t.test('a lock moving away at the edge of range is not connected to: reported as
   );
   t.notOk(attempted(), 'and never connected to');
 });
+
+t.test(
+  'a moving train is not cut in two by a gap longer than trainQuietMs but shorter than its locks stay in range',
+  async (t) => {
+    const keys = testKeys(t);
+    const [a, b, c, d, e, f] = specsFor(trainPlans(keys, 6));
+    const at = (arriveAtMs: number) => ({ presence: { arriveAtMs, dwellMs: 14_000 }, rssiDbm: -60 });
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: [
+        // Every lock in range for 14 s. Once the first three have gone (~19 s: five seconds
+        // of silence after they left) the reader knows it; two more keep arriving meanwhile.
+        { ...a!, peripheral: at(0) },
+        { ...b!, peripheral: at(0) },
+        { ...c!, peripheral: at(0) },
+        { ...d!, peripheral: at(9_000) },
+        { ...e!, peripheral: at(12_000) },
+        // Then 12 s without a new lock: longer than the 10 s of quiet (which alone would end
+        // the train at ~22 s), shorter than the 14 s a lock stays in range.
+        { ...f!, peripheral: at(24_000) },
+      ],
+      timeScale: 8,
+    });
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 6,
+      maxConcurrent: 2,
+      trainQuietMs: 10_000,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    const trains: number[] = [];
+    reader.on('train-end', (s) => trains.push(s.read));
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.equal(summary.read, 6, `one train of six (${JSON.stringify(summary.failed)})`);
+    t.equal(summary.missing, 0);
+    t.same(trains, [6]);
+  },
+);
