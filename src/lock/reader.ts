@@ -353,7 +353,10 @@ async function turnFor(
   try {
     return await Promise.race([granted, session.ended]);
   } catch (err) {
-    void granted.then((release) => release());
+    granted.then(
+      (release) => release(),
+      () => undefined, // the turn itself failed: that is the error thrown
+    );
     throw err;
   }
 }

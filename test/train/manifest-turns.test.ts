@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { CtopError } from '../../src/errors.js';
 import { readLock } from '../../src/lock/reader.js';
 import { appendEvents } from '../../src/sim/lock/event-log-builder.js';
 import { generateLockIdentity, LockEngine } from '../../src/sim/lock/lock-engine.js';
@@ -114,5 +115,31 @@ t.test('a read gets its turn and reads the manifest whole', async (t) => {
   t.same(result.manifest, manifest);
   t.equal(turns.busy, 0, 'released after the manifest');
   t.throws(() => new ManifestTurns(0), RangeError);
+  lock.detach();
+});
+
+t.test('a turn that fails ends the read with its error, and nothing is left unhandled', async (t) => {
+  const identity = generateLockIdentity();
+  const events = appendEvents('SSL-KZ-TURN3', identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
+  const lock = new SimulatedLock(
+    new LockEngine({ lockId: 'SSL-KZ-TURN3', identity, manifest: Buffer.alloc(3000, 1), events }),
+  );
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  const result = await readLock({
+    gatewayId: 'KZ-DOSTYK-GW01',
+    attempts: 1,
+    open: async () => memoryLinkTo(lock, undefined, 'ble'),
+    manifestTurn: async () => {
+      throw new CtopError('E_BLE_CONNECT', 'no turn for this lock');
+    },
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(result.outcome, 'failed');
+  t.equal(result.error?.code, 'E_BLE_CONNECT');
+  t.match(result.error?.message, /no turn for this lock/);
+  t.same(unhandled, [], 'no unhandled rejection');
   lock.detach();
 });
