@@ -14,6 +14,13 @@ import { ManifestTurns } from '../../src/train/manifest-turns.js';
  * queue, and a read whose link drops while it waits ends without holding a turn.
  */
 
+/** A lock with `manifest` and a one-event log, spoken to over in-process links. */
+function simulatedLock(lockId: string, manifest: Buffer): SimulatedLock {
+  const identity = generateLockIdentity();
+  const events = appendEvents(lockId, identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
+  return new SimulatedLock(new LockEngine({ lockId, identity, manifest, events }));
+}
+
 t.test('never more than `size` at once; each release grants the smallest key waiting', async (t) => {
   type Op = { take: number } | { release: number } | { abort: number };
   const op = fc.oneof(
@@ -66,10 +73,8 @@ t.test('never more than `size` at once; each release grants the smallest key wai
 });
 
 t.test('a read whose link drops while it waits for its turn ends, and passes the turn on', async (t) => {
-  const identity = generateLockIdentity();
   const manifest = Buffer.alloc(6000, 0x5a);
-  const events = appendEvents('SSL-KZ-TURNS', identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
-  const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-TURNS', identity, manifest, events }));
+  const lock = simulatedLock('SSL-KZ-TURNS', manifest);
   const turns = new ManifestTurns(1);
   const other = await turns.take(0); // another read is moving bytes
   let link: MemoryLink | undefined;
@@ -97,10 +102,8 @@ t.test('a read whose link drops while it waits for its turn ends, and passes the
 });
 
 t.test('a read gets its turn and reads the manifest whole', async (t) => {
-  const identity = generateLockIdentity();
   const manifest = Buffer.alloc(6000, 0x33);
-  const events = appendEvents('SSL-KZ-TURN2', identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
-  const lock = new SimulatedLock(new LockEngine({ lockId: 'SSL-KZ-TURN2', identity, manifest, events }));
+  const lock = simulatedLock('SSL-KZ-TURN2', manifest);
   const turns = new ManifestTurns(1);
   const other = await turns.take(0);
   const reading = readLock({
@@ -119,11 +122,7 @@ t.test('a read gets its turn and reads the manifest whole', async (t) => {
 });
 
 t.test('a turn that fails ends the read with its error, and nothing is left unhandled', async (t) => {
-  const identity = generateLockIdentity();
-  const events = appendEvents('SSL-KZ-TURN3', identity.secretKey, [], [{ kind: 1, time: 1_790_000_000 }]);
-  const lock = new SimulatedLock(
-    new LockEngine({ lockId: 'SSL-KZ-TURN3', identity, manifest: Buffer.alloc(3000, 1), events }),
-  );
+  const lock = simulatedLock('SSL-KZ-TURN3', Buffer.alloc(3000, 1));
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
   process.on('unhandledRejection', onUnhandled);

@@ -7,26 +7,11 @@
  *
  * `node --import tsx scripts/bench/train/initiator-time.ts [km/h]`
  */
-import { randomBytes } from 'node:crypto';
-import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
-import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import { TrainReader } from '../../../src/train/train-reader.js';
+import { readPassingTrain, speedTrain, watchAttempts } from './speed-train.js';
 
 const kmh = Number(process.argv[2] ?? 60);
-const locks = Array.from({ length: 110 }, (_, i) => ({
-  lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
-  manifest: randomBytes(16 * 1024),
-}));
-const train = await startSimulatedTrain({
-  locks,
-  link: { connectionIntervalMs: 15, lossRate: 0.05, disconnectRatePerSecond: 0.05 },
-  timeScale: 4,
-  seed: 17,
-  controller: { maxConnections: 8 },
-  passage: { speedMps: kmh / 3.6 },
-});
-const clock = train.world.clock;
-const radio = await BleRadio.open({ bindings: train.bindings, clock });
+const { train, clock, radio } = await speedTrain(kmh);
 
 interface Attempt {
   outAt?: number;
@@ -34,33 +19,26 @@ interface Attempt {
   connected?: boolean;
 }
 const attempts: Attempt[] = [];
-const open = radio.open.bind(radio);
-radio.open = (address, options = {}) => {
-  const a: Attempt = {};
-  attempts.push(a);
-  return open(address, {
-    ...options,
-    onTurn: () => {
-      // The reader may give the attempt up here (the lock unheard, or leaving): it never goes out.
-      const turn = options.onTurn ? options.onTurn() : { connectTimeoutMs: options.connectTimeoutMs };
-      a.outAt = clock.monotonic();
-      return turn;
-    },
-    onAttemptOver: (connected) => {
-      a.overAt = clock.monotonic();
-      a.connected = connected;
-      options.onAttemptOver?.(connected);
-    },
-  });
-};
+/** The attempt under way per address: the radio makes one at a time, each opened anew. */
+const current = new Map<string, Attempt>();
+watchAttempts(radio, clock, {
+  asked: (address) => {
+    const a: Attempt = {};
+    attempts.push(a);
+    current.set(address, a);
+  },
+  out: (address, at) => {
+    current.get(address)!.outAt = at;
+  },
+  over: (address, connected, at) => {
+    const a = current.get(address)!;
+    a.overAt = at;
+    a.connected = connected;
+  },
+});
 
 const reader = new TrainReader({ radio, gatewayId: 'BENCH', maxConcurrent: 4, expected: 110, clock });
-const done = reader.nextTrain();
-await reader.start();
-const summary = await done;
-await reader.stop();
-await radio.close();
-await train.close();
+const summary = await readPassingTrain(reader, radio, train);
 
 const went = attempts.filter((a) => a.outAt !== undefined && a.overAt !== undefined);
 const ms = (xs: Attempt[]) => xs.map((a) => a.overAt! - a.outAt!).sort((x, y) => x - y);

@@ -7,28 +7,13 @@
  *
  * `node --import tsx scripts/bench/train/read-phases.ts [km/h] [links]`
  */
-import { randomBytes } from 'node:crypto';
 import type { ReadPhase } from '../../../src/lock/reader.js';
-import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
-import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import { TrainReader } from '../../../src/train/train-reader.js';
+import { readPassingTrain, speedTrain, watchAttempts } from './speed-train.js';
 
 const kmh = Number(process.argv[2] ?? 60);
 const links = Number(process.argv[3] ?? 4);
-const locks = Array.from({ length: 110 }, (_, i) => ({
-  lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
-  manifest: randomBytes(16 * 1024),
-}));
-const train = await startSimulatedTrain({
-  locks,
-  link: { connectionIntervalMs: 15, lossRate: 0.05, disconnectRatePerSecond: 0.05 },
-  timeScale: 4,
-  seed: 17,
-  controller: { maxConnections: 8 },
-  passage: { speedMps: kmh / 3.6 },
-});
-const clock = train.world.clock;
-const radio = await BleRadio.open({ bindings: train.bindings, clock });
+const { train, clock, radio } = await speedTrain(kmh);
 
 /** One link: when its attempt went out, when it connected, each step of the read on it. */
 interface Link {
@@ -40,24 +25,19 @@ interface Link {
 }
 const all: Link[] = [];
 const current = new Map<string, Link>();
-const open = radio.open.bind(radio);
-radio.open = (address, options = {}) => {
-  const link: Link = { steps: [] };
-  all.push(link);
-  current.set(address, link);
-  return open(address, {
-    ...options,
-    onTurn: () => {
-      const turn = options.onTurn ? options.onTurn() : { connectTimeoutMs: options.connectTimeoutMs };
-      link.outAt = clock.monotonic();
-      return turn;
-    },
-    onAttemptOver: (connected) => {
-      if (connected) link.connectedAt = clock.monotonic();
-      options.onAttemptOver?.(connected);
-    },
-  });
-};
+watchAttempts(radio, clock, {
+  asked: (address) => {
+    const link: Link = { steps: [] };
+    all.push(link);
+    current.set(address, link);
+  },
+  out: (address, at) => {
+    current.get(address)!.outAt = at;
+  },
+  over: (address, connected, at) => {
+    if (connected) current.get(address)!.connectedAt = at;
+  },
+});
 
 const reader = new TrainReader({
   radio,
@@ -74,12 +54,7 @@ const reader = new TrainReader({
     }
   },
 });
-const done = reader.nextTrain();
-await reader.start();
-const summary = await done;
-await reader.stop();
-await radio.close();
-await train.close();
+const summary = await readPassingTrain(reader, radio, train);
 
 const linked = all.filter((l) => l.connectedAt !== undefined);
 const read = linked.filter((l) => l.end === 'done');

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { readLock } from '../../../src/lock/reader.js';
+import type { BleLink } from '../../../src/lock/transport/ble-link.js';
 import type { BleRadio } from '../../../src/lock/transport/ble-radio.js';
 import { AttOp } from '../../../src/sim/ble/att-server.js';
 import {
@@ -41,6 +42,27 @@ async function standingLock(
   return { train, radio, address: [...radio.sightings.keys()][0]! };
 }
 
+/** An opener of links to `address` that notes how each found the lock's pipe. */
+function recordingOpener(radio: BleRadio, address: string, links: string[]): () => Promise<BleLink> {
+  return async () => {
+    const link = await radio.open(address);
+    links.push(link.gatt);
+    return link;
+  };
+}
+
+/** Reads the lock whole (asserted) and returns how each link found its pipe. */
+async function readRecording(t: Test, radio: BleRadio, address: string): Promise<string[]> {
+  const links: string[] = [];
+  const read = await readLock({
+    gatewayId: 'KZ-ALTYNKOL-GW01',
+    open: recordingOpener(radio, address, links),
+  });
+  t.equal(read.outcome, 'complete', read.error?.message ?? 'read');
+  t.same(read.manifest, MANIFEST);
+  return links;
+}
+
 function discoveryRequests(train: SimulatedTrain): number {
   const seen = train.locks[0]!.peripheral.attReceived;
   return DISCOVERY.reduce((n, op) => n + (seen.get(op) ?? 0), 0);
@@ -49,18 +71,7 @@ function discoveryRequests(train: SimulatedTrain): number {
 t.test('a lock announcing its handles is read at them: no discovery request on air', async (t) => {
   const { train, radio, address } = await standingLock(t);
   t.equal(radio.sightings.get(address)?.advertisement.rxHandle, REAL_RX, 'the scan response names RX');
-  const links: string[] = [];
-  const read = await readLock({
-    gatewayId: 'KZ-ALTYNKOL-GW01',
-    open: async () => {
-      const link = await radio.open(address);
-      links.push(link.gatt);
-      return link;
-    },
-  });
-  t.equal(read.outcome, 'complete', read.error?.message ?? 'read');
-  t.same(read.manifest, MANIFEST);
-  t.same(links, ['announced'], 'one link, at the announced handles');
+  t.same(await readRecording(t, radio, address), ['announced'], 'one link, at the announced handles');
   t.equal(discoveryRequests(train), 0, 'the lock was asked for no discovery');
   const seen = train.locks[0]!.peripheral.attReceived;
   t.equal(seen.get(AttOp.ReadReq), 1, "one read: RX's declaration");
@@ -80,18 +91,11 @@ t.test(
   'announced handles that answer nothing (no such attribute): the same link discovers, and so does every later one',
   async (t) => {
     const { train, radio, address } = await standingLock(t, { announcedRxHandle: 40 });
-    const links: string[] = [];
-    const read = await readLock({
-      gatewayId: 'KZ-ALTYNKOL-GW01',
-      open: async () => {
-        const link = await radio.open(address);
-        links.push(link.gatt);
-        return link;
-      },
-    });
-    t.equal(read.outcome, 'complete', read.error?.message ?? 'read');
-    t.same(read.manifest, MANIFEST);
-    t.same(links, ['discovered'], 'no declaration at 39 (an ATT error): discovered on that link');
+    t.same(
+      await readRecording(t, radio, address),
+      ['discovered'],
+      'no declaration at 39 (an ATT error): discovered on that link',
+    );
     const writesBefore = train.locks[0]!.peripheral.attReceived.get(AttOp.WriteReq) ?? 0;
     const again = await radio.open(address);
     t.equal(again.gatt, 'discovered', 'the next link discovers at once');
@@ -144,11 +148,7 @@ t.test(
     const gatt = serviceWithExtra(CharProp.WriteWithoutResponse | CharProp.Notify);
     const { radio, address } = await standingLock(t, { peripheral: { presence: {}, rssiDbm: -55, gatt } });
     const links: string[] = [];
-    const open = async () => {
-      const link = await radio.open(address);
-      links.push(link.gatt);
-      return link;
-    };
+    const open = recordingOpener(radio, address, links);
     const first = await readLock({ gatewayId: 'KZ-ALTYNKOL-GW01', open, readDeadlineMs: 3000 });
     t.equal(first.outcome, 'failed');
     t.equal(first.error?.code, 'E_LOCK_TIMEOUT', first.error?.message ?? 'timed out');
