@@ -119,13 +119,14 @@ export interface BleLinkOptions {
    */
   announcedRxHandle?: number;
   /**
-   * With `announcedRxHandle`: discover anyway when the write to the announced CCCD is not
-   * answered (the default), or fail the link (the conformance kit, judging the announcement).
+   * With `announcedRxHandle`: discover anyway when the announced layout is not there (the
+   * default), or fail the link (the conformance kit, judging the announcement).
    */
   announcedOnly?: boolean;
   /**
-   * The announced handles did not work: the CCCD write went unanswered, or the link was closed
-   * without a byte from the lock. The caller discovers on its next link to this lock.
+   * The announced handles did not work: the attribute before RX was not RX's declaration, the
+   * CCCD write went unanswered, or the link was closed by us without a byte from the lock. The
+   * caller discovers on its next links to this lock.
    */
   onAnnouncedHandlesFailed?: () => void;
 }

@@ -76,7 +76,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   readonly #peripherals = new Map<string, Peripheral>();
   readonly #sightings = new Map<string, LockSighting>();
   /** Locks whose announced handles did not answer (PROTOCOL.md §13.5): discovered from now on. */
-  readonly #discoverAt = new Set<string>();
+  readonly #announcedFailed = new Set<string>();
   #scanning = false;
   #closed = false;
   /** A scan start sent and not yet confirmed. */
@@ -221,7 +221,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       }
       const announced =
         rxHandle !== undefined &&
-        (gatt === 'announced' || (gatt === 'auto' && !this.#discoverAt.has(address)));
+        (gatt === 'announced' || (gatt === 'auto' && !this.#announcedFailed.has(address)));
       return await BleLink.open(
         peripheral,
         announced
@@ -229,7 +229,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
               ...linkOptions,
               announcedRxHandle: rxHandle,
               announcedOnly: gatt === 'announced',
-              onAnnouncedHandlesFailed: () => this.#discoverAt.add(address),
+              onAnnouncedHandlesFailed: () => this.#announcedFailed.add(address),
             }
           : linkOptions,
         attemptOver,
@@ -322,7 +322,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   /** Forgets a lock (it left; a later advertisement is a new sighting). */
   forget(address: string): void {
     this.#sightings.delete(address);
-    this.#discoverAt.delete(address);
+    this.#announcedFailed.delete(address);
   }
 
   async close(): Promise<void> {
