@@ -11,6 +11,7 @@ import {
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsFiles, type TlsFiles } from '../sync/config.js';
+import { dropMqttNumberCache } from '../sync/mqtt-number-cache.js';
 import { type ExchangeCounters, type ExchangeFaults, zeroCounters } from './counters.js';
 import { ExchangeDb } from './db.js';
 import { ExchangeHandlers, type Incoming } from './message-handlers.js';
@@ -66,6 +67,7 @@ export async function startExchange(options: ExchangeOptions): Promise<Exchange>
   const db = new ExchangeDb(options.dbPath);
   const stats = zeroCounters();
   const subscriptions = [...UPSTREAM_TOPICS, 'status'].map((level) => `${TOPIC_ROOT}/+/+/+/${level}`);
+  dropMqttNumberCache();
   const client: MqttClient = (options.connect ?? connect)(
     options.brokerUrl,
     mqttOptions(options, protocolVersion),

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from './config.js';
+import { dropMqttNumberCache } from './mqtt-number-cache.js';
 import { type ClassifiedCause, classifyConnectionError, type OutageCause } from './outage-cause.js';
 
 export interface BrokerConnectionOptions {
@@ -157,6 +158,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     let upSince = 0;
     let closed = false;
     try {
+      dropMqttNumberCache();
       client = connect(broker, this.#options());
     } catch (err) {
       // mqtt.js throws synchronously for an unusable URL; counts as a failed attempt.
