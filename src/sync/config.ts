@@ -55,9 +55,15 @@ export interface SyncConfig extends GatewayIdentity {
   sessionExpirySeconds?: number;
   /** No receipt within this → resend (same messageId) after the store's backoff. Default 30 s. */
   receiptTimeoutMs?: number;
-  /** Most messages sent and not yet answered by a receipt. Default 256. */
+  /** Most messages sent and not yet answered by a receipt. Default 1024. */
   maxInFlight?: number;
-  /** Outbox rows claimed per store transaction. Default 64. */
+  /**
+   * Most bytes of envelopes sent and not yet answered. Within it, what may be out follows
+   * what receipts answered in the last quarter of receiptTimeoutMs (at least 256 KiB), so a
+   * slow uplink is not handed more than it carries before the receipts are due. Default 8 MiB.
+   */
+  maxInFlightBytes?: number;
+  /** Outbox rows claimed per store transaction. Default 256. */
   claimBatch?: number;
   /** How often to look for rows other processes added. Default 1 s. */
   pollIntervalMs?: number;
@@ -181,8 +187,14 @@ export function resolveSyncConfig(config: SyncConfig): ResolvedSyncConfig {
       0xffff_ffff,
     ),
     receiptTimeoutMs,
-    maxInFlight: positive('maxInFlight', config.maxInFlight ?? 256, 1, 65_535),
-    claimBatch: positive('claimBatch', config.claimBatch ?? 64, 1, 10_000),
+    maxInFlight: positive('maxInFlight', config.maxInFlight ?? 1024, 1, 65_535),
+    maxInFlightBytes: positive(
+      'maxInFlightBytes',
+      config.maxInFlightBytes ?? 8 * 1024 * 1024,
+      65_536,
+      1 << 30,
+    ),
+    claimBatch: positive('claimBatch', config.claimBatch ?? 256, 1, 10_000),
     pollIntervalMs: positive('pollIntervalMs', config.pollIntervalMs ?? 1000, 10),
     outageGraceMs: positive('outageGraceMs', config.outageGraceMs ?? 5000, 0),
     noReceiptOutageMs: positive('noReceiptOutageMs', config.noReceiptOutageMs ?? 2 * receiptTimeoutMs, 100),

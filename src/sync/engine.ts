@@ -28,6 +28,7 @@ import { OutageTracker } from './outage-tracker.js';
 import { PublishedCopies } from './published-copies.js';
 import { type DocumentQuery, QueryClient, type UpdatesQuery } from './query-client.js';
 import { announceReceipts, settleReceipts } from './receipts.js';
+import { SendWindow } from './send-window.js';
 import { OutboxSender } from './sender.js';
 import { StatsBuffer, transactWithStats } from './store-tx.js';
 
@@ -49,6 +50,10 @@ function gatewaySigner(
 
 /** How long receipts are gathered before they are settled together. */
 const RECEIPT_GATHER_MS = 5;
+/** What the send window lets out before any receipt came back (SendWindow's floor). */
+const WINDOW_FLOOR_BYTES = 256 * 1024;
+/** The envelope size assumed before any is in flight (a manifest's is ~9 KB). */
+const INITIAL_ENVELOPE_BYTES = 16 * 1024;
 
 export interface SyncEngineOptions {
   store: Store;
@@ -88,6 +93,10 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
   readonly #queries: QueryClient;
   readonly #inFlight = new InFlightRegistry();
   readonly #copies = new PublishedCopies();
+  /** The bytes that may be out without a receipt: what the link answered lately (send-window.ts). */
+  readonly #window: SendWindow;
+  /** The average envelope in flight, to turn the window's bytes into rows to claim. */
+  #envelopeBytes = INITIAL_ENVELOPE_BYTES;
   readonly #stats = new StatsBuffer();
   #running = false;
   #stopping = false;
@@ -118,6 +127,11 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     this.#signer = gatewaySigner(options.gatewayKey, c.gatewayId, 'E_SYNC_CONFIG');
     this.#log = (options.log ?? silentLogger).child({ component: 'sync' });
     this.#clock = options.clock ?? systemClock;
+    this.#window = new SendWindow({
+      spanMs: c.receiptTimeoutMs / 4,
+      floorBytes: WINDOW_FLOOR_BYTES,
+      ceilingBytes: c.maxInFlightBytes,
+    });
     this.#sender = new OutboxSender({
       store: this.#store,
       signer: this.#signer,
@@ -421,8 +435,12 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     }
     this.#pumping = true;
     try {
-      const limit = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
-      if (limit <= 0) return;
+      const room = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
+      const { count, bytes } = this.#inFlight.totals();
+      if (count > 0) this.#envelopeBytes = bytes / count;
+      const roomBytes = this.#window.limit(this.#clock.monotonic()) - bytes;
+      if (room <= 0 || roomBytes <= 0) return;
+      const limit = Math.min(room, Math.ceil(roomBytes / this.#envelopeBytes));
       this.#lastPoll = this.#clock.monotonic();
       if (this.#sender.claimAndPublish(client, this.#epochNow, limit) === limit) this.#pumpAgain = true;
     } catch (err) {
@@ -471,6 +489,9 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       );
       return;
     }
+    let answered = 0;
+    for (const s of outcome.settled) answered += this.#inFlight.get(s.messageId)?.bytes ?? 0;
+    this.#window.answered(answered, this.#clock.monotonic());
     announceReceipts(outcome, {
       log: this.#log,
       inFlight: this.#inFlight,

@@ -46,6 +46,13 @@ export class InFlightRegistry {
     return this.#byMessageId.values();
   }
 
+  /** How many messages are in flight and the bytes of their latest envelopes. */
+  totals(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const e of this.#byMessageId.values()) bytes += e.bytes;
+    return { count: this.#byMessageId.size, bytes };
+  }
+
   /** When the longest-waiting message was last sent, or undefined when nothing is in flight. */
   oldestSentAt(): number | undefined {
     let oldest: number | undefined;

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy between a client and a broker that tests can misbehave: cut every connection
  * (the peer sees a reset), swallow all bytes while keeping the connections open (a
- * half-open link only a keepalive notices), or refuse new connections.
+ * half-open link only a keepalive notices), refuse new connections, or carry the client's
+ * bytes at a set rate (a slow uplink).
  */
 import net from 'node:net';
 
@@ -12,14 +13,25 @@ interface Pair {
   upstream: net.Socket;
   /** Swallows bytes for good: a link that went dark does not come back. */
   dark: boolean;
+  /** Client bytes waiting for the uplink's rate (throttleUplink). */
+  queued: Buffer[];
+  queuedBytes: number;
 }
+
+/** Bytes held before the client is paused: the rest wait in the sockets, as behind a modem. */
+const UPLINK_QUEUE_BYTES = 64 * 1024;
+const UPLINK_TICK_MS = 10;
 
 export class TcpProxy {
   readonly #server: net.Server;
   readonly #pairs = new Set<Pair>();
   #mode: Mode = 'forward';
+  #uplinkBytesPerSecond: number | undefined;
+  #uplinkTimer: NodeJS.Timeout | undefined;
   /** Connections accepted so far. */
   accepted = 0;
+  /** Client bytes carried upstream so far. */
+  uplinkBytes = 0;
 
   private constructor(server: net.Server) {
     this.#server = server;
@@ -54,7 +66,7 @@ export class TcpProxy {
       return;
     }
     const upstream = net.connect({ port, host });
-    const pair: Pair = { client, upstream, dark: this.#mode === 'blackhole' };
+    const pair: Pair = { client, upstream, dark: this.#mode === 'blackhole', queued: [], queuedBytes: 0 };
     this.#pairs.add(pair);
     const end = () => {
       this.#pairs.delete(pair);
@@ -68,7 +80,15 @@ export class TcpProxy {
       else end();
     };
     client.on('data', (d) => {
-      if (!pair.dark) upstream.write(d);
+      if (pair.dark) return;
+      if (this.#uplinkBytesPerSecond === undefined) {
+        this.uplinkBytes += d.byteLength;
+        upstream.write(d);
+        return;
+      }
+      pair.queued.push(d);
+      pair.queuedBytes += d.byteLength;
+      if (pair.queuedBytes > UPLINK_QUEUE_BYTES) client.pause();
     });
     upstream.on('data', (d) => {
       if (!pair.dark) client.write(d);
@@ -77,6 +97,30 @@ export class TcpProxy {
     upstream.on('error', upstreamGone);
     client.on('close', end);
     upstream.on('close', upstreamGone);
+  }
+
+  /** From now on the clients' bytes go upstream at `bytesPerSecond` at most (each connection). */
+  throttleUplink(bytesPerSecond: number): void {
+    this.#uplinkBytesPerSecond = bytesPerSecond;
+    this.#uplinkTimer ??= setInterval(() => this.#carry(), UPLINK_TICK_MS);
+  }
+
+  #carry(): void {
+    const budget = Math.floor(((this.#uplinkBytesPerSecond ?? 0) * UPLINK_TICK_MS) / 1000);
+    for (const pair of this.#pairs) {
+      let left = budget;
+      while (left > 0 && pair.queued.length > 0) {
+        const head = pair.queued[0]!;
+        const part = head.byteLength <= left ? head : head.subarray(0, left);
+        if (part === head) pair.queued.shift();
+        else pair.queued[0] = head.subarray(left);
+        left -= part.byteLength;
+        pair.queuedBytes -= part.byteLength;
+        this.uplinkBytes += part.byteLength;
+        if (!pair.dark) pair.upstream.write(part);
+      }
+      if (pair.queuedBytes <= UPLINK_QUEUE_BYTES && pair.client.isPaused()) pair.client.resume();
+    }
   }
 
   /** Resets every open connection (both sides see it at once). */
@@ -105,6 +149,7 @@ export class TcpProxy {
   }
 
   close(): Promise<void> {
+    clearInterval(this.#uplinkTimer);
     this.cut();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }

@@ -105,3 +105,22 @@ t.test('a half-open link (bytes swallowed, nobody told) is found by the keepaliv
   const [outage] = store.outages.list();
   t.equal(outage!.cause, 'keepalive_timeout');
 });
+
+t.test(
+  'a slow uplink is handed what it carries before the receipts are due: nothing is sent twice',
+  async (t) => {
+    const { world: w, exchange, proxy, store } = await world(t);
+    // 128 KB/s up (a poor cellular uplink); 150 messages of ~9 KB take ~11 s to cross, far
+    // longer than the 6 s receipt timeout: sent all at once, the last ones would be late.
+    proxy.throttleUplink(128 * 1024);
+    seedOutbox(store, 150, { size: 9000 });
+    const engine = await startEngine(t, w, store, [proxy.url], { receiptTimeoutMs: 6000 });
+    const retries: SyncEventMap['retry'][0][] = [];
+    engine.on('retry', (r) => retries.push(r));
+    await waitFor(() => settled(store), 120_000, 'the drain over the slow uplink');
+    t.same(retries, [], 'no message waited out its receipt timeout');
+    t.equal(exchange.stats.duplicates, 0, 'the exchange received each message once');
+    t.ok(proxy.uplinkBytes >= 150 * 9000, `${proxy.uplinkBytes} bytes went through the slow uplink`);
+    assertExactlyOnce(t, store, exchange);
+  },
+);
