@@ -8,7 +8,7 @@ import path from 'node:path';
 import { connectAsync } from 'mqtt';
 import { systemClock } from '../../../src/clock.js';
 import { openStore } from '../../../src/store/index.js';
-import { SyncEngine } from '../../../src/sync/index.js';
+import { type SyncConfig, SyncEngine } from '../../../src/sync/index.js';
 import { Mosquitto } from '../../../test/helpers/mosquitto.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
 import { type Backlog, median, type Parties, startExchangeChild, stopChild, syncConfig } from './fixtures.js';
@@ -67,6 +67,8 @@ export async function measureDrain(
   p: Parties,
   backlog: Backlog,
   around: { start?: () => Promise<void>; stop?: () => Promise<void> } = {},
+  /** Sync settings other than the defaults (scripts/bench/sync/drain-ab.ts compares them). */
+  sync: Partial<SyncConfig> = {},
 ): Promise<DrainFigures> {
   const broker = await Mosquitto.start();
   const exchange = await startExchangeChild(p, broker.url, path.join(p.dir, 'exchange-drain.db'));
@@ -82,7 +84,7 @@ export async function measureDrain(
       store,
       gatewayKey: p.gatewayKey,
       trust: p.agentTrust,
-      config: syncConfig([broker.url]),
+      config: syncConfig([broker.url], sync),
     });
     let accepted = 0;
     engine.on('receipt', (r) => {
