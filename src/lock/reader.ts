@@ -228,8 +228,9 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
           log.info({ lockId, offset: assembly.verifiedBytes, size: assembly.size }, 'resuming manifest read');
         }
         if (assembly) {
-          report('manifest');
+          // 'manifest' once bytes may move: a read waiting for its turn is still at 'auth'.
           const release = assembly.complete ? undefined : await turnFor(options.manifestTurn, session);
+          report('manifest');
           try {
             await session.readManifest(assembly, () => report('manifest'));
           } finally {

@@ -229,6 +229,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#turns = new ManifestTurns(options.manifestsAtOnce ?? 2);
   }
 
+  /** Reads moving manifest bytes now: each holds one of the `manifestsAtOnce` turns. */
+  get manifestsMoving(): number {
+    return this.#turns.busy;
+  }
+
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;

@@ -106,15 +106,21 @@ t.test('a read gets its turn and reads the manifest whole', async (t) => {
   const lock = simulatedLock('SSL-KZ-TURN2', manifest);
   const turns = new ManifestTurns(1);
   const other = await turns.take(0);
+  const phases: string[] = [];
   const reading = readLock({
     gatewayId: 'KZ-DOSTYK-GW01',
     open: async () => memoryLinkTo(lock, undefined, 'ble'),
     manifestTurn: () => turns.take(1),
+    onProgress: (p) => phases.push(p.phase),
   });
   while (turns.waiting === 0) await new Promise((r) => setTimeout(r, 5));
+  // What a train's progress shows as moving bytes: not a read that waits for its turn.
+  t.notOk(phases.includes('manifest'), `while waiting the read reports ${phases.join(', ')}`);
   other();
   const result = await reading;
   t.equal(result.outcome, 'complete', result.error?.message ?? 'read');
+  t.equal(phases.at(-1), 'done');
+  t.ok(phases.includes('manifest'), 'manifest once the turn came');
   t.same(result.manifest, manifest);
   t.equal(turns.busy, 0, 'released after the manifest');
   t.throws(() => new ManifestTurns(0), RangeError);
