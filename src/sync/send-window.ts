@@ -6,8 +6,9 @@
  * through the uplink well within it, or the queue itself makes messages late and they are
  * sent again. The right amount is the link's: a checkpoint on a local network drains at tens
  * of MB/s and wants many messages out (each claim and settling then covers more rows: CPU
- * per message in a drain of 5,000 on loopback fell 0.198 → 0.149 ms from 256 to 1,024
- * messages in flight), while a cellular uplink of 1 Mbit/s carries ~1 MB in a quarter of 30 s.
+ * per message in drains of 5,000 on loopback fell 0.196 → 0.161 ms from 256 to 1,024
+ * messages in flight, scripts/bench/sync/drain-ab.ts), while a cellular uplink of 1 Mbit/s
+ * carries ~1 MB in a quarter of 30 s.
  * Counting answered bytes over a span measures that without knowing the link: while the
  * window is what limits, answers arrive at window ÷ round trip and the sum over the span
  * outgrows the window, so it opens; once the link limits, the sum is the link's rate × span.
