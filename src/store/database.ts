@@ -77,12 +77,13 @@ function configure(db: Database.Database, file: string, options: OpenDatabaseOpt
     throw new CtopError('E_STORE_OPEN', `${file}: cannot switch to WAL (journal mode ${mode})`);
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  // Statement journals in memory: a multi-row UPDATE in a transaction (a claim or settling
-  // of 64 outbox rows, with the schema's triggers and foreign keys) keeps the pages it may
-  // have to undo, and past 64 KiB SQLite spills them to a temporary file that it creates,
-  // writes and deletes within the statement (a drain did that for every batch: 51 files and
-  // a quarter of its pwrites in 2,400 messages). Sorts still spill to files; what is kept
-  // in memory is bounded by the pages one statement changes and by transient indices.
+  // Statement journals in memory: a multi-row UPDATE in a transaction (the sync's claim or
+  // settling of a batch of outbox rows, with the schema's triggers and foreign keys) keeps
+  // the pages it may have to undo, and past 64 KiB SQLite spills them to a temporary file
+  // that it creates, writes and deletes within the statement (a drain did that for every
+  // batch: 51 files and a quarter of its pwrites in 2,400 messages). What moves to memory is
+  // what such files held: statement journals, bounded by the pages one statement changes,
+  // and the transient tables and indices of the queries that need them.
   db.pragma('temp_store = MEMORY');
   // REPLACE deletes the conflicting row; only with recursive triggers do the schema's
   // delete guards see that deletion too.
