@@ -437,7 +437,7 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
     try {
       const room = Math.min(this.config.maxInFlight - this.#inFlight.size, this.config.claimBatch);
       const { count, bytes } = this.#inFlight.totals();
-      if (count > 0) this.#envelopeBytes = bytes / count;
+      if (count > 0 && bytes > 0) this.#envelopeBytes = bytes / count;
       const roomBytes = this.#window.limit(this.#clock.monotonic()) - bytes;
       if (room <= 0 || roomBytes <= 0) return;
       const limit = Math.min(room, Math.ceil(roomBytes / this.#envelopeBytes));

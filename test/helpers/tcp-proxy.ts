@@ -28,6 +28,8 @@ export class TcpProxy {
   #mode: Mode = 'forward';
   #uplinkBytesPerSecond: number | undefined;
   #uplinkTimer: NodeJS.Timeout | undefined;
+  /** When the uplink last carried bytes: a late tick carries what the rate owes since then. */
+  #uplinkAt = 0;
   /** Connections accepted so far. */
   accepted = 0;
   /** Client bytes carried upstream so far. */
@@ -102,11 +104,17 @@ export class TcpProxy {
   /** From now on the clients' bytes go upstream at `bytesPerSecond` at most (each connection). */
   throttleUplink(bytesPerSecond: number): void {
     this.#uplinkBytesPerSecond = bytesPerSecond;
+    this.#uplinkAt = performance.now();
     this.#uplinkTimer ??= setInterval(() => this.#carry(), UPLINK_TICK_MS);
   }
 
   #carry(): void {
-    const budget = Math.floor(((this.#uplinkBytesPerSecond ?? 0) * UPLINK_TICK_MS) / 1000);
+    // By the time passed, not the ticks: a busy test process that ticks late still gets the
+    // uplink's rate, so the rate is the link's and not the machine's.
+    const now = performance.now();
+    const budget = Math.floor(((this.#uplinkBytesPerSecond ?? 0) * (now - this.#uplinkAt)) / 1000);
+    if (budget <= 0) return;
+    this.#uplinkAt = now;
     for (const pair of this.#pairs) {
       let left = budget;
       while (left > 0 && pair.queued.length > 0) {

@@ -1,6 +1,6 @@
 /**
  * Sync settings compared on the bench's drain: alternating drains of one backlog (A B, B A,
- * …, each with a fresh exchange database), each variant's agent CPU per message, its ratio
+ * …; measureDrain gives each a fresh exchange database), each variant's agent CPU per message, its ratio
  * to the bare publisher measured in the same drain, and the exchange's CPU, with their means.
  * This machine's pace moves by a third between consecutive runs; alternation spreads it over
  * both variants.
@@ -9,7 +9,6 @@
  * e.g. `… 5000 4 '{"maxInFlight":256,"claimBatch":64}' '{}'` (the defaults against 256/64)
  */
 import { rmSync } from 'node:fs';
-import path from 'node:path';
 import type { SyncConfig } from '../../../src/sync/index.js';
 import { measureDrain } from './drain.js';
 import { median, parties, prepareBacklog } from './fixtures.js';
@@ -30,8 +29,6 @@ try {
   const backlog = prepareBacklog(p, messages);
   for (let round = 0; round < rounds; round++) {
     for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
-      for (const suffix of ['', '-wal', '-shm'])
-        rmSync(path.join(p.dir, `exchange-drain.db${suffix}`), { force: true });
       const f = await measureDrain(p, backlog, {}, v.sync);
       const { agent, exchange, barePublisher } = f.cpuMsPerMessage;
       v.agent.push(agent);

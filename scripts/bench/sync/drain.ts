@@ -13,6 +13,9 @@ import { Mosquitto } from '../../../test/helpers/mosquitto.js';
 import { waitFor } from '../../../test/helpers/sync-world.js';
 import { type Backlog, median, type Parties, startExchangeChild, stopChild, syncConfig } from './fixtures.js';
 
+/** Drains measured in this process: each gets a fresh exchange database. */
+let drains = 0;
+
 /** The share of the backlog drained before the CPU figures start (JIT, caches, SQLite pages). */
 export const WARMUP_SHARE = 0.2;
 
@@ -71,7 +74,9 @@ export async function measureDrain(
   sync: Partial<SyncConfig> = {},
 ): Promise<DrainFigures> {
   const broker = await Mosquitto.start();
-  const exchange = await startExchangeChild(p, broker.url, path.join(p.dir, 'exchange-drain.db'));
+  // A database of its own for each drain: one made by an earlier drain would answer duplicates.
+  const exchangeDb = path.join(p.dir, `exchange-drain-${++drains}.db`);
+  const exchange = await startExchangeChild(p, broker.url, exchangeDb);
   const dbPath = path.join(p.dir, 'agent-drain.db');
   copyFileSync(backlog.dbPath, dbPath);
   const store = openStore({ path: dbPath, clock: systemClock });
