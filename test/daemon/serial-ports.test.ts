@@ -1,3 +1,5 @@
+import { renameSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { SerialLockServer } from '../../src/sim/lock/serial-lock-server.js';
@@ -136,4 +138,35 @@ t.test('ports appear, change and vanish mid-read while the daemon runs', async (
     daemon.lines.some((l) => l.level >= 50 && l.component !== 'ingest'),
     'no error logged on the way (beyond the lock reads themselves)',
   );
+});
+
+t.test('a lock swapped onto the same device within one scan is read under its new name', async (t) => {
+  // The kernel hands a freed pty or ttyUSB number to the next device: the bay's old link goes
+  // and a new link names the same character device before the next scan. The reader of the
+  // old link must not keep the device while it probes a path that no longer exists.
+  const world = makeDaemonWorld(t);
+  const broker = await startMosquitto(t);
+  await startTestExchange(t, world, broker.url);
+  const daemon = startDaemon(t, world.writeConfig(broker.url, { serial: { baudRate: 115_200 } }));
+  await daemon.ready();
+  const lock = await startSerialLock({ lockId: 'SSL-KZ-000077', manifest: fixtureManifest('minimal.cose') });
+  t.teardown(lock.close);
+  const before = world.plug('bay-a', lock.pty.gatewayPath);
+  const first = await daemon.lockRead('SSL-KZ-000077');
+  t.equal(first.outcome, 'complete');
+
+  // One atomic rename: no scan can see the device unnamed in between.
+  const after = path.join(world.ttyDir, 'lock-bay-b');
+  renameSync(before, after);
+  lock.lock.engine.detectTamper();
+  const attached = await daemon.waitFor(
+    (l) => l.msg === 'serial device attached' && l.port === after,
+    15_000,
+    'the device attached under its new name',
+  );
+  t.equal(attached.port, after, 'the device is attached under its new name');
+  const again = await daemon.lockRead('SSL-KZ-000077', 20_000, (l) => l !== first);
+  t.equal(again.outcome, 'complete', 'the lock on it is read');
+  t.match(again.alerts, ['tamper'], 'in its new state');
+  t.same(await daemon.stop('SIGTERM'), { code: 0, signal: null });
 });

@@ -85,3 +85,12 @@ export function findSerialDevices(patterns: readonly string[]): SerialDevice[] {
   }
   return [...byDevice.values()];
 }
+
+/** Whether the path still resolves to the character device it named when it was found. */
+export function namesDevice(d: SerialDevice): boolean {
+  try {
+    return realpathSync(d.path) === d.device;
+  } catch {
+    return false;
+  }
+}

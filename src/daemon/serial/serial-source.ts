@@ -3,7 +3,7 @@ import type { LockReadResult } from '../../lock/reader.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/index.js';
 import type { ReadOutcome } from '../read-pipeline.js';
-import { findSerialDevices, type SerialDevice } from './port-glob.js';
+import { findSerialDevices, namesDevice, type SerialDevice } from './port-glob.js';
 import { PortReader, type PortState, type SerialProgress } from './port-reader.js';
 
 export interface SerialSourceOptions {
@@ -98,7 +98,10 @@ export class SerialSource {
     }
     const seen = new Set(present.map((d) => d.device));
     for (const [device, reader] of this.#readers) {
-      if (!seen.has(device)) {
+      // A reader opens its path, not the device: when the path is gone but the device is named
+      // by another (a lock swapped within one scan, the kernel handing the next pty or ttyUSB
+      // the freed number), the reader would probe a missing path while the new lock waits.
+      if (!seen.has(device) || !namesDevice(reader.device)) {
         this.#readers.delete(device);
         const retiring = reader.vanished();
         this.#retiring.add(retiring);
