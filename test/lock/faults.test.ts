@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
+import { MAX_CHUNK } from '../../src/lock/codec/constants.js';
 import { type ReadLockOptions, readLock } from '../../src/lock/reader.js';
 import { generateLockIdentity } from '../../src/sim/lock/lock-engine.js';
 import { type SerialLockSetupOptions, startSerialLock } from '../helpers/serial-lock.js';
@@ -62,9 +63,10 @@ t.test('disconnect mid-transfer: resumes from the last verified offset, not from
   t.equal(result.stats.resumedFrom.length, 1);
   // Responses still queued for the wire when the cable was pulled are lost; the rest counts.
   t.ok(result.stats.resumedFrom[0]! >= 8 * 1024, `resumed at ${result.stats.resumedFrom[0]}, not from zero`);
+  // Each READ retransmitted because its answer was late (a busy machine) may be served twice.
   t.ok(
-    lock.lock.stats.manifestBytesServed < size + 20 * 1024,
-    `${lock.lock.stats.manifestBytesServed} bytes served in all`,
+    lock.lock.stats.manifestBytesServed < size + 20 * 1024 + result.stats.retransmits * MAX_CHUNK,
+    `${lock.lock.stats.manifestBytesServed} bytes served in all (${result.stats.retransmits} retransmits)`,
   );
 });
 
@@ -85,7 +87,10 @@ t.test('a read resumes from a checkpoint of an earlier run', async (t) => {
   t.same(second.result.stats.resumedFrom, [checkpoint.prefix.byteLength]);
   t.ok(
     second.lock.lock.stats.manifestBytesServed <=
-      manifest.byteLength - checkpoint.prefix.byteLength + 8 * 1024,
+      manifest.byteLength -
+        checkpoint.prefix.byteLength +
+        8 * 1024 +
+        second.result.stats.retransmits * MAX_CHUNK,
   );
 });
 
@@ -121,7 +126,13 @@ t.test('wrong final hash: read again once, then E_LOCK_HASH', async (t) => {
   t.equal(result.outcome, 'failed');
   t.equal(result.error?.code, 'E_LOCK_HASH');
   t.equal(result.manifest, undefined, 'unverified bytes are never handed out');
-  t.equal(lock.lock.stats.manifestBytesServed, 2 * 16 * 1024, 'read twice in full');
+  // Twice in full, not once more: a READ retransmitted because its answer was late (a busy
+  // machine) is served twice, and costs at most one chunk more.
+  const served = lock.lock.stats.manifestBytesServed;
+  t.ok(
+    served >= 2 * 16 * 1024 && served <= 2 * 16 * 1024 + result.stats.retransmits * MAX_CHUNK,
+    `read twice in full (${served} bytes served, ${result.stats.retransmits} retransmits)`,
+  );
 });
 
 t.test('replayed frames: dropped as E_FRAME_REPLAY, read completes', async (t) => {
