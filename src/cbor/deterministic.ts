@@ -76,9 +76,13 @@ class Scanner {
     throw new CtopError(this.#codes[kind], `CBOR at byte ${offset}: ${why}`, { details: { offset } });
   }
 
-  /** Reads the argument of the header at `pos`; returns [value, headerLength]. */
-  argument(pos: number, ai: number): [number, number] {
-    if (ai < 24) return [ai, 1];
+  /** The length of the header `argument` read last (a field, not a tuple: no allocation per item). */
+  #headerLength = 1;
+
+  /** Reads the argument of the header at `pos`; its header's length is left in #headerLength. */
+  argument(pos: number, ai: number): number {
+    this.#headerLength = 1;
+    if (ai < 24) return ai;
     if (ai > 27) {
       if (ai === 31) this.fail('nonCanonical', pos, 'indefinite length is not allowed');
       this.fail('malformed', pos, `reserved additional information ${ai}`);
@@ -91,7 +95,8 @@ class Scanner {
     // still at or above the shortest-form minimum, so both checks below stay correct.
     if (value < MIN_FOR_AI[ai - 24]!)
       this.fail('nonCanonical', pos, 'integer or length not in its shortest form');
-    return [value, 1 + size];
+    this.#headerLength = 1 + size;
+    return value;
   }
 
   /** Checks the item at `pos`; returns the offset just after it. */
@@ -105,8 +110,8 @@ class Scanner {
     if (ai === 31 && (major === 0 || major === 1 || major === 6)) {
       this.fail('malformed', pos, `additional information 31 is invalid for major type ${major}`);
     }
-    const [arg, headerLength] = this.argument(pos, ai);
-    const start = pos + headerLength;
+    const arg = this.argument(pos, ai);
+    const start = pos + this.#headerLength;
     const remaining = bytes.byteLength - start;
     switch (major) {
       case 0:
@@ -127,7 +132,7 @@ class Scanner {
           if (arg > this.#limits.maxTextBytes) {
             this.fail('limit', pos, `text of ${arg} bytes exceeds the limit of ${this.#limits.maxTextBytes}`);
           }
-          if (!isUtf8(bytes.subarray(start, start + arg)))
+          if (!isAscii(bytes, start, start + arg) && !isUtf8(bytes.subarray(start, start + arg)))
             this.fail('malformed', pos, 'text is not valid UTF-8');
         }
         return start + arg;
@@ -156,18 +161,19 @@ class Scanner {
           this.fail('malformed', pos, `map of ${arg} pairs exceeds the ${remaining} bytes left`);
         this.enter(pos, depth);
         let p = start;
-        let previousKey: Uint8Array | undefined;
+        let previousStart = -1;
+        let previousEnd = -1;
         for (let i = 0; i < arg; i++) {
           const keyStart = p;
           p = this.item(p, depth + 1);
-          const key = bytes.subarray(keyStart, p);
-          if (previousKey) {
-            const order = Buffer.compare(previousKey, key);
+          if (previousStart >= 0) {
+            const order = compareRanges(bytes, previousStart, previousEnd, keyStart, p);
             if (order === 0) this.fail('malformed', keyStart, 'duplicate map key');
             if (order > 0)
               this.fail('nonCanonical', keyStart, 'map keys are not in bytewise lexicographic order');
           }
-          previousKey = key;
+          previousStart = keyStart;
+          previousEnd = p;
           p = this.item(p, depth + 1);
         }
         return p;
@@ -194,6 +200,29 @@ class Scanner {
     if (ai === 31) this.fail('malformed', pos, 'unexpected break');
     this.fail('malformed', pos, 'simple values other than false, true and null are not allowed');
   }
+}
+
+/** Whether bytes[start, end) are all ASCII (then valid UTF-8): most text is, and needs no view. */
+function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
+/** Bytewise lexicographic order of two ranges of `bytes` (as Buffer.compare, without two views per key). */
+function compareRanges(
+  bytes: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  bStart: number,
+  bEnd: number,
+): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart);
+  for (let i = 0; i < n; i++) {
+    const d = bytes[aStart + i]! - bytes[bStart + i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  const d = aEnd - aStart - (bEnd - bStart);
+  return d === 0 ? 0 : d < 0 ? -1 : 1;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import t from 'tap';
 import {
@@ -256,5 +257,63 @@ t.test(
       { numRuns: 3000 },
     );
     t.ok(new CtopError('E_MANIFEST_MALFORMED') instanceof CtopError);
+  },
+);
+
+t.test(
+  'property: map keys are judged in the bytewise order of their encodings, text by UTF-8 validity',
+  async (t) => {
+    // The scanner compares keys and checks text in place; Buffer.compare and isUtf8 are the reference.
+    const key = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.uint8Array({ maxLength: 12 }),
+      fc.integer({ min: -300, max: 300 }),
+    );
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        const ka = encodeCanonical(a);
+        const kb = encodeCanonical(b);
+        const map = Buffer.concat([Buffer.from([0xa2]), ka, Buffer.from([0]), kb, Buffer.from([0])]);
+        const order = Buffer.compare(ka, kb);
+        let code: string | undefined;
+        try {
+          assertDeterministic(map);
+        } catch (err) {
+          code = isCtopError(err) ? err.code : 'not typed';
+        }
+        return (
+          code === (order < 0 ? undefined : order === 0 ? 'E_MANIFEST_MALFORMED' : 'E_MANIFEST_NOT_CANONICAL')
+        );
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }),
+          fc.string({ unit: 'binary', maxLength: 30 }).map((x) => Buffer.from(x)),
+          fc
+            // ASCII with one byte replaced: a lone continuation or lead byte among ASCII.
+            .tuple(fc.uint8Array({ minLength: 24, maxLength: 30, max: 0x7f }), fc.nat(), fc.nat(255))
+            .map(([ascii, at, b]) => {
+              const raw = Buffer.from(ascii);
+              raw[at % raw.byteLength] = b;
+              return raw;
+            }),
+        ),
+        (raw) => {
+          const text = Buffer.concat([Buffer.from([0x78, raw.byteLength]), raw]);
+          let valid = true;
+          try {
+            assertDeterministic(text);
+          } catch {
+            valid = false;
+          }
+          return valid === (raw.byteLength >= 24 && isUtf8(raw));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    t.pass('keys and text judged as the reference judges them');
   },
 );
