@@ -11,6 +11,7 @@ import {
 import type { PrivateKey, TrustStore } from '../keys/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsFiles, type TlsFiles } from '../sync/config.js';
+import { mqttClientLog } from '../sync/mqtt-client-log.js';
 import { dropMqttNumberCache } from '../sync/mqtt-number-cache.js';
 import { type ExchangeCounters, type ExchangeFaults, zeroCounters } from './counters.js';
 import { ExchangeDb } from './db.js';
@@ -182,6 +183,7 @@ function mqttOptions(options: ExchangeOptions, protocolVersion: 4 | 5): IClientO
     reconnectPeriod: options.reconnectPeriodMs ?? 500,
     connectTimeout: 10_000,
     resubscribe: false,
+    ...mqttClientLog(),
     ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 86_400 } } : {}),
     ...(tls
       ? {

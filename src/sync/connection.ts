@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from './config.js';
+import { mqttClientLog } from './mqtt-client-log.js';
 import { dropMqttNumberCache } from './mqtt-number-cache.js';
 import { type ClassifiedCause, classifyConnectionError, type OutageCause } from './outage-cause.js';
 
@@ -135,6 +136,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      ...mqttClientLog(),
       will: { topic: will.topic, payload: will.payload, qos: 1, retain: true },
       ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } } : {}),
       ...(o.tls
