@@ -123,13 +123,58 @@ export function sign1FromParts(
   bodyParts: readonly Uint8Array[],
   signature: Uint8Array,
 ): Buffer {
+  // Written into one buffer: a drain sends thousands of these, and every head or part list
+  // made on the way is garbage of each message.
   const bodyLength = lengthOf(bodyParts);
-  return Buffer.concat([
-    SIGN1_PREFIX,
-    ...bstr(protectedBytes),
-    unprotectedBytes,
-    head(2, bodyLength),
-    ...bodyParts,
-    ...bstr(signature),
-  ]);
+  const out = Buffer.allocUnsafe(
+    SIGN1_PREFIX.byteLength +
+      headLength(protectedBytes.byteLength) +
+      protectedBytes.byteLength +
+      unprotectedBytes.byteLength +
+      headLength(bodyLength) +
+      bodyLength +
+      headLength(signature.byteLength) +
+      signature.byteLength,
+  );
+  out.set(SIGN1_PREFIX, 0);
+  let at = writeHead(out, SIGN1_PREFIX.byteLength, 2, protectedBytes.byteLength);
+  out.set(protectedBytes, at);
+  at += protectedBytes.byteLength;
+  out.set(unprotectedBytes, at);
+  at += unprotectedBytes.byteLength;
+  at = writeHead(out, at, 2, bodyLength);
+  for (const part of bodyParts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  at = writeHead(out, at, 2, signature.byteLength);
+  out.set(signature, at);
+  return out;
+}
+
+/** The length of `head(major, n)`. */
+function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes `head(major, n)` at `at`; returns the offset after it. */
+function writeHead(out: Buffer, at: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = m | 24;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = m | 25;
+    out.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  out[at] = m | 26;
+  out.writeUInt32BE(n, at + 1);
+  return at + 5;
 }

@@ -17,8 +17,11 @@ export function inTransaction<T>(store: Store, fn: () => T): T {
 export class StatsBuffer {
   readonly #days = new Map<string, { at: number; delta: Required<ExchangeDelta> }>();
 
+  /** The UTC day last counted in, to name it without formatting a date per message. */
+  #day = { start: 0, end: 0, key: '' };
+
   add(at: number, delta: ExchangeDelta): void {
-    const day = utcDay(at);
+    const day = this.#dayOf(at);
     let entry = this.#days.get(day);
     if (!entry) {
       entry = {
@@ -34,8 +37,17 @@ export class StatsBuffer {
       };
       this.#days.set(day, entry);
     }
-    for (const [key, value] of Object.entries(delta) as [keyof ExchangeDelta, number][])
-      entry.delta[key] += value;
+    for (const key in delta)
+      entry.delta[key as keyof ExchangeDelta] += delta[key as keyof ExchangeDelta] ?? 0;
+  }
+
+  #dayOf(at: number): string {
+    const d = this.#day;
+    if (at >= d.start && at < d.end) return d.key;
+    // A UTC day is 86,400,000 ms of JavaScript time (no leap seconds).
+    const start = Math.floor(at / 86_400_000) * 86_400_000;
+    this.#day = { start, end: start + 86_400_000, key: utcDay(at) };
+    return this.#day.key;
   }
 
   get empty(): boolean {
