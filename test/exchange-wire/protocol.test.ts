@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { sign1Bytes, signedSign1, sigStructureBytes } from '../../src/cbor/cose-frame.js';
+import { sign1Bytes, sign1FromParts, signedSign1, sigStructureBytes } from '../../src/cbor/cose-frame.js';
 import { encodeCanonical, Tag } from '../../src/cbor/index.js';
 import { isCtopError } from '../../src/errors.js';
 import {
@@ -436,14 +436,18 @@ t.test("the hand-written COSE frames are byte for byte the deterministic encoder
     fc.integer({ min: 65_530, max: 65_540 }),
   );
   fc.assert(
-    fc.property(sizes, sizes, fc.uint8Array({ minLength: 64, maxLength: 64 }), (a, b, sig) => {
+    fc.property(sizes, sizes, fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(), (a, b, sig, cut) => {
       const protectedBytes = new Uint8Array(a).fill(1);
       const payload = new Uint8Array(b).fill(2);
       const general = encodeCanonical(['Signature1', protectedBytes, new Uint8Array(0), payload]);
       const tagged = encodeCanonical(new Tag([protectedBytes, new Map(), payload, sig], 18));
+      // A sealed copy's frame: the unprotected header given encoded, the body in two parts.
+      const at = cut % (b + 1);
+      const parts = [payload.subarray(0, at), payload.subarray(at)];
       return (
         sigStructureBytes(protectedBytes, payload).equals(general) &&
-        sign1Bytes(protectedBytes, payload, sig).equals(tagged)
+        sign1Bytes(protectedBytes, payload, sig).equals(tagged) &&
+        sign1FromParts(protectedBytes, Buffer.of(0xa0), parts, sig).equals(tagged)
       );
     }),
     { numRuns: 200 },
