@@ -9,13 +9,8 @@
 
 /** The head of a CBOR item of major type `major` with argument `n`, in its shortest form. */
 export function head(major: number, n: number): Buffer {
-  const m = major << 5;
-  if (n < 24) return Buffer.of(m | n);
-  if (n < 0x100) return Buffer.of(m | 24, n);
-  if (n < 0x10000) return Buffer.of(m | 25, n >> 8, n & 0xff);
-  const b = Buffer.alloc(5);
-  b[0] = m | 26;
-  b.writeUInt32BE(n, 1);
+  const b = Buffer.allocUnsafe(headLength(n));
+  writeHead(b, 0, major, n);
   return b;
 }
 
