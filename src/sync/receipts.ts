@@ -83,68 +83,78 @@ export function settleReceipts(batch: readonly Uint8Array[], ctx: ReceiptContext
   if (answers.length === 0) return { settled: [], ignored, verified };
 
   const settled: SettledReceipt[] = [];
-  transactWithStats(ctx.store, ctx.stats, () => {
-    // Each receipt's rows settled together: one set of statements per receipt, not per row.
-    for (const { bytes, results } of answers) {
-      const settling: {
-        result: ReceiptResult;
-        row: OutboxEntry;
-        entry: InFlight | undefined;
-        sameContent: boolean;
-      }[] = [];
-      for (const result of results) {
-        const entry = ctx.inFlight.get(result.messageId);
-        const row = entry?.row ?? ctx.store.outbox.findByMessageId(result.messageId);
-        if (!row) {
-          ignored.push({
-            code: 'E_SYNC_RECEIPT_MISMATCH',
-            message: `receipt for ${result.messageId}, which this gateway never sent`,
-            messageId: result.messageId,
-          });
-          continue;
-        }
-        const sameContent = row.payloadSha256.equals(result.payloadSha256);
-        const why = unsettled(result, row, sameContent, ctx.copies);
-        if (why) ignored.push({ code: 'E_SYNC_RECEIPT_MISMATCH', message: why, messageId: result.messageId });
-        else settling.push({ result, row, entry, sameContent });
-      }
-      if (settling.length === 0) continue;
-      const outcomes = ctx.store.outbox.settle(
-        { bytes, at: ctx.now },
-        settling.map(({ result, row }) => ({
-          id: row.id,
-          status: result.status,
-          ...(result.reason === undefined ? {} : { reasonCode: result.reason }),
-        })),
-      );
-      settling.forEach(({ result, row, entry, sameContent }, i) => {
-        const changed = outcomes[i]!;
-        if (changed instanceof CtopError) {
-          // e.g. an accepted receipt for a row quarantined by an earlier rejection: the operator decides (requeue).
-          ignored.push({ code: changed.code, message: changed.message, messageId: result.messageId });
-          return;
-        }
-        settled.push({
-          outboxId: row.id,
-          messageId: result.messageId,
-          kind: row.kind,
-          status: result.status,
-          ...(result.reason === undefined ? {} : { reason: result.reason }),
-          ...(result.detail === undefined ? {} : { detail: result.detail }),
-          duplicate: result.duplicate,
-          ...(entry ? { latencyMs: ctx.now - entry.lastSentAt } : {}),
-          changed,
-          ...(sameContent ? {} : { otherHash: Buffer.from(result.payloadSha256).toString('hex') }),
-        });
-      });
-    }
-  });
+  // The loop lives in a function of its own, not in this closure: V8 optimised each new
+  // closure's loop again (20–70 ms of a compiler thread per batch of receipts).
+  transactWithStats(ctx.store, ctx.stats, () => settleAnswers(answers, ctx, settled, ignored));
   // Counted once committed; written with the next transaction.
   for (const s of settled) {
     if (s.changed)
       ctx.stats.add(ctx.now, s.status === 'accepted' ? { receiptsAccepted: 1 } : { receiptsRejected: 1 });
   }
   return { settled, ignored, verified };
+}
+
+/** Settles the rows each receipt answers (inside the caller's transaction). */
+function settleAnswers(
+  answers: readonly { bytes: Uint8Array; results: readonly ReceiptResult[] }[],
+  ctx: ReceiptContext,
+  settled: SettledReceipt[],
+  ignored: IgnoredReceipt[],
+): void {
+  // Each receipt's rows settled together: one set of statements per receipt, not per row.
+  for (const { bytes, results } of answers) {
+    const settling: {
+      result: ReceiptResult;
+      row: OutboxEntry;
+      entry: InFlight | undefined;
+      sameContent: boolean;
+    }[] = [];
+    for (const result of results) {
+      const entry = ctx.inFlight.get(result.messageId);
+      const row = entry?.row ?? ctx.store.outbox.findByMessageId(result.messageId);
+      if (!row) {
+        ignored.push({
+          code: 'E_SYNC_RECEIPT_MISMATCH',
+          message: `receipt for ${result.messageId}, which this gateway never sent`,
+          messageId: result.messageId,
+        });
+        continue;
+      }
+      const sameContent = row.payloadSha256.equals(result.payloadSha256);
+      const why = unsettled(result, row, sameContent, ctx.copies);
+      if (why) ignored.push({ code: 'E_SYNC_RECEIPT_MISMATCH', message: why, messageId: result.messageId });
+      else settling.push({ result, row, entry, sameContent });
+    }
+    if (settling.length === 0) continue;
+    const outcomes = ctx.store.outbox.settle(
+      { bytes, at: ctx.now },
+      settling.map(({ result, row }) => ({
+        id: row.id,
+        status: result.status,
+        ...(result.reason === undefined ? {} : { reasonCode: result.reason }),
+      })),
+    );
+    settling.forEach(({ result, row, entry, sameContent }, i) => {
+      const changed = outcomes[i]!;
+      if (changed instanceof CtopError) {
+        // e.g. an accepted receipt for a row quarantined by an earlier rejection: the operator decides (requeue).
+        ignored.push({ code: changed.code, message: changed.message, messageId: result.messageId });
+        return;
+      }
+      settled.push({
+        outboxId: row.id,
+        messageId: result.messageId,
+        kind: row.kind,
+        status: result.status,
+        ...(result.reason === undefined ? {} : { reason: result.reason }),
+        ...(result.detail === undefined ? {} : { detail: result.detail }),
+        duplicate: result.duplicate,
+        ...(entry ? { latencyMs: ctx.now - entry.lastSentAt } : {}),
+        changed,
+        ...(sameContent ? {} : { otherHash: Buffer.from(result.payloadSha256).toString('hex') }),
+      });
+    });
+  }
 }
 
 /** Why a result that names a row of ours must not settle it; undefined when it settles it. */
