@@ -110,8 +110,8 @@ export class OutboxSender {
   #claim(now: number, limit: number): InFlight[] {
     const { store, stats } = this.#o;
     // The batch's loop is a method, not the body of this closure: V8 optimised the loop of
-    // each new closure again (a compile of 20–60 ms per batch on a compiler thread, a tenth
-    // of the drain's CPU), while a method's optimised code serves every batch.
+    // new closures again (20–60 ms of a compiler thread each time, once or twice a drain),
+    // while a method's optimised code serves every batch.
     const out = transactWithStats(store, stats, () => this.#claimRows(now, limit));
     for (const entry of out) this.#o.inFlight.add(entry);
     return out;
