@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { TlsMaterial } from './config.js';
 import { mqttClientLog } from './mqtt-client-log.js';
 import { dropMqttNumberCache } from './mqtt-number-cache.js';
+import { storePublishesWithoutCopy } from './mqtt-publish-copy.js';
 import { type ClassifiedCause, classifyConnectionError, type OutageCause } from './outage-cause.js';
 
 export interface BrokerConnectionOptions {
@@ -162,6 +163,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     try {
       dropMqttNumberCache();
       client = connect(broker, this.#options());
+      storePublishesWithoutCopy(client);
     } catch (err) {
       // mqtt.js throws synchronously for an unusable URL; counts as a failed attempt.
       this.#failed(broker, classifyConnectionError(err, false), false);
