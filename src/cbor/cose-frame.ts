@@ -117,11 +117,13 @@ export function sign1FromParts(
   unprotectedBytes: Uint8Array,
   bodyParts: readonly Uint8Array[],
   signature: Uint8Array,
+  /** Where the bytes go: a buffer of exactly `length` bytes (the sync passes reused ones). */
+  allocate: (length: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   // Written into one buffer: a drain sends thousands of these, and every head or part list
   // made on the way is garbage of each message.
   const bodyLength = lengthOf(bodyParts);
-  const out = Buffer.allocUnsafe(
+  const out = allocate(
     SIGN1_PREFIX.byteLength +
       headLength(protectedBytes.byteLength) +
       protectedBytes.byteLength +

@@ -263,12 +263,13 @@ function perCopyHeader(sentAt: number, attempt: number): Buffer {
   return Buffer.concat([Buffer.of(0xa2), SENT_AT_KEY, uintBytes(sentAt), ATTEMPT_KEY, uintBytes(attempt)]);
 }
 
-/** One copy of a sealed message: no signing, the parts copied once. */
+/** One copy of a sealed message: no signing, the parts copied once (into `allocate(length)`'s buffer). */
 export function sealedCopy(
   sealed: SealedEnvelope,
   payload: Uint8Array,
   sentAt: number,
   attempt: number,
+  allocate?: (length: number) => Buffer,
 ): Buffer {
   if (payload.byteLength !== sealed.payloadLength) {
     throw new RangeError(`payload of ${payload.byteLength} bytes, sealed with ${sealed.payloadLength}`);
@@ -278,6 +279,7 @@ export function sealedCopy(
     perCopyHeader(sentAt, attempt),
     [sealed.head, payload, sealed.tail],
     sealed.signature,
+    allocate,
   );
 }
 

@@ -13,6 +13,7 @@ import {
 import type { Logger } from '../log.js';
 import type { OutboxEntry, OutboxKind, Store } from '../store/index.js';
 import type { EnvelopeVersion } from './config.js';
+import { EnvelopeBuffers } from './envelope-buffers.js';
 import type { SyncEventMap } from './events.js';
 import type { InFlight, InFlightRegistry } from './in-flight.js';
 import {
@@ -59,6 +60,8 @@ export class OutboxSender {
   readonly #context: string;
   /** Message bodies signed when sent (1.1: every copy) / sent with the signature made with the row (1.2). */
   readonly signatures = { signedWhenSent: 0, signedWhenMade: 0 };
+  /** The bytes of version 1.2 envelopes, reused once the broker acknowledged them. */
+  readonly envelopes = new EnvelopeBuffers();
 
   constructor(options: OutboxSenderOptions) {
     this.#o = options;
@@ -165,11 +168,13 @@ export class OutboxSender {
     entry.lastSentMono = o.clock.monotonic();
     entry.pubackedOn = undefined;
     let bytes: Buffer;
+    let reusable = false;
     try {
       const attempt = Math.max(1, entry.attempt);
       if (o.envelopeVersion === '1.2') {
         const sealed = this.#sealedFor(entry);
-        bytes = sealedCopy(sealed, payloadOf(entry.row), now, attempt);
+        bytes = sealedCopy(sealed, payloadOf(entry.row), now, attempt, this.envelopes.take);
+        reusable = true;
         o.copies.addSealed(entry.messageId, sealed, now, attempt);
       } else {
         // The row's fields are encoded once per claim; a publish adds sentAt and attempt.
@@ -198,7 +203,10 @@ export class OutboxSender {
       };
     }
     client.publish(o.topics[entry.row.kind], bytes, options, (err) => {
-      if (!err && sentOn === epoch() && o.inFlight.get(entry.messageId) === entry) entry.pubackedOn = sentOn;
+      if (err) return;
+      // Acknowledged: the broker has read these bytes (1.1 copies are kept by `copies`).
+      if (reusable) this.envelopes.give(bytes);
+      if (sentOn === epoch() && o.inFlight.get(entry.messageId) === entry) entry.pubackedOn = sentOn;
     });
     this.waitingSince ??= this.#since(now);
     o.stats.add(

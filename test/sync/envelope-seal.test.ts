@@ -17,6 +17,7 @@ import {
 import { generateKey, type PrivateKey, publicPart } from '../../src/keys/index.js';
 import type { Store } from '../../src/store/index.js';
 import { SyncEngine } from '../../src/sync/index.js';
+import { EnvelopeBuffers } from '../../src/sync/envelope-buffers.js';
 import { contextKey, decodeOutboxSeal } from '../../src/sync/outbox-seal.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { openTestStore } from '../helpers/store.js';
@@ -209,3 +210,45 @@ t.test(
     }
   },
 );
+
+t.test('envelope bytes reused after their PUBACK: every copy on the wire is whole and its own', async (t) => {
+  const broker = await startMosquitto(t);
+  const world = makeSyncWorld(t);
+  const exchange = await startTestExchange(t, world, broker.url);
+  const seen = await captureEnvelopes(t, broker.url);
+  const { store } = openTestStore(t, { clock: systemClock });
+  // A window of a few messages: most publishes reuse the bytes of one acknowledged before.
+  const engine = engineOn(world, store, broker.url, { maxInFlight: 8, claimBatch: 8 });
+  t.teardown(() => engine.stop());
+  const ids = seedOutbox(store, 300, { size: 3000 });
+  const reused = { count: 0 };
+  const give = EnvelopeBuffers.prototype.give;
+  EnvelopeBuffers.prototype.give = function (this: EnvelopeBuffers, bytes: Buffer) {
+    const before = this.keptBytes;
+    give.call(this, bytes);
+    if (this.keptBytes > before) reused.count++;
+  };
+  t.teardown(() => {
+    EnvelopeBuffers.prototype.give = give;
+  });
+  await engine.start();
+  await waitFor(
+    () => store.outbox.status(Date.now()).counts.acknowledged === ids.length,
+    30_000,
+    'all acknowledged',
+  );
+  assertExactlyOnce(t, store, exchange);
+  t.ok(reused.count > ids.length / 2, `${reused.count} envelopes given back for reuse`);
+  await waitFor(() => seen.length >= ids.length, 10_000, 'every copy captured');
+  const byMessageId = new Map(ids.map((id) => [store.outbox.get(id)!.messageId!, id]));
+  let whole = 0;
+  for (const { opened } of seen) {
+    const id = byMessageId.get(opened.envelope.messageId);
+    if (id === undefined) continue;
+    const ok =
+      verifyEd25519(toBeSigned(opened.signed), opened.signed.signature, world.gatewayKey.publicKey) &&
+      Buffer.from(opened.envelope.payload).equals(store.outbox.get(id)!.payload!);
+    if (ok) whole++;
+  }
+  t.equal(whole, seen.length, 'each captured copy verifies and carries its own row’s payload');
+});
