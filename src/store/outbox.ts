@@ -152,7 +152,36 @@ function fromRow(r: OutboxRow): OutboxEntry {
   };
 }
 
-/** Row with the manifest bytes in place of the (NULL) payload of manifest rows. */
+/**
+ * An OutboxRow from SELECT_WITH_PAYLOAD's columns read as an array (`.raw()`): a claim reads
+ * a few hundred rows at a time, and better-sqlite3 makes a row object by setting each of the
+ * 19 column names as a property, per row. The order is SELECT_WITH_PAYLOAD's.
+ */
+function rowOfColumns(v: unknown[]): OutboxRow {
+  return {
+    outbox_id: v[0] as number,
+    kind: v[1] as OutboxKind,
+    state: v[2] as OutboxState,
+    manifest_id: v[3] as string | null,
+    payload: v[4] as Buffer | null,
+    payload_sha256: v[5] as Buffer,
+    payload_size: v[6] as number,
+    routing: v[7] as string,
+    message_id: v[8] as string | null,
+    attempts: v[9] as number,
+    next_attempt_at: v[10] as number,
+    last_error: v[11] as string | null,
+    created_at: v[12] as number,
+    claimed_at: v[13] as number | null,
+    receipt: v[14] as Buffer | null,
+    receipt_status: v[15] as OutboxRow['receipt_status'],
+    receipt_reason: v[16] as string | null,
+    receipt_at: v[17] as number | null,
+    envelope_seal: v[18] as Buffer | null,
+  };
+}
+
+/** Row with the manifest bytes in place of the (NULL) payload of manifest rows (columns in rowOfColumns' order). */
 const SELECT_WITH_PAYLOAD = `SELECT o.outbox_id, o.kind, o.state, o.manifest_id, coalesce(o.payload, p.bytes) AS payload,
   o.payload_sha256, o.payload_size, o.routing, o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.created_at,
   o.claimed_at, r.bytes AS receipt, o.receipt_status, o.receipt_reason, o.receipt_at, s.seal AS envelope_seal
@@ -227,7 +256,7 @@ export class Outbox {
   readonly #forManifest: Database.Statement<[string], OutboxRow>;
   readonly #due: Database.Statement<[number, number], { outbox_id: number }>;
   readonly #claim: Database.Statement<[number, string]>;
-  readonly #getMany: Database.Statement<[string], OutboxRow>;
+  readonly #getMany: Database.Statement<[string], unknown[]>;
   readonly #setMessageId: Database.Statement<[string, number, string]>;
   readonly #settle: Database.Statement<Record<string, unknown>>;
   readonly #receipts: StoredReceipts;
@@ -284,9 +313,11 @@ export class Outbox {
       `UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, claimed_at = ?
       WHERE outbox_id IN (SELECT value FROM json_each(?)) AND state = 'queued'`,
     );
-    this.#getMany = db.prepare(
-      `${SELECT_WITH_PAYLOAD} WHERE o.outbox_id IN (SELECT value FROM json_each(?))`,
-    );
+    this.#getMany = db
+      .prepare<[string], unknown[]>(
+        `${SELECT_WITH_PAYLOAD} WHERE o.outbox_id IN (SELECT value FROM json_each(?))`,
+      )
+      .raw(true);
     this.#setMessageId = db.prepare(
       'UPDATE outbox SET message_id = ? WHERE outbox_id = ? AND (message_id IS NULL OR message_id = ?)',
     );
@@ -324,8 +355,9 @@ export class Outbox {
       if (ids.length === 0) return [];
       const list = JSON.stringify(ids);
       this.#claim.run(now, list);
-      const byId = new Map(this.#getMany.all(list).map((r) => [r.outbox_id, r]));
-      return ids.map((id) => fromRow(byId.get(id)!));
+      const byId = new Map<number, unknown[]>();
+      for (const values of this.#getMany.all(list)) byId.set(values[0] as number, values);
+      return ids.map((id) => fromRow(rowOfColumns(byId.get(id)!)));
     };
     // One receipt answers many rows: their states read, the receipt stored and the rows
     // updated with a statement each per receipt, not per row (a drain settles thousands).

@@ -48,6 +48,22 @@ t.test('claimDue hands out due rows oldest first, in flight, attempt counted, wi
   t.ok(isCtopError(bad, 'E_STORE_INPUT'));
 });
 
+t.test('a claimed row is the row as the store reads it one by one, every field', async (t) => {
+  const { store, clock } = openTestStore(t);
+  const lock = new TestLock('LK-1', 1);
+  ingestRecord(store, {
+    read: lock.read(),
+    inspection: inspectionFor(lock.manifest, routingFor(lock.lockId)),
+  });
+  store.outbox.enqueue('outage', Buffer.from('outage report'), { cause: 'dns', since: 5 }, clock.now());
+  const twice = store.outbox.enqueue('alert', Buffer.from('alert'), { n: 1 }, clock.now());
+  store.outbox.recordMessageId(twice, 'urn:uuid:00000000-0000-4000-8000-000000000001');
+  const claimed = store.outbox.claimDue(clock.now(), 10);
+  t.equal(claimed.length, 3);
+  // claimDue reads its batch as column arrays; get() as named columns: the two must agree.
+  for (const entry of claimed) t.same(entry, store.outbox.get(entry.id), `row ${entry.id} (${entry.kind})`);
+});
+
 t.test('messageIds are recorded once and find their row', async (t) => {
   const { store, clock } = openTestStore(t);
   const a = store.outbox.enqueue('pairing', Buffer.from('a'), {}, clock.now());
