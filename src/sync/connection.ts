@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from './config.js';
+import { keepaliveTimer } from './keepalive-timer.js';
 import { mqttClientLog } from './mqtt-client-log.js';
 import { dropMqttNumberCache } from './mqtt-number-cache.js';
 import { storePublishesWithoutCopy } from './mqtt-publish-copy.js';
@@ -133,6 +134,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
       protocolVersion: o.protocolVersion,
       clean: false,
       keepalive: o.keepaliveSeconds,
+      timerVariant: keepaliveTimer(),
       connectTimeout: o.connectTimeoutMs,
       reconnectPeriod: 0,
       resubscribe: false,
