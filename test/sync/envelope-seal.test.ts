@@ -16,8 +16,8 @@ import {
 } from '../../src/exchange-wire/index.js';
 import { generateKey, type PrivateKey, publicPart } from '../../src/keys/index.js';
 import type { Store } from '../../src/store/index.js';
-import { SyncEngine } from '../../src/sync/index.js';
 import { EnvelopeBuffers } from '../../src/sync/envelope-buffers.js';
+import { SyncEngine } from '../../src/sync/index.js';
 import { contextKey, decodeOutboxSeal } from '../../src/sync/outbox-seal.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { openTestStore } from '../helpers/store.js';
