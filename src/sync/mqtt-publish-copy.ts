@@ -15,7 +15,7 @@ interface MqttClientInternals {
  * from the sync's own in-flight record. Each copy was a manifest-sized ArrayBuffer, and the
  * churn of those is what starts V8's major collections in a drain ("external memory
  * pressure"; `node --trace-incremental-marking` on scripts/bench/sync/drain-runs.ts: 3–4 a
- * drain window with the copy, 2 without, agent CPU per message 0.137–0.157 → 0.123–0.129 ms).
+ * drain window with the copy, 2 without).
  *
  * This client stores the packet it sends instead of a copy. The copy only differs when a topic
  * alias was applied (mqtt.js then stores the topic name in place of the alias): those packets,
