@@ -8,16 +8,18 @@ const until = async (done: () => boolean, what: string) => {
   }
 };
 
-t.test('left alone it fires every interval, as setInterval would', async (t) => {
+t.test('left alone it fires every interval, as setInterval would, never early', async (t) => {
   const timer = keepaliveTimer();
   const at: number[] = [];
   const start = performance.now();
   const id = timer.set(() => at.push(performance.now()), 20);
   await until(() => at.length >= 3, 'three ticks');
   timer.clear(id);
-  t.ok(at[0]! - start >= 19, 'the first not before its interval');
-  for (let i = 1; i < at.length; i++)
-    t.ok(at[i]! - at[i - 1]! >= 19, `tick ${i + 1} an interval after tick ${i}`);
+  // Each deadline is an interval after the moment the one before was met, so the k-th tick
+  // comes at least k intervals after the set, however late each one fired.
+  for (const [k, when] of at.entries()) {
+    t.ok(when - start >= 20 * (k + 1), `tick ${k + 1} not before ${20 * (k + 1)} ms`);
+  }
 });
 
 t.test('restarted, it never fires before an interval has passed since the last restart', async (t) => {
@@ -28,7 +30,7 @@ t.test('restarted, it never fires before an interval has passed since the last r
   const tick = () => {
     ticks++;
     const since = performance.now() - lastSet;
-    if (since < 29) early.push(since);
+    if (since < 30) early.push(since);
   };
   // mqtt.js's pattern: clear, then set again, on every acknowledged packet.
   let id = 0;
@@ -36,11 +38,12 @@ t.test('restarted, it never fires before an interval has passed since the last r
     timer.clear(id);
     lastSet = performance.now();
     id = timer.set(tick, 30);
-    await sleep(i % 10 === 9 ? 45 : 2);
+    await sleep(2);
   }
+  // Left alone after the last restart, it fires.
+  await until(() => ticks >= 1, 'a tick after the restarts stopped');
   timer.clear(id);
-  t.same(early, [], 'no tick came early');
-  t.ok(ticks >= 1, `a pause longer than the interval let it fire (${ticks} ticks)`);
+  t.same(early, [], 'no tick came within an interval of the restart before it');
 });
 
 t.test('cleared, it stays quiet; a stale id clears nothing', async (t) => {
