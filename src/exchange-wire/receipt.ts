@@ -1,3 +1,4 @@
+import { emptyObjectArray } from '../empty-object-array.js';
 import { CtopError } from '../errors.js';
 import type { TrustStore } from '../keys/index.js';
 import { ADDRESS_PATTERN } from './address.js';
@@ -82,7 +83,11 @@ export function openReceipt(bytes: Uint8Array): OpenedReceipt {
   const r = new FieldReader(body, 'receipt');
   const action = r.text('action', { max: 64 });
   if (action !== RECEIPT_ACTION) r.fail('action', `must be "${RECEIPT_ACTION}"`);
-  const results = r.array('results', MAX_RECEIPT_RESULTS).map((item, i) => readResult(item, i));
+  // Pushed into one kind of array whether this runs interpreted or optimised (V8's optimised
+  // `map` makes arrays of another map): the sync's settling loop saw both and was recompiled.
+  const items = r.array('results', MAX_RECEIPT_RESULTS);
+  const results = emptyObjectArray<ReceiptResult>();
+  for (let i = 0; i < items.length; i++) results.push(readResult(items[i], i));
   if (results.length === 0) r.fail('results', 'must not be empty');
   return {
     signed,

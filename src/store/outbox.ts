@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { emptyObjectArray } from '../empty-object-array.js';
 import { CtopError } from '../errors.js';
 import { MESSAGE_KINDS, type MessageKind } from '../exchange-wire/message-kinds.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
@@ -352,12 +353,15 @@ export class Outbox {
 
     const claimDue = (now: number, limit: number): OutboxEntry[] => {
       const ids = this.#due.all(now, limit).map((r) => r.outbox_id);
-      if (ids.length === 0) return [];
+      // Empty or not, the array the claim loop iterates has one map (see emptyObjectArray).
+      const claimed = emptyObjectArray<OutboxEntry>();
+      if (ids.length === 0) return claimed;
       const list = JSON.stringify(ids);
       this.#claim.run(now, list);
       const byId = new Map<number, unknown[]>();
       for (const values of this.#getMany.all(list)) byId.set(values[0] as number, values);
-      return ids.map((id) => fromRow(rowOfColumns(byId.get(id)!)));
+      for (const id of ids) claimed.push(fromRow(rowOfColumns(byId.get(id)!)));
+      return claimed;
     };
     // One receipt answers many rows: their states read, the receipt stored and the rows
     // updated with a statement each per receipt, not per row (a drain settles thousands).

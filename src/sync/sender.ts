@@ -1,5 +1,6 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
+import { emptyObjectArray } from '../empty-object-array.js';
 import { CtopError, isCtopError } from '../errors.js';
 import {
   CONTENT_TYPES,
@@ -122,7 +123,7 @@ export class OutboxSender {
 
   #claimRows(now: number, limit: number): InFlight[] {
     const { store, envelope } = this.#o;
-    const out: InFlight[] = [];
+    const out = emptyObjectArray<InFlight>();
     for (const row of store.outbox.claimDue(now, limit)) {
       const messageId = messageIdOf(row, envelope.from);
       if (!row.messageId && !this.#recordMessageId(row, messageId, now)) continue;
