@@ -205,9 +205,7 @@ export class BleLink implements LockLink {
     options: BleLinkOptions = {},
     attemptOver?: (connected: boolean) => void,
   ): Promise<BleLink> {
-    const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
     const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const gattMs = options.gattTimeoutMs ?? 5_000;
     const clock = options.clock ?? systemClock;
     try {
       await withTimeout(clock, peripheral.connectAsync(), connectMs, () => peripheral.cancelConnect());
@@ -223,6 +221,17 @@ export class BleLink implements LockLink {
         },
       );
     }
+    return BleLink.setUp(peripheral, options);
+  }
+
+  /**
+   * The GATT set-up on a peripheral already connected (BleRadio.openFirst connects from the
+   * controller's Filter Accept List): the lock's pipe, and TX subscribed. Disconnects on failure.
+   */
+  static async setUp(peripheral: Peripheral, options: BleLinkOptions = {}): Promise<BleLink> {
+    const log = (options.log ?? silentLogger).child({ component: 'ble-link', address: peripheral.address });
+    const gattMs = options.gattTimeoutMs ?? 5_000;
+    const clock = options.clock ?? systemClock;
     try {
       let pipe: GattPipe | undefined;
       if (options.announcedRxHandle !== undefined) {

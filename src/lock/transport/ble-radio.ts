@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { type HciBindingsOptions, type Noble, type Peripheral, withBindings } from '@stoprocent/noble';
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock, withTimeout } from '../../clock.js';
 import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { AcceptListInitiator, type AcceptListPeer } from './accept-list-initiator.js';
 import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertising.js';
 import { BleLink, type BleLinkOptions, DEFAULT_CONNECT_TIMEOUT_MS, NOBLE_SERVICE_UUID } from './ble-link.js';
 import { stopNoble } from './noble-stop.js';
@@ -13,6 +14,9 @@ import { stopNoble } from './noble-stop.js';
  * passing at 40 km/h moves 5 m.
  */
 const RSSI_SMOOTHING = 1 / 3;
+
+/** HCI status Command Disallowed (Core 5.3 Vol 1 Part F). */
+const COMMAND_DISALLOWED = 0x0c;
 
 /** A lock heard advertising. */
 export interface LockSighting {
@@ -54,6 +58,11 @@ export interface BleRadioOptions extends BleLinkOptions {
    * cannot (it refuses the scan) turns it off by itself, with a warning.
    */
   scanWhileConnecting?: boolean;
+  /**
+   * Use the controller's Filter Accept List for `openFirst` when it has one. Default true;
+   * false leaves `acceptListSize` 0 (callers connect one named lock at a time).
+   */
+  acceptList?: boolean;
   clock?: Clock;
 }
 
@@ -86,6 +95,8 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   /** Settles when the connection attempt under way is over: the next goes out after it. */
   #attempt: Promise<void> = Promise.resolve();
   #scanWhileConnecting: boolean;
+  /** The controller's Filter Accept List, when it has one (openFirst). */
+  #acceptList: AcceptListInitiator | undefined;
   /** Until when (performance.now()) a failed LE Set Scan Enable answers a scan started during an attempt. */
   #watchScanEnableUntil = 0;
   #listening = false;
@@ -134,7 +145,14 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
         cause: err,
       });
     }
-    return new BleRadio(noble, options);
+    const radio = new BleRadio(noble, options);
+    if (options.acceptList ?? true) {
+      radio.#acceptList = await AcceptListInitiator.attach(
+        (noble as unknown as NobleHci)._bindings?._hci,
+        options.clock ?? systemClock,
+      ).catch(() => undefined);
+    }
+    return radio;
   }
 
   /** Locks heard so far, by address. */
@@ -175,12 +193,122 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     const peripheral = this.#peripherals.get(address);
     if (!peripheral)
       throw new CtopError('E_BLE_CONNECT', `no lock heard at ${address}`, { details: { address } });
+    const { previous, attemptOver } = this.#beginAttempt((linked) => options.onAttemptOver?.(linked));
+    try {
+      await previous;
+      const { connectTimeoutMs } = options.onTurn ? options.onTurn() : options;
+      return await BleLink.open(
+        peripheral,
+        this.#linkOptionsFor(address, options.gatt ?? 'auto', connectTimeoutMs),
+        attemptOver,
+      );
+    } finally {
+      attemptOver(false);
+    }
+  }
+
+  /**
+   * Entries of the controller's Filter Accept List: how many locks `openFirst` can wait for
+   * at once. 0 when the controller has none, or noble's HCI layer is not the one known here.
+   */
+  get acceptListSize(): number {
+    return this.#acceptList?.size ?? 0;
+  }
+
+  /**
+   * Opens a link to whichever of `addresses` (locks heard, most wanted first; the first
+   * `acceptListSize`) the controller hears first, through its Filter Accept List. Waits
+   * behind other attempts like open(); `onAttemptOver` is called once the connection attempt
+   * is over, with the address connected, if any. Rejects with E_BLE_CONNECT when none answers
+   * within `connectTimeoutMs` or `signal` aborts.
+   */
+  async openFirst(
+    addresses: readonly string[],
+    options: {
+      connectTimeoutMs: number;
+      signal?: AbortSignal;
+      onAttemptOver?: (address: string | undefined) => void;
+    },
+  ): Promise<{ address: string; link: BleLink }> {
+    const initiator = this.#acceptList;
+    if (!initiator)
+      throw new CtopError('E_BLE_CONNECT', 'the Bluetooth controller has no Filter Accept List');
+    let connectedTo: string | undefined;
+    const { previous, attemptOver } = this.#beginAttempt(() => options.onAttemptOver?.(connectedTo));
+    try {
+      await previous;
+      // A controller that cannot scan while it initiates is deaf during the attempt (resumed after).
+      if (!this.#scanWhileConnecting && this.#listening)
+        await this.#noble.stopScanningAsync().catch(() => undefined);
+      const peers = addresses.flatMap((address) => {
+        const p = this.#peripherals.get(address);
+        return p
+          ? [{ address, addressType: p.addressType === 'public' ? ('public' as const) : ('random' as const) }]
+          : [];
+      });
+      let address: string;
+      try {
+        address = await this.#connectFirst(initiator, peers, options.connectTimeoutMs, options.signal);
+      } catch (err) {
+        attemptOver(false);
+        throw err;
+      }
+      const peripheral = this.#peripherals.get(address);
+      if (!peripheral || options.signal?.aborted) {
+        // Connected as the attempt was given up, or to a device noble does not know: not ours to read.
+        if (peripheral)
+          await withTimeout(this.#clock, peripheral.disconnectAsync(), 2000).catch(() => undefined);
+        else
+          (this.#noble as unknown as { disconnect(id: string): void }).disconnect(address.replace(/:/g, ''));
+        attemptOver(false);
+        throw new CtopError('E_BLE_CONNECT', `connection to ${address} not wanted any more`, {
+          details: { address },
+        });
+      }
+      connectedTo = address;
+      attemptOver(true);
+      return { address, link: await BleLink.setUp(peripheral, this.#linkOptionsFor(address, 'auto')) };
+    } finally {
+      attemptOver(false);
+    }
+  }
+
+  /**
+   * One connection from the list; a controller that refuses it while scanning (Command
+   * Disallowed) is not asked to scan during attempts again, as in #onScanEnableSet.
+   */
+  async #connectFirst(
+    initiator: AcceptListInitiator,
+    peers: AcceptListPeer[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    try {
+      return await initiator.connectFirst(peers, timeoutMs, signal);
+    } catch (err) {
+      const refusedWhileScanning =
+        err instanceof CtopError && err.details?.hciStatus === COMMAND_DISALLOWED && this.#listening;
+      if (!refusedWhileScanning) throw err;
+      this.#cannotScanWhileConnecting(COMMAND_DISALLOWED);
+      await this.#noble.stopScanningAsync().catch(() => undefined);
+      return initiator.connectFirst(peers, timeoutMs, signal);
+    }
+  }
+
+  /**
+   * Takes the radio's one initiator: `previous` settles when the attempt before is over;
+   * `attemptOver` (idempotent) frees it and scans again.
+   */
+  #beginAttempt(onOver: (linked: boolean) => void): {
+    previous: Promise<void>;
+    attemptOver: (linked: boolean) => void;
+  } {
     // One attempt at a time, each timed from when it goes out: noble would queue the others,
     // and its cancel of a queued attempt (one whose timeout ran out in the queue) cancels the
     // one under way at the controller instead — which then fails with 0x02 while the
     // cancelled one goes out later to a lock that has left.
     this.#connecting++;
-    const previous = this.#attempt;
+    const before = this.#attempt;
     let release!: () => void;
     this.#attempt = new Promise<void>((resolve) => {
       release = resolve;
@@ -192,51 +320,52 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       this.#connecting--;
       release();
       this.#resumeScanning();
-      options.onAttemptOver?.(linked);
+      onOver(linked);
     };
-    try {
-      await previous;
-      // noble stops scanning before it connects only once it has seen scanning start; a
-      // connection asked for while a scan start is in flight goes out first — with an HCI
-      // Reset when no link is up, which ends the scan the controller then reports started:
-      // the radio would believe it listens while deaf.
-      if (this.#scanStarting) await this.#scanStarting;
-      const { connectTimeoutMs } = options.onTurn ? options.onTurn() : options;
-      const linkOptions =
-        connectTimeoutMs === undefined
-          ? this.#linkOptions
-          : {
-              ...this.#linkOptions,
-              connectTimeoutMs: Math.min(
-                connectTimeoutMs,
-                this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-              ),
-            };
-      const rxHandle = this.#sightings.get(address)?.advertisement.rxHandle;
-      const gatt = options.gatt ?? 'auto';
-      if (gatt === 'announced' && rxHandle === undefined) {
-        throw new CtopError('E_BLE_GATT', `the lock at ${address} announces no GATT handles`, {
-          details: { address },
-        });
-      }
-      const announced =
-        rxHandle !== undefined &&
-        (gatt === 'announced' || (gatt === 'auto' && !this.#announcedFailed.has(address)));
-      return await BleLink.open(
-        peripheral,
-        announced
-          ? {
-              ...linkOptions,
-              announcedRxHandle: rxHandle,
-              announcedOnly: gatt === 'announced',
-              onAnnouncedHandlesFailed: () => this.#announcedFailed.add(address),
-            }
-          : linkOptions,
-        attemptOver,
-      );
-    } finally {
-      attemptOver(false);
+    // noble stops scanning before it connects only once it has seen scanning start; a
+    // connection asked for while a scan start is in flight goes out first — with an HCI
+    // Reset when no link is up, which ends the scan the controller then reports started:
+    // the radio would believe it listens while deaf.
+    const previous = before.then(() => this.#scanStarting);
+    return { previous, attemptOver };
+  }
+
+  /**
+   * The link options for a lock: `connectTimeoutMs` shortens the radio's, never lengthens it;
+   * the handles the lock announced (§13.5) unless they failed before or `gatt` says otherwise.
+   */
+  #linkOptionsFor(
+    address: string,
+    gatt: 'auto' | 'discover' | 'announced',
+    connectTimeoutMs?: number,
+  ): BleLinkOptions {
+    const linkOptions =
+      connectTimeoutMs === undefined
+        ? this.#linkOptions
+        : {
+            ...this.#linkOptions,
+            connectTimeoutMs: Math.min(
+              connectTimeoutMs,
+              this.#linkOptions.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+            ),
+          };
+    const rxHandle = this.#sightings.get(address)?.advertisement.rxHandle;
+    if (gatt === 'announced' && rxHandle === undefined) {
+      throw new CtopError('E_BLE_GATT', `the lock at ${address} announces no GATT handles`, {
+        details: { address },
+      });
     }
+    const announced =
+      rxHandle !== undefined &&
+      (gatt === 'announced' || (gatt === 'auto' && !this.#announcedFailed.has(address)));
+    return announced
+      ? {
+          ...linkOptions,
+          announcedRxHandle: rxHandle,
+          announcedOnly: gatt === 'announced',
+          onAnnouncedHandlesFailed: () => this.#announcedFailed.add(address),
+        }
+      : linkOptions;
   }
 
   /**
@@ -311,12 +440,17 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    */
   #onScanEnableSet(status: number): void {
     if (status === 0 || !this.#scanWhileConnecting || performance.now() > this.#watchScanEnableUntil) return;
+    this.#cannotScanWhileConnecting(status);
+    void this.#noble.stopScanningAsync().catch(() => undefined);
+  }
+
+  #cannotScanWhileConnecting(status: number): void {
+    if (!this.#scanWhileConnecting) return;
     this.#scanWhileConnecting = false;
     this.#log.warn(
       { hciStatus: `0x${status.toString(16).padStart(2, '0')}` },
       'the Bluetooth controller cannot scan while it connects: the radio is deaf during connection attempts, and fewer locks of a fast train get read',
     );
-    void this.#noble.stopScanningAsync().catch(() => undefined);
   }
 
   /** Forgets a lock (it left; a later advertisement is a new sighting). */

@@ -13,6 +13,7 @@ import {
 import { CompletedPackets } from './completed-packets.js';
 import { Connection, type ConnectionInfo } from './connection.js';
 import { EventMasks } from './event-masks.js';
+import { FilterAcceptList } from './filter-accept-list.js';
 import { Evt, H4, LeSub, LL_MAX_OCTETS, LL_MIN_OCTETS, Op, Status } from './hci-constants.js';
 import * as ev from './hci-events.js';
 import { Initiator, type PendingConnection } from './initiator.js';
@@ -47,6 +48,13 @@ export interface ControllerOptions {
    * connection while scanning, with Command Disallowed (0x0C).
    */
   scanWhileInitiating?: boolean;
+  /**
+   * Entries of the Filter Accept List (LE Read Filter Accept List Size), which an LE Create
+   * Connection may name instead of one peer: it connects to whichever listed device it hears
+   * first. Default 8 (Zephyr's and Nordic's SoftDevice controllers' default; others hold
+   * more); 0 makes a controller without the list's commands (they answer Unknown HCI Command).
+   */
+  filterAcceptListSize?: number;
 }
 
 export interface ControllerStats {
@@ -118,7 +126,8 @@ export class HciController extends EventEmitter<ControllerEvents> {
   #nextHandle = 0x0040;
   readonly #masks = new EventMasks();
   readonly #scanner = new Scanner();
-  readonly #initiator = new Initiator();
+  readonly #acceptList: FilterAcceptList;
+  readonly #initiator: Initiator;
   #closed = false;
   readonly #onDepart = (p: SimPeripheral) => this.#byAddress.get(p.address)?.linkLost();
 
@@ -142,6 +151,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       dataLengthExtension = true,
       sensitivityDbm = SENSITIVITY_DBM['1m'],
       scanWhileInitiating = true,
+      filterAcceptListSize = 8,
     } = options;
     ev.addressToHci(address);
     if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
@@ -163,6 +173,8 @@ export class HciController extends EventEmitter<ControllerEvents> {
       throw new TypeError('sensitivityDbm must be in -110..-40');
     this.sensitivityDbm = sensitivityDbm;
     this.scanWhileInitiating = scanWhileInitiating;
+    this.#acceptList = new FilterAcceptList(filterAcceptListSize);
+    this.#initiator = new Initiator(this.#acceptList);
     this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening);
     this.#toHost = toHost;
     this.#hostReady = hostReady;
@@ -283,6 +295,12 @@ export class HciController extends EventEmitter<ControllerEvents> {
       case Op.LeCreateConnectionCancel:
         this.#cancelConnection(op);
         break;
+      case Op.LeReadFilterAcceptListSize:
+      case Op.LeClearFilterAcceptList:
+      case Op.LeAddDeviceToFilterAcceptList:
+      case Op.LeRemoveDeviceFromFilterAcceptList:
+        this.#filterAcceptList(op, p);
+        break;
       case Op.Disconnect:
         this.#disconnect(op, p);
         break;
@@ -310,10 +328,38 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.#complete(op, Status.UnknownCommand);
   }
 
+  /**
+   * The Filter Accept List's commands. The list may not change while an LE Create Connection
+   * that uses it is pending (Vol 4 Part E §7.8.15–7.8.17: Command Disallowed).
+   */
+  #filterAcceptList(op: number, p: Buffer): void {
+    if (this.#acceptList.size === 0) {
+      this.#unknown(op, p);
+      return;
+    }
+    if (op === Op.LeReadFilterAcceptListSize) {
+      this.#complete(op, Status.Success, Uint8Array.of(this.#acceptList.size));
+      return;
+    }
+    if (this.#initiator.usesAcceptList) {
+      this.#complete(op, Status.CommandDisallowed);
+      return;
+    }
+    if (op === Op.LeClearFilterAcceptList) {
+      this.#acceptList.clear();
+      this.#complete(op, Status.Success);
+    } else if (op === Op.LeAddDeviceToFilterAcceptList) {
+      this.#complete(op, this.#acceptList.add(p));
+    } else {
+      this.#complete(op, this.#acceptList.remove(p));
+    }
+  }
+
   /** HCI Reset: scanning off, connections and the pending attempt gone without events, masks back to defaults. */
   #reset(): void {
     this.#scanner.reset();
     this.#initiator.take();
+    this.#acceptList.clear();
     this.#masks.reset();
     for (const c of [...this.#connections.values()]) c.dropSilently();
     this.#completed.clear();
@@ -356,7 +402,8 @@ export class HciController extends EventEmitter<ControllerEvents> {
 
   #createConnection(op: number, p: Buffer): void {
     const peer = ev.addressFromHci(p.subarray(6, 12));
-    if (this.#byAddress.has(peer)) {
+    // With the Filter Accept List (policy 1) the peer named is ignored.
+    if (p.readUInt8(4) === 0 && this.#byAddress.has(peer)) {
       this.#toHost(ev.commandStatus(op, Status.ConnectionAlreadyExists));
       return;
     }
@@ -450,7 +497,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       this.#delivered(p, margin, ADV_IND_PAYLOAD) *
       advertisingSurvival(others, packetAirUs('1m', ADV_IND_PAYLOAD), p.advertisingIntervalMs + 5);
     if (random() >= heard) return;
-    if (this.#initiator.hears(p, random)) {
+    if (!this.#byAddress.has(p.address) && this.#initiator.hears(p, random)) {
       const missed = random() >= this.#delivered(p, margin, CONNECT_IND_PAYLOAD);
       this.#establish(p, this.#initiator.take()!, missed);
       return;

@@ -1,10 +1,14 @@
+import type { FilterAcceptList } from './filter-accept-list.js';
 import { Status } from './hci-constants.js';
 import { addressFromHci } from './hci-events.js';
 import type { SimPeripheral } from './peripheral.js';
 
 /** An LE Create Connection waiting for its peer to advertise. */
 export interface PendingConnection {
+  /** The peer named in the command; with `acceptList` ignored (the host may name none). */
   address: string;
+  /** Initiator_Filter_Policy 1: connect to whichever device of the Filter Accept List is heard first. */
+  acceptList: boolean;
   addressType: 'public' | 'random';
   /** Fraction of the time the initiator listens: scan window / scan interval. */
   duty: number;
@@ -17,10 +21,21 @@ export interface PendingConnection {
 
 /**
  * The controller's initiator: at most one LE Create Connection in progress (Vol 4 Part E
- * §7.8.12), which connects at an advertising event of its peer that the initiator hears.
+ * §7.8.12), which connects at an advertising event of its peer — or, with the Filter Accept
+ * List, of any device on it — that the initiator hears.
  */
 export class Initiator {
   pending: PendingConnection | undefined;
+  readonly #acceptList: FilterAcceptList;
+
+  constructor(acceptList: FilterAcceptList) {
+    this.#acceptList = acceptList;
+  }
+
+  /** Whether an LE Create Connection using the Filter Accept List is pending (the list may not change then). */
+  get usesAcceptList(): boolean {
+    return this.pending?.acceptList === true;
+  }
 
   /**
    * Parses LE Create Connection. Returns the status for the Command Status event; on success
@@ -33,6 +48,7 @@ export class Initiator {
     const peer: PendingConnection = {
       addressType: p.readUInt8(5) === 1 ? 'random' : 'public',
       address: addressFromHci(p.subarray(6, 12)),
+      acceptList: filterPolicy === 1,
       duty: scanWindow / scanInterval,
       intervalMaxUnits: p.readUInt16LE(15),
       latency: p.readUInt16LE(17),
@@ -40,8 +56,8 @@ export class Initiator {
     };
     let status: number = Status.Success;
     if (this.pending) status = Status.CommandDisallowed;
-    else if (filterPolicy !== 0)
-      status = Status.UnsupportedFeature; // no filter accept list in the model
+    else if (filterPolicy > 1) status = Status.InvalidParameters;
+    else if (filterPolicy === 1 && this.#acceptList.size === 0) status = Status.UnsupportedFeature;
     else if (scanWindow === 0 || scanWindow > scanInterval) status = Status.InvalidParameters;
     if (status === Status.Success) this.pending = peer;
     return { status, peer: peer.address };
@@ -56,6 +72,11 @@ export class Initiator {
 
   /** Whether this advertising event of `p` completes the pending attempt. */
   hears(p: SimPeripheral, random: () => number): boolean {
-    return this.pending?.address === p.address && p.connectable && random() < this.pending.duty;
+    const pending = this.pending;
+    if (!pending || !p.connectable) return false;
+    const wanted = pending.acceptList
+      ? this.#acceptList.has(p.addressType, p.address)
+      : pending.address === p.address;
+    return wanted && random() < pending.duty;
   }
 }

@@ -134,6 +134,65 @@ t.test('LE Create Connection: one at a time, cancel, refusals, limit, and the co
   world.close();
 });
 
+t.test(
+  'the Filter Accept List: its size, refusals, and a connection to whichever listed lock is heard first',
+  async (t) => {
+    const { cmd, world, controller, waitFor, out } = rig({ filterAcceptListSize: 2 });
+    t.same(cmd(0x0c01, 'fffffbff07f8bf3d'), [complete(0x0c01, 0)]);
+    t.same(cmd(0x200f), [complete(0x200f, 0, '02')], 'LE Read Filter Accept List Size');
+    const entry = (address: string) =>
+      `01 ${Buffer.from(address.replace(/:/g, ''), 'hex').reverse().toString('hex')}`;
+    t.same(cmd(0x2011, entry(lockAddress(2))), [complete(0x2011, 0)]);
+    t.same(cmd(0x2011, entry(lockAddress(3))), [complete(0x2011, 0)]);
+    t.same(cmd(0x2011, entry(lockAddress(3))), [complete(0x2011, 0)], 'an entry already there: success');
+    t.same(cmd(0x2011, entry(lockAddress(4))), [complete(0x2011, 0x07)], 'full: Memory Capacity Exceeded');
+    t.same(cmd(0x2011, `02 ${'00'.repeat(6)}`), [complete(0x2011, 0x12)], 'an address type of neither kind');
+    t.same(cmd(0x2012, entry(lockAddress(3))), [complete(0x2012, 0)]);
+    t.same(cmd(0x2011, entry(lockAddress(4))), [complete(0x2011, 0)], 'room again after a removal');
+    // Lock 1 advertises (not listed), lock 4 too (listed); lock 2 (listed) never comes.
+    world.add(lockPeripheral(1, { app: echoApp(), advertisingIntervalMs: 20 }));
+    world.add(lockPeripheral(4, { app: echoApp(), advertisingIntervalMs: 20 }));
+    const anyListed = `6000 3000 01 00 ${'00'.repeat(6)} 00 0600 1800 0000 2a00 0400 0600`;
+    t.same(cmd(0x200d, anyListed), [status(0x200d, 0)], 'Initiator_Filter_Policy 1, no peer named');
+    t.same(
+      cmd(0x2010),
+      [complete(0x2010, 0x0c)],
+      'the list may not change while it is used: Command Disallowed',
+    );
+    t.same(cmd(0x2011, entry(lockAddress(1))), [complete(0x2011, 0x0c)]);
+    await waitFor(() => controller.connections.length === 1);
+    const done = out.splice(0).find((p) => p.startsWith('043e13'))!;
+    t.equal(done.slice(8, 10), '00', 'success');
+    t.equal(
+      done.slice(18, 30),
+      Buffer.from(lockAddress(4).replace(/:/g, ''), 'hex').reverse().toString('hex'),
+      'the completion names the listed lock that was heard',
+    );
+    t.same(cmd(0x2010), [complete(0x2010, 0)], 'the list may change once the attempt is over');
+    t.same(cmd(0x200d, `6000 3000 02 00 ${'00'.repeat(6)} 00 0600 1800 0000 2a00 0400 0600`), [
+      status(0x200d, 0x12),
+    ]);
+    t.same(cmd(0x200d, anyListed), [status(0x200d, 0)], 'an empty list: pending until cancelled');
+    await world.clock.sleep(200);
+    t.equal(controller.connections.length, 1, 'nothing connects from an empty list');
+    t.equal(cmd(0x200e)[1]!.slice(0, 10), '043e130102', 'cancelled: status 0x02');
+    world.close();
+
+    const without = rig({ filterAcceptListSize: 0 });
+    t.same(
+      without.cmd(0x200f),
+      [complete(0x200f, 0x01)],
+      'a controller without the list: Unknown HCI Command',
+    );
+    t.same(
+      without.cmd(0x200d, anyListed),
+      [status(0x200d, 0x11)],
+      'and a connection from it: Unsupported Feature',
+    );
+    without.world.close();
+  },
+);
+
 t.test('HCI Reset drops connections without events and stops scanning', async (t) => {
   const { cmd, world, controller, waitFor, out } = rig();
   world.add(lockPeripheral(1, { app: echoApp(), advertisingIntervalMs: 20 }));
