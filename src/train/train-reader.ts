@@ -28,6 +28,12 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * lock with least time left finishes last with the rest (docs/BLE-SIM.md, the speed curve).
    */
   manifestsAtOnce?: number;
+  /**
+   * Connect from the controller's Filter Accept List (BleRadio.openFirst) when it has one:
+   * every lock worth connecting to is listed and the first heard is connected, instead of
+   * waiting for one named lock's next advertisement the initiator hears. Default true.
+   */
+  acceptList?: boolean;
   /** Locks the train is expected to carry; the summary reports missing ones. */
   expected?: number;
   /** Reads of one lock before it is given up (each may open a few links). Default 5. */
@@ -213,6 +219,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * a read about to make its first counted from its start.
    */
   #opening = 0;
+  /** The attempt from the Filter Accept List under way: the locks listed, and how to give it up. */
+  #listed: { addresses: Set<string>; controller: AbortController } | undefined;
   /** Listening time when the last connection attempt that failed ended. */
   #listenedAtAttemptEnd = Number.NEGATIVE_INFINITY;
   #lastHeardNew = 0;
@@ -347,12 +355,19 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     // better chosen when the radio is free than seconds before. And never blind: after an attempt that did not connect the radio listens a while, or a
     // run of attempts to locks that have left keeps it deaf to the rest of the train.
     const listenBetween = this.#o.listenBetweenAttemptsMs ?? 250;
+    const fromList = (this.#o.acceptList ?? true) && this.#o.radio.acceptListSize > 0;
+    if (fromList) this.#replan(now);
     while (
       this.#active.size < max &&
       this.#opening === 0 &&
       this.#o.radio.listenedMs() - this.#listenedAtAttemptEnd >= listenBetween
     ) {
-      const next = this.#pick(now);
+      if (fromList) {
+        const listed = this.#eligible(now).slice(0, this.#o.radio.acceptListSize);
+        if (listed.length > 0) this.#openFirst(listed, now);
+        break;
+      }
+      const next = this.#eligible(now)[0];
       if (!next) break;
       this.#read(next);
     }
@@ -364,16 +379,17 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   }
 
   /**
-   * Oldest arrivals first (in 2-second buckets), the strongest signal first within a bucket;
-   * only locks heard lately (a silent one waits until heard again, or is given up as gone),
-   * a weak one only once it had a second to come closer; in a moving train none leaving at the
-   * edge of range, and no new one with less time left than a read takes.
+   * The locks worth connecting to now, best first: oldest arrivals first (in 2-second
+   * buckets), the strongest signal first within a bucket; only locks heard lately (a silent
+   * one waits until heard again, or is given up as gone), a weak one only once it had a
+   * second to come closer; in a moving train none leaving at the edge of range, and no new
+   * one with less time left than a read takes.
    */
-  #pick(now: number): Candidate | undefined {
+  #eligible(now: number): Candidate[] {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
     const weak = this.#o.weakRssiDbm ?? -90;
     const weakWait = this.#o.weakWaitMs ?? 1000;
-    let best: Candidate | undefined;
+    const eligible: Candidate[] = [];
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
       if ((state !== 'queued' && state !== 'retrying') || this.#active.has(address) || c.nextEligibleAt > now)
@@ -388,22 +404,83 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         continue;
       }
       if (this.#tooLate(c, now)) continue;
-      if (!best) {
-        best = c;
-        continue;
-      }
-      const bucket = Math.floor(c.sighting.firstSeenAt / 2000) - Math.floor(best.sighting.firstSeenAt / 2000);
-      if (bucket < 0 || (bucket === 0 && c.sighting.rssi > best.sighting.rssi)) best = c;
+      eligible.push(c);
     }
-    return best;
+    const bucket = (c: Candidate) => Math.floor(c.sighting.firstSeenAt / 2000);
+    return eligible.sort((a, b) => bucket(a) - bucket(b) || b.sighting.rssi - a.sighting.rssi);
   }
 
-  #read(c: Candidate): void {
+  /**
+   * Connects to whichever of `listed` the controller hears first (its Filter Accept List),
+   * then reads it. The list is what was worth connecting to when the attempt went out; when
+   * that changes (a lock arrives or leaves), #replan gives the attempt up for a new list.
+   */
+  #openFirst(listed: Candidate[], now: number): void {
+    const controller = new AbortController();
+    const addresses = new Set(listed.map((c) => c.sighting.address));
+    this.#listed = { addresses, controller };
+    this.#controllers.add(controller);
+    const abort = () => controller.abort();
+    this.#o.signal?.addEventListener('abort', abort, { once: true });
+    this.#opening++;
+    const max = Math.max(this.#o.minConnectTimeoutMs ?? 2000, this.#o.maxConnectTimeoutMs ?? 4000);
+    this.#o.radio
+      .openFirst([...addresses], {
+        connectTimeoutMs: max,
+        signal: controller.signal,
+        onAttemptOver: (address) => {
+          this.#opening--;
+          if (this.#listed?.controller === controller) this.#listed = undefined;
+          const listenedMs = this.#o.radio.listenedMs();
+          const at = this.#clock.monotonic();
+          for (const c of listed) {
+            c.attemptEndedAtListenMs = listenedMs;
+            c.attemptEndedAt = at;
+          }
+          // A new list at once when this one was given up for it; after a timeout the radio listens a while.
+          if (!address && !controller.signal.aborted) this.#listenedAtAttemptEnd = listenedMs;
+          queueMicrotask(() => this.#tick());
+        },
+      })
+      .then(({ address, link }) => {
+        const c = this.#candidates.get(address);
+        const state = this.board.lock(address)?.state;
+        if (!c || !this.#running || this.#active.has(address) || (state !== 'queued' && state !== 'retrying')) {
+          void link.close();
+          return;
+        }
+        this.#read(c, { link, startedAt: now });
+      })
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted) this.#log.debug({ err }, 'no lock of the list connected');
+      })
+      .finally(() => {
+        this.#o.signal?.removeEventListener('abort', abort);
+        this.#controllers.delete(controller);
+      });
+  }
+
+  /**
+   * Gives up the attempt from the list when the locks worth connecting to are no longer the
+   * ones listed: one left the list's reach (unheard, leaving, too late, being read), or one
+   * worth reading arrived and the list has room for it or lists a lock behind it.
+   */
+  #replan(now: number): void {
+    const pending = this.#listed;
+    if (!pending || pending.controller.signal.aborted) return;
+    const wanted = this.#eligible(now).slice(0, this.#o.radio.acceptListSize);
+    const same =
+      wanted.length === pending.addresses.size && wanted.every((c) => pending.addresses.has(c.sighting.address));
+    if (!same) pending.controller.abort();
+  }
+
+  /** Reads a lock: on `connected`, the link that came up from the Filter Accept List, then on links of its own. */
+  #read(c: Candidate, connected?: { link: BleLink; startedAt: number }): void {
     const { address } = c.sighting;
     const lockId = c.sighting.advertisement.lockId;
     this.#active.add(address);
     c.passes++;
-    c.passStartedAt = this.#clock.monotonic();
+    c.passStartedAt = connected?.startedAt ?? this.#clock.monotonic();
     const controller = new AbortController();
     this.#controllers.add(controller);
     const abort = () => controller.abort();
@@ -411,10 +488,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#update(c.sighting, 'connecting');
     const pinned = this.#o.pinnedKeyFor?.(lockId);
     // Counted from now: readLock asks for its first link asynchronously.
-    this.#opening++;
-    let firstOpen = true;
+    if (!connected) this.#opening++;
+    let firstOpen = !connected;
     /** This pass's link that came up last: the lock was in range until it ended. */
     let link: BleLink | undefined;
+    let preconnected = connected?.link;
     /** When the last link ended (now, when it has not noticed yet). */
     const linkEnded = (): number => {
       const endedAt = link?.endedAt ?? this.#clock.monotonic();
@@ -430,6 +508,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const run = readLock({
       ...this.#o,
       open: async () => {
+        if (preconnected) {
+          link = preconnected;
+          preconnected = undefined;
+          return link;
+        }
         const again = !firstOpen;
         firstOpen = false;
         const linked = link !== undefined;
