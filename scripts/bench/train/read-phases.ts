@@ -24,6 +24,8 @@ interface Link {
   end?: string;
 }
 const all: Link[] = [];
+/** Attempts from the Filter Accept List that connected none of the locks listed (given up or timed out). */
+let unanswered = 0;
 const current = new Map<string, Link>();
 watchAttempts(radio, clock, {
   asked: (address) => {
@@ -37,12 +39,16 @@ watchAttempts(radio, clock, {
   over: (address, connected, at) => {
     if (connected) current.get(address)!.connectedAt = at;
   },
+  unanswered: () => {
+    unanswered++;
+  },
 });
 
 const reader = new TrainReader({
   radio,
   gatewayId: 'BENCH',
   maxConcurrent: links,
+  manifestsAtOnce: Number(process.argv[4] ?? 2),
   expected: 110,
   clock,
   onReadProgress: (address, p) => {
@@ -71,7 +77,8 @@ function row(name: string, xs: number[]): void {
 }
 
 console.log(
-  `${kmh} km/h, ${links} links: read ${summary.read} of 110; ${all.length} connection attempts, ${linked.length} connected`,
+  `${kmh} km/h, ${links} links: read ${summary.read} of 110; ${all.length} connection attempts, ${linked.length} connected; ` +
+    `${unanswered} attempts from the Filter Accept List connected none`,
 );
 row(
   'connect (request → link)',
@@ -101,3 +108,10 @@ console.log(
     .map(([k, n]) => `${n} in ${k}`)
     .join(', ')}`,
 );
+const why = new Map<string, number>();
+for (const f of summary.failed) {
+  const key = f.message.replace(/SSL-SPEED-\d+/g, 'L').replace(/\d+(\.\d+)?/g, '#');
+  why.set(key, (why.get(key) ?? 0) + 1);
+}
+console.log(`  locks not read (${summary.failed.length} failed, ${summary.missing} never heard):`);
+for (const [k, n] of [...why].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(3)}  ${k}`);

@@ -37,9 +37,15 @@ export interface AttemptWatch {
   out?(address: string, at: number): void;
   /** It is over: connected or not. */
   over?(address: string, connected: boolean, at: number): void;
+  /** An attempt from the Filter Accept List connected none of the locks listed. */
+  unanswered?(listed: number): void;
 }
 
-/** Wraps `radio.open` so that `watch` hears of every connection attempt the reader makes. */
+/**
+ * Wraps `radio.open` and `radio.openFirst` so that `watch` hears of every connection attempt
+ * the reader makes; an attempt from the Filter Accept List is told as one to the lock that
+ * connected, and those that connected none are counted in `watch.unanswered`.
+ */
 export function watchAttempts(radio: BleRadio, clock: Clock, watch: AttemptWatch): void {
   const open = radio.open.bind(radio);
   radio.open = (address, options = {}) => {
@@ -55,6 +61,23 @@ export function watchAttempts(radio: BleRadio, clock: Clock, watch: AttemptWatch
       onAttemptOver: (connected) => {
         watch.over?.(address, connected, clock.monotonic());
         options.onAttemptOver?.(connected);
+      },
+    });
+  };
+  const openFirst = radio.openFirst.bind(radio);
+  radio.openFirst = (addresses, options) => {
+    const outAt = clock.monotonic();
+    return openFirst(addresses, {
+      ...options,
+      onAttemptOver: (address) => {
+        if (address) {
+          watch.asked?.(address);
+          watch.out?.(address, outAt);
+          watch.over?.(address, true, clock.monotonic());
+        } else {
+          watch.unanswered?.(addresses.length);
+        }
+        options.onAttemptOver?.(address);
       },
     });
   };
