@@ -423,10 +423,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const abort = () => controller.abort();
     this.#o.signal?.addEventListener('abort', abort, { once: true });
     this.#opening++;
-    const max = Math.max(this.#o.minConnectTimeoutMs ?? 2000, this.#o.maxConnectTimeoutMs ?? 4000);
+    // As long as the listed lock with most time left has (the list is renewed as locks leave it).
+    const connectTimeoutMs = Math.max(
+      ...listed.map((c) => this.#connectOptions(c, false).connectTimeoutMs ?? 0),
+    );
     this.#o.radio
       .openFirst([...addresses], {
-        connectTimeoutMs: max,
+        connectTimeoutMs,
         signal: controller.signal,
         onAttemptOver: (address) => {
           this.#opening--;
@@ -445,8 +448,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       .then(({ address, link }) => {
         const c = this.#candidates.get(address);
         const state = this.board.lock(address)?.state;
-        if (!c || !this.#running || this.#active.has(address) || (state !== 'queued' && state !== 'retrying')) {
-          void link.close();
+        if (
+          !c ||
+          !this.#running ||
+          this.#active.has(address) ||
+          (state !== 'queued' && state !== 'retrying')
+        ) {
+          link.then((l) => l.close()).catch(() => undefined);
           return;
         }
         this.#read(c, { link, startedAt: now });
@@ -470,12 +478,17 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     if (!pending || pending.controller.signal.aborted) return;
     const wanted = this.#eligible(now).slice(0, this.#o.radio.acceptListSize);
     const same =
-      wanted.length === pending.addresses.size && wanted.every((c) => pending.addresses.has(c.sighting.address));
+      wanted.length === pending.addresses.size &&
+      wanted.every((c) => pending.addresses.has(c.sighting.address));
     if (!same) pending.controller.abort();
   }
 
-  /** Reads a lock: on `connected`, the link that came up from the Filter Accept List, then on links of its own. */
-  #read(c: Candidate, connected?: { link: BleLink; startedAt: number }): void {
+  /**
+   * Reads a lock: first on `connected`, the link that came up from the Filter Accept List
+   * (its GATT set-up under way; a failure there is this read's first failed link), then on
+   * links of its own.
+   */
+  #read(c: Candidate, connected?: { link: Promise<BleLink>; startedAt: number }): void {
     const { address } = c.sighting;
     const lockId = c.sighting.advertisement.lockId;
     this.#active.add(address);
@@ -509,8 +522,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       ...this.#o,
       open: async () => {
         if (preconnected) {
-          link = preconnected;
+          const settingUp = preconnected;
           preconnected = undefined;
+          link = await settingUp;
           return link;
         }
         const again = !firstOpen;

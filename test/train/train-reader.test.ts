@@ -36,6 +36,25 @@ async function readTrain(
   return { reader, summary: await done };
 }
 
+/**
+ * Every LE Create Connection the controller got, with the locks it could connect to: the one
+ * it names, or those of the Filter Accept List it connects from (the reader lists every lock
+ * worth connecting to and takes the first heard).
+ */
+function watchConnectionRequests(train: SimulatedTrain): { at: number; addresses: string[] }[] {
+  const requests: { at: number; addresses: string[] }[] = [];
+  let listed: string[] = [];
+  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+    if (op === Op.LeClearFilterAcceptList) listed = [];
+    else if (op === Op.LeAddDeviceToFilterAcceptList) listed.push(addressFromHci(p.subarray(1, 7)));
+    else if (op === Op.LeCreateConnection) {
+      const addresses = p[4] === 1 ? [...listed] : [addressFromHci(p.subarray(6, 12))];
+      requests.push({ at: train.world.clock.monotonic(), addresses });
+    }
+  });
+  return requests;
+}
+
 t.test('a short train: every lock read over the simulated radio, manifests identical', async (t) => {
   const keys = testKeys(t);
   const plans = trainPlans(keys, 6);
@@ -51,6 +70,47 @@ t.test('a short train: every lock read over the simulated radio, manifests ident
     const plan = plans.find((p) => p.lockId === lock.lockId)!;
     t.ok(lock.result?.manifest?.equals(plan.manifest), `${lock.lockId} manifest identical`);
   }
+});
+
+t.test(
+  'a controller without a Filter Accept List: the reader connects one named lock at a time, and reads them all',
+  async (t) => {
+    const keys = testKeys(t);
+    const plans = trainPlans(keys, 6);
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: specsFor(plans),
+      timeScale: 4,
+      passage: { speedMps: 10 },
+      controller: { filterAcceptListSize: 0 },
+    });
+    t.equal(radio.acceptListSize, 0);
+    const requests = watchConnectionRequests(train);
+    const { summary } = await readTrain(t, radio, train, { expected: 6, maxConcurrent: 3 });
+    t.equal(summary.read, 6, JSON.stringify(summary.failed));
+    t.ok(requests.length >= 6, 'a request per lock at least');
+    t.ok(
+      requests.every((r) => r.addresses.length === 1 && r.addresses[0] !== '00:00:00:00:00:00'),
+      'each names its lock',
+    );
+  },
+);
+
+t.test('with a Filter Accept List, the locks worth connecting to are listed together', async (t) => {
+  const keys = testKeys(t);
+  const plans = trainPlans(keys, 6);
+  // All six in range from the start: several are worth connecting to at once.
+  const { train, radio } = await startTrainAndRadio(t, {
+    locks: specsFor(plans).map((s) => ({ ...s, peripheral: { presence: {}, rssiDbm: -60 } })),
+    timeScale: 4,
+  });
+  t.ok(radio.acceptListSize >= 2, `the controller's list holds ${radio.acceptListSize}`);
+  const requests = watchConnectionRequests(train);
+  const { summary } = await readTrain(t, radio, train, { expected: 6, maxConcurrent: 2 });
+  t.equal(summary.read, 6, JSON.stringify(summary.failed));
+  t.ok(
+    requests.some((r) => r.addresses.length >= 2),
+    `a request listed several locks (${requests.map((r) => r.addresses.length).join(' ')})`,
+  );
 });
 
 /** Drops its first connection 150 ms in: the reader must come back to it after a back-off. */
@@ -170,11 +230,9 @@ t.test('a lock that fell silent is not connected to: the radio stays listening f
     timeScale: 4,
   });
   const briefAddress = train.locks[1]!.address;
-  const attempts: string[] = [];
-  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
-    if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
-  });
+  const requests = watchConnectionRequests(train);
   const { summary } = await readTrain(t, radio, train, { expected: 2, maxConcurrent: 1 });
+  const attempts = requests.flatMap((r) => r.addresses);
   t.equal(summary.read, 1, 'the lock in range read');
   t.equal(summary.missing, 0, 'the brief lock was heard');
   t.same(
@@ -213,6 +271,11 @@ t.test(
           return chosen;
         },
       });
+    const openFirst = radio.openFirst.bind(radio);
+    radio.openFirst = (addresses, options) => {
+      timeouts.push(options.connectTimeoutMs);
+      return openFirst(addresses, options);
+    };
     const reader = new TrainReader({
       radio,
       gatewayId: 'KZ-DOSTYK-GW01',
@@ -299,7 +362,7 @@ t.test('one connection attempt at a time, however many reads run at once', async
     locks: specsFor(plans).map((s) => ({ ...s, peripheral: { presence: {}, rssiDbm: -60 } })),
     timeScale: 4,
   });
-  // Attempts in flight, counted from radio.open until the radio says the attempt is over.
+  // Attempts in flight, counted from radio.open (or openFirst) until the radio says the attempt is over.
   let inFlight = 0;
   let most = 0;
   let attempts = 0;
@@ -317,6 +380,20 @@ t.test('one connection attempt at a time, however many reads run at once', async
     };
     return open(address, { ...options, onAttemptOver: done }).finally(() => done(false));
   };
+  const openFirst = radio.openFirst.bind(radio);
+  radio.openFirst = (addresses, options) => {
+    inFlight++;
+    attempts++;
+    most = Math.max(most, inFlight);
+    let over = false;
+    const done = (address: string | undefined) => {
+      if (over) return;
+      over = true;
+      inFlight--;
+      options.onAttemptOver?.(address);
+    };
+    return openFirst(addresses, { ...options, onAttemptOver: done }).finally(() => done(undefined));
+  };
   const { summary } = await readTrain(t, radio, train, { expected: 6, maxConcurrent: 5 });
   t.equal(summary.read, 6, JSON.stringify(summary.failed));
   t.ok(attempts >= 6, `${attempts} attempts`);
@@ -331,21 +408,16 @@ t.test('a weak lock is left a second to come closer before a connection', async 
     locks: [{ ...weak!, peripheral: { presence: {}, rssiDbm: -93, rssiNoiseDb: 0 } }],
     timeScale: 4,
   });
-  const clock = train.world.clock;
-  const openedAt: number[] = [];
+  const requests = watchConnectionRequests(train);
   let firstSeenAt: number | undefined;
   radio.on('sighting', (s) => {
     firstSeenAt ??= s.firstSeenAt;
   });
-  const open = radio.open.bind(radio);
-  radio.open = (address, options) => {
-    openedAt.push(clock.monotonic());
-    return open(address, options);
-  };
   const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
   t.equal(summary.read, 1, JSON.stringify(summary.failed));
-  t.ok(firstSeenAt !== undefined && openedAt.length > 0);
-  const waited = openedAt[0]! - firstSeenAt!;
+  t.ok(firstSeenAt !== undefined && requests.length > 0);
+  // The radio's clock and the world's are one here.
+  const waited = requests[0]!.at - firstSeenAt!;
   t.ok(waited >= 1000, `first attempt ${waited.toFixed(0)} ms after the lock was first heard`);
 });
 
@@ -370,9 +442,10 @@ t.test(
       ],
       timeScale: 4,
     });
-    const attempts: string[] = [];
-    train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
-      if (op === Op.LeCreateConnection) attempts.push(addressFromHci(p.subarray(6, 12)));
+    const requests = watchConnectionRequests(train);
+    let droppedAt: number | undefined;
+    train.radio.emulator.controller.on('disconnect', () => {
+      droppedAt ??= train.world.clock.monotonic();
     });
     const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
     t.equal(summary.read, 0, 'nothing read');
@@ -382,7 +455,10 @@ t.test(
       /not heard within 1000 ms after its link dropped: not trying again/,
       'with the reason: silent since its link dropped',
     );
-    t.equal(attempts.length, 1, `one connection attempt, none after the drop (${attempts.length})`);
+    t.ok(droppedAt !== undefined, 'the link dropped');
+    const after = requests.filter((r) => r.at >= droppedAt!);
+    t.ok(requests.length >= 1, 'connected once');
+    t.equal(after.length, 0, `no connection request after the drop (${after.length})`);
   },
 );
 
@@ -416,11 +492,8 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
     timeScale: 4,
   });
   const waitingAddress = train.locks[4]!.address;
-  let attempted = false;
-  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
-    if (op === Op.LeCreateConnection && addressFromHci(p.subarray(6, 12)) === waitingAddress)
-      attempted = true;
-  });
+  const requests = watchConnectionRequests(train);
+  const attempted = () => requests.some((r) => r.addresses.includes(waitingAddress));
   const reader = new TrainReader({
     radio,
     gatewayId: 'KZ-DOSTYK-GW01',
@@ -433,7 +506,7 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
   t.teardown(() => reader.stop());
   const done = reader.nextTrain();
   await reader.start();
-  return { summary: await done, waitingLockId: last!.lockId, attempted: () => attempted };
+  return { summary: await done, waitingLockId: last!.lockId, attempted };
 }
 
 t.test(

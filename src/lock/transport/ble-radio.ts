@@ -216,10 +216,12 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   }
 
   /**
-   * Opens a link to whichever of `addresses` (locks heard, most wanted first; the first
-   * `acceptListSize`) the controller hears first, through its Filter Accept List. Waits
-   * behind other attempts like open(); `onAttemptOver` is called once the connection attempt
-   * is over, with the address connected, if any. Rejects with E_BLE_CONNECT when none answers
+   * Connects to whichever of `addresses` (locks heard, most wanted first; the first
+   * `acceptListSize`) the controller hears first, through its Filter Accept List, and
+   * resolves with its address and its link, whose GATT set-up may still fail (the lock
+   * connected, then dropped: a failed link of that lock, not of the attempt). Waits behind
+   * other attempts like open(); `onAttemptOver` is called once the connection attempt is
+   * over, with the address connected, if any. Rejects with E_BLE_CONNECT when none answers
    * within `connectTimeoutMs` or `signal` aborts.
    */
   async openFirst(
@@ -229,7 +231,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       signal?: AbortSignal;
       onAttemptOver?: (address: string | undefined) => void;
     },
-  ): Promise<{ address: string; link: BleLink }> {
+  ): Promise<{ address: string; link: Promise<BleLink> }> {
     const initiator = this.#acceptList;
     if (!initiator)
       throw new CtopError('E_BLE_CONNECT', 'the Bluetooth controller has no Filter Accept List');
@@ -267,7 +269,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       }
       connectedTo = address;
       attemptOver(true);
-      return { address, link: await BleLink.setUp(peripheral, this.#linkOptionsFor(address, 'auto')) };
+      return { address, link: BleLink.setUp(peripheral, this.#linkOptionsFor(address, 'auto')) };
     } finally {
       attemptOver(false);
     }

@@ -52,10 +52,11 @@ t.test('connects to the listed lock that is heard, not to one left off the list'
   // A and C are listed; only C (and the unlisted B) can be heard.
   onlyReachable('B', 'C');
   const over: (string | undefined)[] = [];
-  const { address: connected, link } = await radio.openFirst([address('A'), address('C')], {
+  const { address: connected, link: settingUp } = await radio.openFirst([address('A'), address('C')], {
     connectTimeoutMs: 600_000,
     onAttemptOver: (a) => over.push(a),
   });
+  const link = await settingUp;
   t.equal(connected, address('C'), 'the listed lock that was heard');
   t.equal(link.endpoint, address('C'));
   t.same(over, [address('C')], 'the attempt reported over once, with the lock connected');
@@ -91,7 +92,7 @@ t.test(
     onlyReachable('A', 'B', 'C');
     const { address: connected, link } = await radio.openFirst([address('A')], { connectTimeoutMs: 600_000 });
     t.equal(connected, address('A'), 'the list is rebuilt for each attempt');
-    await link.close();
+    await (await link).close();
   },
 );
 
@@ -119,7 +120,7 @@ t.test(
     const { radio, address } = await setup(t, { scanWhileInitiating: false });
     const before = radio.listenedMs();
     const { link } = await radio.openFirst([address('B')], { connectTimeoutMs: 600_000 });
-    await link.close();
+    await (await link).close();
     const deadline = Date.now() + net(20_000);
     while (radio.listenedMs() - before < 200 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
