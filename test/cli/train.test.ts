@@ -47,8 +47,9 @@ t.test('a passing train read to the end: summary, exit 0', async (t) => {
 });
 
 t.test('a lock expected but never heard: exit code of the transport category', async (t) => {
-  // Locks of revision 1.2, which announce no GATT handles: read by service discovery.
-  const link = await radio(t, 'hci-b', 2, ['--no-announced-handles']);
+  // Locks of revision 1.2, which announce no GATT handles: read by service discovery; and a
+  // controller without a Filter Accept List: the reader connects one named lock at a time.
+  const link = await radio(t, 'hci-b', 2, ['--no-announced-handles', '--accept-list-size', '0']);
   const r = await runCli(['train', 'read', '--hci-uart', link, '--expect', '3', '--quiet-ms', '2500'], {
     timeoutMs: 30_000,
   });
@@ -104,6 +105,7 @@ t.test('ble-sim refuses a speed, range or interval out of bounds, naming the opt
     [['--conn-interval', '5000'], /--conn-interval must be a number from 7\.5 to 4000 ms/],
     [['--phy', '3m'], /--phy must be one of 1m, 2m, got "3m"/],
     [['--sensitivity', '-20'], /--sensitivity must be a number from -110 to -40 dBm, got "-20"/],
+    [['--accept-list-size', '256'], /--accept-list-size must be an integer from 0 to 255, got "256"/],
   ] as const) {
     const r = await runCli(['ble-sim', '--link', join(dir, 'never'), ...args]);
     t.equal(r.code, EXIT_CODES.usage, args.join(' '));

@@ -75,6 +75,12 @@ export function register(program: Command): void {
       parseInteger('--max-connections', 1, 32),
       5,
     )
+    .option(
+      '--accept-list-size <n>',
+      "entries of the controller's Filter Accept List, from which the gateway connects to whichever listed lock it hears first (0: a controller without one; the gateway then connects one named lock at a time)",
+      parseInteger('--accept-list-size', 0, 255),
+      8,
+    )
     .option('--seed <n>', 'PRNG seed', parseInteger('--seed', 0, 2 ** 31), 1)
     .option(
       '--line-framing',
@@ -113,7 +119,11 @@ export function register(program: Command): void {
           disconnectRatePerSecond: opts.disconnectRate,
           ...(opts.connInterval === undefined ? {} : { connectionIntervalMs: opts.connInterval }),
         },
-        controller: { maxConnections: opts.maxConnections, sensitivityDbm: opts.sensitivity },
+        controller: {
+          maxConnections: opts.maxConnections,
+          sensitivityDbm: opts.sensitivity,
+          filterAcceptListSize: opts.acceptListSize,
+        },
         passage,
         advertisingIntervalMs: opts.advInterval,
         log,
