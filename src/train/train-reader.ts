@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type Clock, clockSleep, systemClock } from '../clock.js';
+import { type Clock, clockSleep, clockTimeout, systemClock } from '../clock.js';
 import { CtopError } from '../errors.js';
 import {
   isRetryable,
@@ -219,6 +219,14 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * a read about to make its first counted from its start.
    */
   #opening = 0;
+  /**
+   * Reads whose link dropped, waiting for their lock to be connected again from the Filter
+   * Accept List (listed first), until when, and the read's candidate.
+   */
+  readonly #relinks = new Map<
+    string,
+    { c: Candidate; until: number; resolve: (link: Promise<BleLink>) => void }
+  >();
   /** The attempt from the Filter Accept List under way: the locks listed, and how to give it up. */
   #listed: { addresses: Set<string>; controller: AbortController } | undefined;
   /** Listening time when the last connection attempt that failed ended. */
@@ -355,18 +363,19 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     // better chosen when the radio is free than seconds before. And never blind: after an attempt that did not connect the radio listens a while, or a
     // run of attempts to locks that have left keeps it deaf to the rest of the train.
     const listenBetween = this.#o.listenBetweenAttemptsMs ?? 250;
-    const fromList = (this.#o.acceptList ?? true) && this.#o.radio.acceptListSize > 0;
-    if (fromList) this.#replan(now);
+    if (this.#fromList) {
+      this.#replan(now, max);
+      if (this.#opening === 0 && this.#o.radio.listenedMs() - this.#listenedAtAttemptEnd >= listenBetween) {
+        const listed = this.#wanted(now, max);
+        if (listed.length > 0) this.#openFirst(listed, now);
+      }
+    }
     while (
+      !this.#fromList &&
       this.#active.size < max &&
       this.#opening === 0 &&
       this.#o.radio.listenedMs() - this.#listenedAtAttemptEnd >= listenBetween
     ) {
-      if (fromList) {
-        const listed = this.#eligible(now).slice(0, this.#o.radio.acceptListSize);
-        if (listed.length > 0) this.#openFirst(listed, now);
-        break;
-      }
       const next = this.#eligible(now)[0];
       if (!next) break;
       this.#read(next);
@@ -410,6 +419,65 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     return eligible.sort((a, b) => bucket(a) - bucket(b) || b.sighting.rssi - a.sighting.rssi);
   }
 
+  /** Whether connections come from the controller's Filter Accept List (see acceptList). */
+  get #fromList(): boolean {
+    return (this.#o.acceptList ?? true) && this.#o.radio.acceptListSize > 0;
+  }
+
+  /**
+   * What to list: the locks of reads waiting to be connected again first (their read is under
+   * way, part of the manifest often verified), then, while a link is free, those worth
+   * starting; as many as the controller's list holds.
+   */
+  #wanted(now: number, max: number): Candidate[] {
+    const relinks = [...this.#relinks.values()].map((r) => r.c);
+    const fresh = this.#active.size < max ? this.#eligible(now) : [];
+    return [...relinks, ...fresh].slice(0, this.#o.radio.acceptListSize);
+  }
+
+  /**
+   * A link again for a read whose link dropped at `since`: the lock listed until it is
+   * connected, or `connectHeardWithinMs` by the clock have passed — a lock still in range
+   * advertises again as soon as its link is gone; one that left never answers.
+   */
+  #relink(c: Candidate, since: number, linked: boolean, signal: AbortSignal): Promise<BleLink> {
+    const within = this.#o.connectHeardWithinMs ?? 1000;
+    const { address } = c.sighting;
+    return new Promise<BleLink>((resolve, reject) => {
+      const fail = (error: CtopError) => {
+        if (this.#relinks.get(address)?.resolve !== settle) return;
+        this.#relinks.delete(address);
+        timer.cancel();
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+        queueMicrotask(() => this.#tick());
+      };
+      const settle = (link: Promise<BleLink>) => {
+        timer.cancel();
+        signal.removeEventListener('abort', onAbort);
+        resolve(link);
+      };
+      const timer = clockTimeout(
+        this.#clock,
+        () =>
+          fail(
+            new CtopError(
+              'E_BLE_CONNECT',
+              `lock ${c.sighting.advertisement.lockId} not heard within ${within} ms after ` +
+                `${linked ? 'its link dropped' : 'a connection attempt that failed'}: not trying again`,
+              { details: { address } },
+            ),
+          ),
+        Math.max(0, since + within - this.#clock.monotonic()),
+      );
+      const onAbort = () => fail(new CtopError('E_BLE_CONNECT', 'read stopped', { details: { address } }));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#relinks.set(address, { c, until: since + within, resolve: settle });
+      queueMicrotask(() => this.#tick());
+    });
+  }
+
   /**
    * Connects to whichever of `listed` the controller hears first (its Filter Accept List),
    * then reads it. The list is what was worth connecting to when the attempt went out; when
@@ -446,6 +514,12 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         },
       })
       .then(({ address, link }) => {
+        const relink = this.#relinks.get(address);
+        if (relink) {
+          this.#relinks.delete(address);
+          relink.resolve(link);
+          return;
+        }
         const c = this.#candidates.get(address);
         const state = this.board.lock(address)?.state;
         if (
@@ -473,10 +547,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * ones listed: one left the list's reach (unheard, leaving, too late, being read), or one
    * worth reading arrived and the list has room for it or lists a lock behind it.
    */
-  #replan(now: number): void {
+  #replan(now: number, max: number): void {
     const pending = this.#listed;
     if (!pending || pending.controller.signal.aborted) return;
-    const wanted = this.#eligible(now).slice(0, this.#o.radio.acceptListSize);
+    const wanted = this.#wanted(now, max);
     const same =
       wanted.length === pending.addresses.size &&
       wanted.every((c) => pending.addresses.has(c.sighting.address));
@@ -531,6 +605,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         firstOpen = false;
         const linked = link !== undefined;
         const endedAt = linkEnded(); // readLock asks again only once the last link is gone
+        if (again && this.#fromList) {
+          link = await this.#relink(c, endedAt, linked, controller.signal);
+          return link;
+        }
         if (again) {
           await this.#heardSince(c, endedAt, linked, controller.signal);
           this.#opening++;

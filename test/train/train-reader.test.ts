@@ -41,15 +41,18 @@ async function readTrain(
  * it names, or those of the Filter Accept List it connects from (the reader lists every lock
  * worth connecting to and takes the first heard).
  */
-function watchConnectionRequests(train: SimulatedTrain): { at: number; addresses: string[] }[] {
-  const requests: { at: number; addresses: string[] }[] = [];
+function watchConnectionRequests(
+  train: SimulatedTrain,
+): { at: number; addresses: string[]; fromList: boolean }[] {
+  const requests: { at: number; addresses: string[]; fromList: boolean }[] = [];
   let listed: string[] = [];
   train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
     if (op === Op.LeClearFilterAcceptList) listed = [];
     else if (op === Op.LeAddDeviceToFilterAcceptList) listed.push(addressFromHci(p.subarray(1, 7)));
     else if (op === Op.LeCreateConnection) {
-      const addresses = p[4] === 1 ? [...listed] : [addressFromHci(p.subarray(6, 12))];
-      requests.push({ at: train.world.clock.monotonic(), addresses });
+      const fromList = p[4] === 1;
+      const addresses = fromList ? [...listed] : [addressFromHci(p.subarray(6, 12))];
+      requests.push({ at: train.world.clock.monotonic(), addresses, fromList });
     }
   });
   return requests;
@@ -422,45 +425,114 @@ t.test('a weak lock is left a second to come closer before a connection', async 
 });
 
 t.test(
-  'a link that dropped because its lock left is not reconnected: the lock was not heard since',
+  'a read whose link dropped is connected again from the list, and finishes in the same pass',
   async (t) => {
     const keys = testKeys(t);
-    const [leaving] = specsFor(trainPlans(keys, 1));
+    const [lock] = specsFor(trainPlans(keys, 1));
     const { train, radio } = await startTrainAndRadio(t, {
       locks: [
-        // In range for its first 3 s only, and slow to read (28 KiB at one packet per 30 ms
-        // event, ~5.7 s): the link drops when it leaves, mid-read.
         {
-          ...leaving!,
-          manifest: randomBytes(28 * 1024),
+          ...lock!,
+          // Long enough to read (~1.5 s at one packet per 15 ms event) that the drop 150 ms in comes mid-read.
+          manifest: randomBytes(16 * 1024),
+          app: (l, world) => dropsFirstConnection(new ByteStreamApp(l), world.clock),
           peripheral: {
-            presence: { arriveAtMs: 0, dwellMs: 3000 },
-            rssiDbm: -50,
-            link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+            presence: {},
+            rssiDbm: -55,
+            link: { packetsPerInterval: 1, connectionIntervalMs: 15 },
           },
         },
       ],
       timeScale: 4,
     });
     const requests = watchConnectionRequests(train);
+    const address = train.locks[0]!.address;
     let droppedAt: number | undefined;
     train.radio.emulator.controller.on('disconnect', () => {
       droppedAt ??= train.world.clock.monotonic();
     });
-    const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
-    t.equal(summary.read, 0, 'nothing read');
-    t.equal(summary.failed.length, 1, 'the lock reported failed');
-    t.match(
-      summary.failed[0]?.message ?? '',
-      /not heard within 1000 ms after its link dropped: not trying again/,
-      'with the reason: silent since its link dropped',
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 1,
+      maxConcurrent: 1,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    // The lock stays in range and its event log grows with each read, so the reader may read it
+    // again later: the first read is the one this test is about.
+    const firstRead = new Promise<{ passes: number; at: number }>((resolve) =>
+      reader.on('lock', (p) => {
+        if (p.state === 'read') resolve({ passes: p.passes, at: train.world.clock.monotonic() });
+      }),
     );
-    t.ok(droppedAt !== undefined, 'the link dropped');
-    const after = requests.filter((r) => r.at >= droppedAt!);
-    t.ok(requests.length >= 1, 'connected once');
-    t.equal(after.length, 0, `no connection request after the drop (${after.length})`);
+    await reader.start();
+    const read = await firstRead;
+    t.ok(droppedAt !== undefined && droppedAt < read.at, 'the first link dropped before the lock was read');
+    t.equal(read.passes, 1, 'read in the pass whose link dropped');
+    t.ok(
+      requests.some(
+        (r) => r.fromList && r.at >= droppedAt! && r.at <= read.at && r.addresses.includes(address),
+      ),
+      'the second link connected from the list',
+    );
   },
 );
+
+for (const acceptListSize of [8, 0]) {
+  t.test(
+    `a link that dropped because its lock left is not reconnected: the lock was not heard since (Filter Accept List of ${acceptListSize})`,
+    async (t) => {
+      const keys = testKeys(t);
+      const [leaving] = specsFor(trainPlans(keys, 1));
+      const { train, radio } = await startTrainAndRadio(t, {
+        locks: [
+          // In range for its first 3 s only, and slow to read (28 KiB at one packet per 30 ms
+          // event, ~5.7 s): the link drops when it leaves, mid-read.
+          {
+            ...leaving!,
+            manifest: randomBytes(28 * 1024),
+            peripheral: {
+              presence: { arriveAtMs: 0, dwellMs: 3000 },
+              rssiDbm: -50,
+              link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+            },
+          },
+        ],
+        timeScale: 4,
+        controller: { filterAcceptListSize: acceptListSize },
+      });
+      const requests = watchConnectionRequests(train);
+      let droppedAt: number | undefined;
+      train.radio.emulator.controller.on('disconnect', () => {
+        droppedAt ??= train.world.clock.monotonic();
+      });
+      const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
+      t.equal(summary.read, 0, 'nothing read');
+      t.equal(summary.failed.length, 1, 'the lock reported failed');
+      t.match(
+        summary.failed[0]?.message ?? '',
+        /not heard within 1000 ms after its link dropped: not trying again/,
+        'with the reason: silent since its link dropped',
+      );
+      t.ok(droppedAt !== undefined, 'the link dropped');
+      t.equal(train.radio.emulator.controller.stats.connections, 1, 'connected once, never again');
+      const after = requests.filter((r) => r.at >= droppedAt!);
+      if (acceptListSize === 0) {
+        t.equal(after.length, 0, `no connection request after the drop (${after.length})`);
+      } else {
+        // Listed again after the drop, which costs the initiator nothing (any other lock listed
+        // still connects), and taken off the list once the second passed. 3 s: a net for a
+        // slow host (the reader learns of the drop over the pty), far above the 1 s.
+        t.ok(after.length >= 1, 'listed again after the drop');
+        t.ok(
+          after.every((r) => r.at < droppedAt! + 3000),
+          `not listed after the second (${after.map((r) => Math.round(r.at - droppedAt!)).join(' ')} ms after the drop)`,
+        );
+      }
+    },
+  );
+}
 
 /**
  * A moving train whose last lock waits: three locks pass first (the train's dwell and read
