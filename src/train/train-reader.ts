@@ -329,7 +329,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           goneAfter ||
         unheardMs > 2 * goneAfter ||
         (dwell !== undefined && unheardMs > Math.max(goneAfter, dwell));
-      if (gone && !this.#departed.has(address)) {
+      // A lock being read is silent because it is linked (a read may wait its manifest turn
+      // with its link up for seconds): that silence says nothing of when it left.
+      if (gone && !this.#departed.has(address) && !this.#active.has(address)) {
         this.#departed.add(address);
         this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
       }
@@ -715,6 +717,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     const readMs = this.#readTimes.median;
     const left = this.#dwell.timeLeftMs(now - c.sighting.firstSeenAt);
     if (readMs === undefined || left === undefined || left >= readMs) return false;
+    // Still heard at twice the train's dwell: the train stopped (at a border station, say), or
+    // this lock passes far slower than those that left. The estimate does not fit it, and a
+    // lock in range is read — passed over, it would wait in the queue for ever, and the train
+    // with it.
+    const dwell = this.#dwell.dwellMs ?? 0;
+    const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
+    if (left <= -dwell && now - c.sighting.lastSeenAt < heardWithin && !this.#leaving(c)) return false;
     c.notTried = new CtopError(
       'E_BLE_CONNECT',
       `lock ${c.sighting.advertisement.lockId} had ${(Math.max(0, left) / 1000).toFixed(1)} s left in range, ` +

@@ -479,6 +479,43 @@ t.test(
   },
 );
 
+t.test(
+  'a standing train whose reads wait long for their manifest turn with their link up: none taken for gone, all read',
+  { timeout: 180_000 },
+  async (t) => {
+    const keys = testKeys(t);
+    const plans = trainPlans(keys, 12);
+    // Slow links (one packet per 30 ms event) and one manifest at a time: a connected read
+    // waits seconds for its turn, silent (a connected lock does not advertise), longer than
+    // the second of listening that makes an unheard lock gone. Taken for departures, those
+    // silences gave a standing train a "dwell" of a few seconds, every lock older than that
+    // was passed over as having no time left, and the train never ended.
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: specsFor(plans).map((s) => ({
+        ...s,
+        manifest: randomBytes(8 * 1024),
+        peripheral: { presence: {}, rssiDbm: -60, link: { packetsPerInterval: 1, connectionIntervalMs: 30 } },
+      })),
+      timeScale: 4,
+    });
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 12,
+      maxConcurrent: 5,
+      manifestsAtOnce: 1,
+      goneAfterMs: 1000,
+      trainQuietMs: 3000,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.equal(summary.read, 12, JSON.stringify(summary.failed));
+  },
+);
+
 for (const acceptListSize of [8, 0]) {
   t.test(
     `a link that dropped because its lock left is not reconnected: the lock was not heard since (Filter Accept List of ${acceptListSize})`,
@@ -584,8 +621,12 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
 t.test(
   'a lock with less time left in range than a read takes is not started: reported with the time it had',
   async (t) => {
-    // In range for long, but by the train's dwell it has left before the connection is free.
-    const { summary, waitingLockId, attempted } = await waitBehindSlowLock(t, {});
+    // In range 7 s from 3 s, longer than the train's dwell (4 s): by the dwell it has left when
+    // the connection frees (~8.5 s), yet it is still heard — not so long past the dwell
+    // (twice it) that the estimate is taken not to fit it.
+    const { summary, waitingLockId, attempted } = await waitBehindSlowLock(t, {
+      presence: { arriveAtMs: 3000, dwellMs: 7000 },
+    });
     t.equal(
       summary.read,
       4,
@@ -598,6 +639,17 @@ t.test(
     );
     t.match(summary.failed[0]?.message ?? '', /s left in range, less than a read takes/, 'with its reason');
     t.notOk(attempted(), 'and never connected to');
+  },
+);
+
+t.test(
+  "a lock still heard at twice the train's dwell (the train stopped) is read after all, and the train ends",
+  async (t) => {
+    // Arrives at 3 s and stays: by the dwell of the locks before it (4 s) it had no time left
+    // when the connection freed, but it is still heard at 8 s of age.
+    const { summary, attempted } = await waitBehindSlowLock(t, { presence: { arriveAtMs: 3000 } });
+    t.equal(summary.read, 5, JSON.stringify(summary.failed));
+    t.ok(attempted(), 'connected to');
   },
 );
 

@@ -34,7 +34,7 @@ interface Answer {
 /**
  * Connects to whichever of several locks the radio hears first, through the controller's
  * Filter Accept List (LE Create Connection with Initiator_Filter_Policy 1, Core 5.3 Vol 6
- * Part B §4.3.1) — the way BlueZ connects to the devices it wants in the background. noble
+ * Part B §4.3.1), the spec's means for a central that wants any of several devices. noble
  * names one peer per LE Create Connection: its initiator then waits for that lock's next
  * advertisement that it hears, while the rest of the train advertises unanswered; with k
  * locks listed it waits about a k-th as long (docs/BLE-SIM.md, "Connecting from the Filter

@@ -378,7 +378,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    * awaited: a link must not wait on scanning.
    */
   #resumeScanning(): void {
-    if (this.#connecting > 0 || !this.#scanning || this.#closed) return;
+    if (this.#connecting > 0 || !this.#scanning || this.#closed || this.#listening) return;
     this.#startingScan(
       this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
         this.#log.warn({ err: err.message }, 'could not resume scanning');

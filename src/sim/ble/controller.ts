@@ -51,7 +51,7 @@ export interface ControllerOptions {
   /**
    * Entries of the Filter Accept List (LE Read Filter Accept List Size), which an LE Create
    * Connection may name instead of one peer: it connects to whichever listed device it hears
-   * first. Default 8 (Zephyr's and Nordic's SoftDevice controllers' default; others hold
+   * first. Default 8 (Nordic's SoftDevice: BLE_GAP_WHITELIST_ADDR_MAX_COUNT; others hold
    * more); 0 makes a controller without the list's commands (they answer Unknown HCI Command).
    */
   filterAcceptListSize?: number;
