@@ -151,6 +151,11 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
         (noble as unknown as NobleHci)._bindings?._hci,
         options.clock ?? systemClock,
       ).catch(() => undefined);
+      if (!radio.#acceptList) {
+        radio.#log.warn(
+          'the Bluetooth controller has no Filter Accept List: connecting one named lock at a time, and fewer locks of a fast train get read',
+        );
+      }
     }
     return radio;
   }
@@ -378,7 +383,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    * awaited: a link must not wait on scanning.
    */
   #resumeScanning(): void {
-    if (this.#connecting > 0 || !this.#scanning || this.#closed || this.#listening) return;
+    if (this.#connecting > 0 || !this.#scanning || this.#closed) return;
     this.#startingScan(
       this.#noble.startScanningAsync([NOBLE_SERVICE_UUID], true).catch((err: Error) => {
         this.#log.warn({ err: err.message }, 'could not resume scanning');

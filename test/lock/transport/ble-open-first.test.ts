@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { readLock } from '../../../src/lock/reader.js';
 import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
+import type { Logger } from '../../../src/log.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import { net } from '../../helpers/patience.js';
 
@@ -24,7 +25,17 @@ async function setup(
     controller,
   });
   t.teardown(() => train.close());
-  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock });
+  const warnings: string[] = [];
+  const log = {
+    child: () => log,
+    warn: (o: unknown, msg?: string) => warnings.push(typeof o === 'string' ? o : (msg ?? '')),
+    info: () => undefined,
+    debug: () => undefined,
+    error: () => undefined,
+    trace: () => undefined,
+    fatal: () => undefined,
+  } as unknown as Logger;
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
   t.teardown(() => radio.close());
   await radio.startScanning();
   const deadline = Date.now() + net(20_000);
@@ -35,6 +46,7 @@ async function setup(
   return {
     train,
     radio,
+    warnings,
     address: (id: string) => byId.get(`SSL-KZ-FIRST-${id}`)!,
     onlyReachable: (...which: string[]) => {
       reachable = new Set(which.map((w) => `SSL-KZ-FIRST-${w}`));
@@ -43,8 +55,9 @@ async function setup(
 }
 
 t.test('the radio learns the size of the controller’s list', async (t) => {
-  const { radio } = await setup(t, { filterAcceptListSize: 5 });
+  const { radio, warnings } = await setup(t, { filterAcceptListSize: 5 });
   t.equal(radio.acceptListSize, 5);
+  t.same(warnings, [], 'no warning');
 });
 
 t.test('connects to the listed lock that is heard, not to one left off the list', async (t) => {
@@ -106,8 +119,13 @@ t.test('an abort gives the attempt up', async (t) => {
 });
 
 t.test('a controller without the list: size 0, and openFirst says so', async (t) => {
-  const { radio, address } = await setup(t, { filterAcceptListSize: 0 });
+  const { radio, address, warnings } = await setup(t, { filterAcceptListSize: 0 });
   t.equal(radio.acceptListSize, 0);
+  t.match(
+    warnings,
+    [/has no Filter Accept List: connecting one named lock at a time/],
+    'one warning that says so',
+  );
   await t.rejects(radio.openFirst([address('A')], { connectTimeoutMs: 1000 }), {
     code: 'E_BLE_CONNECT',
     message: /no Filter Accept List/,
