@@ -221,12 +221,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   #opening = 0;
   /**
    * Reads whose link dropped, waiting for their lock to be connected again from the Filter
-   * Accept List (listed first), until when, and the read's candidate.
+   * Accept List (listed first): the read's candidate, and where its link goes.
    */
-  readonly #relinks = new Map<
-    string,
-    { c: Candidate; until: number; resolve: (link: Promise<BleLink>) => void }
-  >();
+  readonly #relinks = new Map<string, { c: Candidate; resolve: (link: Promise<BleLink>) => void }>();
   /** The attempt from the Filter Accept List under way: the locks listed, and how to give it up. */
   #listed: { addresses: Set<string>; controller: AbortController } | undefined;
   /** Listening time when the last connection attempt that failed ended. */
@@ -475,7 +472,7 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       const onAbort = () => fail(new CtopError('E_BLE_CONNECT', 'read stopped', { details: { address } }));
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#relinks.set(address, { c, until: since + within, resolve: settle });
+      this.#relinks.set(address, { c, resolve: settle });
       queueMicrotask(() => this.#tick());
     });
   }
@@ -648,6 +645,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       .then((result) => this.#finished(c, result))
       .catch((err: unknown) => this.#log.error({ err }, 'train reader bug: a read threw'))
       .finally(() => {
+        // A read stopped before it took the link it was handed: the link is closed, not left up.
+        preconnected?.then((l) => l.close()).catch(() => undefined);
+        preconnected = undefined;
         settleFirst();
         linkEnded();
         this.#o.signal?.removeEventListener('abort', abort);

@@ -274,7 +274,11 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       }
       connectedTo = address;
       attemptOver(true);
-      return { address, link: BleLink.setUp(peripheral, this.#linkOptionsFor(address, 'auto')) };
+      const link = BleLink.setUp(peripheral, this.#linkOptionsFor(address, 'auto'));
+      // Marked handled: a caller that gives the lock up without awaiting its set-up must not
+      // crash the process with an unhandled rejection. The caller who awaits still gets it.
+      link.catch(() => undefined);
+      return { address, link };
     } finally {
       attemptOver(false);
     }
