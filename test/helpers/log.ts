@@ -13,3 +13,19 @@ export function captureLog(level = 'trace'): { log: Logger; lines: string[] } {
   });
   return { log: pino({ level }, sink), lines };
 }
+
+/** A logger that keeps the message of each warning and drops every other line. */
+export function warningsLog(): { log: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = () => undefined;
+  const log = {
+    child: () => log,
+    warn: (o: unknown, msg?: string) => warnings.push(typeof o === 'string' ? o : (msg ?? '')),
+    info: ignore,
+    debug: ignore,
+    error: ignore,
+    trace: ignore,
+    fatal: ignore,
+  } as unknown as Logger;
+  return { log, warnings };
+}

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { readLock } from '../../../src/lock/reader.js';
 import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
-import type { Logger } from '../../../src/log.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
+import { warningsLog } from '../../helpers/log.js';
 import { net } from '../../helpers/patience.js';
 
 /**
@@ -25,16 +25,7 @@ async function setup(
     controller,
   });
   t.teardown(() => train.close());
-  const warnings: string[] = [];
-  const log = {
-    child: () => log,
-    warn: (o: unknown, msg?: string) => warnings.push(typeof o === 'string' ? o : (msg ?? '')),
-    info: () => undefined,
-    debug: () => undefined,
-    error: () => undefined,
-    trace: () => undefined,
-    fatal: () => undefined,
-  } as unknown as Logger;
+  const { log, warnings } = warningsLog();
   const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
   t.teardown(() => radio.close());
   await radio.startScanning();

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
-import type { Logger } from '../../../src/log.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
+import { warningsLog } from '../../helpers/log.js';
 import { net } from '../../helpers/patience.js';
 
 /**
@@ -27,16 +27,7 @@ async function setup(t: Test, scanWhileInitiating: boolean) {
     controller: { scanWhileInitiating },
   });
   t.teardown(() => train.close());
-  const warnings: string[] = [];
-  const log = {
-    child: () => log,
-    warn: (_o: unknown, msg: string) => warnings.push(msg),
-    info: () => undefined,
-    debug: () => undefined,
-    error: () => undefined,
-    trace: () => undefined,
-    fatal: () => undefined,
-  } as unknown as Logger;
+  const { log, warnings } = warningsLog();
   const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
   t.teardown(() => radio.close());
   await radio.startScanning();
