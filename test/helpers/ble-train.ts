@@ -9,6 +9,7 @@ import {
   type TrainLockSpec,
 } from '../../src/sim/ble-train.js';
 import { composeTrainManifests, type TrainLockPlan } from '../../src/sim/train-manifests.js';
+import { warningsLog } from './log.js';
 import { net } from './patience.js';
 import { FIXTURE_MANIFESTS_DIR, type TestKeys } from './test-keys.js';
 
@@ -63,4 +64,24 @@ export async function startTrainAndRadio(
     await train.close();
   });
   return { train, radio };
+}
+
+/**
+ * A radio on `train` (its warnings kept), scanning until it has heard `count` locks; their
+ * addresses by lock id. Throws when they are not heard within a generous net.
+ */
+export async function radioHearing(
+  t: Teardown,
+  train: SimulatedTrain,
+  count: number,
+): Promise<{ radio: BleRadio; warnings: string[]; byId: Map<string, string> }> {
+  const { log, warnings } = warningsLog();
+  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
+  t.teardown(() => radio.close());
+  await radio.startScanning();
+  const deadline = Date.now() + net(20_000);
+  while (radio.sightings.size < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const byId = new Map([...radio.sightings.values()].map((s) => [s.advertisement.lockId, s.address]));
+  if (byId.size < count) throw new Error(`${count - byId.size} of the ${count} locks were not heard`);
+  return { radio, warnings, byId };
 }

@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap';
 import { readLock } from '../../../src/lock/reader.js';
-import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
-import { warningsLog } from '../../helpers/log.js';
+import { radioHearing } from '../../helpers/ble-train.js';
 import { net } from '../../helpers/patience.js';
 
 /**
@@ -25,15 +24,7 @@ async function setup(
     controller,
   });
   t.teardown(() => train.close());
-  const { log, warnings } = warningsLog();
-  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
-  t.teardown(() => radio.close());
-  await radio.startScanning();
-  const deadline = Date.now() + net(20_000);
-  while (radio.sightings.size < ids.length && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
-  const byId = new Map([...radio.sightings.values()].map((s) => [s.advertisement.lockId, s.address]));
-  if (byId.size < ids.length) throw new Error('the locks were not heard');
+  const { radio, warnings, byId } = await radioHearing(t, train, ids.length);
   return {
     train,
     radio,

@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap';
-import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
+import type { BleRadio } from '../../../src/lock/transport/ble-radio.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
-import { warningsLog } from '../../helpers/log.js';
-import { net } from '../../helpers/patience.js';
+import { radioHearing } from '../../helpers/ble-train.js';
 
 /**
  * Scanning while a connection attempt is under way (issue 17: a reader that never goes
@@ -27,13 +26,7 @@ async function setup(t: Test, scanWhileInitiating: boolean) {
     controller: { scanWhileInitiating },
   });
   t.teardown(() => train.close());
-  const { log, warnings } = warningsLog();
-  const radio = await BleRadio.open({ bindings: train.bindings, clock: train.world.clock, log });
-  t.teardown(() => radio.close());
-  await radio.startScanning();
-  const deadline = Date.now() + net(20_000);
-  while (radio.sightings.size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const byId = new Map([...radio.sightings.values()].map((s) => [s.advertisement.lockId, s.address]));
+  const { radio, warnings, byId } = await radioHearing(t, train, 2);
   const a = byId.get('SSL-KZ-SCAN-A');
   const b = byId.get('SSL-KZ-SCAN-B');
   if (!a || !b) throw new Error('the two locks were not heard');
