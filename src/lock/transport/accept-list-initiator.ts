@@ -100,7 +100,8 @@ export class AcceptListInitiator {
    * Lists the first `size` of `peers` and connects to whichever is heard first; resolves
    * with its address (as the controller reported it, lower-case). Rejects with E_BLE_CONNECT
    * when none is heard within `timeoutMs`, when `signal` aborts, or when the controller
-   * refuses (`details.hciStatus`: 0x0C when it cannot initiate while it scans).
+   * refuses (`details.hciStatus`, and `details.command` 'LE Create Connection' when the
+   * connection itself was refused: 0x0C then when it cannot initiate while it scans).
    */
   async connectFirst(
     peers: readonly AcceptListPeer[],
@@ -144,7 +145,7 @@ export class AcceptListInitiator {
         throw new CtopError(
           'E_BLE_CONNECT',
           `the Bluetooth controller refused a connection from its Filter Accept List (HCI status 0x${hex(created.status)})`,
-          { details: { hciStatus: created.status } },
+          { details: { hciStatus: created.status, command: 'LE Create Connection' } },
         );
       }
       timer = clockTimeout(this.#clock, () => cancel('timeout'), timeoutMs);

@@ -298,7 +298,10 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       return await initiator.connectFirst(peers, timeoutMs, signal);
     } catch (err) {
       const refusedWhileScanning =
-        err instanceof CtopError && err.details?.hciStatus === COMMAND_DISALLOWED && this.#listening;
+        err instanceof CtopError &&
+        err.details?.command === 'LE Create Connection' &&
+        err.details.hciStatus === COMMAND_DISALLOWED &&
+        this.#listening;
       if (!refusedWhileScanning) throw err;
       this.#cannotScanWhileConnecting(COMMAND_DISALLOWED);
       await this.#noble.stopScanningAsync().catch(() => undefined);
