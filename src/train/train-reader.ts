@@ -28,12 +28,6 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * lock with least time left finishes last with the rest (docs/BLE-SIM.md, the speed curve).
    */
   manifestsAtOnce?: number;
-  /**
-   * Connect from the controller's Filter Accept List (BleRadio.openFirst) when it has one:
-   * every lock worth connecting to is listed and the first heard is connected, instead of
-   * waiting for one named lock's next advertisement the initiator hears. Default true.
-   */
-  acceptList?: boolean;
   /** Locks the train is expected to carry; the summary reports missing ones. */
   expected?: number;
   /** Reads of one lock before it is given up (each may open a few links). Default 5. */
@@ -418,9 +412,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     return eligible.sort((a, b) => bucket(a) - bucket(b) || b.sighting.rssi - a.sighting.rssi);
   }
 
-  /** Whether connections come from the controller's Filter Accept List (see acceptList). */
+  /**
+   * Whether connections come from the controller's Filter Accept List (BleRadio.openFirst):
+   * every lock worth connecting to listed and the first heard connected, instead of one named
+   * lock at a time. The radio says whether the controller has one (or was told not to use it).
+   */
   get #fromList(): boolean {
-    return (this.#o.acceptList ?? true) && this.#o.radio.acceptListSize > 0;
+    return this.#o.radio.acceptListSize > 0;
   }
 
   /**
