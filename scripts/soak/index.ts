@@ -353,7 +353,6 @@ async function run(): Promise<number> {
       case 'cut': {
         figures.networkCuts++;
         const start = Date.now();
-        const offset = clock.offsetSeconds;
         const up = upNow();
         say(`network cut (${e.mode}) for ${(e.durationMs / 1000).toFixed(1)} s`);
         if (e.mode === 'blackhole') proxy.blackhole();
@@ -368,7 +367,6 @@ async function run(): Promise<number> {
           kind: `cut:${e.mode}`,
           startedAt: start,
           endedAt: Date.now(),
-          offsetSeconds: offset === clock.offsetSeconds ? offset : undefined,
           daemonUp: stillUp(up),
         });
         return;
@@ -376,7 +374,6 @@ async function run(): Promise<number> {
       case 'broker': {
         figures.brokerRestarts++;
         const start = Date.now();
-        const offset = clock.offsetSeconds;
         const up = upNow();
         say(`broker ${e.signal} and restart after ${(e.downMs / 1000).toFixed(1)} s`);
         await broker.kill(e.signal);
@@ -386,7 +383,6 @@ async function run(): Promise<number> {
           kind: `broker:${e.signal}`,
           startedAt: start,
           endedAt: Date.now(),
-          offsetSeconds: offset === clock.offsetSeconds ? offset : undefined,
           daemonUp: stillUp(up),
         });
         return;
@@ -511,6 +507,7 @@ async function run(): Promise<number> {
     gatewayId: DEMO_GATEWAY.gatewayId,
     presented,
     episodes,
+    clockJumps: figures.clockJumps,
     samples,
     daemons,
     unexpectedExits,

@@ -64,7 +64,8 @@ export class Outages {
   readonly #unreported: Database.Statement<[], OutageRow>;
   readonly #reported: Database.Statement<[number, number]>;
   readonly #since: Database.Statement<[number], OutageRow>;
-  readonly #closeTx: (at: number) => OutageRecord | undefined;
+  readonly #redate: Database.Statement<[number, number]>;
+  readonly #closeTx: (at: number, startedAt?: number) => OutageRecord | undefined;
 
   constructor(db: Database.Database, space: SpaceGuard, stats: ExchangeStats) {
     this.#space = space;
@@ -73,6 +74,7 @@ export class Outages {
     this.#get = db.prepare('SELECT * FROM outage WHERE outage_id = ?');
     this.#open = db.prepare('INSERT INTO outage (started_at, cause, detail) VALUES (?, ?, ?)');
     this.#close = db.prepare('UPDATE outage SET ended_at = max(?, started_at) WHERE outage_id = ?');
+    this.#redate = db.prepare('UPDATE outage SET started_at = ? WHERE outage_id = ?');
     this.#unreported = db.prepare(
       'SELECT * FROM outage WHERE ended_at IS NOT NULL AND reported_at IS NULL ORDER BY started_at',
     );
@@ -82,9 +84,10 @@ export class Outages {
     this.#since = db.prepare(
       'SELECT * FROM outage WHERE coalesce(ended_at, started_at) >= ? ORDER BY started_at',
     );
-    this.#closeTx = db.transaction((at: number) => {
+    this.#closeTx = db.transaction((at: number, startedAt?: number) => {
       const open = this.#current.get();
       if (!open) return undefined;
+      if (startedAt !== undefined) this.#redate.run(startedAt, open.outage_id);
       this.#close.run(at, open.outage_id);
       const closed = fromRow(this.#get.get(open.outage_id)!);
       for (const [day, seconds] of splitByDay(closed.startedAt, closed.endedAt!)) {
@@ -111,9 +114,12 @@ export class Outages {
     return row ? fromRow(row) : undefined;
   }
 
-  /** Ends the open outage; undefined when none is open. */
-  close(at: number): OutageRecord | undefined {
-    return this.#space.run('outage close', () => this.#closeTx(at));
+  /**
+   * Ends the open outage; undefined when none is open. `startedAt`, when given, re-dates its
+   * start (the wall clock was stepped while it lasted: see OutageTracker).
+   */
+  close(at: number, startedAt?: number): OutageRecord | undefined {
+    return this.#space.run('outage close', () => this.#closeTx(at, startedAt));
   }
 
   /** Closed outages the exchange has not been told about, oldest first. */

@@ -30,6 +30,10 @@ export interface OutageTrackerOptions {
  *   made; a no_receipts outage when the receipt came.
  * - Closing an outage and queueing its report to the exchange are one transaction: an
  *   outage is never closed without its report on the way.
+ * - A wall clock stepped while the outage lasted (NTP or GPS correcting a clock that was
+ *   wrong, most often at boot) would give it a length of nothing or of the step. Its length is
+ *   taken from the monotonic clock instead, and it is dated by the wall clock in force at its
+ *   end — the corrected one — so the start is moved by the step.
  */
 export class OutageTracker {
   readonly #o: OutageTrackerOptions;
@@ -41,8 +45,12 @@ export class OutageTracker {
   #detail = '';
   /** When the present connection was made (undefined while disconnected). */
   #connectedAt: number | undefined;
+  /** The same instant on the monotonic clock. */
+  #connectedMono = 0;
   /** The open outage record (also one a previous run left open). */
   #open: OutageRecord | undefined;
+  /** Monotonic instant of the open outage's start; unknown for one a previous run left open. */
+  #openMono: number | undefined;
 
   constructor(options: OutageTrackerOptions) {
     this.#o = options;
@@ -80,6 +88,7 @@ export class OutageTracker {
 
   connected(at: number): void {
     this.#connectedAt = at;
+    this.#connectedMono = this.#o.monotonic();
   }
 
   /**
@@ -99,13 +108,16 @@ export class OutageTracker {
     this.#brokenMono = undefined;
     this.#cause = undefined;
     if (!open) return;
-    const endAt = open.cause === 'no_receipts' ? at : Math.max(this.#connectedAt, open.startedAt);
+    const [endAt, endMono] =
+      open.cause === 'no_receipts' ? [at, this.#o.monotonic()] : [this.#connectedAt, this.#connectedMono];
+    const startedAt = this.#redatedStart(open, endAt, endMono);
     let closed: OutageRecord | undefined;
     inTransaction(this.#o.store, () => {
-      closed = this.#o.store.outages.close(endAt);
+      closed = this.#o.store.outages.close(Math.max(endAt, startedAt ?? open.startedAt), startedAt);
       if (closed) this.#report(closed, at);
     });
     this.#open = undefined;
+    this.#openMono = undefined;
     if (closed) {
       this.#o.log.warn(
         { outageId: closed.id, cause: closed.cause, startedAt: closed.startedAt, endedAt: closed.endedAt },
@@ -120,6 +132,7 @@ export class OutageTracker {
     if (this.#open || this.#brokenSince === undefined || this.#cause === undefined) return;
     if (this.#o.monotonic() - (this.#brokenMono ?? this.#o.monotonic()) < this.#o.graceMs) return;
     this.#open = this.#o.store.outages.open(this.#cause, this.#brokenSince, this.#detail || undefined);
+    this.#openMono = this.#brokenMono;
     this.#o.log.warn(
       {
         outageId: this.#open.id,
@@ -130,6 +143,25 @@ export class OutageTracker {
       `no working path to the exchange since ${new Date(this.#open.startedAt).toISOString()} (${this.#open.cause})`,
     );
     this.#o.onStart(this.#open);
+  }
+
+  /**
+   * The start of `open` by the wall clock in force at its end, when the wall clock was stepped
+   * while it lasted (its wall-clock length differs from its monotonic one by more than a clock
+   * slews: 2 s, or 0.1 % of the length); undefined when it was not.
+   */
+  #redatedStart(open: OutageRecord, endAt: number, endMono: number): number | undefined {
+    if (this.#openMono === undefined) return undefined;
+    // Whole milliseconds: the store keeps integers, the monotonic clock has fractions.
+    const lengthMs = Math.round(Math.max(0, endMono - this.#openMono));
+    const stepMs = endAt - open.startedAt - lengthMs;
+    if (Math.abs(stepMs) <= Math.max(2000, lengthMs / 1000)) return undefined;
+    this.#o.log.warn(
+      { outageId: open.id, stepMs: Math.round(stepMs), lengthMs },
+      `the wall clock was stepped by ${Math.round(stepMs / 1000)} s during outage ${open.id}: ` +
+        'it is dated by the clock in force at its end, its length taken from the monotonic clock',
+    );
+    return endAt - lengthMs;
   }
 
   /** `at` is when it broke, `now` the wall time it was learnt (the gap is carried to the monotonic clock). */

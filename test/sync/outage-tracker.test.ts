@@ -12,12 +12,15 @@ function tracker(t: Parameters<typeof openTestStore>[0], graceMs = 5000) {
   const { store, clock, path } = openTestStore(t);
   const started: OutageRecord[] = [];
   const ended: OutageRecord[] = [];
+  let reads = 0;
   const make = () =>
     new OutageTracker({
       store,
       from: FROM,
       graceMs,
-      monotonic: () => clock.monotonic(),
+      // With fractions, as performance.now() has (and ticking a little between two reads):
+      // nothing may reach the store unrounded.
+      monotonic: () => clock.monotonic() + ++reads / 1024,
       log: silentLogger,
       onStart: (o) => started.push(o),
       onEnd: (o) => ended.push(o),
@@ -105,6 +108,59 @@ t.test(
     tr.tick();
     t.equal(started.length, 1, 'a cut past the grace is recorded even though the wall clock went back');
     t.equal(store.outages.current()?.startedAt, cutAt, 'from when it broke, as the wall clock said then');
+  },
+);
+
+t.test(
+  'an outage the wall clock was stepped in keeps its monotonic length, dated by the clock at its end',
+  async (t) => {
+    const { store, clock, ended, make } = tracker(t, 1000);
+    const tr = make();
+    tr.start(clock.now());
+    tr.connected(clock.now());
+    tr.working(clock.now());
+
+    // 6 s cut; the clock, 45 min ahead, is corrected back 2 s into it (the soak's case).
+    clock.step(2_700_000);
+    const cutAt = clock.now();
+    tr.failed('connection_lost', 'broker: read ECONNRESET', cutAt);
+    clock.advance(2000);
+    tr.tick();
+    t.equal(store.outages.current()?.startedAt, cutAt, 'opened as the wall clock said then');
+    clock.step(-2_700_000);
+    clock.advance(4000);
+    tr.connected(clock.now());
+    tr.working(clock.now());
+    const back = ended[0]!;
+    t.equal(back.endedAt, clock.now(), 'ends when the path came back, by the corrected clock');
+    t.equal(back.endedAt! - back.startedAt, 6000, 'its length is the 6 s it lasted, not nothing');
+    t.equal(back.startedAt, cutAt - 2_700_000, 'its start moved by the step');
+    const [row] = store.outbox.claimDue(clock.now() + 1, 10);
+    const report = decodeOutageReport(row!.payload!);
+    t.equal(report.endedAt - report.startedAt, 6000, 'the report to the exchange says the same');
+
+    // A step forward inside a 5 s outage: 5 s, not an hour and 5 s.
+    const cut2 = clock.now();
+    tr.failed('connection_lost', 'broker: read ECONNRESET', cut2);
+    clock.advance(2000);
+    tr.tick();
+    clock.step(3_600_000);
+    clock.advance(3000);
+    tr.connected(clock.now());
+    tr.working(clock.now());
+    t.equal(ended[1]!.endedAt! - ended[1]!.startedAt, 5000, 'a forward step is not counted either');
+
+    // A clock slewed by a second over a 10 s outage is not a step: the record is left alone.
+    const cut3 = clock.now();
+    tr.failed('connection_lost', 'broker: read ECONNRESET', cut3);
+    clock.advance(5000);
+    tr.tick();
+    clock.step(1000);
+    clock.advance(5000);
+    tr.connected(clock.now());
+    tr.working(clock.now());
+    t.equal(ended[2]!.startedAt, cut3, 'a slewed clock moves no start');
+    t.equal(ended[2]!.endedAt! - cut3, 11_000, "and its end is the clock's");
   },
 );
 
