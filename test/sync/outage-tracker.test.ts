@@ -119,48 +119,43 @@ t.test(
     tr.start(clock.now());
     tr.connected(clock.now());
     tr.working(clock.now());
+    /** A cut of `beforeMs + afterMs`, the wall clock stepped by `stepMs` in between; its record. */
+    const outage = (beforeMs: number, stepMs: number, afterMs: number) => {
+      const cutAt = clock.now();
+      tr.failed('connection_lost', 'broker: read ECONNRESET', cutAt);
+      clock.advance(beforeMs);
+      tr.tick();
+      const opened = store.outages.current()?.startedAt;
+      clock.step(stepMs);
+      clock.advance(afterMs);
+      tr.connected(clock.now());
+      tr.working(clock.now());
+      return { cutAt, opened, closed: ended.at(-1)! };
+    };
 
     // 6 s cut; the clock, 45 min ahead, is corrected back 2 s into it (the soak's case).
     clock.step(2_700_000);
-    const cutAt = clock.now();
-    tr.failed('connection_lost', 'broker: read ECONNRESET', cutAt);
-    clock.advance(2000);
-    tr.tick();
-    t.equal(store.outages.current()?.startedAt, cutAt, 'opened as the wall clock said then');
-    clock.step(-2_700_000);
-    clock.advance(4000);
-    tr.connected(clock.now());
-    tr.working(clock.now());
-    const back = ended[0]!;
-    t.equal(back.endedAt, clock.now(), 'ends when the path came back, by the corrected clock');
-    t.equal(back.endedAt! - back.startedAt, 6000, 'its length is the 6 s it lasted, not nothing');
-    t.equal(back.startedAt, cutAt - 2_700_000, 'its start moved by the step');
+    const back = outage(2000, -2_700_000, 4000);
+    t.equal(back.opened, back.cutAt, 'opened as the wall clock said then');
+    t.equal(back.closed.endedAt, clock.now(), 'ends when the path came back, by the corrected clock');
+    t.equal(
+      back.closed.endedAt! - back.closed.startedAt,
+      6000,
+      'its length is the 6 s it lasted, not nothing',
+    );
+    t.equal(back.closed.startedAt, back.cutAt - 2_700_000, 'its start moved by the step');
     const [row] = store.outbox.claimDue(clock.now() + 1, 10);
     const report = decodeOutageReport(row!.payload!);
     t.equal(report.endedAt - report.startedAt, 6000, 'the report to the exchange says the same');
 
     // A step forward inside a 5 s outage: 5 s, not an hour and 5 s.
-    const cut2 = clock.now();
-    tr.failed('connection_lost', 'broker: read ECONNRESET', cut2);
-    clock.advance(2000);
-    tr.tick();
-    clock.step(3_600_000);
-    clock.advance(3000);
-    tr.connected(clock.now());
-    tr.working(clock.now());
-    t.equal(ended[1]!.endedAt! - ended[1]!.startedAt, 5000, 'a forward step is not counted either');
+    const ahead = outage(2000, 3_600_000, 3000).closed;
+    t.equal(ahead.endedAt! - ahead.startedAt, 5000, 'a forward step is not counted either');
 
     // A clock slewed by a second over a 10 s outage is not a step: the record is left alone.
-    const cut3 = clock.now();
-    tr.failed('connection_lost', 'broker: read ECONNRESET', cut3);
-    clock.advance(5000);
-    tr.tick();
-    clock.step(1000);
-    clock.advance(5000);
-    tr.connected(clock.now());
-    tr.working(clock.now());
-    t.equal(ended[2]!.startedAt, cut3, 'a slewed clock moves no start');
-    t.equal(ended[2]!.endedAt! - cut3, 11_000, "and its end is the clock's");
+    const slewed = outage(5000, 1000, 5000);
+    t.equal(slewed.closed.startedAt, slewed.cutAt, 'a slewed clock moves no start');
+    t.equal(slewed.closed.endedAt! - slewed.cutAt, 11_000, "and its end is the clock's");
   },
 );
 
