@@ -11,7 +11,6 @@ export interface Presented extends SoakLock {
   presentedAt: number;
 }
 
-/** A network cut or a broker restart. */
 /** A step of the daemon's wall clock: at (real ms), from and to its offset from the real time. */
 export interface ClockJump {
   at: number;
@@ -41,6 +40,7 @@ export function offsetsAround(e: Episode, jumps: ClockJump[]): number[] {
   return [...new Set(offsets)];
 }
 
+/** A network cut or a broker restart. */
 export interface Episode {
   kind: string;
   startedAt: number;
