@@ -159,7 +159,8 @@ export class OutageTracker {
     this.#o.log.warn(
       { outageId: open.id, stepMs: Math.round(stepMs), lengthMs },
       `the wall clock was stepped by ${Math.round(stepMs / 1000)} s during outage ${open.id}: ` +
-        'it is dated by the clock in force at its end, its length taken from the monotonic clock',
+        'it is dated by the clock in force at its end, its length taken from the monotonic clock ' +
+        "(if this recurs, check the gateway's time synchronisation: timedatectl, chronyc tracking)",
     );
     return endAt - lengthMs;
   }
