@@ -136,8 +136,7 @@ export class DaemonMetrics {
       help: 'How long the outage in progress has lasted; 0 when the exchange is reachable',
       registers,
       collect() {
-        const outage = sources.sync()?.status().currentOutage;
-        this.set(outage ? Math.max(0, (sources.clock.now() - outage.startedAt) / 1000) : 0);
+        this.set((sources.sync()?.status().currentOutageMs ?? 0) / 1000);
       },
     });
     new Gauge({

@@ -328,7 +328,9 @@ export class SyncEngine extends EventEmitter<SyncEventMap> {
       ...(outbox.oldestUnacknowledgedAgeMs === undefined
         ? {}
         : { oldestUnacknowledgedAgeMs: outbox.oldestUnacknowledgedAgeMs }),
-      ...(current ? { currentOutage: current } : {}),
+      ...(current
+        ? { currentOutage: current, currentOutageMs: this.#tracker.currentLengthMs(now) ?? 0 }
+        : {}),
       ...(this.#lastReceiptAt === undefined ? {} : { lastReceiptAt: this.#lastReceiptAt }),
     };
   }

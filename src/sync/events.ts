@@ -62,5 +62,7 @@ export interface SyncStatus {
   oldestUnacknowledgedAgeMs?: number;
   /** The outage in progress, if the path has been broken longer than the grace time. */
   currentOutage?: OutageRecord;
+  /** How long it has lasted, ms (monotonic: a stepped wall clock does not count). */
+  currentOutageMs?: number;
   lastReceiptAt?: number;
 }

@@ -60,6 +60,16 @@ export class OutageTracker {
     return this.#open;
   }
 
+  /**
+   * How long the open outage has lasted at wall time `now`: on the monotonic clock when its
+   * start is known there (a wall clock stepped meanwhile does not count), else by the wall clock.
+   */
+  currentLengthMs(now: number): number | undefined {
+    if (!this.#open) return undefined;
+    if (this.#openMono !== undefined) return Math.round(Math.max(0, this.#o.monotonic() - this.#openMono));
+    return Math.max(0, now - this.#open.startedAt);
+  }
+
   /** The path is not known to work (a broken period or an open outage). */
   get broken(): boolean {
     return this.#brokenSince !== undefined || this.#open !== undefined;

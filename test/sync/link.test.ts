@@ -46,8 +46,13 @@ t.test(
     proxy.cut();
     await waitFor(() => engine.status().currentOutage !== undefined, 5000, 'the outage recorded');
     t.equal(engine.status().currentOutage!.cause, 'connection_lost');
+    const lasted = engine.status().currentOutageMs ?? -1;
     await new Promise((r) => setTimeout(r, 500));
     t.equal(engine.status().connected, false, 'refused while the proxy refuses');
+    t.ok(
+      (engine.status().currentOutageMs ?? -1) >= lasted + 400, // timers may fire a ms early
+      'the outage in progress has a length, growing with time (the metrics gauge)',
+    );
     proxy.restore();
     await waitFor(
       () => settled(store) && engine.status().currentOutage === undefined,

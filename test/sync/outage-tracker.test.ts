@@ -128,15 +128,17 @@ t.test(
       const opened = store.outages.current()?.startedAt;
       clock.step(stepMs);
       clock.advance(afterMs);
+      const lastedMs = tr.currentLengthMs(clock.now());
       tr.connected(clock.now());
       tr.working(clock.now());
-      return { cutAt, opened, closed: ended.at(-1)! };
+      return { cutAt, opened, lastedMs, closed: ended.at(-1)! };
     };
 
     // 6 s cut; the clock, 45 min ahead, is corrected back 2 s into it (the soak's case).
     clock.step(2_700_000);
     const back = outage(2000, -2_700_000, 4000);
     t.equal(back.opened, back.cutAt, 'opened as the wall clock said then');
+    t.equal(back.lastedMs, 6000, 'while open, its length (the metrics gauge) is not thrown by the step');
     t.equal(back.closed.endedAt, clock.now(), 'ends when the path came back, by the corrected clock');
     t.equal(
       back.closed.endedAt! - back.closed.startedAt,
@@ -149,8 +151,9 @@ t.test(
     t.equal(report.endedAt - report.startedAt, 6000, 'the report to the exchange says the same');
 
     // A step forward inside a 5 s outage: 5 s, not an hour and 5 s.
-    const ahead = outage(2000, 3_600_000, 3000).closed;
-    t.equal(ahead.endedAt! - ahead.startedAt, 5000, 'a forward step is not counted either');
+    const ahead = outage(2000, 3_600_000, 3000);
+    t.equal(ahead.lastedMs, 5000, 'an open outage is not an hour long after a forward step');
+    t.equal(ahead.closed.endedAt! - ahead.closed.startedAt, 5000, 'a forward step is not counted either');
 
     // A clock slewed by a second over a 10 s outage is not a step: the record is left alone.
     const slewed = outage(5000, 1000, 5000);
