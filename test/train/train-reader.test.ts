@@ -222,7 +222,7 @@ t.test('a lock that fell silent is not connected to: the radio stays listening f
       // event, done ~5.7 s in (the radio scans again once the link is open, ~0.7 s in).
       {
         ...slow!,
-        manifest: randomBytes(40 * 1024),
+        manifest: randomBytes(28 * 1024),
         peripheral: { presence: {}, rssiDbm: -50, link: { packetsPerInterval: 1, connectionIntervalMs: 30 } },
       },
       // In range from 2 s to 3 s, while the only connection reads the slow lock; when that
@@ -528,7 +528,7 @@ for (const acceptListSize of [8, 0]) {
           // event, ~5.7 s): the link drops when it leaves, mid-read.
           {
             ...leaving!,
-            manifest: randomBytes(40 * 1024),
+            manifest: randomBytes(28 * 1024),
             peripheral: {
               presence: { arriveAtMs: 0, dwellMs: 3000 },
               rssiDbm: -50,
