@@ -74,6 +74,8 @@ t.test('ble-sim takes a fractional speed, the range, the radio intervals and 1.1
       '200',
       '--conn-interval',
       '15',
+      '--scanner-share',
+      'leftover',
       // Locks of revision 1.1: the offer of binary framing ignored, base64 lines throughout.
       '--line-framing',
     ],
@@ -86,6 +88,7 @@ t.test('ble-sim takes a fractional speed, the range, the radio intervals and 1.1
   // heard once in a few seconds for the first twenty: the reader may give it up as gone there
   // and takes it up again when it is heard — the quiet that ends the train must outlast that.
   t.match(sim.stdout(), /speed 2\.78 m\/s \(10\.0 km\/h\) · range 90 m · each lock in range 64\.5 s/);
+  t.match(sim.stdout(), /scanner share: leftover/);
   const r = await runCli(
     ['train', 'read', '--hci-uart', link, '--expect', '1', '--quiet-ms', '20000', '--json'],
     {
@@ -106,6 +109,7 @@ t.test('ble-sim refuses a speed, range or interval out of bounds, naming the opt
     [['--phy', '3m'], /--phy must be one of 1m, 2m, got "3m"/],
     [['--sensitivity', '-20'], /--sensitivity must be a number from -110 to -40 dBm, got "-20"/],
     [['--accept-list-size', '256'], /--accept-list-size must be an integer from 0 to 255, got "256"/],
+    [['--scanner-share', 'half'], /--scanner-share must be one of contender, leftover, got "half"/],
   ] as const) {
     const r = await runCli(['ble-sim', '--link', join(dir, 'never'), ...args]);
     t.equal(r.code, EXIT_CODES.usage, args.join(' '));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../src/clock.js';
 import { BleRadio } from '../../../src/lock/transport/ble-radio.js';
+import type { ScannerShare } from '../../../src/sim/ble/shared-air.js';
 import { type SimulatedTrain, startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import type { TrainSummary } from '../../../src/train/train-board.js';
 import type { TrainReader } from '../../../src/train/train-reader.js';
@@ -8,10 +9,12 @@ import type { TrainReader } from '../../../src/train/train-reader.js';
 /**
  * The train of `npm run bench -- train-speed` at one speed (110 locks, 16 KiB manifests, 5 %
  * loss, 0.05 disconnects/s, a controller with 8 connections, seed 17, time scale 4) and a
- * radio listening to it on the world's clock, for the scripts that trace where its time goes.
+ * radio listening to it on the world's clock, for the scripts that trace where its time goes;
+ * `scannerShare` as the bench's `--scanner-share`.
  */
 export async function speedTrain(
   kmh: number,
+  scannerShare: ScannerShare = 'contender',
 ): Promise<{ train: SimulatedTrain; clock: Clock; radio: BleRadio }> {
   const locks = Array.from({ length: 110 }, (_, i) => ({
     lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
@@ -22,7 +25,7 @@ export async function speedTrain(
     link: { connectionIntervalMs: 15, lossRate: 0.05, disconnectRatePerSecond: 0.05 },
     timeScale: 4,
     seed: 17,
-    controller: { maxConnections: 8 },
+    controller: { maxConnections: 8, scannerShare },
     passage: { speedMps: kmh / 3.6 },
   });
   const clock = train.world.clock;

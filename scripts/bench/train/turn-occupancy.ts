@@ -13,7 +13,7 @@
  *
  * Sampled every 20 ms of wall time, weighted by the simulated time between samples.
  *
- * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once]`
+ * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [contender|leftover]`
  */
 import { TrainReader } from '../../../src/train/train-reader.js';
 import { readPassingTrain, speedTrain } from './speed-train.js';
@@ -21,7 +21,8 @@ import { readPassingTrain, speedTrain } from './speed-train.js';
 const kmh = Number(process.argv[2] ?? 80);
 const links = Number(process.argv[3] ?? 4);
 const turns = Number(process.argv[4] ?? 2);
-const { train, clock, radio } = await speedTrain(kmh);
+const share = process.argv[5] === 'leftover' ? 'leftover' : 'contender';
+const { train, clock, radio } = await speedTrain(kmh, share);
 
 let listsOut = 0;
 const openFirst = radio.openFirst.bind(radio);
@@ -47,7 +48,7 @@ const reader = new TrainReader({
 const arrivals = train.locks.map((l) => l.peripheral.presence.arriveAtMs);
 const from = Math.min(...arrivals) + 1500;
 const until = Math.max(...arrivals);
-const share = { moving: 0, settingUp: 0, connecting: 0, idle: 0 };
+const time = { moving: 0, settingUp: 0, connecting: 0, idle: 0 };
 let sampledAt = clock.monotonic();
 const sampler = setInterval(() => {
   const now = clock.monotonic();
@@ -57,18 +58,26 @@ const sampler = setInterval(() => {
   const moving = reader.manifestsMoving;
   const states = [...(reader.board.current?.locks.values() ?? [])].map((l) => l.state);
   const underWay = states.filter((s) => s === 'connecting' || s === 'reading').length;
-  if (moving >= turns) share.moving += dt;
-  else if (underWay > moving) share.settingUp += dt;
-  else if (listsOut > 0) share.connecting += dt;
-  else share.idle += dt;
+  if (moving >= turns) time.moving += dt;
+  else if (underWay > moving) time.settingUp += dt;
+  else if (listsOut > 0) time.connecting += dt;
+  else time.idle += dt;
 }, 20);
 const summary = await readPassingTrain(reader, radio, train);
 clearInterval(sampler);
 
-const total = share.moving + share.settingUp + share.connecting + share.idle;
+const total = time.moving + time.settingUp + time.connecting + time.idle;
 const pct = (x: number) => `${((x / total) * 100).toFixed(0).padStart(3)} %`;
-console.log(`${kmh} km/h, ${links} links, ${turns} manifests at once: read ${summary.read} of 110`);
-console.log(`  every turn moving a manifest   ${pct(share.moving)}`);
-console.log(`  a turn free: a lock set up     ${pct(share.settingUp)}`);
-console.log(`  a turn free: attempt out       ${pct(share.connecting)}`);
-console.log(`  a turn free: nothing under way ${pct(share.idle)}`);
+console.log(
+  `${kmh} km/h, ${links} links, ${turns} manifests at once, scanner share ${share}: read ${summary.read} of 110`,
+);
+console.log(`  every turn moving a manifest   ${pct(time.moving)}`);
+console.log(`  a turn free: a lock set up     ${pct(time.settingUp)}`);
+console.log(`  a turn free: attempt out       ${pct(time.connecting)}`);
+console.log(`  a turn free: nothing under way ${pct(time.idle)}`);
+const why = new Map<string, number>();
+for (const f of summary.failed) {
+  const key = f.message.replace(/SSL-SPEED-\d+/g, 'L').replace(/\d+(\.\d+)?/g, '#');
+  why.set(key, (why.get(key) ?? 0) + 1);
+}
+for (const [k, n] of [...why].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(3)} × ${k}`);

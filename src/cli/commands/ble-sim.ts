@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { CtopError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { PHYS, type Phy, SENSITIVITY_DBM } from '../../sim/ble/air-time.js';
+import type { ScannerShare } from '../../sim/ble/shared-air.js';
 import { audibleRange, passageForAudibleRange, trainPassage } from '../../sim/ble/train.js';
 import { startSimulatedTrain } from '../../sim/ble-train.js';
 import { parseInteger, parseNumber, parseRate } from '../parse.js';
@@ -13,6 +14,17 @@ function parsePhy(value: string): Phy {
     throw new InvalidArgumentError(`--phy must be one of ${PHYS.join(', ')}, got "${value}"`);
   }
   return value as Phy;
+}
+
+const SCANNER_SHARES: readonly ScannerShare[] = ['contender', 'leftover'];
+
+function parseScannerShare(value: string): ScannerShare {
+  if (!(SCANNER_SHARES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(
+      `--scanner-share must be one of ${SCANNER_SHARES.join(', ')}, got "${value}"`,
+    );
+  }
+  return value as ScannerShare;
 }
 
 export function register(program: Command): void {
@@ -81,6 +93,12 @@ export function register(program: Command): void {
       parseInteger('--accept-list-size', 0, 255),
       8,
     )
+    .option(
+      '--scanner-share <how>',
+      "how the controller shares its air with its scanner and initiator: contender (they take a link's share while they listen, as Zephyr's link layer does) or leftover (they hear only in what the links leave, as Nordic's S140 with link events as long as the interval)",
+      parseScannerShare,
+      'contender',
+    )
     .option('--seed <n>', 'PRNG seed', parseInteger('--seed', 0, 2 ** 31), 1)
     .option(
       '--line-framing',
@@ -123,6 +141,7 @@ export function register(program: Command): void {
           maxConnections: opts.maxConnections,
           sensitivityDbm: opts.sensitivity,
           filterAcceptListSize: opts.acceptListSize,
+          scannerShare: opts.scannerShare,
         },
         passage,
         advertisingIntervalMs: opts.advInterval,
@@ -133,7 +152,7 @@ export function register(program: Command): void {
       const { dwellMs } = trainPassage(0, { speedMps: opts.speed, rangeM: audibleM }).presence;
       process.stdout.write(
         `simulated radio with a train of ${opts.locks} locks at ${opts.link}\n` +
-          `speed ${opts.speed} m/s (${(opts.speed * 3.6).toFixed(1)} km/h) · range ${Number(audibleM.toFixed(1))} m · each lock in range ${(dwellMs / 1000).toFixed(1)} s · ${opts.phy.toUpperCase()} PHY${opts.phy === '2m' ? ` (its links reach ${audibleRange(opts.sensitivity + 3, passage.rssiAt1mDbm).toFixed(1)} m)` : ''}\n` +
+          `speed ${opts.speed} m/s (${(opts.speed * 3.6).toFixed(1)} km/h) · range ${Number(audibleM.toFixed(1))} m · each lock in range ${(dwellMs / 1000).toFixed(1)} s · ${opts.phy.toUpperCase()} PHY${opts.phy === '2m' ? ` (its links reach ${audibleRange(opts.sensitivity + 3, passage.rssiAt1mDbm).toFixed(1)} m)` : ''} · scanner share: ${opts.scannerShare}\n` +
           `read it with: ctop-agent train read --hci-uart ${opts.link} --expect ${opts.locks}\n`,
       );
       await new Promise<void>((resolve) => {

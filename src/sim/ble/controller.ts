@@ -21,7 +21,7 @@ import { intervalUnits } from './link-params.js';
 import { answerLocalInfo } from './local-info.js';
 import type { SimPeripheral } from './peripheral.js';
 import { Scanner } from './scanner.js';
-import { SharedAir } from './shared-air.js';
+import { type ScannerShare, SharedAir } from './shared-air.js';
 import type { SimWorld } from './world.js';
 
 export interface ControllerOptions {
@@ -55,6 +55,13 @@ export interface ControllerOptions {
    * more); 0 makes a controller without the list's commands (they answer Unknown HCI Command).
    */
   filterAcceptListSize?: number;
+  /**
+   * How the radio's air is shared between connection events and the scanner or initiator
+   * (shared-air.ts, with sources): `contender`, the default, keeps the listener a share as one
+   * more link (Zephyr's link layer); `leftover` lets it listen only in the air the connections
+   * leave (S140 with link events as long as the interval).
+   */
+  scannerShare?: ScannerShare;
 }
 
 export interface ControllerStats {
@@ -152,6 +159,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       sensitivityDbm = SENSITIVITY_DBM['1m'],
       scanWhileInitiating = true,
       filterAcceptListSize = 8,
+      scannerShare = 'contender',
     } = options;
     ev.addressToHci(address);
     if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
@@ -175,7 +183,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.scanWhileInitiating = scanWhileInitiating;
     this.#acceptList = new FilterAcceptList(filterAcceptListSize);
     this.#initiator = new Initiator(this.#acceptList);
-    this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening);
+    this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening, scannerShare);
     this.#toHost = toHost;
     this.#hostReady = hostReady;
     this.#completed = new CompletedPackets(toHost);

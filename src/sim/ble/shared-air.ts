@@ -36,13 +36,30 @@ const BUCKET_MS = 10;
 const BUCKETS = 20;
 
 /**
+ * How a controller shares its radio between connection events and its scanner or initiator.
+ * `contender` (the default): while listening, the listener takes a share as one more link.
+ * Zephyr's open link layer works so: a new radio event's prepare aborts a central connection
+ * event under way (lll_conn_is_abort_cb returns -ECANCELED), a continuous scan window yields
+ * to the next connection event and resumes after it (lll_scan.c, is_abort_cb), so each scan
+ * interval cuts the links' events short; Nordic's S140 SoftDevice gives a link its configured
+ * event length (3.75 ms by default) and its scanner the rest. `leftover`: the listener hears
+ * only in the air the connection events leave — S140 when the application sets link events
+ * as long as the interval (its scanner timing-event is placed after the central link
+ * timing-events); a kinder controller for the links, a deafer one for the scanner.
+ */
+export type ScannerShare = 'leftover' | 'contender';
+
+/**
  * One radio's air, shared by every connection of the controller and by its scanner. All
  * connection events run on one timeline; among the links whose event could start, the one
  * served least recently goes first (links take turns); an event starts when the air is free
- * and must end T_IFS before its link's next anchor. When several
- * want the air, an event gets at most a fair share of its interval (interval ÷ contenders,
- * never less than one full exchange), and while the scanner or initiator listens it counts as
- * one contender: after each event it gets that event's air divided among the busy links.
+ * and must end T_IFS before its link's next anchor. When several want the air, an event gets
+ * at most a fair share of its interval (interval ÷ contenders, never less than one full
+ * exchange; a link whose event used less than its share, for want of room for one more whole
+ * exchange, is owed the rest at its next event). With `scannerShare` `contender` (the
+ * default), while the scanner or initiator listens it counts as one contender: after each
+ * event it gets that event's air divided among the busy links; with `leftover` it takes no
+ * part and hears in what the events leave.
  * An event whose anchor passed while the air was taken starts when it frees, unless its next
  * anchor came first: then it is lost (`stats.skipped`).
  *
@@ -56,9 +73,16 @@ export class SharedAir {
   readonly stats: SharedAirStats = { events: 0, skipped: 0 };
   readonly #clock: SimClock;
   readonly #listening: () => boolean;
+  readonly #scannerContends: boolean;
   readonly #open = new Set<AirUser>();
   /** Links with data, and when each last had the air (or began to want it). */
   readonly #busy = new Map<AirUser, number>();
+  /**
+   * Of each busy link's fair shares, what its events could not use: a share is rarely a whole
+   * number of exchanges, and a link that got one exchange of a 3.75 ms share is owed the rest
+   * at its next event (deficit round robin), or the listener would take it all. ms.
+   */
+  readonly #owed = new Map<AirUser, number>();
   #freeAt = 0;
   #timer: SimTimer | undefined;
   #running = false;
@@ -67,9 +91,14 @@ export class SharedAir {
   readonly #bucketEpoch = new Float64Array(BUCKETS).fill(-1);
 
   /** `listening`: whether the scanner or the initiator wants the air now. */
-  constructor(clock: SimClock, listening: () => boolean = () => false) {
+  constructor(
+    clock: SimClock,
+    listening: () => boolean = () => false,
+    scannerShare: ScannerShare = 'contender',
+  ) {
     this.#clock = clock;
     this.#listening = listening;
+    this.#scannerContends = scannerShare === 'contender';
   }
 
   /** Where the timeline of played events has reached: the end of the last event, simulated ms. */
@@ -86,6 +115,7 @@ export class SharedAir {
   close(link: AirUser): void {
     this.#open.delete(link);
     this.#busy.delete(link);
+    this.#owed.delete(link);
   }
 
   /** `link` has data: it takes part in the air from its next anchor. */
@@ -126,6 +156,7 @@ export class SharedAir {
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#busy.clear();
+    this.#owed.clear();
     this.#open.clear();
   }
 
@@ -193,12 +224,16 @@ export class SharedAir {
           this.stats.skipped++;
           continue;
         }
-        const listening = this.#listening();
+        const listening = this.#scannerContends && this.#listening();
         const links = this.#busy.size;
         const contenders = links + (listening ? 1 : 0);
-        const shareMs = Math.max(oneExchangeMs, link.intervalMs / contenders);
+        const fairMs = link.intervalMs / contenders;
+        const shareMs = Math.max(oneExchangeMs, fairMs + (this.#owed.get(link) ?? 0));
         const endMs = Math.min(lastStartMs, start + shareMs);
         const usedUs = link.playEvent(start, (endMs - start) * 1000);
+        // Owed at most one share more, and only while it has data: an idle link is owed nothing.
+        if (link.busy) this.#owed.set(link, Math.min(fairMs, Math.max(0, shareMs - usedUs / 1000)));
+        else this.#owed.delete(link);
         played.add(link);
         this.stats.events++;
         this.#account(start, usedUs);

@@ -1,18 +1,23 @@
 import t from 'tap';
 import { packetsPerEvent } from '../../../src/sim/ble/air-time.js';
 import { LinkLayer } from '../../../src/sim/ble/link-layer.js';
-import { SharedAir } from '../../../src/sim/ble/shared-air.js';
+import { type ScannerShare, SharedAir } from '../../../src/sim/ble/shared-air.js';
 import { SimClock } from '../../../src/sim/ble/sim-clock.js';
 import { seededRandom } from '../../../src/sim/prng.js';
 
 /** `count` links on one radio, each with its peripheral flooding full notifications. */
 function radio(
   count: number,
-  o: { listening?: boolean; marginDb?: () => number; supervision?: boolean } = {},
+  o: {
+    listening?: boolean;
+    scannerShare?: ScannerShare;
+    marginDb?: () => number;
+    supervision?: boolean;
+  } = {},
 ) {
   const clock = new SimClock({ timeScale: 50 });
   const listening = o.listening ?? false;
-  const air = new SharedAir(clock, () => listening);
+  const air = new SharedAir(clock, () => listening, o.scannerShare);
   const random = seededRandom(9);
   const delivered = new Array<number>(count).fill(0);
   const lost: boolean[] = [];
@@ -83,22 +88,61 @@ t.test('eight links share one radio: together no more than it carries, each a fa
   t.ok(r.air.stats.skipped > 0, 'events that found the air taken were lost');
 });
 
-t.test('the scanner keeps a share of the air while links are busy', async (t) => {
-  const one = radio(1, { listening: true });
-  const busy = radio(8, { listening: true });
-  for (const r of [one, busy]) for (const link of r.links) link.fromPeripheral(Buffer.alloc(251), false);
-  await Promise.all([one.clock.sleep(1000), busy.clock.sleep(1000)]);
-  const fOne = one.air.listenFraction();
-  const fBusy = busy.air.listenFraction();
-  for (const r of [one, busy]) for (const link of r.links) link.stop();
+/** What the scanner hears of the air after a second of `count` flooding links, and their packets per second. */
+async function listenedBeside(count: number, scannerShare?: ScannerShare) {
+  const r = radio(count, { listening: true, ...(scannerShare ? { scannerShare } : {}) });
+  const start = r.clock.monotonic();
+  for (const link of r.links) for (let k = 0; k < 4; k++) link.fromPeripheral(Buffer.alloc(251), false);
+  await r.clock.sleep(1000);
+  const heard = r.air.listenFraction();
+  const delivered = r.delivered.reduce((a, b) => a + b, 0);
+  const total = delivered / ((r.air.playedUntilMs - start) / 1000);
+  for (const link of r.links) link.stop();
+  return { heard, total };
+}
+
+t.test('the scanner keeps a share of the air while links are busy, as one contender more', async (t) => {
+  const one = await listenedBeside(1);
+  const eight = await listenedBeside(8);
   // One busy link and the scanner: about half each; eight and the scanner: about a ninth,
   // and what is left at the end of an interval where no full exchange fits before the anchors.
-  t.ok(fOne > 0.4 && fOne < 0.6, `one link: the scanner hears ${fOne.toFixed(2)} of the time`);
-  t.ok(fBusy > 0.08 && fBusy < 0.25, `eight links: ${fBusy.toFixed(2)}`);
+  t.ok(one.heard > 0.4 && one.heard < 0.6, `one link: the scanner hears ${one.heard.toFixed(2)} of the time`);
+  t.ok(
+    one.total > PER_SECOND_ALONE * 0.4 && one.total < PER_SECOND_ALONE * 0.6,
+    `and the link carries about half of what it would alone: ${one.total.toFixed(0)} packets/s`,
+  );
+  t.ok(eight.heard > 0.08 && eight.heard < 0.25, `eight links: ${eight.heard.toFixed(2)}`);
   const idle = radio(1, { listening: true });
   t.ok(idle.air.listenFraction() > 0.95, 'an idle link leaves nearly all the air');
   idle.links[0]!.stop();
 });
+
+t.test('a share that is not a whole number of exchanges is made up at the next events', async (t) => {
+  // Three links and the scanner: 3.75 ms of each 15 ms interval per link, one full exchange
+  // (2.5 ms) and a half. Rounded down at every event, the links would carry half the air and
+  // the scanner hear in the other half; owed the rest, they carry about three quarters.
+  const three = await listenedBeside(3);
+  t.ok(
+    three.total > PER_SECOND_ALONE * 0.68 && three.total < PER_SECOND_ALONE * 0.8,
+    `three links: ${(three.total / PER_SECOND_ALONE).toFixed(2)} of the air`,
+  );
+  t.ok(three.heard > 0.18 && three.heard < 0.36, `the scanner about a quarter: ${three.heard.toFixed(2)}`);
+});
+
+t.test(
+  'a controller that gives its links the air first: busy links leave the scanner almost nothing',
+  async (t) => {
+    const one = await listenedBeside(1, 'leftover');
+    const two = await listenedBeside(2, 'leftover');
+    t.ok(one.heard < 0.05, `one flooding link: the scanner hears ${one.heard.toFixed(3)} of the time`);
+    t.ok(
+      one.total > PER_SECOND_ALONE * 0.97,
+      `and the link carries what it would alone: ${one.total.toFixed(0)} packets/s`,
+    );
+    t.ok(two.heard < 0.05, `two: ${two.heard.toFixed(3)}`);
+    t.ok(two.total > PER_SECOND_ALONE * 0.95, `together all the air: ${two.total.toFixed(0)} packets/s`);
+  },
+);
 
 t.test('a lock beyond the edge of range: the connection is never established (0x3E)', async (t) => {
   const r = radio(1, { marginDb: () => -10, supervision: true });
