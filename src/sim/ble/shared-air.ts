@@ -39,9 +39,10 @@ const BUCKETS = 20;
  * How a controller shares its radio between connection events and its scanner or initiator.
  * `contender` (the default): while listening, the listener takes a share as one more link.
  * Zephyr's open link layer works so: a new radio event's prepare aborts a central connection
- * event under way (lll_conn_is_abort_cb returns -ECANCELED), a continuous scan window yields
- * to the next connection event and resumes after it (lll_scan.c, is_abort_cb), so each scan
- * interval cuts the links' events short; Nordic's S140 SoftDevice gives a link its configured
+ * event under way (lll_conn_central_is_abort_cb, earlier lll_conn_is_abort_cb, returns
+ * -ECANCELED for any other event unless near the supervision timeout), a continuous scan
+ * window yields to the next connection event and resumes after it (lll_scan.c, is_abort_cb),
+ * so each scan interval cuts the links' events short; Nordic's S140 SoftDevice gives a link its configured
  * event length (3.75 ms by default) and its scanner the rest. `leftover`: the listener hears
  * only in the air the connection events leave — S140 when the application sets link events
  * as long as the interval (its scanner timing-event is placed after the central link
