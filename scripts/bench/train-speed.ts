@@ -8,7 +8,7 @@
  * and, with the default links and controller, docs/train-speed.svg.
  *
  * `npm run bench -- train-speed [--speeds 10,40] [--seed N] [--links N] [--packets-per-event N]
- *   [--scanner-share contender|leftover]`
+ *   [--scanner-share preempt|contender|leftover]`
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -36,13 +36,13 @@ const LINK = {
 };
 const CONNECTIONS = 8;
 /**
- * `--scanner-share leftover`: a controller that gives its links the air first and lets the
- * scanner hear only what they leave (shared-air.ts); default `contender`, the simulator's.
+ * `--scanner-share contender|leftover`: another controller's way of sharing the air with its
+ * scanner (shared-air.ts); default `preempt`, the simulator's.
  */
 const shareArg = process.argv.indexOf('--scanner-share');
-const SCANNER_SHARE: ScannerShare = shareArg > 0 ? (process.argv[shareArg + 1] as ScannerShare) : 'contender';
-if (SCANNER_SHARE !== 'contender' && SCANNER_SHARE !== 'leftover') {
-  throw new Error(`--scanner-share must be contender or leftover, got ${String(SCANNER_SHARE)}`);
+const SCANNER_SHARE = (shareArg > 0 ? process.argv[shareArg + 1] : 'preempt') as ScannerShare;
+if (!['preempt', 'contender', 'leftover'].includes(SCANNER_SHARE)) {
+  throw new Error(`--scanner-share must be preempt, contender or leftover, got ${String(SCANNER_SHARE)}`);
 }
 /**
  * Links the reader holds at once: the daemon's default (`ble.maxConcurrent`), below what the

@@ -109,7 +109,7 @@ t.test('ble-sim refuses a speed, range or interval out of bounds, naming the opt
     [['--phy', '3m'], /--phy must be one of 1m, 2m, got "3m"/],
     [['--sensitivity', '-20'], /--sensitivity must be a number from -110 to -40 dBm, got "-20"/],
     [['--accept-list-size', '256'], /--accept-list-size must be an integer from 0 to 255, got "256"/],
-    [['--scanner-share', 'half'], /--scanner-share must be one of contender, leftover, got "half"/],
+    [['--scanner-share', 'half'], /--scanner-share must be one of preempt, contender, leftover, got "half"/],
   ] as const) {
     const r = await runCli(['ble-sim', '--link', join(dir, 'never'), ...args]);
     t.equal(r.code, EXIT_CODES.usage, args.join(' '));

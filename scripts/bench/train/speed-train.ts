@@ -14,7 +14,7 @@ import type { TrainReader } from '../../../src/train/train-reader.js';
  */
 export async function speedTrain(
   kmh: number,
-  scannerShare: ScannerShare = 'contender',
+  scannerShare: ScannerShare = 'preempt',
 ): Promise<{ train: SimulatedTrain; clock: Clock; radio: BleRadio }> {
   const locks = Array.from({ length: 110 }, (_, i) => ({
     lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,

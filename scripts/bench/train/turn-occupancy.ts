@@ -13,7 +13,7 @@
  *
  * Sampled every 20 ms of wall time, weighted by the simulated time between samples.
  *
- * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [contender|leftover]`
+ * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [preempt|contender|leftover]`
  */
 import { TrainReader } from '../../../src/train/train-reader.js';
 import { readPassingTrain, speedTrain } from './speed-train.js';
@@ -21,7 +21,7 @@ import { readPassingTrain, speedTrain } from './speed-train.js';
 const kmh = Number(process.argv[2] ?? 80);
 const links = Number(process.argv[3] ?? 4);
 const turns = Number(process.argv[4] ?? 2);
-const share = process.argv[5] === 'leftover' ? 'leftover' : 'contender';
+const share = (['contender', 'leftover'] as const).find((s) => s === process.argv[5]) ?? 'preempt';
 const { train, clock, radio } = await speedTrain(kmh, share);
 
 let listsOut = 0;

@@ -16,7 +16,7 @@ function parsePhy(value: string): Phy {
   return value as Phy;
 }
 
-const SCANNER_SHARES: readonly ScannerShare[] = ['contender', 'leftover'];
+const SCANNER_SHARES: readonly ScannerShare[] = ['preempt', 'contender', 'leftover'];
 
 function parseScannerShare(value: string): ScannerShare {
   if (!(SCANNER_SHARES as readonly string[]).includes(value)) {
@@ -95,9 +95,9 @@ export function register(program: Command): void {
     )
     .option(
       '--scanner-share <how>',
-      "how the controller shares its air with its scanner and initiator: contender (they take a link's share while they listen, as Zephyr's link layer does) or leftover (they hear only in what the links leave, as Nordic's S140 with link events as long as the interval)",
+      "how the controller shares its air with its scanner and initiator: preempt (each scan window's start cuts the link event under way and keeps the air until the next anchor, as Zephyr's link layer does), contender (they take a link's share while they listen) or leftover (they hear only in what the links leave, as Nordic's S140 with link events as long as the interval)",
       parseScannerShare,
-      'contender',
+      'preempt',
     )
     .option('--seed <n>', 'PRNG seed', parseInteger('--seed', 0, 2 ** 31), 1)
     .option(

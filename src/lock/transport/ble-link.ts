@@ -277,7 +277,11 @@ export class BleLink implements LockLink {
       log.debug({ mtu: peripheral.mtu, gatt: pipe.kind }, 'BLE link up');
       return link;
     } catch (err) {
-      const dropped = peripheral.state !== 'connected';
+      // noble rejects what was pending on a link that dropped with "Disconnected <reason>",
+      // and the Peripheral's state need not say so by then (a dropped lock is relisted at
+      // once). A drop is worth another try; a lock that does not serve GATT is not.
+      const dropped =
+        peripheral.state !== 'connected' || (err instanceof Error && /^Disconnected\b/.test(err.message));
       // A link that dropped is gone already: noble would wait for a disconnect event that
       // never comes, holding the read (and a train reader's slot) for the whole 2 s.
       if (!dropped) await withTimeout(clock, peripheral.disconnectAsync(), 2000).catch(() => undefined);

@@ -63,7 +63,35 @@ export interface BleRadioOptions extends BleLinkOptions {
    * false leaves `acceptListSize` 0 (callers connect one named lock at a time).
    */
   acceptList?: boolean;
+  /**
+   * The scan interval (= window: the scan is continuous), ms, 2.5–10240. Default 1000. noble
+   * asks for 11.25 ms; on a controller that starts each scan interval by cutting the link
+   * event under way (Zephyr's link layer), that gives the scanner a third of the air beside
+   * two links moving data. A long interval lets links keep the air and the scanner hear in
+   * what they leave (docs/BLE-SIM.md, "The scanner's share").
+   */
+  scanIntervalMs?: number;
   clock?: Clock;
+}
+
+const DEFAULT_SCAN_INTERVAL_MS = 1000;
+
+/** noble's HCI layer: it sends LE Set Scan Parameters with its own defaults before every scan. */
+type NobleScanParameters = {
+  _bindings?: { _hci?: { setScanParameters?: (interval?: number, window?: number) => void } };
+};
+
+/**
+ * Makes noble scan continuously with an interval of `intervalMs` instead of its 11.25 ms:
+ * noble's gap sends LE Set Scan Parameters with no arguments before each scan start, so its
+ * HCI layer's defaults are replaced (0.625 ms units, Core 5.3 Vol 4 Part E §7.8.10).
+ */
+function scanContinuouslyEvery(noble: Noble, intervalMs: number): void {
+  const hci = (noble as unknown as NobleScanParameters)._bindings?._hci;
+  const set = hci?.setScanParameters?.bind(hci);
+  if (!hci || !set) return;
+  const units = Math.round(intervalMs / 0.625);
+  hci.setScanParameters = (interval = units, window = units) => set(interval, window);
 }
 
 /** Where noble keeps its HCI layer: the status of LE Set Scan Enable is seen only there. */
@@ -136,6 +164,10 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   }
 
   static async open(options: BleRadioOptions): Promise<BleRadio> {
+    const scanIntervalMs = options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
+    if (!(scanIntervalMs >= 2.5 && scanIntervalMs <= 10_240)) {
+      throw new RangeError(`BLE scan interval must be 2.5–10240 ms, got ${scanIntervalMs}`);
+    }
     const noble = withBindings('hci', options.bindings);
     try {
       await noble.waitForPoweredOnAsync(options.poweredOnTimeoutMs ?? 10_000);
@@ -146,6 +178,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       });
     }
     const radio = new BleRadio(noble, options);
+    scanContinuouslyEvery(noble, scanIntervalMs);
     if (options.acceptList ?? true) {
       radio.#acceptList = await AcceptListInitiator.attach(
         (noble as unknown as NobleHci)._bindings?._hci,

@@ -21,7 +21,7 @@ import { intervalUnits } from './link-params.js';
 import { answerLocalInfo } from './local-info.js';
 import type { SimPeripheral } from './peripheral.js';
 import { Scanner } from './scanner.js';
-import { type ScannerShare, SharedAir } from './shared-air.js';
+import { type ListenerWindows, type ScannerShare, SharedAir } from './shared-air.js';
 import type { SimWorld } from './world.js';
 
 export interface ControllerOptions {
@@ -125,6 +125,9 @@ export class HciController extends EventEmitter<ControllerEvents> {
   readonly #hostReady: () => boolean;
   readonly #log: Logger;
   readonly #air: AdvertisingChannel;
+  /** When the scanner was last enabled, and the pending LE Create Connection sent: their windows start from then. */
+  #scanSinceMs = 0;
+  #initiateSinceMs = 0;
   /** The radio's air: connection events and the scanner's listening share it. */
   readonly #sharedAir: SharedAir;
   readonly #connections = new Map<number, Connection>();
@@ -159,7 +162,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       sensitivityDbm = SENSITIVITY_DBM['1m'],
       scanWhileInitiating = true,
       filterAcceptListSize = 8,
-      scannerShare = 'contender',
+      scannerShare = 'preempt',
     } = options;
     ev.addressToHci(address);
     if (!(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 64)) {
@@ -183,7 +186,12 @@ export class HciController extends EventEmitter<ControllerEvents> {
     this.scanWhileInitiating = scanWhileInitiating;
     this.#acceptList = new FilterAcceptList(filterAcceptListSize);
     this.#initiator = new Initiator(this.#acceptList);
-    this.#sharedAir = new SharedAir(world.clock, () => this.#air.listening, scannerShare);
+    this.#sharedAir = new SharedAir(
+      world.clock,
+      () => this.#air.listening,
+      scannerShare,
+      () => this.#listenerWindows(),
+    );
     this.#toHost = toHost;
     this.#hostReady = hostReady;
     this.#completed = new CompletedPackets(toHost);
@@ -294,6 +302,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
           this.#complete(op, Status.CommandDisallowed);
           break;
         }
+        if (!this.#scanner.enabled && p.readUInt8(0) === 1) this.#scanSinceMs = this.world.clock.monotonic();
         this.#complete(op, this.#scanner.setEnable(p));
         this.#updateListening();
         break;
@@ -425,6 +434,7 @@ export class HciController extends EventEmitter<ControllerEvents> {
       return;
     }
     const { status } = this.#initiator.create(p);
+    this.#initiateSinceMs = this.world.clock.monotonic();
     this.#toHost(ev.commandStatus(op, status));
     if (status !== Status.Success) this.#log.debug({ peer, status }, 'LE Create Connection refused');
     this.#updateListening();
@@ -478,6 +488,30 @@ export class HciController extends EventEmitter<ControllerEvents> {
   }
 
   // --- advertising, scanning, initiating ---
+
+  /**
+   * When the listener's scan windows start (for `scannerShare` `preempt`): the scanner's, or
+   * the initiator's, whichever starts more often when both listen.
+   */
+  #listenerWindows(): ListenerWindows | undefined {
+    const all: ListenerWindows[] = [];
+    if (this.#scanner.enabled) {
+      all.push({
+        intervalMs: this.#scanner.intervalMs,
+        windowMs: this.#scanner.windowMs,
+        sinceMs: this.#scanSinceMs,
+      });
+    }
+    const pending = this.#initiator.pending;
+    if (pending) {
+      all.push({
+        intervalMs: pending.scanIntervalMs,
+        windowMs: pending.scanWindowMs,
+        sinceMs: this.#initiateSinceMs,
+      });
+    }
+    return all.sort((a, b) => a.intervalMs - b.intervalMs)[0];
+  }
 
   #updateListening(): void {
     this.#air.listen(!this.#closed && (this.#scanner.enabled || this.#initiator.pending !== undefined));

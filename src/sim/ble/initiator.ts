@@ -12,6 +12,9 @@ export interface PendingConnection {
   addressType: 'public' | 'random';
   /** Fraction of the time the initiator listens: scan window / scan interval. */
   duty: number;
+  /** LE_Scan_Interval and LE_Scan_Window, ms. */
+  scanIntervalMs: number;
+  scanWindowMs: number;
   /** The host's maximum connection interval, 1.25 ms units. */
   intervalMaxUnits: number;
   latency: number;
@@ -50,6 +53,8 @@ export class Initiator {
       address: addressFromHci(p.subarray(6, 12)),
       acceptList: filterPolicy === 1,
       duty: scanWindow / scanInterval,
+      scanIntervalMs: scanInterval * 0.625,
+      scanWindowMs: scanWindow * 0.625,
       intervalMaxUnits: p.readUInt16LE(15),
       latency: p.readUInt16LE(17),
       supervisionUnits: p.readUInt16LE(19),

@@ -15,6 +15,9 @@ export class Scanner {
   #active = false;
   /** Fraction of the time the scanner listens: window / interval. */
   #duty = 1;
+  /** LE_Scan_Interval and LE_Scan_Window, ms (the spec's defaults: 10 ms each). */
+  intervalMs = 10;
+  windowMs = 10;
   #filterDuplicates = false;
   #seen = new Set<string>();
   /** Reports produced (after duplicate filtering). */
@@ -24,6 +27,8 @@ export class Scanner {
     this.enabled = false;
     this.#active = false;
     this.#duty = 1;
+    this.intervalMs = 10;
+    this.windowMs = 10;
     this.#filterDuplicates = false;
     this.#seen.clear();
   }
@@ -39,6 +44,8 @@ export class Scanner {
     }
     this.#active = type === 1;
     this.#duty = window / interval;
+    this.intervalMs = interval * 0.625;
+    this.windowMs = window * 0.625;
     return Status.Success;
   }
 

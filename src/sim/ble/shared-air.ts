@@ -48,7 +48,14 @@ const BUCKETS = 20;
  * as long as the interval (its scanner timing-event is placed after the central link
  * timing-events); a kinder controller for the links, a deafer one for the scanner.
  */
-export type ScannerShare = 'leftover' | 'contender';
+export type ScannerShare = 'leftover' | 'contender' | 'preempt';
+
+/** A listener's scan windows: one starts every `intervalMs` from `sinceMs` and lasts up to `windowMs`. */
+export interface ListenerWindows {
+  intervalMs: number;
+  windowMs: number;
+  sinceMs: number;
+}
 
 /**
  * One radio's air, shared by every connection of the controller and by its scanner. All
@@ -75,6 +82,8 @@ export class SharedAir {
   readonly #clock: SimClock;
   readonly #listening: () => boolean;
   readonly #scannerContends: boolean;
+  /** `preempt`: when the listener's windows start, which cut the link event under way. */
+  readonly #windows: (() => ListenerWindows | undefined) | undefined;
   readonly #open = new Set<AirUser>();
   /** Links with data, and when each last had the air (or began to want it). */
   readonly #busy = new Map<AirUser, number>();
@@ -95,11 +104,13 @@ export class SharedAir {
   constructor(
     clock: SimClock,
     listening: () => boolean = () => false,
-    scannerShare: ScannerShare = 'contender',
+    scannerShare: ScannerShare = 'preempt',
+    windows?: () => ListenerWindows | undefined,
   ) {
     this.#clock = clock;
     this.#listening = listening;
     this.#scannerContends = scannerShare === 'contender';
+    this.#windows = scannerShare === 'preempt' ? windows : undefined;
   }
 
   /** Where the timeline of played events has reached: the end of the last event, simulated ms. */
@@ -230,16 +241,31 @@ export class SharedAir {
         const contenders = links + (listening ? 1 : 0);
         const fairMs = link.intervalMs / contenders;
         const shareMs = Math.max(oneExchangeMs, fairMs + (this.#owed.get(link) ?? 0));
-        const endMs = Math.min(lastStartMs, start + shareMs);
+        const plannedEndMs = Math.min(lastStartMs, start + shareMs);
+        let endMs = plannedEndMs;
+        const cut = this.#windowStartIn(start, endMs);
+        if (cut !== undefined) {
+          endMs = cut.atMs;
+          if (endMs - start < oneExchangeMs) {
+            // The window opened as the event began: it is cancelled before its first exchange.
+            link.skipEvent();
+            this.stats.skipped++;
+            this.#freeAt = Math.max(this.#freeAt, this.#windowEnd(cut, link, plannedEndMs));
+            continue;
+          }
+        }
         const usedUs = link.playEvent(start, (endMs - start) * 1000);
-        // Owed at most one share more, and only while it has data: an idle link is owed nothing.
-        if (link.busy) this.#owed.set(link, Math.min(fairMs, Math.max(0, shareMs - usedUs / 1000)));
-        else this.#owed.delete(link);
+        // Owed at most one share more, and only while it has data: an idle link is owed nothing;
+        // nor is one whose event a scan window cut (the controller does not make that up).
+        if (link.busy && cut === undefined) {
+          this.#owed.set(link, Math.min(fairMs, Math.max(0, shareMs - usedUs / 1000)));
+        } else this.#owed.delete(link);
         played.add(link);
         this.stats.events++;
         this.#account(start, usedUs);
         const scannerTurnUs = listening ? usedUs / links : 0;
         this.#freeAt = start + (usedUs + scannerTurnUs) / 1000;
+        if (cut) this.#freeAt = Math.max(this.#freeAt, this.#windowEnd(cut, link, plannedEndMs));
         if (!link.busy) this.#busy.delete(link);
         else if (this.#busy.has(link)) this.#busy.set(link, start);
       }
@@ -248,6 +274,29 @@ export class SharedAir {
     }
     for (const link of played) link.flush();
     this.#schedule();
+  }
+
+  /** `preempt`: the first listener window to start after `startMs` and before `endMs`. */
+  #windowStartIn(startMs: number, endMs: number): { atMs: number; windows: ListenerWindows } | undefined {
+    const windows = this.#windows?.();
+    if (!windows || !this.#listening()) return undefined;
+    const k = Math.floor((startMs - windows.sinceMs) / windows.intervalMs) + 1;
+    const atMs = windows.sinceMs + k * windows.intervalMs;
+    return atMs < endMs ? { atMs, windows } : undefined;
+  }
+
+  /**
+   * A window that cut a link event keeps the air until it closes or the next link event is
+   * due (that event's prepare ends the window: Zephyr's scanner yields to it). Events tile
+   * the air: a busy link waiting for this one was due when this one's share would have ended.
+   */
+  #windowEnd(cut: { atMs: number; windows: ListenerWindows }, link: AirUser, plannedEndMs: number): number {
+    let end = cut.atMs + cut.windows.windowMs;
+    for (const other of this.#busy.keys()) {
+      const due = other !== link && other.nextEventMs < plannedEndMs ? plannedEndMs : other.nextEventMs;
+      if (due >= cut.atMs && due < end) end = due;
+    }
+    return end;
   }
 
   #account(startMs: number, usedUs: number): void {

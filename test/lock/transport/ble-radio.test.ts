@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import type { BleRadio } from '../../../src/lock/transport/ble-radio.js';
+import { Op } from '../../../src/sim/ble/hci-constants.js';
 import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import { radioHearing } from '../../helpers/ble-train.js';
 
@@ -122,3 +123,22 @@ t.test(
     );
   },
 );
+
+t.test("the radio scans continuously with a long interval, not noble's 11.25 ms", async (t) => {
+  const train = await startSimulatedTrain({
+    locks: [
+      { lockId: 'SSL-KZ-SCAN-C', manifest: Buffer.alloc(1), peripheral: { presence: {}, rssiDbm: -60 } },
+    ],
+  });
+  t.teardown(() => train.close());
+  const parameters: { interval: number; window: number }[] = [];
+  train.radio.emulator.controller.on('command', (op: number, p: Buffer) => {
+    if (op === Op.LeSetScanParameters)
+      parameters.push({ interval: p.readUInt16LE(1), window: p.readUInt16LE(3) });
+  });
+  const { radio } = await radioHearing(t, train, 1);
+  t.ok(parameters.length > 0, 'LE Set Scan Parameters was sent');
+  // 1000 ms in 0.625 ms units; the window as long, so the scan is continuous.
+  t.same(parameters.at(-1), { interval: 1600, window: 1600 });
+  t.ok(radio.sightings.size === 1, 'and the lock was heard');
+});

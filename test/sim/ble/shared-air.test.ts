@@ -1,7 +1,7 @@
 import t from 'tap';
 import { packetsPerEvent } from '../../../src/sim/ble/air-time.js';
 import { LinkLayer } from '../../../src/sim/ble/link-layer.js';
-import { type ScannerShare, SharedAir } from '../../../src/sim/ble/shared-air.js';
+import { type ListenerWindows, type ScannerShare, SharedAir } from '../../../src/sim/ble/shared-air.js';
 import { SimClock } from '../../../src/sim/ble/sim-clock.js';
 import { seededRandom } from '../../../src/sim/prng.js';
 
@@ -11,13 +11,19 @@ function radio(
   o: {
     listening?: boolean;
     scannerShare?: ScannerShare;
+    windows?: ListenerWindows;
     marginDb?: () => number;
     supervision?: boolean;
   } = {},
 ) {
   const clock = new SimClock({ timeScale: 50 });
   const listening = o.listening ?? false;
-  const air = new SharedAir(clock, () => listening, o.scannerShare);
+  const air = new SharedAir(
+    clock,
+    () => listening,
+    o.scannerShare,
+    () => o.windows,
+  );
   const random = seededRandom(9);
   const delivered = new Array<number>(count).fill(0);
   const lost: boolean[] = [];
@@ -89,8 +95,12 @@ t.test('eight links share one radio: together no more than it carries, each a fa
 });
 
 /** What the scanner hears of the air after a second of `count` flooding links, and their packets per second. */
-async function listenedBeside(count: number, scannerShare?: ScannerShare) {
-  const r = radio(count, { listening: true, ...(scannerShare ? { scannerShare } : {}) });
+async function listenedBeside(count: number, scannerShare?: ScannerShare, windows?: ListenerWindows) {
+  const r = radio(count, {
+    listening: true,
+    ...(scannerShare ? { scannerShare } : {}),
+    ...(windows ? { windows } : {}),
+  });
   const start = r.clock.monotonic();
   for (const link of r.links) for (let k = 0; k < 4; k++) link.fromPeripheral(Buffer.alloc(251), false);
   await r.clock.sleep(1000);
@@ -101,9 +111,9 @@ async function listenedBeside(count: number, scannerShare?: ScannerShare) {
   return { heard, total };
 }
 
-t.test('the scanner keeps a share of the air while links are busy, as one contender more', async (t) => {
-  const one = await listenedBeside(1);
-  const eight = await listenedBeside(8);
+t.test('a controller that keeps its scanner a share: one contender more while links are busy', async (t) => {
+  const one = await listenedBeside(1, 'contender');
+  const eight = await listenedBeside(8, 'contender');
   // One busy link and the scanner: about half each; eight and the scanner: about a ninth,
   // and what is left at the end of an interval where no full exchange fits before the anchors.
   t.ok(one.heard > 0.4 && one.heard < 0.6, `one link: the scanner hears ${one.heard.toFixed(2)} of the time`);
@@ -112,7 +122,7 @@ t.test('the scanner keeps a share of the air while links are busy, as one conten
     `and the link carries about half of what it would alone: ${one.total.toFixed(0)} packets/s`,
   );
   t.ok(eight.heard > 0.08 && eight.heard < 0.25, `eight links: ${eight.heard.toFixed(2)}`);
-  const idle = radio(1, { listening: true });
+  const idle = radio(1, { listening: true, scannerShare: 'contender' });
   t.ok(idle.air.listenFraction() > 0.95, 'an idle link leaves nearly all the air');
   idle.links[0]!.stop();
 });
@@ -121,7 +131,7 @@ t.test('a share that is not a whole number of exchanges is made up at the next e
   // Three links and the scanner: 3.75 ms of each 15 ms interval per link, one full exchange
   // (2.5 ms) and a half. Rounded down at every event, the links would carry half the air and
   // the scanner hear in the other half; owed the rest, they carry about three quarters.
-  const three = await listenedBeside(3);
+  const three = await listenedBeside(3, 'contender');
   t.ok(
     three.total > PER_SECOND_ALONE * 0.68 && three.total < PER_SECOND_ALONE * 0.8,
     `three links: ${(three.total / PER_SECOND_ALONE).toFixed(2)} of the air`,
@@ -143,6 +153,31 @@ t.test(
     t.ok(two.total > PER_SECOND_ALONE * 0.95, `together all the air: ${two.total.toFixed(0)} packets/s`);
   },
 );
+
+t.test("scan windows that cut link events: the scanner's share follows its interval", async (t) => {
+  // noble's 11.25 ms continuous scan beside links at 15 ms: each window start ends the link
+  // event under way and keeps the air until the next anchor. At a random moment the scanner
+  // has the air when its last start came after the last anchor: 1 − 11.25/30 = 0.63 beside
+  // one link, 7.5/22.5 = 0.33 beside two (anchors 7.5 ms apart); a 100 ms interval, 0.04.
+  const noble = { intervalMs: 11.25, windowMs: 11.25, sinceMs: 0 };
+  const one = await listenedBeside(1, 'preempt', noble);
+  const two = await listenedBeside(2, 'preempt', noble);
+  const slow = await listenedBeside(2, 'preempt', { intervalMs: 100, windowMs: 100, sinceMs: 0 });
+  t.ok(
+    one.heard > 0.5 && one.heard < 0.75,
+    `one link: the scanner hears ${one.heard.toFixed(2)} of the time`,
+  );
+  t.ok(two.heard > 0.22 && two.heard < 0.45, `two links: ${two.heard.toFixed(2)}`);
+  t.ok(
+    two.total < PER_SECOND_ALONE * 0.8,
+    `and they carry ${(two.total / PER_SECOND_ALONE).toFixed(2)} of the air`,
+  );
+  t.ok(slow.heard < 0.12, `a 100 ms interval beside two links: ${slow.heard.toFixed(2)}`);
+  t.ok(
+    slow.total > PER_SECOND_ALONE * 0.85,
+    `the links ${(slow.total / PER_SECOND_ALONE).toFixed(2)} of the air`,
+  );
+});
 
 t.test('a lock beyond the edge of range: the connection is never established (0x3E)', async (t) => {
   const r = radio(1, { marginDb: () => -10, supervision: true });
