@@ -57,9 +57,10 @@ export interface ControllerOptions {
   filterAcceptListSize?: number;
   /**
    * How the radio's air is shared between connection events and the scanner or initiator
-   * (shared-air.ts, with sources): `contender`, the default, keeps the listener a share as one
-   * more link (Zephyr's link layer); `leftover` lets it listen only in the air the connections
-   * leave (S140 with link events as long as the interval).
+   * (shared-air.ts, with sources): `preempt`, the default, starts each scan window by cutting
+   * the link event under way, as Zephyr's link layer does, so the host's scan interval sets
+   * the listener's share; `contender` keeps the listener a share as one more link;
+   * `leftover` lets it listen only in the air the connections leave.
    */
   scannerShare?: ScannerShare;
 }

@@ -37,16 +37,19 @@ const BUCKETS = 20;
 
 /**
  * How a controller shares its radio between connection events and its scanner or initiator.
- * `contender` (the default): while listening, the listener takes a share as one more link.
- * Zephyr's open link layer works so: a new radio event's prepare aborts a central connection
- * event under way (lll_conn_central_is_abort_cb, earlier lll_conn_is_abort_cb, returns
- * -ECANCELED for any other event unless near the supervision timeout), a continuous scan
- * window yields to the next connection event and resumes after it (lll_scan.c, is_abort_cb),
- * so each scan interval cuts the links' events short; Nordic's S140 SoftDevice gives a link its configured
- * event length (3.75 ms by default) and its scanner the rest. `leftover`: the listener hears
- * only in the air the connection events leave — S140 when the application sets link events
- * as long as the interval (its scanner timing-event is placed after the central link
- * timing-events); a kinder controller for the links, a deafer one for the scanner.
+ * `preempt` (the default) plays Zephyr's open link layer: each scan window's start ends the
+ * central connection event under way (lll_conn_central_is_abort_cb, earlier
+ * lll_conn_is_abort_cb, returns -ECANCELED for any other event unless near the supervision
+ * timeout) and keeps the air until the window closes or the next link event is due (a
+ * continuous scan yields to it and resumes after it: lll_scan.c, is_abort_cb); between
+ * window starts the listener hears in what the links leave. So the host's scan interval
+ * sets its share. `contender`: while listening, the listener takes a share as one more link,
+ * whatever its interval (what `preempt` averages at noble's 11.25 ms beside two links).
+ * `leftover`: the listener hears only in the air the connection events leave — Nordic's S140
+ * when the application sets link events as long as the interval (its scanner timing-event
+ * is placed after the central link timing-events; by default it bounds each link's event to
+ * 3.75 ms and leaves the scanner the rest); a kinder controller for the links, a deafer one
+ * for the scanner.
  */
 export type ScannerShare = 'leftover' | 'contender' | 'preempt';
 
@@ -64,10 +67,11 @@ export interface ListenerWindows {
  * and must end T_IFS before its link's next anchor. When several want the air, an event gets
  * at most a fair share of its interval (interval ÷ contenders, never less than one full
  * exchange; a link whose event used less than its share, for want of room for one more whole
- * exchange, is owed the rest at its next event). With `scannerShare` `contender` (the
- * default), while the scanner or initiator listens it counts as one contender: after each
- * event it gets that event's air divided among the busy links; with `leftover` it takes no
- * part and hears in what the events leave.
+ * exchange, is owed the rest at its next event). With `scannerShare` `preempt` (the
+ * default) a listener's window start cuts the event under way and holds the air until the
+ * next event is due; with `contender`, while the scanner or initiator listens it counts as
+ * one contender: after each event it gets that event's air divided among the busy links;
+ * with `leftover` it takes no part and hears in what the events leave.
  * An event whose anchor passed while the air was taken starts when it frees, unless its next
  * anchor came first: then it is lost (`stats.skipped`).
  *
