@@ -10,11 +10,12 @@ import type { TrainReader } from '../../../src/train/train-reader.js';
  * The train of `npm run bench -- train-speed` at one speed (110 locks, 16 KiB manifests, 5 %
  * loss, 0.05 disconnects/s, a controller with 8 connections, seed 17, time scale 4) and a
  * radio listening to it on the world's clock, for the scripts that trace where its time goes;
- * `scannerShare` as the bench's `--scanner-share`.
+ * `scannerShare` as the bench's `--scanner-share`; `scanIntervalMs` the radio's (default its own).
  */
 export async function speedTrain(
   kmh: number,
   scannerShare: ScannerShare = 'preempt',
+  scanIntervalMs?: number,
 ): Promise<{ train: SimulatedTrain; clock: Clock; radio: BleRadio }> {
   const locks = Array.from({ length: 110 }, (_, i) => ({
     lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
@@ -29,7 +30,15 @@ export async function speedTrain(
     passage: { speedMps: kmh / 3.6 },
   });
   const clock = train.world.clock;
-  return { train, clock, radio: await BleRadio.open({ bindings: train.bindings, clock }) };
+  return {
+    train,
+    clock,
+    radio: await BleRadio.open({
+      bindings: train.bindings,
+      clock,
+      ...(scanIntervalMs ? { scanIntervalMs } : {}),
+    }),
+  };
 }
 
 /** What the radio tells of each connection attempt, on the clock. */

@@ -13,7 +13,8 @@
  *
  * Sampled every 20 ms of wall time, weighted by the simulated time between samples.
  *
- * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [preempt|contender|leftover]`
+ * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [preempt|contender|leftover]
+ *   [scan interval, ms]`
  */
 import { TrainReader } from '../../../src/train/train-reader.js';
 import { readPassingTrain, speedTrain } from './speed-train.js';
@@ -22,7 +23,8 @@ const kmh = Number(process.argv[2] ?? 80);
 const links = Number(process.argv[3] ?? 4);
 const turns = Number(process.argv[4] ?? 2);
 const share = (['contender', 'leftover'] as const).find((s) => s === process.argv[5]) ?? 'preempt';
-const { train, clock, radio } = await speedTrain(kmh, share);
+const scanIntervalMs = process.argv[6] ? Number(process.argv[6]) : undefined;
+const { train, clock, radio } = await speedTrain(kmh, share, scanIntervalMs);
 
 let listsOut = 0;
 const openFirst = radio.openFirst.bind(radio);
