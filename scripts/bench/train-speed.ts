@@ -16,7 +16,7 @@ import { readLock } from '../../src/lock/reader.js';
 import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { SENSITIVITY_DBM } from '../../src/sim/ble/air-time.js';
 import { linkGoodput } from '../../src/sim/ble/link-params.js';
-import type { ScannerShare } from '../../src/sim/ble/shared-air.js';
+import { SCANNER_SHARES, type ScannerShare } from '../../src/sim/ble/shared-air.js';
 import { audibleRange } from '../../src/sim/ble/train.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
@@ -41,8 +41,10 @@ const CONNECTIONS = 8;
  */
 const shareArg = process.argv.indexOf('--scanner-share');
 const SCANNER_SHARE = (shareArg > 0 ? process.argv[shareArg + 1] : 'preempt') as ScannerShare;
-if (!['preempt', 'contender', 'leftover'].includes(SCANNER_SHARE)) {
-  throw new Error(`--scanner-share must be preempt, contender or leftover, got ${String(SCANNER_SHARE)}`);
+if (!SCANNER_SHARES.includes(SCANNER_SHARE)) {
+  throw new Error(
+    `--scanner-share must be one of ${SCANNER_SHARES.join(', ')}, got ${String(SCANNER_SHARE)}`,
+  );
 }
 /**
  * Links the reader holds at once: the daemon's default (`ble.maxConcurrent`), below what the

@@ -16,13 +16,14 @@
  * `node --import tsx scripts/bench/train/turn-occupancy.ts [km/h] [links] [manifests at once] [preempt|contender|leftover]
  *   [scan interval, ms]`
  */
+import { SCANNER_SHARES } from '../../../src/sim/ble/shared-air.js';
 import { TrainReader } from '../../../src/train/train-reader.js';
 import { readPassingTrain, speedTrain } from './speed-train.js';
 
 const kmh = Number(process.argv[2] ?? 80);
 const links = Number(process.argv[3] ?? 4);
 const turns = Number(process.argv[4] ?? 2);
-const share = (['contender', 'leftover'] as const).find((s) => s === process.argv[5]) ?? 'preempt';
+const share = SCANNER_SHARES.find((s) => s === process.argv[5]) ?? 'preempt';
 const scanIntervalMs = process.argv[6] ? Number(process.argv[6]) : undefined;
 const { train, clock, radio } = await speedTrain(kmh, share, scanIntervalMs);
 

@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { CtopError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { PHYS, type Phy, SENSITIVITY_DBM } from '../../sim/ble/air-time.js';
-import type { ScannerShare } from '../../sim/ble/shared-air.js';
+import { SCANNER_SHARES, type ScannerShare } from '../../sim/ble/shared-air.js';
 import { audibleRange, passageForAudibleRange, trainPassage } from '../../sim/ble/train.js';
 import { startSimulatedTrain } from '../../sim/ble-train.js';
 import { parseInteger, parseNumber, parseRate } from '../parse.js';
@@ -15,8 +15,6 @@ function parsePhy(value: string): Phy {
   }
   return value as Phy;
 }
-
-const SCANNER_SHARES: readonly ScannerShare[] = ['preempt', 'contender', 'leftover'];
 
 function parseScannerShare(value: string): ScannerShare {
   if (!(SCANNER_SHARES as readonly string[]).includes(value)) {

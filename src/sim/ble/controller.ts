@@ -495,23 +495,18 @@ export class HciController extends EventEmitter<ControllerEvents> {
    * the initiator's, whichever starts more often when both listen.
    */
   #listenerWindows(): ListenerWindows | undefined {
-    const all: ListenerWindows[] = [];
-    if (this.#scanner.enabled) {
-      all.push({
-        intervalMs: this.#scanner.intervalMs,
-        windowMs: this.#scanner.windowMs,
-        sinceMs: this.#scanSinceMs,
-      });
-    }
+    const scanner = this.#scanner.enabled ? this.#scanner : undefined;
     const pending = this.#initiator.pending;
-    if (pending) {
-      all.push({
+    if (pending && (!scanner || pending.scanIntervalMs < scanner.intervalMs)) {
+      return {
         intervalMs: pending.scanIntervalMs,
         windowMs: pending.scanWindowMs,
         sinceMs: this.#initiateSinceMs,
-      });
+      };
     }
-    return all.sort((a, b) => a.intervalMs - b.intervalMs)[0];
+    return (
+      scanner && { intervalMs: scanner.intervalMs, windowMs: scanner.windowMs, sinceMs: this.#scanSinceMs }
+    );
   }
 
   #updateListening(): void {

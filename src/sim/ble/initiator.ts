@@ -10,9 +10,7 @@ export interface PendingConnection {
   /** Initiator_Filter_Policy 1: connect to whichever device of the Filter Accept List is heard first. */
   acceptList: boolean;
   addressType: 'public' | 'random';
-  /** Fraction of the time the initiator listens: scan window / scan interval. */
-  duty: number;
-  /** LE_Scan_Interval and LE_Scan_Window, ms. */
+  /** LE_Scan_Interval and LE_Scan_Window, ms: the initiator listens window / interval of the time. */
   scanIntervalMs: number;
   scanWindowMs: number;
   /** The host's maximum connection interval, 1.25 ms units. */
@@ -52,7 +50,6 @@ export class Initiator {
       addressType: p.readUInt8(5) === 1 ? 'random' : 'public',
       address: addressFromHci(p.subarray(6, 12)),
       acceptList: filterPolicy === 1,
-      duty: scanWindow / scanInterval,
       scanIntervalMs: scanInterval * 0.625,
       scanWindowMs: scanWindow * 0.625,
       intervalMaxUnits: p.readUInt16LE(15),
@@ -82,6 +79,6 @@ export class Initiator {
     const wanted = pending.acceptList
       ? this.#acceptList.has(p.addressType, p.address)
       : pending.address === p.address;
-    return wanted && random() < pending.duty;
+    return wanted && random() < pending.scanWindowMs / pending.scanIntervalMs;
   }
 }

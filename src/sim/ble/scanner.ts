@@ -13,8 +13,6 @@ const DUPLICATE_FILTER_SIZE = 1024;
 export class Scanner {
   enabled = false;
   #active = false;
-  /** Fraction of the time the scanner listens: window / interval. */
-  #duty = 1;
   /** LE_Scan_Interval and LE_Scan_Window, ms (the spec's defaults: 10 ms each). */
   intervalMs = 10;
   windowMs = 10;
@@ -26,7 +24,6 @@ export class Scanner {
   reset(): void {
     this.enabled = false;
     this.#active = false;
-    this.#duty = 1;
     this.intervalMs = 10;
     this.windowMs = 10;
     this.#filterDuplicates = false;
@@ -43,7 +40,6 @@ export class Scanner {
       return Status.InvalidParameters;
     }
     this.#active = type === 1;
-    this.#duty = window / interval;
     this.intervalMs = interval * 0.625;
     this.windowMs = window * 0.625;
     return Status.Success;
@@ -65,7 +61,7 @@ export class Scanner {
    * SCAN_RSP of active scanning got through.
    */
   hear(p: SimPeripheral, rssi: number, random: () => number, scanResponse = true): Buffer[] {
-    if (!this.enabled || random() >= this.#duty) return [];
+    if (!this.enabled || random() >= this.windowMs / this.intervalMs) return [];
     const out: Buffer[] = [];
     const type = p.connectable
       ? AdvType.AdvInd

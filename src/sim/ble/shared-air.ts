@@ -51,7 +51,8 @@ const BUCKETS = 20;
  * 3.75 ms and leaves the scanner the rest); a kinder controller for the links, a deafer one
  * for the scanner.
  */
-export type ScannerShare = 'leftover' | 'contender' | 'preempt';
+export const SCANNER_SHARES = ['preempt', 'contender', 'leftover'] as const;
+export type ScannerShare = (typeof SCANNER_SHARES)[number];
 
 /** A listener's scan windows: one starts every `intervalMs` from `sinceMs` and lasts up to `windowMs`. */
 export interface ListenerWindows {
