@@ -73,14 +73,14 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    */
   maxConnectTimeoutMs?: number;
   /**
-   * A lock heard weaker than this, dBm, is left to come closer for up to `weakWaitMs` after it
-   * was first heard: at the edge of range most packets are lost, a link there drops or never
-   * gets established, and its failures use up the lock's passes. Default −90 (5 dB above a
-   * typical −95 dBm receiver).
+   * The signal, dBm, below which a lock is at the edge of range (see leavingDropDb). Default
+   * −90 (5 dB above a typical −95 dBm receiver). A weak lock that is not leaving is connected
+   * at once: in a moving train it is coming closer, and the time it spends in range is what a
+   * fast train's reads run short of — left a second to come closer, at 80 km/h a fifth of its
+   * time in range, 87 of 110 locks were read on average instead of 99 (docs/BLE-SIM.md,
+   * "Connecting the edge at once").
    */
   weakRssiDbm?: number;
-  /** How long a weak lock is left to come closer. Default 1 s (10 m at 36 km/h); 0 connects at once. */
-  weakWaitMs?: number;
   /**
    * In a moving train (once locks have left), a lock whose smoothed signal is weaker than
    * `weakRssiDbm` and this many dB below its peak is moving away at the edge of range: it is
@@ -383,14 +383,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   /**
    * The locks worth connecting to now, best first: oldest arrivals first (in 2-second
    * buckets), the strongest signal first within a bucket; only locks heard lately (a silent
-   * one waits until heard again, or is given up as gone), a weak one only once it had a
-   * second to come closer; in a moving train none leaving at the edge of range, and no new
-   * one with less time left than a read takes.
+   * one waits until heard again, or is given up as gone); in a moving train none leaving at
+   * the edge of range, and no new one with less time left than a read takes.
    */
   #eligible(now: number): Candidate[] {
     const heardWithin = this.#o.connectHeardWithinMs ?? 1000;
-    const weak = this.#o.weakRssiDbm ?? -90;
-    const weakWait = this.#o.weakWaitMs ?? 1000;
     const eligible: Candidate[] = [];
     for (const [address, c] of this.#candidates) {
       const state = this.board.lock(address)?.state;
@@ -400,7 +397,6 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       // By the clock too: a second of listening may be many seconds ago when the radio was
       // busy connecting.
       if (now - lastKnownAt(c) > this.#heardWithinByClock()) continue;
-      if (c.sighting.rssi < weak && now - c.sighting.firstSeenAt < weakWait) continue;
       if (this.#leaving(c)) {
         c.notTried = leavingError(c.sighting);
         continue;

@@ -403,25 +403,19 @@ t.test('one connection attempt at a time, however many reads run at once', async
   t.equal(most, 1, 'never two connection attempts at once (noble would queue the second)');
 });
 
-t.test('a weak lock is left a second to come closer before a connection', async (t) => {
+t.test('a weak lock at the edge of range is read, its lossy links retried', async (t) => {
   const keys = testKeys(t);
   const [weak] = specsFor(trainPlans(keys, 1));
-  // −93 dBm: 2 dB above a −95 dBm receiver, heard, but weaker than the reader's −90 dBm.
+  // −93 dBm: 2 dB above a −95 dBm receiver, heard, weaker than the reader's −90 dBm, and it
+  // stays there (a standing train): connected at once, its packets lost often.
   const { train, radio } = await startTrainAndRadio(t, {
     locks: [{ ...weak!, peripheral: { presence: {}, rssiDbm: -93, rssiNoiseDb: 0 } }],
     timeScale: 4,
   });
   const requests = watchConnectionRequests(train);
-  let firstSeenAt: number | undefined;
-  radio.on('sighting', (s) => {
-    firstSeenAt ??= s.firstSeenAt;
-  });
   const { summary } = await readTrain(t, radio, train, { expected: 1, maxConcurrent: 1 });
   t.equal(summary.read, 1, JSON.stringify(summary.failed));
-  t.ok(firstSeenAt !== undefined && requests.length > 0);
-  // The radio's clock and the world's are one here.
-  const waited = requests[0]!.at - firstSeenAt!;
-  t.ok(waited >= 1000, `first attempt ${waited.toFixed(0)} ms after the lock was first heard`);
+  t.ok(requests.length > 0, `${requests.length} connection requests`);
 });
 
 t.test(

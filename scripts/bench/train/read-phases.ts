@@ -49,7 +49,6 @@ const reader = new TrainReader({
   gatewayId: 'BENCH',
   maxConcurrent: links,
   manifestsAtOnce: Number(process.argv[4] ?? 2),
-  ...(process.env.WEAK_WAIT ? { weakWaitMs: Number(process.env.WEAK_WAIT) } : {}),
   ...(process.env.WEAK_DBM ? { weakRssiDbm: Number(process.env.WEAK_DBM) } : {}),
   expected: 110,
   clock,
