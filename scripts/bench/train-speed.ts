@@ -7,8 +7,8 @@
  * carries. Prints what each lost lock's failure says, grouped. Writes var/bench/train-speed.json
  * and, with the default links and controller, docs/train-speed.svg.
  *
- * `npm run bench -- train-speed [--speeds 10,40] [--seed N] [--links N] [--packets-per-event N]
- *   [--scanner-share preempt|contender|leftover]`
+ * `npm run bench -- train-speed [--speeds 10,40] [--seed N] [--passages N] [--links N]
+ *   [--packets-per-event N] [--scanner-share preempt|contender|leftover]`
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -70,6 +70,15 @@ const scaleArg = process.argv.indexOf('--time-scale');
 const TIME_SCALE = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 4;
 const seedArg = process.argv.indexOf('--seed');
 const SEED = seedArg > 0 ? Number(process.argv[seedArg + 1]) : 17;
+/**
+ * Passages of the train per speed, seeds `--seed`, +1, …: above 40 km/h a passage reads a
+ * few locks more or less than the next with the same seed (the host's timing moves every
+ * event of a chaotic schedule; at 80 km/h 92–106 of 110 in 24 passages), so the figure there
+ * is the mean of three. At 40 km/h and below every passage read all 110. `--passages N` for
+ * N at every speed.
+ */
+const passagesArg = process.argv.indexOf('--passages');
+const PASSAGES = passagesArg > 0 ? Number(process.argv[passagesArg + 1]) : undefined;
 
 /**
  * Bytes one lock's read moves on air toward the gateway, measured: a standing lock read in
@@ -101,7 +110,7 @@ async function airBytesPerLock(): Promise<number> {
   }
 }
 
-async function passAt(kmh: number) {
+async function passAt(kmh: number, seed: number) {
   const locks: TrainLockSpec[] = Array.from({ length: LOCKS }, (_, i) => ({
     lockId: `SSL-SPEED-${String(i + 1).padStart(4, '0')}`,
     manifest: randomBytes(MANIFEST),
@@ -110,7 +119,7 @@ async function passAt(kmh: number) {
     locks,
     link: LINK,
     timeScale: TIME_SCALE,
-    seed: SEED,
+    seed,
     controller: { maxConnections: CONNECTIONS, scannerShare: SCANNER_SHARE },
     passage: { speedMps: kmh / 3.6 },
   });
@@ -138,6 +147,7 @@ async function passAt(kmh: number) {
     const stats = train.radio.emulator.controller.stats;
     return {
       kmh,
+      seed,
       read: summary.read,
       failed: summary.failed.length,
       missing: summary.missing,
@@ -173,14 +183,28 @@ const limitMps = Math.min(limitFlow, limitDwell);
 const limitKmh = limitMps * 3.6;
 
 const runs = [];
+const speeds: { kmh: number; passages: number; seeds: string; mean: number; min: number; max: number }[] = [];
 for (const kmh of SPEEDS_KMH) {
-  const r = await passAt(kmh);
-  console.log(
-    `${kmh} km/h: read ${r.read}/${LOCKS}, failed ${r.failed} ${JSON.stringify(r.reasons)}, never heard ${r.missing}; ${r.simSeconds.toFixed(0)} sim-s (${r.wallSeconds.toFixed(0)} wall-s)`,
-  );
-  for (const [cause, n] of Object.entries(r.causes).sort((a, b) => b[1] - a[1]))
-    console.log(`  ${String(n).padStart(3)} × ${cause}`);
-  runs.push(r);
+  const passages = PASSAGES ?? (kmh > 40 ? 3 : 1);
+  const reads: number[] = [];
+  for (let i = 0; i < passages; i++) {
+    const r = await passAt(kmh, SEED + i);
+    console.log(
+      `${kmh} km/h, seed ${r.seed}: read ${r.read}/${LOCKS}, failed ${r.failed} ${JSON.stringify(r.reasons)}, never heard ${r.missing}; ${r.simSeconds.toFixed(0)} sim-s (${r.wallSeconds.toFixed(0)} wall-s)`,
+    );
+    for (const [cause, n] of Object.entries(r.causes).sort((a, b) => b[1] - a[1]))
+      console.log(`  ${String(n).padStart(3)} × ${cause}`);
+    runs.push(r);
+    reads.push(r.read);
+  }
+  speeds.push({
+    kmh,
+    passages,
+    seeds: passages === 1 ? `seed ${SEED}` : `seeds ${SEED}–${SEED + passages - 1}`,
+    mean: reads.reduce((a, b) => a + b, 0) / passages,
+    min: Math.min(...reads),
+    max: Math.max(...reads),
+  });
 }
 
 const goalFor = (kmh: number): { goal: string; ok: (f: number) => boolean } | undefined => {
@@ -190,12 +214,13 @@ const goalFor = (kmh: number): { goal: string; ok: (f: number) => boolean } | un
     return { goal: '>= 0.90 (at most 80 % of the physical limit)', ok: (f) => f >= 0.9 };
   return undefined;
 };
-const figures: BenchFigure[] = runs.map((r) => {
-  const fraction = r.read / LOCKS;
+const figures: BenchFigure[] = speeds.map((r) => {
+  const fraction = r.mean / LOCKS;
   const goal = goalFor(r.kmh);
+  const spread = r.passages === 1 ? r.seeds : `mean of ${r.passages} passages, ${r.seeds}, ${r.min}–${r.max}`;
   return {
-    name: `train of ${LOCKS} locks at ${r.kmh} km/h (${((r.kmh / limitKmh) * 100).toFixed(0)} % of the physical limit): locks read`,
-    value: r.read,
+    name: `train of ${LOCKS} locks at ${r.kmh} km/h (${((r.kmh / limitKmh) * 100).toFixed(0)} % of the physical limit; ${spread}): locks read`,
+    value: r.mean,
     unit: 'locks',
     baseline: { name: 'locks on the train', value: LOCKS, unit: 'locks' },
     ratio: fraction,
@@ -216,6 +241,7 @@ figures.push({
   ratioMeaning: `seconds of the whole radio per lock (${perLockValueBytes.toFixed(0)} B each, ${LOCKS_PER_METRE.toFixed(3)} locks per metre)`,
 });
 writeBenchResults('train-speed', figures, {
+  speeds,
   runs,
   perLockBytes,
   capacity,
@@ -226,12 +252,12 @@ writeBenchResults('train-speed', figures, {
   limit: { kmh: limitKmh, byFlowKmh: limitFlow * 3.6, byDwellKmh: limitDwell * 3.6 },
 });
 const svg = speedCurveSvg(
-  runs.map((r) => ({ kmh: r.kmh, fraction: r.read / LOCKS })),
+  speeds.map((r) => ({ kmh: r.kmh, fraction: r.mean / LOCKS })),
   limitKmh,
 );
 // The documented curve is of the defaults; a trial of other speeds, seed, time scale,
 // controller or link count leaves it be.
-if ([linksArg, ppeArg, shareArg, speedsArg, seedArg, scaleArg].every((i) => i < 0)) {
+if ([linksArg, ppeArg, shareArg, speedsArg, seedArg, scaleArg, passagesArg].every((i) => i < 0)) {
   writeFileSync(new URL('../../docs/train-speed.svg', import.meta.url), svg);
   console.log('→ docs/train-speed.svg');
 }
