@@ -77,8 +77,8 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    * −90 (5 dB above a typical −95 dBm receiver). A weak lock that is not leaving is connected
    * at once: in a moving train it is coming closer, and the time it spends in range is what a
    * fast train's reads run short of — left a second to come closer, at 80 km/h a fifth of its
-   * time in range, 87 of 110 locks were read on average instead of 99 (docs/BLE-SIM.md,
-   * "Connecting the edge at once").
+   * time in range, 85 of 110 locks were read on average (eight passages) instead of 100 (24)
+   * (docs/BLE-SIM.md, "Connecting the edge at once").
    */
   weakRssiDbm?: number;
   /**
