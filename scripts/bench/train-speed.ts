@@ -1,7 +1,8 @@
 /**
  * The speed curve (issue 17 item 5): a 110-lock train (16 KiB manifests, 5 % base loss, 0.05
  * random disconnects per second, a controller with 8 connections (the reader holds 4), 1M PHY, the simulator's
- * default signal: heard to ~27.5 m) passes the gateway at 10, 20, 40, 60 and 80 km/h; the
+ * default signal: heard to ~27.5 m) passes the gateway at 10, 20, 40, 60 and 80 km/h and at 80 %
+ * of the physical limit (the top of the range the 0.90 goal covers); the
  * reader's read fraction at each speed, against the physical limit computed from the model in
  * the same run: the speed above which the air time the train needs exceeds what the radio
  * carries. Prints what each lost lock's failure says, grouped. Writes var/bench/train-speed.json
@@ -60,7 +61,11 @@ const LOCKS_PER_METRE = 2 / 15;
 const LATERAL_M = 8;
 
 const speedsArg = process.argv.indexOf('--speeds');
-const SPEEDS_KMH = speedsArg > 0 ? process.argv[speedsArg + 1]!.split(',').map(Number) : [10, 20, 40, 60, 80];
+/**
+ * The issue's five speeds, and by default the top of the range the 0.90 goal covers: 80 % of
+ * the physical limit (computed below), where a reader that meets it anywhere meets it at least.
+ */
+const SPEEDS_KMH = speedsArg > 0 ? process.argv[speedsArg + 1]!.split(',').map(Number) : undefined;
 /**
  * Simulated seconds per wall second. Host CPU time is free in simulated time, but the wait
  * for the pty between noble and the controller counts, scaled by this: a lower scale keeps
@@ -73,7 +78,7 @@ const SEED = seedArg > 0 ? Number(process.argv[seedArg + 1]) : 17;
 /**
  * Passages of the train per speed, seeds `--seed`, +1, …: above 40 km/h a passage reads a
  * few locks more or less than the next with the same seed (the host's timing moves every
- * event of a chaotic schedule; at 80 km/h 92–106 of 110 in 24 passages), so the figure there
+ * event of a chaotic schedule; at 80 km/h 92–106 of 110 in 27 passages), so the figure there
  * is the mean of three. At 40 km/h and below every passage read all 110. `--passages N` for
  * N at every speed.
  */
@@ -184,7 +189,7 @@ const limitKmh = limitMps * 3.6;
 
 const runs = [];
 const speeds: { kmh: number; passages: number; seeds: string; mean: number; min: number; max: number }[] = [];
-for (const kmh of SPEEDS_KMH) {
+for (const kmh of SPEEDS_KMH ?? [10, 20, 40, 60, 80, Math.floor(0.8 * limitKmh)]) {
   const passages = PASSAGES ?? (kmh > 40 ? 3 : 1);
   const reads: number[] = [];
   for (let i = 0; i < passages; i++) {
