@@ -67,7 +67,9 @@ export interface ReadLockOptions extends SessionOptions {
   /**
    * Waits until this read may move its manifest's bytes, and returns the release (called
    * once they are read, or the link is lost). A train reader lets a few reads move bytes at
-   * once, the lock with least time left in range next; the others keep their links up.
+   * once, the lock with least time left in range next; the others keep their links up. A turn
+   * refused (the promise rejects) ends the read with that error, no further link opened: the
+   * turn's owner knows the read cannot finish (its lock is leaving range).
    */
   manifestTurn?: () => Promise<() => void>;
   /** Aborting ends the read at the next step; the result carries a checkpoint. */
@@ -186,6 +188,7 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
     }
     report('connecting');
     let session: LockSession | undefined;
+    let turnRefused = false;
     try {
       const link = await openWithin(options.open, watch, clock);
       result.transport = link.kind;
@@ -229,7 +232,11 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
         }
         if (assembly) {
           // 'manifest' once bytes may move: a read waiting for its turn is still at 'auth'.
-          const release = assembly.complete ? undefined : await turnFor(options.manifestTurn, session);
+          const release = assembly.complete
+            ? undefined
+            : await turnFor(options.manifestTurn, session, () => {
+                turnRefused = true;
+              });
           report('manifest');
           try {
             await session.readManifest(assembly, () => report('manifest'));
@@ -269,7 +276,8 @@ export async function readLock(options: ReadLockOptions): Promise<LockReadResult
       const e = watch.ended ?? toCtopError(err);
       result.error = e;
       await session?.close();
-      const retry = !watch.ended && isRetryable(e) && attempt < attempts && !options.signal?.aborted;
+      const retry =
+        !watch.ended && !turnRefused && isRetryable(e) && attempt < attempts && !options.signal?.aborted;
       log[retry ? 'info' : 'warn'](
         { ...e.toLog(), lockId, attempt, verified: assembly?.verifiedBytes ?? 0 },
         retry ? `read attempt failed, retrying: ${e.message}` : `read failed: ${e.message}`,
@@ -348,11 +356,18 @@ async function openWithin(open: LinkOpener, watch: ReadWatch, clock: Clock): Pro
 async function turnFor(
   turn: ReadLockOptions['manifestTurn'],
   session: LockSession,
+  onRefused: () => void,
 ): Promise<(() => void) | undefined> {
   if (!turn) return undefined;
   const granted = turn();
   try {
-    return await Promise.race([granted, session.ended]);
+    return await Promise.race([
+      granted.catch((err: unknown) => {
+        onRefused();
+        throw err;
+      }),
+      session.ended,
+    ]);
   } catch (err) {
     granted.then(
       (release) => release(),

@@ -154,6 +154,11 @@ interface Candidate {
   passStartedAt?: number;
   /** Why the lock was passed over when it was last eligible (leaving, too little time left). */
   notTried?: CtopError;
+  /**
+   * A read of the lock gave its link up while waiting for a manifest turn: the lock had less
+   * time left than a manifest takes. It is started again only as a new lock would be (#tooLate).
+   */
+  outOfTime?: boolean;
 }
 
 /** When the lock was last known in range by the clock: heard, or linked. */
@@ -206,6 +211,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #departed = new Set<string>();
   /** How long this train's reads take, from a pass's start to the verified manifest. */
   readonly #readTimes = new RecentMedian(16);
+  /** How long this train's manifests take to move once their turn comes (turn to release, whole manifests). */
+  readonly #manifestTimes = new RecentMedian(16);
   readonly #turns: ManifestTurns;
   #timer: NodeJS.Timeout | undefined;
   /**
@@ -580,6 +587,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       link = undefined;
       return endedAt;
     };
+    /** This pass's manifest has come through whole (its turn's time is a manifest's time). */
+    let manifestWhole = false;
     const settleFirst = () => {
       if (!firstOpen) return;
       firstOpen = false;
@@ -630,10 +639,13 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       ...(c.checkpoint ? { checkpoint: c.checkpoint } : {}),
       ...(pinned ? { pinnedKey: pinned } : {}),
       expectedLockId: lockId,
-      manifestTurn: () => this.#turns.take(c.sighting.firstSeenAt, controller.signal),
+      manifestTurn: () => this.#manifestTurn(c, controller.signal, () => manifestWhole),
       onProgress: (p) => {
         this.#o.onReadProgress?.(address, p);
-        if (p.phase === 'manifest') this.#update(c.sighting, 'reading', { bytes: p.bytes, total: p.total });
+        if (p.phase === 'manifest') {
+          manifestWhole = p.total > 0 && p.bytes >= p.total;
+          this.#update(c.sighting, 'reading', { bytes: p.bytes, total: p.total });
+        }
       },
     })
       .then((result) => this.#finished(c, result))
@@ -650,6 +662,79 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
         this.#tick();
       });
     this.#idle = Promise.all([this.#idle, run]).then(() => undefined);
+  }
+
+  /**
+   * A turn to move the manifest of `c`'s read, which waits for it with its link up — until
+   * its lock, by the train's dwell, has less time left in range than a manifest takes: then
+   * E_BLE_CONNECT, the read ends and its link is free. Above ~80 km/h locks arrive faster than
+   * the turns come round; reads held their links up waiting while their locks left, and the
+   * locks behind them found no link (100 km/h, three passages: 74 of 110 read against 60;
+   * docs/BLE-SIM.md, "Giving a link up in time"). The released turn's time feeds the estimate
+   * when `whole` says the manifest came through.
+   */
+  async #manifestTurn(c: Candidate, signal: AbortSignal, whole: () => boolean): Promise<() => void> {
+    const waiting = new AbortController();
+    const stop = () => waiting.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    const granted = this.#turns.take(c.sighting.firstSeenAt, waiting.signal);
+    let release: (() => void) | undefined;
+    granted.then((r) => {
+      release = r;
+    });
+    try {
+      while (!release) {
+        const refused = signal.aborted
+          ? new CtopError('E_TRANSPORT_CLOSED', 'read aborted', { details: { canceled: true } })
+          : this.#outOfTime(c);
+        if (refused) {
+          waiting.abort();
+          // Granted meanwhile (between the grant and this check): passed on.
+          granted.then((r) => r());
+          throw refused;
+        }
+        await Promise.race([granted, clockSleep(this.#clock, 50, waiting.signal)]);
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+    const grantedAt = this.#clock.monotonic();
+    const turn = release;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (whole()) this.#manifestTimes.add(this.#clock.monotonic() - grantedAt);
+      turn();
+    };
+  }
+
+  /**
+   * Why a read waiting for its manifest turn gives its link up: its lock has less time left in
+   * range (the train's dwell minus its age) than this train's manifests take once their turn
+   * comes. Undefined while either is unknown (a standing train, the first reads), and for a
+   * lock still linked at twice the dwell (the train stopped: the estimate does not fit it).
+   */
+  #outOfTime(c: Candidate): CtopError | undefined {
+    const manifestMs = this.#manifestTimes.median;
+    const dwell = this.#dwell.dwellMs;
+    if (manifestMs === undefined || dwell === undefined) return undefined;
+    const left = dwell - (this.#clock.monotonic() - c.sighting.firstSeenAt);
+    if (left >= manifestMs || left <= -dwell) return undefined;
+    c.outOfTime = true;
+    return new CtopError(
+      'E_BLE_CONNECT',
+      `lock ${c.sighting.advertisement.lockId} had ${(Math.max(0, left) / 1000).toFixed(2)} s left in range ` +
+        `while its read waited for a manifest turn, less than a manifest takes (${(manifestMs / 1000).toFixed(2)} s): ` +
+        'its link given up for locks that can still be read',
+      {
+        details: {
+          address: c.sighting.address,
+          leftMs: Math.round(left),
+          manifestMs: Math.round(manifestMs),
+        },
+      },
+    );
   }
 
   /**
@@ -704,10 +789,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * When locks arrive faster than the one initiator connects them, the reader falls behind;
    * reading the oldest first then means starting every read too late to finish, and the
    * whole rest of the train is lost (60 km/h: 15–24 of 110 read before this rule, 47–64
-   * after). A lock already started is tried again: it may need only the rest of its manifest.
+   * after). A lock already started is tried again: it may need only the rest of its manifest —
+   * unless its read gave its link up for want of time (#outOfTime), which said it could not.
    */
   #tooLate(c: Candidate, now: number): boolean {
-    if (c.passes > 0) return false;
+    if (c.passes > 0 && !c.outOfTime) return false;
     const readMs = this.#readTimes.median;
     const left = this.#dwell.timeLeftMs(now - c.sighting.firstSeenAt);
     if (readMs === undefined || left === undefined || left >= readMs) return false;

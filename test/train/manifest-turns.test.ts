@@ -127,24 +127,35 @@ t.test('a read gets its turn and reads the manifest whole', async (t) => {
   lock.detach();
 });
 
-t.test('a turn that fails ends the read with its error, and nothing is left unhandled', async (t) => {
-  const lock = simulatedLock('SSL-KZ-TURN3', Buffer.alloc(3000, 1));
-  const unhandled: unknown[] = [];
-  const onUnhandled = (err: unknown) => unhandled.push(err);
-  process.on('unhandledRejection', onUnhandled);
-  t.teardown(() => process.off('unhandledRejection', onUnhandled));
-  const result = await readLock({
-    gatewayId: 'KZ-DOSTYK-GW01',
-    attempts: 1,
-    open: async () => memoryLinkTo(lock, undefined, 'ble'),
-    manifestTurn: async () => {
-      throw new CtopError('E_BLE_CONNECT', 'no turn for this lock');
-    },
-  });
-  await new Promise((r) => setTimeout(r, 20));
-  t.equal(result.outcome, 'failed');
-  t.equal(result.error?.code, 'E_BLE_CONNECT');
-  t.match(result.error?.message, /no turn for this lock/);
-  t.same(unhandled, [], 'no unhandled rejection');
-  lock.detach();
-});
+t.test(
+  'a turn that fails ends the read with its error, no further link opened, and nothing is left unhandled',
+  async (t) => {
+    const lock = simulatedLock('SSL-KZ-TURN3', Buffer.alloc(3000, 1));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    t.teardown(() => process.off('unhandledRejection', onUnhandled));
+    let opened = 0;
+    const result = await readLock({
+      gatewayId: 'KZ-DOSTYK-GW01',
+      // Links to spare, and the error retryable (E_BLE_CONNECT): the refusal alone ends the read.
+      attempts: 4,
+      backoffBaseMs: 1,
+      open: async () => {
+        opened++;
+        return memoryLinkTo(lock, undefined, 'ble');
+      },
+      manifestTurn: async () => {
+        throw new CtopError('E_BLE_CONNECT', 'no turn for this lock');
+      },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    t.equal(result.outcome, 'failed');
+    t.equal(result.error?.code, 'E_BLE_CONNECT');
+    t.match(result.error?.message, /no turn for this lock/);
+    t.equal(opened, 1, 'one link: the refused turn is not asked for again on another');
+    t.equal(result.stats.links, 1);
+    t.same(unhandled, [], 'no unhandled rejection');
+    lock.detach();
+  },
+);

@@ -711,3 +711,72 @@ t.test(
     t.same(trains, [6]);
   },
 );
+
+t.test(
+  'a read waiting for its manifest turn gives its link up when its lock has less time left than a manifest takes',
+  { timeout: 180_000 },
+  async (t) => {
+    const keys = testKeys(t);
+    const [f1, f2, f3, slow, waiting] = specsFor(trainPlans(keys, 5));
+    const steady = { rssiDbm: -55, rssiNoiseDb: 0 };
+    const quick = (arriveAtMs: number) => ({ presence: { arriveAtMs, dwellMs: 4000 }, ...steady });
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: [
+        // Three locks pass first: the train's dwell (4 s) and how long a manifest takes.
+        { ...f1!, peripheral: quick(0) },
+        { ...f2!, peripheral: quick(500) },
+        { ...f3!, peripheral: quick(1000) },
+        // Then one slow to read (60 KiB at one packet per 30 ms event, ~8.5 s) holds the one
+        // manifest turn from about 3 s to 11.5 s.
+        {
+          ...slow!,
+          manifest: randomBytes(60 * 1024),
+          peripheral: {
+            presence: { arriveAtMs: 2500, dwellMs: 30_000 },
+            ...steady,
+            link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
+          },
+        },
+        // In range 4.2–10.7 s: connected on the second link, it waits for the turn. By the
+        // train's dwell its time is up at about 8 s, short of a manifest's time at ~8.2 s; it
+        // leaves at 10.7 s, before the turn frees — and before twice the dwell (12.2 s), when
+        // a lock still heard is taken for a stopped train's.
+        { ...waiting!, peripheral: { presence: { arriveAtMs: 4200, dwellMs: 6500 }, ...steady } },
+      ],
+      timeScale: 2,
+    });
+    const waitingAddress = train.locks[4]!.address;
+    const closed: { at: number; reason: number | undefined }[] = [];
+    train.radio.emulator.controller.on('disconnect', (info, reason) => {
+      if (info.address === waitingAddress) closed.push({ at: train.world.clock.monotonic(), reason });
+    });
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 5,
+      maxConcurrent: 2,
+      manifestsAtOnce: 1,
+      goneAfterMs: 1500,
+      trainQuietMs: 3000,
+      clock: train.world.clock,
+    });
+    t.teardown(() => reader.stop());
+    const done = reader.nextTrain();
+    await reader.start();
+    const summary = await done;
+    t.equal(summary.read, 4, `the quick locks and the slow one read (${JSON.stringify(summary.failed)})`);
+    t.same(
+      summary.failed.map((f) => f.lockId),
+      [waiting!.lockId],
+      'the waiting lock reported failed',
+    );
+    t.match(
+      summary.failed[0]?.message ?? '',
+      /left in range while its read waited for a manifest turn, less than a manifest takes \(\d+\.\d\d s\): its link given up/,
+      'with the reason: out of time while waiting for its turn',
+    );
+    // Its lock leaving would end the link by supervision timeout (0x08), the reader by 0x16.
+    t.ok(closed.length >= 1, 'it was connected');
+    t.equal(closed[0]?.reason, 0x16, 'its link ended by the reader, not by the lock leaving');
+  },
+);
