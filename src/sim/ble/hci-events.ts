@@ -19,7 +19,9 @@ export function addressToHci(address: string): Buffer {
   return Buffer.from(hex, 'hex').reverse();
 }
 
+/** 6 octets as HCI carries them → "aa:bb:cc:dd:ee:ff"; RangeError when a command's parameters end short of them. */
 export function addressFromHci(bytes: Uint8Array): string {
+  if (bytes.length !== 6) throw new RangeError(`a Bluetooth device address is 6 octets, not ${bytes.length}`);
   return Buffer.from(bytes).reverse().toString('hex').match(/../g)!.join(':');
 }
 
