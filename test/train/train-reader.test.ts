@@ -564,11 +564,17 @@ for (const acceptListSize of [8, 0]) {
 
 /**
  * A moving train whose last lock waits: three locks pass first (the train's dwell and read
- * time), then one slow to read (40 KiB at one packet per 30 ms event, ~5.7 s) holds the only
- * connection while `waiting`, arrived after it, has to wait. Resolves with the summary and
- * whether the controller ever connected to the waiting lock.
+ * time), then one slow to read (`slowKiB`, default 40 KiB, at one packet per 30 ms event,
+ * ~5.7 s) holds the only connection — or, with `reader` options, the only manifest turn —
+ * while `waiting`, arrived after it, has to wait. Resolves with the summary, whether the
+ * controller ever connected to the waiting lock, and how each of its links ended (the HCI
+ * reason, simulated time).
  */
-async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions>) {
+async function waitBehindSlowLock(
+  t: Test,
+  waiting: Partial<SimPeripheralOptions>,
+  o: { slowKiB?: number; reader?: Partial<ConstructorParameters<typeof TrainReader>[0]> } = {},
+) {
   const keys = testKeys(t);
   const [f1, f2, f3, slow, last] = specsFor(trainPlans(keys, 5));
   const steady = { rssiDbm: -55, rssiNoiseDb: 0 };
@@ -580,7 +586,7 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
       { ...f3!, peripheral: quick(1000) },
       {
         ...slow!,
-        manifest: randomBytes(40 * 1024),
+        manifest: randomBytes((o.slowKiB ?? 40) * 1024),
         peripheral: {
           presence: { arriveAtMs: 2500, dwellMs: 30_000 },
           ...steady,
@@ -600,6 +606,10 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
   train.radio.emulator.controller.on('connect', (info) => {
     if (info.address === waitingAddress) connected = true;
   });
+  const closed: { at: number; reason: number | undefined }[] = [];
+  train.radio.emulator.controller.on('disconnect', (info, reason) => {
+    if (info.address === waitingAddress) closed.push({ at: train.world.clock.monotonic(), reason });
+  });
   const attempted = () => connected;
   const reader = new TrainReader({
     radio,
@@ -609,11 +619,12 @@ async function waitBehindSlowLock(t: Test, waiting: Partial<SimPeripheralOptions
     goneAfterMs: 1500,
     trainQuietMs: 3000,
     clock: train.world.clock,
+    ...o.reader,
   });
   t.teardown(() => reader.stop());
   const done = reader.nextTrain();
   await reader.start();
-  return { summary: await done, waitingLockId: last!.lockId, attempted };
+  return { summary: await done, waitingLockId: last!.lockId, attempted, closed };
 }
 
 t.test(
@@ -716,58 +727,20 @@ t.test(
   'a read waiting for its manifest turn gives its link up when its lock has less time left than a manifest takes',
   { timeout: 180_000 },
   async (t) => {
-    const keys = testKeys(t);
-    const [f1, f2, f3, slow, waiting] = specsFor(trainPlans(keys, 5));
-    const steady = { rssiDbm: -55, rssiNoiseDb: 0 };
-    const quick = (arriveAtMs: number) => ({ presence: { arriveAtMs, dwellMs: 4000 }, ...steady });
-    const { train, radio } = await startTrainAndRadio(t, {
-      locks: [
-        // Three locks pass first: the train's dwell (4 s) and how long a manifest takes.
-        { ...f1!, peripheral: quick(0) },
-        { ...f2!, peripheral: quick(500) },
-        { ...f3!, peripheral: quick(1000) },
-        // Then one slow to read (60 KiB at one packet per 30 ms event, ~8.5 s) holds the one
-        // manifest turn from about 3 s to 11.5 s.
-        {
-          ...slow!,
-          manifest: randomBytes(60 * 1024),
-          peripheral: {
-            presence: { arriveAtMs: 2500, dwellMs: 30_000 },
-            ...steady,
-            link: { packetsPerInterval: 1, connectionIntervalMs: 30 },
-          },
-        },
-        // In range 4.2–10.7 s: connected on the second link, it waits for the turn. By the
-        // train's dwell its time is up at about 8 s, short of a manifest's time at ~8.2 s; it
-        // leaves at 10.7 s, before the turn frees — and before twice the dwell (12.2 s), when
-        // a lock still heard is taken for a stopped train's.
-        { ...waiting!, peripheral: { presence: { arriveAtMs: 4200, dwellMs: 6500 }, ...steady } },
-      ],
-      timeScale: 2,
-    });
-    const waitingAddress = train.locks[4]!.address;
-    const closed: { at: number; reason: number | undefined }[] = [];
-    train.radio.emulator.controller.on('disconnect', (info, reason) => {
-      if (info.address === waitingAddress) closed.push({ at: train.world.clock.monotonic(), reason });
-    });
-    const reader = new TrainReader({
-      radio,
-      gatewayId: 'KZ-DOSTYK-GW01',
-      expected: 5,
-      maxConcurrent: 2,
-      manifestsAtOnce: 1,
-      goneAfterMs: 1500,
-      trainQuietMs: 3000,
-      clock: train.world.clock,
-    });
-    t.teardown(() => reader.stop());
-    const done = reader.nextTrain();
-    await reader.start();
-    const summary = await done;
+    // Two links, one manifest turn: the slow lock (60 KiB, ~8.5 s) holds the turn from about
+    // 3 s to 11.5 s. The waiting lock, in range 4.2–10.7 s, is connected on the second link
+    // and waits for the turn. By the train's dwell (4 s) its time is up at about 8 s, short of
+    // a manifest's time at ~8.2 s; it leaves at 10.7 s, before the turn frees — and before
+    // twice the dwell (12.2 s), when a lock still heard is taken for a stopped train's.
+    const { summary, waitingLockId, closed } = await waitBehindSlowLock(
+      t,
+      { presence: { arriveAtMs: 4200, dwellMs: 6500 } },
+      { slowKiB: 60, reader: { maxConcurrent: 2, manifestsAtOnce: 1 } },
+    );
     t.equal(summary.read, 4, `the quick locks and the slow one read (${JSON.stringify(summary.failed)})`);
     t.same(
       summary.failed.map((f) => f.lockId),
-      [waiting!.lockId],
+      [waitingLockId],
       'the waiting lock reported failed',
     );
     t.match(

@@ -5,7 +5,7 @@ import { echoApp } from '../../../src/sim/ble/apps.js';
 import { HciController } from '../../../src/sim/ble/controller.js';
 import { Op } from '../../../src/sim/ble/hci-constants.js';
 import { SimWorld } from '../../../src/sim/ble/world.js';
-import { lockAddress, lockPeripheral } from './fixtures.js';
+import { hciCommand, lockAddress, lockPeripheral } from './fixtures.js';
 
 /** A controller fed H4 packets by hand; what it sends is kept as hex. */
 function rig(options: ConstructorParameters<typeof HciController>[1] = {}) {
@@ -13,13 +13,7 @@ function rig(options: ConstructorParameters<typeof HciController>[1] = {}) {
   const out: string[] = [];
   const controller = new HciController(world, options, (p) => out.push(p.toString('hex')), silentLogger);
   const cmd = (opcode: number, params = ''): string[] => {
-    const p = Buffer.from(params.replace(/ /g, ''), 'hex');
-    const b = Buffer.alloc(4 + p.length);
-    b[0] = 1;
-    b.writeUInt16LE(opcode, 1);
-    b[3] = p.length;
-    p.copy(b, 4);
-    controller.receive(b);
+    controller.receive(hciCommand(opcode, Buffer.from(params.replace(/ /g, ''), 'hex')));
     return out.splice(0);
   };
   const waitFor = async (check: () => boolean) => {
@@ -216,15 +210,6 @@ const answersTo = (out: string[], b: Buffer) =>
       (p.startsWith('040f') && p.slice(10, 14) === b.subarray(1, 3).toString('hex')),
   );
 
-const commandPacket = (op: number, params: Uint8Array) => {
-  const b = Buffer.alloc(4 + params.length);
-  b[0] = 1;
-  b.writeUInt16LE(op, 1);
-  b[3] = params.length;
-  b.set(params, 4);
-  return b;
-};
-
 const knownOps = Object.values(Op).filter((v): v is number => typeof v === 'number');
 
 t.test(
@@ -238,7 +223,7 @@ t.test(
     for (const op of knownOps) {
       for (let length = 0; length <= 16; length++) {
         for (const fill of [0x00, 0xff]) {
-          const b = commandPacket(op, Buffer.alloc(length, fill));
+          const b = hciCommand(op, Buffer.alloc(length, fill));
           out.splice(0);
           controller.receive(b);
           const answers = answersTo(out, b);
@@ -252,7 +237,7 @@ t.test(
     }
     t.ok(short > 0, `parameters too short answered Invalid HCI Command Parameters (${short} times)`);
     out.splice(0);
-    controller.receive(commandPacket(Op.LeCreateConnection, new Uint8Array(0)));
+    controller.receive(hciCommand(Op.LeCreateConnection, new Uint8Array(0)));
     t.same(
       out,
       [complete(Op.LeCreateConnection, 0x12)],
@@ -271,7 +256,7 @@ t.test('fuzz: any command gets exactly one Command Complete or Command Status fo
       fc.oneof(fc.constantFrom(...knownOps), fc.integer({ min: 0, max: 0xffff })),
       fc.uint8Array({ maxLength: 40 }),
       (op, params) => {
-        const b = commandPacket(op, params);
+        const b = hciCommand(op, params);
         out.splice(0);
         controller.receive(b);
         const answers = answersTo(out, b);

@@ -126,3 +126,13 @@ export async function echoThrough(
   await done;
   return Buffer.concat(chunks);
 }
+
+/** An HCI command as the host sends it over H4: indicator, opcode, parameter length, parameters. */
+export function hciCommand(opcode: number, params: Uint8Array): Buffer {
+  const b = Buffer.alloc(4 + params.length);
+  b[0] = 0x01;
+  b.writeUInt16LE(opcode, 1);
+  b[3] = params.length;
+  b.set(params, 4);
+  return b;
+}

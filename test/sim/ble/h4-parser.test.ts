@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { H4Parser } from '../../../src/sim/ble/h4-parser.js';
-
-function command(opcode: number, params: Uint8Array): Buffer {
-  const b = Buffer.alloc(4 + params.length);
-  b[0] = 0x01;
-  b.writeUInt16LE(opcode, 1);
-  b[3] = params.length;
-  b.set(params, 4);
-  return b;
-}
+import { hciCommand } from './fixtures.js';
 
 function acl(handle: number, data: Uint8Array): Buffer {
   const b = Buffer.alloc(5 + data.length);
@@ -34,7 +26,7 @@ t.test('splits commands and ACL packets, whatever the chunking', async (t) => {
   const packet = fc.oneof(
     fc
       .tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 255 }))
-      .map(([o, p]) => command(o, p)),
+      .map(([o, p]) => hciCommand(o, p)),
     fc
       .tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 600 }))
       .map(([h, d]) => acl(h, d)),
@@ -68,7 +60,7 @@ t.test('skips bytes that start no command or ACL packet, and resynchronises', as
       fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a.filter((b) => b !== 0x01 && b !== 0x02))),
       fc.uint8Array({ maxLength: 40 }),
       async (junk, params) => {
-        const good = command(0x0c03, params);
+        const good = hciCommand(0x0c03, params);
         const out = await parse([Buffer.concat([junk, good, junk])]);
         t.same(out.packets, [good]);
         t.equal(out.discarded, 2 * junk.length);
@@ -79,7 +71,7 @@ t.test('skips bytes that start no command or ACL packet, and resynchronises', as
 });
 
 t.test('a partial packet at end of stream is counted as discarded', async (t) => {
-  const out = await parse([command(0x1009, Buffer.alloc(4)).subarray(0, 5)]);
+  const out = await parse([hciCommand(0x1009, Buffer.alloc(4)).subarray(0, 5)]);
   t.same(out.packets, []);
   t.equal(out.discarded, 5);
 });
