@@ -669,8 +669,8 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
    * its lock, by the train's dwell, has less time left in range than a manifest takes: then
    * E_BLE_CONNECT, the read ends and its link is free. Above ~80 km/h locks arrive faster than
    * the turns come round; reads held their links up waiting while their locks left, and the
-   * locks behind them found no link (100 km/h, three passages: 74 of 110 read against 60;
-   * docs/BLE-SIM.md, "Giving a link up in time"). The released turn's time feeds the estimate
+   * locks behind them found no link (100 km/h, three passages: 64–74 of 110 read, mean 68.7,
+   * against 60; docs/BLE-SIM.md, "Giving a link up in time"). The released turn's time feeds the estimate
    * when `whole` says the manifest came through.
    */
   async #manifestTurn(c: Candidate, signal: AbortSignal, whole: () => boolean): Promise<() => void> {
