@@ -56,7 +56,10 @@ grep -E '^(not )?ok [0-9]+ - .* # time=' "$results" \
   | sed -E 's/^(not )?ok [0-9]+ - (.*) # time=([0-9.]+)ms.*/\3 \2/' \
   | sort -rn | head -10 | awk '{ printf "  %6.1f s  %s\n", $1 / 1000, $2 }'
 
-counts=$(node scripts/tap-summary.mjs "$results")
+summary=$(node scripts/tap-summary.mjs "$results")
+# The failed assertions first, when any; the totals are its last line.
+if [ "$(wc -l <<<"$summary")" -gt 1 ]; then head -n -1 <<<"$summary"; fi
+counts=$(tail -n 1 <<<"$summary")
 printf 'under load: %d:%02d wall, %s, commit %s (stress-ng --cpu %s, %s jobs)\n' \
   $((elapsed / 60)) $((elapsed % 60)) "$counts" "$commit" "$cpus" "$jobs"
 if [ "$status" -ne 0 ] || ! [[ "$counts" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
