@@ -46,9 +46,9 @@ function failures(tap) {
     const fail = line.match(/^\s*not ok \d+ - (.*?)(?: # (?:time=.*|TODO.*|SKIP.*))?$/);
     if (!fail || /# (TODO|SKIP)/.test(line)) continue;
     // A parent fails because a child did: list only leaves (no deeper failure just above).
-    const diag = readDiag(lines, i + 1, depth);
     if (hasFailedChild(lines, i, depth)) continue;
     if (shown++ >= 20) continue;
+    const diag = readDiag(lines, i + 1, depth);
     const path = [...open.slice(0, depth).filter(Boolean), fail[1]].join(' › ');
     out.push(`FAILED ${path}${diag.at ? ` (${diag.at})` : ''}`);
     for (const d of diag.text.slice(0, 6)) out.push(`    ${d}`);

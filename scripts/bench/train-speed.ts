@@ -18,7 +18,7 @@ import { BleRadio } from '../../src/lock/transport/ble-radio.js';
 import { SENSITIVITY_DBM } from '../../src/sim/ble/air-time.js';
 import { linkGoodput } from '../../src/sim/ble/link-params.js';
 import { SCANNER_SHARES, type ScannerShare } from '../../src/sim/ble/shared-air.js';
-import { audibleRange } from '../../src/sim/ble/train.js';
+import { audibleRange, DEFAULT_LATERAL_M } from '../../src/sim/ble/train.js';
 import { startSimulatedTrain, type TrainLockSpec } from '../../src/sim/ble-train.js';
 import { TrainReader } from '../../src/train/train-reader.js';
 import { speedCurveSvg } from '../lib/speed-curve-svg.js';
@@ -58,7 +58,6 @@ const linksArg = process.argv.indexOf('--links');
 const READING_LINKS = linksArg > 0 ? Number(process.argv[linksArg + 1]) : 4;
 /** Two 40-ft containers per wagon, wagons 15 m apart (the simulator's default geometry). */
 const LOCKS_PER_METRE = 2 / 15;
-const LATERAL_M = 8;
 
 const speedsArg = process.argv.indexOf('--speeds');
 /**
@@ -179,7 +178,7 @@ const capacity = linkGoodput(
 // Value bytes are 244 of every 251 on air at this MTU; the measured bytes are L2CAP payload.
 const perLockValueBytes = (perLockBytes * 244) / 251;
 const audibleM = audibleRange(SENSITIVITY_DBM['1m']);
-const alongM = 2 * Math.sqrt(audibleM * audibleM - LATERAL_M * LATERAL_M);
+const alongM = 2 * Math.sqrt(audibleM * audibleM - DEFAULT_LATERAL_M * DEFAULT_LATERAL_M);
 // The train needs locks-per-second × bytes-per-lock of air; it may not exceed the ceiling.
 // Each lock must also fit its own time in range (alongM ÷ speed) alone: far above, at this size.
 const limitFlow = capacity / (LOCKS_PER_METRE * perLockValueBytes);

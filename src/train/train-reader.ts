@@ -684,9 +684,11 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     });
     try {
       while (!release) {
+        const outOfTime = signal.aborted ? undefined : this.#outOfTime(c);
+        if (outOfTime) c.outOfTime = true;
         const refused = signal.aborted
           ? new CtopError('E_TRANSPORT_CLOSED', 'read aborted', { details: { canceled: true } })
-          : this.#outOfTime(c);
+          : outOfTime;
         if (refused) {
           waiting.abort();
           // Granted meanwhile (between the grant and this check): passed on.
@@ -721,7 +723,6 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     if (manifestMs === undefined || dwell === undefined) return undefined;
     const left = dwell - (this.#clock.monotonic() - c.sighting.firstSeenAt);
     if (left >= manifestMs || left <= -dwell) return undefined;
-    c.outOfTime = true;
     return new CtopError(
       'E_BLE_CONNECT',
       `lock ${c.sighting.advertisement.lockId} had ${(Math.max(0, left) / 1000).toFixed(2)} s left in range ` +

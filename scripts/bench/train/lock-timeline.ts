@@ -9,18 +9,16 @@
  * `node --import tsx scripts/bench/train/lock-timeline.ts [km/h] [--each]` (`--each`: a line per lock)
  */
 import { SENSITIVITY_DBM } from '../../../src/sim/ble/air-time.js';
-import { audibleRange } from '../../../src/sim/ble/train.js';
+import { audibleRange, DEFAULT_LATERAL_M } from '../../../src/sim/ble/train.js';
 import { TrainReader } from '../../../src/train/train-reader.js';
 import { readPassingTrain, speedTrain } from './speed-train.js';
 
 const kmh = Number(process.argv[2] ?? 80);
 const each = process.argv.includes('--each');
-/** The simulator's default distance from the antenna to the track, m. */
-const LATERAL_M = 8;
 const { train, clock, radio } = await speedTrain(kmh);
 // From entering hearing to passing the antenna: the along-track half of the audible chord.
 const audibleM = audibleRange(SENSITIVITY_DBM['1m']);
-const toClosestMs = (Math.sqrt(audibleM ** 2 - LATERAL_M ** 2) / (kmh / 3.6)) * 1000;
+const toClosestMs = (Math.sqrt(audibleM ** 2 - DEFAULT_LATERAL_M ** 2) / (kmh / 3.6)) * 1000;
 
 interface Timeline {
   index: number;

@@ -6,6 +6,8 @@ import type { Presence } from './peripheral.js';
  * housings lose the rest).
  */
 export const DEFAULT_RSSI_AT_1M_DBM = -59;
+/** Distance from the gateway's antenna to the track, m. */
+export const DEFAULT_LATERAL_M = 8;
 /** 2 in free space; 2.5 along a train, with steel wagons around and ballast below. */
 export const DEFAULT_PATH_LOSS_EXPONENT = 2.5;
 /** Margin below the sensitivity at which nothing is heard any more (packet error rate ≈ 1). */
@@ -50,7 +52,7 @@ export interface TrainPassage {
    * decided by the signal, not by this horizon.
    */
   rangeM?: number;
-  /** Distance from the gateway's antenna to the track, m. Default 8. */
+  /** Distance from the gateway's antenna to the track, m. Default DEFAULT_LATERAL_M (8). */
   lateralM?: number;
   /** RSSI at 1 m, dBm. Default −59 (DEFAULT_RSSI_AT_1M_DBM). */
   rssiAt1mDbm?: number;
@@ -72,7 +74,7 @@ export interface LockPassage {
  * follows log-distance path loss. Plain numbers for SimPeripheral's presence and RSSI.
  */
 export function trainPassage(index: number, t: TrainPassage = {}): LockPassage {
-  const { startMs = 0, spacingM = 15, speedMps = 2.8, rangeM = 60, lateralM = 8 } = t;
+  const { startMs = 0, spacingM = 15, speedMps = 2.8, rangeM = 60, lateralM = DEFAULT_LATERAL_M } = t;
   const { rssiAt1mDbm = DEFAULT_RSSI_AT_1M_DBM, pathLossExponent = DEFAULT_PATH_LOSS_EXPONENT } = t;
   if (!(speedMps > 0) || !(rangeM > lateralM) || !(spacingM >= 0)) {
     throw new TypeError('trainPassage needs speedMps > 0, rangeM > lateralM and spacingM >= 0');
