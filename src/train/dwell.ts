@@ -18,6 +18,11 @@ export class DwellEstimate {
     this.#recent.add(dwellMs);
   }
 
+  /** A departure taken back: the lock was heard again, so it had not left after `dwellMs`. */
+  withdraw(dwellMs: number): void {
+    this.#recent.remove(dwellMs);
+  }
+
   /** The median dwell of the recent departures; undefined before enough of them. */
   get dwellMs(): number | undefined {
     return this.#recent.median;
@@ -47,6 +52,12 @@ export class RecentMedian {
     if (!Number.isFinite(ms) || ms < 0) return;
     this.#samples.push(ms);
     if (this.#samples.length > this.window) this.#samples.shift();
+  }
+
+  /** Takes back the latest sample equal to `ms`, if still in the window. */
+  remove(ms: number): void {
+    const i = this.#samples.lastIndexOf(ms);
+    if (i >= 0) this.#samples.splice(i, 1);
   }
 
   get median(): number | undefined {

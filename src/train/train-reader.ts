@@ -206,9 +206,9 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #candidates = new Map<string, Candidate>();
   readonly #active = new Set<string>();
   readonly #controllers = new Set<AbortController>();
-  /** This train's dwell in range, from the locks that left; their addresses, each counted once. */
+  /** This train's dwell in range, from the locks that left; each once: when taken for gone, and its dwell. */
   readonly #dwell = new DwellEstimate();
-  readonly #departed = new Set<string>();
+  readonly #departed = new Map<string, { at: number; dwellMs: number }>();
   /** How long this train's reads take, from a pass's start to the verified manifest. */
   readonly #readTimes = new RecentMedian(16);
   /** How long this train's manifests take to move once their turn comes (turn to release, whole manifests). */
@@ -241,6 +241,14 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
     this.#clock = options.clock ?? systemClock;
     this.board = new TrainBoard(this.#clock, options.expected);
     this.#turns = new ManifestTurns(options.manifestsAtOnce ?? 2);
+  }
+
+  /**
+   * This train's dwell in range as estimated from the locks that left it, ms; undefined while
+   * too few have (a standing train, the first locks of a moving one).
+   */
+  get dwellMs(): number | undefined {
+    return this.#dwell.dwellMs;
   }
 
   /** Reads moving manifest bytes now: each holds one of the `manifestsAtOnce` turns. */
@@ -327,18 +335,27 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
           goneAfter ||
         unheardMs > 2 * goneAfter ||
         (dwell !== undefined && unheardMs > Math.max(goneAfter, dwell));
+      // Heard since it was taken for gone: it had not left (in a standing train of a hundred
+      // locks, a queued one goes unheard for seconds while the links take the air), and its
+      // "dwell" would give the train one of a few seconds — every older lock passed over, and
+      // reads given up, as out of time.
+      const departed = this.#departed.get(address);
+      if (departed && lastKnownAt(c) > departed.at) {
+        this.#departed.delete(address);
+        this.#dwell.withdraw(departed.dwellMs);
+      }
       // A lock being read is silent because it is linked (a read may wait its manifest turn
       // with its link up for seconds): that silence says nothing of when it left.
       if (gone && !this.#departed.has(address) && !this.#active.has(address)) {
-        this.#departed.add(address);
-        this.#dwell.add(c.sighting.lastSeenAt - c.sighting.firstSeenAt);
+        const dwellMs = c.sighting.lastSeenAt - c.sighting.firstSeenAt;
+        this.#departed.set(address, { at: now, dwellMs });
+        this.#dwell.add(dwellMs);
       }
       if (state === 'failed' && c.givenUpAsGone && !gone && c.passes < (this.#o.passesPerLock ?? 5)) {
         // Heard again after it was taken for gone: a lock at the edge of range, or one the
         // radio missed for a while. It is still here, so it is read.
         c.givenUpAsGone = false;
         c.nextEligibleAt = now;
-        this.#departed.delete(address);
         this.#log.info(
           { lockId: c.sighting.advertisement.lockId },
           'lock heard again after it was given up as gone',

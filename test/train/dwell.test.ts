@@ -37,3 +37,18 @@ t.test('the estimate lies within the dwells it was given', async () => {
     }),
   );
 });
+
+t.test('a departure taken back leaves the estimate as if it had never been made', async (t) => {
+  const d = new DwellEstimate();
+  for (const x of [5000, 6000, 1200]) d.add(x);
+  t.equal(d.dwellMs, 5000);
+  d.withdraw(1200); // heard again: it had not left
+  t.equal(d.dwellMs, undefined, 'two departures left: unknown again');
+  d.add(5500);
+  t.equal(d.dwellMs, 5500);
+  d.withdraw(9999);
+  t.equal(d.dwellMs, 5500, 'a dwell never given: nothing taken back');
+  d.add(5500);
+  d.withdraw(5500);
+  t.equal(d.dwellMs, 5500, 'one of two equal dwells taken back, the other kept');
+});

@@ -510,6 +510,67 @@ t.test(
   },
 );
 
+t.test(
+  'a standing train: locks taken for gone while the links held the air are heard again, and give it no dwell',
+  { timeout: 180_000 },
+  async (t) => {
+    const keys = testKeys(t);
+    const plans = trainPlans(keys, 30);
+    // Thirty locks standing in range, four links moving 8 KiB each and a lock taken for gone
+    // after 300 ms of listening unheard: queued locks go unheard that long while the links
+    // take the air, and are heard again. Their "dwells" (first to last heard) once stayed and
+    // gave the standing train a dwell of a few seconds: every lock older than that was passed
+    // over, and reads waiting for their turn were given up, as out of time (a drain under the
+    // bench's standing train of 110 read it a third slower). Once every lock is read and the
+    // radio has listened undisturbed for two seconds, each has been heard again.
+    const { train, radio } = await startTrainAndRadio(t, {
+      locks: specsFor(plans).map((s) => ({
+        ...s,
+        manifest: randomBytes(8 * 1024),
+        peripheral: { presence: {}, rssiDbm: -60 },
+      })),
+      timeScale: 4,
+    });
+    const clock = train.world.clock;
+    const reader = new TrainReader({
+      radio,
+      gatewayId: 'KZ-DOSTYK-GW01',
+      expected: 30,
+      maxConcurrent: 4,
+      goneAfterMs: 300,
+      trainQuietMs: 600_000, // the train does not end on its own: the reader is stopped below
+      clock,
+    });
+    t.teardown(() => reader.stop());
+    let lookedWhileReading = 0;
+    let knownWhileReading = 0;
+    const dwellAfterIdle = await new Promise<number | undefined>((resolve) => {
+      let allReadAt: number | undefined;
+      const poll = setInterval(() => {
+        const locks = [...(reader.board.current?.locks.values() ?? [])];
+        const read = locks.filter((l) => l.state === 'read').length;
+        if (read < 30) {
+          lookedWhileReading++;
+          if (reader.dwellMs !== undefined) knownWhileReading++;
+          return;
+        }
+        allReadAt ??= clock.monotonic();
+        if (clock.monotonic() - allReadAt < 2000) return;
+        clearInterval(poll);
+        resolve(reader.dwellMs);
+      }, 20);
+      t.teardown(() => clearInterval(poll));
+      void reader.start();
+    });
+    await reader.stop();
+    t.equal(
+      dwellAfterIdle,
+      undefined,
+      `no dwell once every lock was heard again (${dwellAfterIdle} ms; while reading, a dwell in ${knownWhileReading} looks of ${lookedWhileReading})`,
+    );
+  },
+);
+
 for (const acceptListSize of [8, 0]) {
   t.test(
     `a link that dropped because its lock left is not reconnected: the lock was not heard since (Filter Accept List of ${acceptListSize})`,
