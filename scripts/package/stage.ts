@@ -191,7 +191,9 @@ function pruneTree(dir: string, platform: string): void {
       continue;
     }
     if (KEEP_FILE.test(entry.name)) continue;
-    if (JUNK_FILE.test(entry.name)) rmSync(full, { force: true });
+    // Add-ons for musl outside a prebuilds/ directory: @cbor-extract/cbor-extract-linux-x64,
+    // which npm installs for cbor-extract when the registry has it, ships both kinds side by side.
+    if (JUNK_FILE.test(entry.name) || /musl.*\.node$/.test(entry.name)) rmSync(full, { force: true });
   }
 }
 
