@@ -20,7 +20,7 @@ t.test('hostile devices fail with typed errors while the rest of the train is re
       lockId: 'SSL-XX-000901',
       manifest: victim.manifest,
       peripheral: { att: 'silent' },
-      expect: ['E_BLE_GATT', 'E_BLE_CONNECT'],
+      expect: ['E_BLE_GATT'],
     },
     {
       lockId: 'SSL-XX-000902',
@@ -38,7 +38,7 @@ t.test('hostile devices fail with typed errors while the rest of the train is re
       lockId: 'SSL-XX-000904',
       manifest: Buffer.alloc(24 * 1024, 7),
       app: (lock, world) => disconnectingApp(new ByteStreamApp(lock), world.clock, 150),
-      expect: ['E_LOCK_DISCONNECTED', 'E_LOCK_TIMEOUT', 'E_BLE_CONNECT', 'E_BLE_GATT'],
+      expect: ['E_LOCK_DISCONNECTED', 'E_LOCK_TIMEOUT'],
     },
     // Claims the victim's lock id, with its own key: the pinned key exposes it.
     { lockId: victim.lockId, manifest: victim.manifest, expect: ['E_LOCK_CLONED'] },
@@ -50,11 +50,16 @@ t.test('hostile devices fail with typed errors while the rest of the train is re
       expect: ['E_LOCK_IMPERSONATION'],
     },
   ];
+  // A standing train: every device stays in range for as long as its reads take, so each
+  // pass ends for what the device does, never because a loaded machine let it roll out of
+  // range first (a flooding lock's last pass then ended E_LOCK_DISCONNECTED or E_BLE_CONNECT).
+  const standing = (spec: TrainLockSpec): TrainLockSpec => ({
+    ...spec,
+    peripheral: { presence: {}, rssiDbm: -60, ...spec.peripheral },
+  });
   const { radio, train } = await startTrainAndRadio(t, {
-    locks: [...genuine, ...hostile],
+    locks: [...genuine, ...hostile].map(standing),
     timeScale: 4,
-    passage: { speedMps: 4 },
-    locksPerWagon: 10,
   });
   const pinned = new Map(genuine.map((g) => [g.lockId, Buffer.from(g.identity.publicKey)]));
   const reader = new TrainReader({
@@ -83,7 +88,7 @@ t.test('hostile devices fail with typed errors while the rest of the train is re
     t.equal(lock?.state, 'failed', `hostile ${spec.lockId} (${j}) failed`);
     t.ok(
       spec.expect.includes(lock?.error?.code ?? ''),
-      `hostile ${j}: ${lock?.error?.code} is one of ${spec.expect}`,
+      `hostile ${j}: ${lock?.error?.code} is one of ${spec.expect} (${lock?.passes} passes: ${lock?.error?.message})`,
     );
   }
   t.equal(summary.read, genuine.length);
