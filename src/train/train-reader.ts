@@ -90,6 +90,17 @@ export interface TrainReaderOptions extends Omit<SessionOptions, 'log' | 'clock'
    */
   leavingDropDb?: number;
   /**
+   * A lock falls silent as a departure — a sample of the train's dwell — only when it was
+   * last heard weaker than this, dBm: a lock leaves range through its edge, where its signal
+   * nears the receiver's sensitivity. Default −80 (10 dB above `weakRssiDbm`'s default):
+   * in the speed bench's trains every lock that left was last heard at −83 dBm or weaker
+   * (60 and 107 km/h, 226 departures). A lock heard strong and then unheard has not moved
+   * away; the radio did not listen (links holding the air), or something stood between.
+   * Taken for a departure, its silence gave a standing train a dwell of a few seconds, and
+   * reads waiting for their manifest turn were given up as out of time.
+   */
+  departureRssiDbm?: number;
+  /**
    * Listening the radio gets after a connection attempt that failed, before the next, ms.
    * Default 250: a few advertising intervals, so the rest of the train is heard however many
    * attempts fail.
@@ -206,9 +217,10 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
   readonly #candidates = new Map<string, Candidate>();
   readonly #active = new Set<string>();
   readonly #controllers = new Set<AbortController>();
-  /** This train's dwell in range, from the locks that left; each once: when taken for gone, and its dwell. */
+  /** This train's dwell in range, from the locks that left. */
   readonly #dwell = new DwellEstimate();
-  readonly #departed = new Map<string, { at: number; dwellMs: number }>();
+  /** Locks taken for gone, each once: when, and the dwell it gave (none when last heard strong). */
+  readonly #departed = new Map<string, { at: number; dwellMs: number | undefined }>();
   /** How long this train's reads take, from a pass's start to the verified manifest. */
   readonly #readTimes = new RecentMedian(16);
   /** How long this train's manifests take to move once their turn comes (turn to release, whole manifests). */
@@ -342,14 +354,15 @@ export class TrainReader extends EventEmitter<TrainReaderEvents> {
       const departed = this.#departed.get(address);
       if (departed && lastKnownAt(c) > departed.at) {
         this.#departed.delete(address);
-        this.#dwell.withdraw(departed.dwellMs);
+        if (departed.dwellMs !== undefined) this.#dwell.withdraw(departed.dwellMs);
       }
       // A lock being read is silent because it is linked (a read may wait its manifest turn
       // with its link up for seconds): that silence says nothing of when it left.
       if (gone && !this.#departed.has(address) && !this.#active.has(address)) {
         const dwellMs = c.sighting.lastSeenAt - c.sighting.firstSeenAt;
-        this.#departed.set(address, { at: now, dwellMs });
-        this.#dwell.add(dwellMs);
+        const nearEdge = c.sighting.meanRssi < (this.#o.departureRssiDbm ?? -80);
+        this.#departed.set(address, { at: now, dwellMs: nearEdge ? dwellMs : undefined });
+        if (nearEdge) this.#dwell.add(dwellMs);
       }
       if (state === 'failed' && c.givenUpAsGone && !gone && c.passes < (this.#o.passesPerLock ?? 5)) {
         // Heard again after it was taken for gone: a lock at the edge of range, or one the
