@@ -666,14 +666,6 @@ for (const acceptListSize of [8, 0]) {
 }
 
 /**
- * A moving train whose last lock waits: three locks pass first (the train's dwell and read
- * time), then one slow to read (`slowKiB`, default 40 KiB, at one packet per 30 ms event,
- * ~5.7 s) holds the only connection — or, with `reader` options, the only manifest turn —
- * while `waiting`, arrived after it, has to wait. Resolves with the summary, whether the
- * controller ever connected to the waiting lock, and how each of its links ended (the HCI
- * reason, simulated time).
- */
-/**
  * The signal of a lock that passes the antenna and leaves at `leaveAtMs`: `strongDbm` (no
  * fading) until its last second in range, then −85 dBm as it goes — a lock leaves through
  * the edge of range, and the reader takes a silence for a departure only after a weak
@@ -686,6 +678,14 @@ function fadesOutAt(
   return { rssiDbm: (ms) => (ms < leaveAtMs - 1000 ? strongDbm : -85), rssiNoiseDb: 0 };
 }
 
+/**
+ * A moving train whose last lock waits: three locks pass first (the train's dwell and read
+ * time), then one slow to read (`slowKiB`, default 40 KiB, at one packet per 30 ms event,
+ * ~5.7 s) holds the only connection — or, with `reader` options, the only manifest turn —
+ * while `waiting`, arrived after it, has to wait. Resolves with the summary, whether the
+ * controller ever connected to the waiting lock, and how each of its links ended (the HCI
+ * reason, simulated time).
+ */
 async function waitBehindSlowLock(
   t: Test,
   waiting: Partial<SimPeripheralOptions>,
