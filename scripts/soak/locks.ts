@@ -130,6 +130,8 @@ export function addTrain(
       presence: passage.presence,
       rssiDbm: passage.rssiDbm,
       name: spec.lockId,
+      // Slower than PROTOCOL.md §13.2's 20 ms (ADV-1): the soak is about the process, the network and
+      // the disk, and five times the advertising reports would only load the host it shares.
       advertisingIntervalMs: 100,
       app: new ByteStreamApp(lock),
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { LockAdvertising } from '../conformance/lock/run.js';
 import { CtopError } from '../errors.js';
 import { BleRadio } from '../lock/transport/ble-radio.js';
 import type { LinkOpener } from '../lock/transport/link.js';
@@ -23,6 +24,8 @@ export interface ConnectedLock {
   transport: 'serial' | 'ble';
   /** Over BLE, when the lock announces its GATT handles (PROTOCOL.md §13.5): links at them alone. */
   announced?: { rxHandle: number; open: LinkOpener };
+  /** Over BLE: the lock's advertising, as the conformance kit judges it (ADV-1). */
+  advertising?: LockAdvertising;
 }
 
 /** The options of LockLinkChoice: `--serial <path>` or `--ble <lock id>`, with their details. */
@@ -73,6 +76,10 @@ export async function connectLock(
       open: () => radio.open(address, { gatt }),
       close: () => radio.close(),
       transport: 'ble',
+      advertising: {
+        sealState: advertisement.sealState,
+        reportsFor: (durationMs) => radio.reportsOf(address, durationMs),
+      },
       ...(rxHandle !== undefined
         ? { announced: { rxHandle, open: () => radio.open(address, { gatt: 'announced' }) } }
         : {}),

@@ -1,5 +1,5 @@
 import type { HciBindingsOptions } from '@stoprocent/noble';
-import { PROTOCOL_VERSION } from '../lock/codec/constants.js';
+import { PROTOCOL_VERSION, SealState } from '../lock/codec/constants.js';
 import { type Logger, silentLogger } from '../log.js';
 import { lockAdvertising } from './ble/advertising-data.js';
 import { ByteStreamApp } from './ble/byte-stream-app.js';
@@ -23,6 +23,11 @@ import {
 import { type LockFaults, SimulatedLock } from './lock/simulated-lock.js';
 
 /** One lock of a simulated train and what it carries. */
+/** PROTOCOL.md §13.2 (ADV-1): a sealed or tampered lock advertises every 20 ms. */
+export const SEALED_ADV_MS = 20;
+/** …an unsealed one at 100 ms or faster (SHOULD). */
+export const UNSEALED_ADV_MS = 100;
+
 export interface TrainLockSpec {
   lockId: string;
   manifest: Uint8Array;
@@ -65,8 +70,9 @@ export interface SimulatedTrainOptions {
   /** Locks per position along the track (two containers per wagon). Default 2. */
   locksPerWagon?: number;
   /**
-   * How often each lock advertises. Default 100 ms: PROTOCOL.md §13.2 asks a lock to advertise
-   * fast while it moves; the connection latency of each lock depends on it.
+   * How often each lock advertises. Default what PROTOCOL.md §13.2 asks (ADV-1): 20 ms for a
+   * sealed or tampered lock, 100 ms for an unsealed one. How soon a lock is connected at speed
+   * depends on it.
    */
   advertisingIntervalMs?: number;
   log?: Logger;
@@ -157,7 +163,8 @@ export async function startSimulatedTrain(options: SimulatedTrainOptions): Promi
       presence: passage.presence,
       rssiDbm: passage.rssiDbm,
       name: spec.lockId,
-      advertisingIntervalMs: options.advertisingIntervalMs ?? 100,
+      advertisingIntervalMs:
+        options.advertisingIntervalMs ?? (info.seal === SealState.Unsealed ? UNSEALED_ADV_MS : SEALED_ADV_MS),
       app: spec.app ? spec.app(lock, world) : new ByteStreamApp(lock),
       ...spec.peripheral,
     });

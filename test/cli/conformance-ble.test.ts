@@ -25,7 +25,7 @@ async function standingLock(t: Test, spec: Partial<TrainLockSpec> = {}): Promise
 }
 
 t.test(
-  'conformance lock --ble finds the lock by its advertisement and judges binary framing and its announced handles',
+  'conformance lock --ble finds the lock by its advertisement and judges its advertising interval, binary framing and its announced handles',
   async (t) => {
     const port = await standingLock(t);
     const r = await runCli(
@@ -37,6 +37,7 @@ t.test(
         '--hci-uart',
         port,
         '--only',
+        'advertising',
         'session',
         'binary',
         'gatt',
@@ -50,8 +51,39 @@ t.test(
     t.match(r.stdout, /PASS\s+HELLO-1:/);
     t.match(
       r.stdout,
+      /PASS\s+ADV-1:.*advertising events in 3 s, the lower quartile of the gaps between them 2\d ms/,
+    );
+    t.match(
+      r.stdout,
       /PASS\s+GATT-1:.*RX's declaration read at 7, TX's CCCD written at 11, HELLO written to 8 answered at 10/,
     );
+  },
+);
+
+t.test(
+  'a sealed lock advertising every 100 ms (a lock of revision 1.3) fails ADV-1 and only ADV-1',
+  async (t) => {
+    const port = await standingLock(t, {
+      peripheral: { presence: { arriveAtMs: 0 }, rssiDbm: -55, advertisingIntervalMs: 100 },
+    });
+    const r = await runCli(
+      [
+        'conformance',
+        'lock',
+        '--ble',
+        'SSL-KZ-BLEKIT',
+        '--hci-uart',
+        port,
+        '--only',
+        'advertising',
+        'session',
+      ],
+      { timeoutMs: 120_000 },
+    );
+    t.equal(r.code, 5, 'E_CONFORMANCE_LOCK');
+    t.match(r.stdout, /FAIL\s+ADV-1:.*the lower quartile of the gaps between them 1\d\d ms \(at most 32/);
+    t.match(r.stdout, /PASS\s+HELLO-1:/);
+    t.match(r.stderr, /MUST requirements not met: ADV-1\b/);
   },
 );
 

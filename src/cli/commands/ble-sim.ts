@@ -62,9 +62,8 @@ export function register(program: Command): void {
     )
     .option(
       '--adv-interval <ms>',
-      'how often each lock advertises',
+      'how often each lock advertises (default PROTOCOL.md §13.2: 20 ms, the locks being sealed)',
       parseNumber('--adv-interval', 20, 10_240, ' ms'),
-      100,
     )
     .option(
       '--conn-interval <ms>',
@@ -142,7 +141,7 @@ export function register(program: Command): void {
           scannerShare: opts.scannerShare,
         },
         passage,
-        advertisingIntervalMs: opts.advInterval,
+        ...(opts.advInterval === undefined ? {} : { advertisingIntervalMs: opts.advInterval }),
         log,
       });
       rmSync(opts.link, { force: true });

@@ -43,6 +43,7 @@ export function registerLockConformance(conformance: Command): void {
         open: link.open,
         transport: link.transport,
         ...(link.announced ? { announced: link.announced } : {}),
+        ...(link.advertising ? { advertising: link.advertising } : {}),
         ...(link.transport === 'serial' ? { bytesPerSecond: opts.baud / 10 } : {}),
         gatewayId: opts.gatewayId,
         maxManifestBytes: opts.maxManifest,

@@ -125,6 +125,12 @@ export const LOCK_REQUIREMENTS: readonly Requirement[] = [
     text: 'a binary frame with a bad CRC is not answered and ends the link',
   },
   {
+    id: 'ADV-1',
+    level: 'MUST',
+    section: '13.2',
+    text: 'a sealed or tampered lock, not connected, advertises every 20 ms',
+  },
+  {
     id: 'GATT-1',
     level: 'MUST',
     section: '13.5',

@@ -4,6 +4,14 @@ import type { LinkOpener } from '../../lock/transport/link.js';
 import type { Findings } from './findings.js';
 import { type ProbeContext, ProbeError, ProbeLink } from './probe.js';
 
+/** A lock's advertising as the kit hears it over BLE (ADV-1). */
+export interface LockAdvertising {
+  /** The seal state its scan response announced (§13.2; 0 unsealed, 1 sealed, 2 tampered). */
+  sealState: number;
+  /** When each of its advertising reports arrived over the next `durationMs`, ms on one monotonic clock. */
+  reportsFor(durationMs: number): Promise<number[]>;
+}
+
 /** What one conformance run knows: how to reach the lock, what it learned, what it found. */
 export interface Run {
   open: LinkOpener;
@@ -11,6 +19,8 @@ export interface Run {
   transport: 'serial' | 'ble';
   /** Over BLE, when the lock announces its GATT handles (§13.5): links at them alone. */
   announced?: { rxHandle: number; open: LinkOpener };
+  /** Over BLE: the lock's advertising (ADV-1). */
+  advertising?: LockAdvertising;
   findings: Findings;
   probe: ProbeContext;
   gatewayId: string;

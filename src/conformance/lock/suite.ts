@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isCtopError, toCtopError } from '../../errors.js';
 import type { LinkOpener } from '../../lock/transport/link.js';
+import { advertisingChecks } from './check-advertising.js';
 import { binaryChecks } from './check-binary.js';
 import { eventChecks } from './check-events.js';
 import { gattChecks } from './check-gatt.js';
@@ -8,10 +9,20 @@ import { hostileChecks, lineTimeoutChecks } from './check-hostile.js';
 import { readChecks } from './check-read.js';
 import { sessionChecks } from './check-session.js';
 import { Findings, type RequirementResult } from './findings.js';
-import type { Run } from './run.js';
+import type { LockAdvertising, Run } from './run.js';
 
-export type CheckGroup = 'session' | 'read' | 'events' | 'hostile' | 'line-timeout' | 'binary' | 'gatt';
+export type CheckGroup =
+  | 'advertising'
+  | 'session'
+  | 'read'
+  | 'events'
+  | 'hostile'
+  | 'line-timeout'
+  | 'binary'
+  | 'gatt';
+// Advertising first: the lock is heard before any link of the kit has opened.
 export const CHECK_GROUPS: readonly CheckGroup[] = [
+  'advertising',
   'session',
   'read',
   'events',
@@ -22,6 +33,7 @@ export const CHECK_GROUPS: readonly CheckGroup[] = [
 ];
 
 const GROUPS: Record<CheckGroup, (run: Run) => Promise<void>> = {
+  advertising: advertisingChecks,
   session: sessionChecks,
   read: readChecks,
   events: eventChecks,
@@ -45,6 +57,8 @@ export interface LockConformanceOptions {
    * announcement).
    */
   announced?: { rxHandle: number; open: LinkOpener };
+  /** Over BLE: the lock's advertising (ADV-1). */
+  advertising?: LockAdvertising;
   /** The identity key provisioned for the lock (checks AUTH-2). */
   pinnedKey?: Uint8Array;
   /** Gateway id sent in HELLO. Default 'ctop-conformance'. */
@@ -85,6 +99,7 @@ export async function runLockConformance(options: LockConformanceOptions): Promi
     open: options.open,
     transport: options.transport ?? 'serial',
     ...(options.announced ? { announced: options.announced } : {}),
+    ...(options.advertising ? { advertising: options.advertising } : {}),
     findings,
     gatewayId: options.gatewayId ?? 'ctop-conformance',
     maxManifestBytes: options.maxManifestBytes ?? 16 * 1024 * 1024,
@@ -137,6 +152,8 @@ export async function runLockConformance(options: LockConformanceOptions): Promi
 
 /** Which requirements each group judges (observed ones by every group). */
 const COVERS: Record<CheckGroup, string[]> = {
+  // It opens no link: the observed requirements are left to the groups that do.
+  advertising: ['ADV-1'],
   session: ['HELLO-1', 'HELLO-2', 'HELLO-3', 'AUTH-1', 'AUTH-2', 'SESS-3', 'TIME-1', ...OBSERVED],
   read: ['READ-1', 'READ-2', 'READ-3', 'READ-4', 'SESS-4', 'SESS-5', 'SESS-6', ...OBSERVED],
   events: ['EV-1', 'EV-2', 'EV-3', ...OBSERVED],

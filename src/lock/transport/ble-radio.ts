@@ -43,6 +43,8 @@ export interface LockSighting {
 export interface BleRadioEvents {
   /** First sight of a lock, or its advertisement changed (seal state, event count, manifest). */
   sighting: [LockSighting];
+  /** Every advertising report of a lock, at `sighting.lastSeenAt` (scan responses included). */
+  heard: [LockSighting];
 }
 
 export interface BleRadioOptions extends BleLinkOptions {
@@ -207,6 +209,30 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   async stopScanning(): Promise<void> {
     this.#scanning = false;
     await this.#noble.stopScanningAsync();
+  }
+
+  /**
+   * When each advertising report of `address` arrived over the next `durationMs` (the radio
+   * clock's monotonic milliseconds), scanning meanwhile: what the conformance kit judges a
+   * lock's advertising interval by. One advertising event may give two reports (ADV_IND and
+   * its scan response) a moment apart.
+   */
+  async reportsOf(address: string, durationMs: number): Promise<number[]> {
+    const times: number[] = [];
+    const onHeard = (s: LockSighting) => {
+      if (s.address === address) times.push(s.lastSeenAt);
+    };
+    this.on('heard', onHeard);
+    try {
+      if (!this.#scanning) await this.startScanning();
+      await new Promise<void>((resolve) => {
+        if (this.#clock.setTimeout) this.#clock.setTimeout(resolve, durationMs);
+        else setTimeout(resolve, durationMs);
+      });
+    } finally {
+      this.off('heard', onHeard);
+    }
+    return times;
   }
 
   /**
@@ -535,6 +561,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       known.peakMeanRssi = Math.max(known.peakMeanRssi, known.meanRssi);
       known.lastSeenAt = now;
       known.heardAtListenMs = this.listenedMs();
+      this.emit('heard', known);
       return;
     }
     const sighting: LockSighting = {
@@ -550,6 +577,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     };
     this.#sightings.set(peripheral.address, sighting);
     this.emit('sighting', sighting);
+    this.emit('heard', sighting);
   }
 }
 

@@ -19,7 +19,7 @@ t.test('the requirements are those of PROTOCOL.md §16', async (t) => {
     rows,
   );
   // Every id the spec's text cites exists.
-  for (const [, id] of spec.matchAll(/`((?:LINE|FRAME|HELLO|AUTH|SESS|READ|EV|TIME|BIN)-\d)`/g)) {
+  for (const [, id] of spec.matchAll(/`((?:LINE|FRAME|HELLO|AUTH|SESS|READ|EV|TIME|BIN|ADV|GATT)-\d)`/g)) {
     t.ok(
       LOCK_REQUIREMENTS.some((r) => r.id === id),
       `${id} cited in the text is a requirement`,
