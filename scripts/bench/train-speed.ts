@@ -9,7 +9,7 @@
  * and, with the default links and controller, docs/train-speed.svg.
  *
  * `npm run bench -- train-speed [--speeds 10,40] [--seed N] [--passages N] [--links N]
- *   [--packets-per-event N] [--scanner-share preempt|contender|leftover]`
+ *   [--packets-per-event N] [--conn-interval ms] [--scanner-share preempt|contender|leftover]`
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -29,8 +29,14 @@ const LOCKS = 110;
 const MANIFEST = 16 * 1024;
 /** `--packets-per-event N`: a controller that caps each connection event at N exchanges (default: none). */
 const ppeArg = process.argv.indexOf('--packets-per-event');
+/**
+ * The locks take the connection interval the reader asks for (BleRadio's, 10 ms);
+ * `--conn-interval N` gives them a preference of their own instead (the rounds before the
+ * ninth: 15 ms).
+ */
+const ciArg = process.argv.indexOf('--conn-interval');
 const LINK = {
-  connectionIntervalMs: 15,
+  ...(ciArg > 0 ? { connectionIntervalMs: Number(process.argv[ciArg + 1]) } : {}),
   lossRate: 0.05,
   disconnectRatePerSecond: 0.05,
   ...(ppeArg > 0 ? { packetsPerInterval: Number(process.argv[ppeArg + 1]) } : {}),
@@ -170,11 +176,17 @@ async function passAt(kmh: number, seed: number) {
 }
 
 const perLockBytes = await airBytesPerLock();
-// The radio's ceiling toward the gateway: one saturated link alone, at the base loss.
-const capacity = linkGoodput(
-  { phy: '1m', lossRate: LINK.lossRate },
-  { attMtu: 247, llOctets: 251, connectionIntervalMs: LINK.connectionIntervalMs },
-);
+// The radio's ceiling toward the gateway: one saturated link alone, at the base loss, at the
+// interval that carries most (whichever the reader uses: the limit is the radio's, not its).
+let capacity = 0;
+let capacityIntervalMs = 0;
+for (let units = 6; units <= 400; units++) {
+  const goodput = linkGoodput(
+    { phy: '1m', lossRate: LINK.lossRate },
+    { attMtu: 247, llOctets: 251, connectionIntervalMs: units * 1.25 },
+  );
+  if (goodput > capacity) [capacity, capacityIntervalMs] = [goodput, units * 1.25];
+}
 // Value bytes are 244 of every 251 on air at this MTU; the measured bytes are L2CAP payload.
 const perLockValueBytes = (perLockBytes * 244) / 251;
 const audibleM = audibleRange(SENSITIVITY_DBM['1m']);
@@ -237,7 +249,7 @@ figures.push({
   value: limitKmh,
   unit: 'km/h',
   baseline: {
-    name: 'radio ceiling toward the gateway (1M PHY, 15 ms, 5 % loss)',
+    name: `radio ceiling toward the gateway (1M PHY, at its best interval ${capacityIntervalMs} ms, 5 % loss)`,
     value: capacity,
     unit: 'B/s',
   },
@@ -249,6 +261,7 @@ writeBenchResults('train-speed', figures, {
   runs,
   perLockBytes,
   capacity,
+  capacityIntervalMs,
   audibleM,
   timeScale: TIME_SCALE,
   seed: SEED,

@@ -23,7 +23,7 @@ export async function speedTrain(
   }));
   const train = await startSimulatedTrain({
     locks,
-    link: { connectionIntervalMs: 15, lossRate: 0.05, disconnectRatePerSecond: 0.05 },
+    link: { lossRate: 0.05, disconnectRatePerSecond: 0.05 },
     timeScale: 4,
     seed: 17,
     controller: { maxConnections: 8, scannerShare },

@@ -48,13 +48,20 @@ interface Answer {
 export class AcceptListInitiator {
   readonly #hci: NobleHciLayer & { _socket: { write(packet: Buffer): void } };
   readonly #clock: Clock;
+  /** The connection interval asked for, 1.25 ms units. */
+  readonly #intervalUnits: number;
   readonly #waiting = new Map<number, ((answer: Answer) => void)[]>();
   /** Entries the controller's list holds (LE Read Filter Accept List Size). */
   size = 0;
 
-  private constructor(hci: NobleHciLayer & { _socket: { write(packet: Buffer): void } }, clock: Clock) {
+  private constructor(
+    hci: NobleHciLayer & { _socket: { write(packet: Buffer): void } },
+    clock: Clock,
+    intervalUnits: number,
+  ) {
     this.#hci = hci;
     this.#clock = clock;
+    this.#intervalUnits = intervalUnits;
     const complete = hci.processCmdCompleteEvent!;
     const status = hci.processCmdStatusEvent!;
     // noble drops the answers to commands it did not send; they are taken here first.
@@ -73,7 +80,11 @@ export class AcceptListInitiator {
    * holds; undefined when noble's layer is not the one known here, or the controller has no
    * list (Unknown HCI Command) — the caller then connects one named lock at a time.
    */
-  static async attach(hciLayer: unknown, clock: Clock): Promise<AcceptListInitiator | undefined> {
+  static async attach(
+    hciLayer: unknown,
+    clock: Clock,
+    intervalUnits: number,
+  ): Promise<AcceptListInitiator | undefined> {
     const hci = hciLayer as NobleHciLayer | undefined;
     if (
       !hci ||
@@ -86,6 +97,7 @@ export class AcceptListInitiator {
     const initiator = new AcceptListInitiator(
       hci as NobleHciLayer & { _socket: { write(packet: Buffer): void } },
       clock,
+      intervalUnits,
     );
     const { status, ret } = await initiator.#command(LE_READ_FILTER_ACCEPT_LIST_SIZE).catch(() => ({
       status: UNKNOWN_COMMAND,
@@ -140,7 +152,7 @@ export class AcceptListInitiator {
     const onAbort = () => cancel('aborted');
     let timer: { cancel(): void } | undefined;
     try {
-      const created = await this.#command(LE_CREATE_CONNECTION, createFromList());
+      const created = await this.#command(LE_CREATE_CONNECTION, createFromList(this.#intervalUnits));
       if (created.status !== 0) {
         throw new CtopError(
           'E_BLE_CONNECT',
@@ -229,10 +241,10 @@ export class AcceptListInitiator {
  * LE Create Connection from the Filter Accept List (the peer fields then ignored). Scan
  * window = interval (60 ms): the initiator listens all the time, as Linux does
  * (le_scan_int_connect = le_scan_window_connect = 0x0060); noble's own asks 30 of every
- * 60 ms and hears half the advertisements. Connection parameters as noble's: interval up to
- * 22.5 ms, supervision timeout 420 ms.
+ * 60 ms and hears half the advertisements. The connection interval is the gateway's
+ * (`intervalUnits`, min = max); the supervision timeout noble's, 420 ms.
  */
-function createFromList(): Buffer {
+function createFromList(intervalUnits: number): Buffer {
   const p = Buffer.alloc(25);
   p.writeUInt16LE(0x0060, 0); // LE_Scan_Interval
   p.writeUInt16LE(0x0060, 2); // LE_Scan_Window
@@ -240,8 +252,8 @@ function createFromList(): Buffer {
   p[5] = 0x00; // Peer_Address_Type (ignored)
   // Peer_Address (ignored): six zero octets at 6..11
   p[12] = 0x00; // Own_Address_Type: public
-  p.writeUInt16LE(0x0006, 13); // Connection_Interval_Min
-  p.writeUInt16LE(0x0012, 15); // Connection_Interval_Max
+  p.writeUInt16LE(intervalUnits, 13); // Connection_Interval_Min
+  p.writeUInt16LE(intervalUnits, 15); // Connection_Interval_Max
   p.writeUInt16LE(0x0000, 17); // Max_Latency
   p.writeUInt16LE(0x002a, 19); // Supervision_Timeout (10 ms units)
   p.writeUInt16LE(0x0004, 21); // Min_CE_Length

@@ -5,7 +5,14 @@ import { CtopError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { AcceptListInitiator, type AcceptListPeer } from './accept-list-initiator.js';
 import { type LockAdvertisement, parseLockAdvertisement } from './ble-advertising.js';
-import { BleLink, type BleLinkOptions, DEFAULT_CONNECT_TIMEOUT_MS, NOBLE_SERVICE_UUID } from './ble-link.js';
+import {
+  BleLink,
+  type BleLinkOptions,
+  connectionIntervalUnits,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_CONNECTION_INTERVAL_MS,
+  NOBLE_SERVICE_UUID,
+} from './ble-link.js';
 import { stopNoble } from './noble-stop.js';
 
 /**
@@ -142,6 +149,9 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
     this.#linkOptions = {
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.gattTimeoutMs !== undefined ? { gattTimeoutMs: options.gattTimeoutMs } : {}),
+      ...(options.connectionIntervalMs !== undefined
+        ? { connectionIntervalMs: options.connectionIntervalMs }
+        : {}),
       clock: this.#clock,
       log: this.#log,
     };
@@ -185,6 +195,7 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
       radio.#acceptList = await AcceptListInitiator.attach(
         (noble as unknown as NobleHci)._bindings?._hci,
         options.clock ?? systemClock,
+        connectionIntervalUnits(options.connectionIntervalMs ?? DEFAULT_CONNECTION_INTERVAL_MS),
       ).catch(() => undefined);
       if (!radio.#acceptList) {
         radio.#log.warn(

@@ -142,3 +142,40 @@ t.test("the radio scans continuously with a long interval, not noble's 11.25 ms"
   t.same(parameters.at(-1), { interval: 1600, window: 1600 });
   t.ok(radio.sightings.size === 1, 'and the lock was heard');
 });
+
+t.test(
+  'both ways of connecting ask for a 10 ms connection interval, and a lock without a preference gets it',
+  async (t) => {
+    const train = await startSimulatedTrain({
+      locks: ['SSL-KZ-CI-0001', 'SSL-KZ-CI-0002'].map((lockId) => ({
+        lockId,
+        manifest: Buffer.alloc(1),
+        peripheral: { presence: {}, rssiDbm: -60 },
+      })),
+    });
+    t.teardown(() => train.close());
+    const asked: { filterPolicy: number; min: number; max: number }[] = [];
+    const controller = train.radio.emulator.controller;
+    controller.on('command', (op: number, p: Buffer) => {
+      if (op === Op.LeCreateConnection)
+        asked.push({ filterPolicy: p[4]!, min: p.readUInt16LE(13), max: p.readUInt16LE(15) });
+    });
+    const intervals: number[] = [];
+    controller.on('connect', (info: { intervalMs: number }) => intervals.push(info.intervalMs));
+    const { radio, byId } = await radioHearing(t, train, 2);
+    const named = await radio.open(byId.get('SSL-KZ-CI-0001')!, { connectTimeoutMs: 600_000 });
+    await named.close();
+    const { link } = await radio.openFirst([byId.get('SSL-KZ-CI-0002')!], { connectTimeoutMs: 600_000 });
+    await (await link).close();
+    // 10 ms in 1.25 ms units, minimum and maximum alike: noble alone would ask 6–18 (7.5–22.5 ms).
+    t.same(
+      asked.map((a) => [a.filterPolicy, a.min, a.max]),
+      [
+        [0, 8, 8],
+        [1, 8, 8],
+      ],
+      'noble with the named lock, then the Filter Accept List initiator',
+    );
+    t.same(intervals, [10, 10], 'each link in force at 10 ms');
+  },
+);
