@@ -19,8 +19,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  * The connection interval the gateway asks for (LE Create Connection, min = max). Every
  * request and its answer cost a link two connection events, and a lock's read is about seven
  * of them before and after its manifest: at 10 ms they take a third less time than at 15 ms,
- * and at 107 km/h the reader read 92.8 of 110 against 81.1 (docs/BLE-SIM.md, "The connection
- * interval"). noble would ask for 7.5–22.5 ms, and controllers take the longest.
+ * and at 107 km/h the train-speed bench read 88.7 of 110 against 84.0 (docs/BLE-SIM.md, "The
+ * connection interval"). noble would ask for 7.5–22.5 ms, and controllers take the longest.
  */
 export const DEFAULT_CONNECTION_INTERVAL_MS = 10;
 
