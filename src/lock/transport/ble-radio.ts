@@ -134,8 +134,11 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
   #scanWhileConnecting: boolean;
   /** The controller's Filter Accept List, when it has one (openFirst). */
   #acceptList: AcceptListInitiator | undefined;
-  /** Until when (performance.now()) a failed LE Set Scan Enable answers a scan started during an attempt. */
-  #watchScanEnableUntil = 0;
+  /**
+   * Which LE Set Scan Enable completions tell whether the controller scans while it connects:
+   * those during a start behind a connection request, and the one next after it.
+   */
+  #watchScanEnable: 'off' | 'starting' | 'next' = 'off';
   #listening = false;
   #listenedMs = 0;
   #listeningSince = 0;
@@ -505,14 +508,15 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    */
   #scanWhileInitiating(): void {
     if (this.#connecting === 0 || !this.#scanning || this.#closed || !this.#scanWhileConnecting) return;
-    this.#watchScanEnableUntil = Number.POSITIVE_INFINITY;
+    this.#watchScanEnable = 'starting';
     this.#startingScan(
       this.#noble
         .startScanningAsync([NOBLE_SERVICE_UUID], true)
         .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not scan while connecting'))
         .finally(() => {
-          // The enable's completion follows the start noble reports: watch for it a little.
-          this.#watchScanEnableUntil = performance.now() + 1000;
+          // The enable's completion follows the start noble reports (its disable's): watch
+          // for that one, by order not by time — a loaded gateway may read it seconds later.
+          if (this.#watchScanEnable === 'starting') this.#watchScanEnable = 'next';
         }),
     );
   }
@@ -523,7 +527,9 @@ export class BleRadio extends EventEmitter<BleRadioEvents> {
    * during a connection attempt starts is the controller refusing to do both.
    */
   #onScanEnableSet(status: number): void {
-    if (status === 0 || !this.#scanWhileConnecting || performance.now() > this.#watchScanEnableUntil) return;
+    const watched = this.#watchScanEnable;
+    if (watched === 'next') this.#watchScanEnable = 'off';
+    if (status === 0 || !this.#scanWhileConnecting || watched === 'off') return;
     this.#cannotScanWhileConnecting(status);
     void this.#noble.stopScanningAsync().catch(() => undefined);
   }

@@ -22,12 +22,19 @@ interface Air {
   seed: number;
 }
 
-function reportsOnAir(air: Air): number[] {
-  let state = air.seed >>> 0 || 1;
-  const random = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
+/** mulberry32: each event lost independently (an LCG's successive draws are not). */
+function randomFrom(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
   };
+}
+
+function reportsOnAir(air: Air): number[] {
+  const random = randomFrom(air.seed);
   const reports: number[] = [];
   for (let at = random() * air.intervalMs; at < ADVERTISING_LISTEN_MS; at += air.intervalMs + random() * 10) {
     if (random() < air.loss) continue;
@@ -62,13 +69,18 @@ const sealed = (reports: number[]): LockAdvertising => ({
 const air = (intervalMs: fc.Arbitrary<number>) =>
   fc.record({
     intervalMs,
-    loss: fc.double({ min: 0, max: 0.6, noNaN: true }),
+    loss: fc.double({ min: 0, max: 0.4, noNaN: true }),
     jitterMs: fc.double({ min: 0, max: 2, noNaN: true }),
     scanResponses: fc.boolean(),
     seed: fc.integer(),
   });
 
-t.test('a lock advertising every 20 ms passes ADV-1, up to six events in ten lost', async () => {
+/*
+ * Up to four events in ten lost: a quarter of the gaps must be single intervals, and with
+ * 3 s of listening a 40 % loss leaves too few of them in none of 200 000 listens (half lost:
+ * 1 in 4 000, 60 %: 1 in 40 — a property drawing such losses would fail by chance).
+ */
+t.test('a lock advertising every 20 ms passes ADV-1, up to four events in ten lost', async () => {
   await fc.assert(
     fc.asyncProperty(air(fc.constant(20)), async (a) => {
       const { report, result } = await judge(sealed(reportsOnAir(a)));
@@ -82,7 +94,7 @@ t.test('a lock advertising every 20 ms passes ADV-1, up to six events in ten los
 t.test('a lock advertising every 100 ms or slower fails ADV-1, however few events are lost', async (t) => {
   await fc.assert(
     fc.asyncProperty(air(fc.integer({ min: 100, max: 1000 })), async (a) => {
-      const { report, result } = await judge(sealed(reportsOnAir({ ...a, loss: a.loss / 6 })));
+      const { report, result } = await judge(sealed(reportsOnAir({ ...a, loss: a.loss / 4 })));
       if (result.verdict !== 'fail')
         throw new Error(`${JSON.stringify(a)}: ${result.verdict} ${result.evidence}`);
       if (report.conforms) throw new Error('a failed MUST leaves the lock not conforming');

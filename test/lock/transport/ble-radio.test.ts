@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { BleRadio } from '../../../src/lock/transport/ble-radio.js';
 import { Op } from '../../../src/sim/ble/hci-constants.js';
-import { startSimulatedTrain } from '../../../src/sim/ble-train.js';
+import { type SimulatedTrain, startSimulatedTrain } from '../../../src/sim/ble-train.js';
 import { radioHearing } from '../../helpers/ble-train.js';
 
 /**
@@ -11,7 +11,8 @@ import { radioHearing } from '../../helpers/ble-train.js';
  *
  * Lock A answers only when the test lets it (its signal drops below any receiver's
  * sensitivity meanwhile, so the attempt stays pending); lock B is forgotten by the radio
- * just before, so hearing it again is a new sighting — heard during the attempt or not.
+ * once the attempt is under way, so hearing it again is a new sighting — heard during the
+ * attempt or not.
  */
 async function setup(t: Test, scanWhileInitiating: boolean) {
   let aReachable = true;
@@ -43,6 +44,23 @@ async function setup(t: Test, scanWhileInitiating: boolean) {
   };
 }
 
+/**
+ * Resolves when the controller receives an LE Create Connection. The host sends it only after
+ * the completion of the reset noble sends first, which follows every advertising report of
+ * the scan before: a lock forgotten from then on and heard again was heard during the attempt.
+ */
+function connectionRequested(train: SimulatedTrain): Promise<void> {
+  const controller = train.radio.emulator.controller;
+  return new Promise((resolve) => {
+    const on = (op: number) => {
+      if (op !== Op.LeCreateConnection) return;
+      controller.off('command', on);
+      resolve();
+    };
+    controller.on('command', on);
+  });
+}
+
 /** Resolves when the radio reports a sighting of `address`. */
 function sightingOf(radio: BleRadio, address: string): Promise<void> {
   return new Promise((resolve) => {
@@ -60,16 +78,18 @@ t.test(
   async (t) => {
     const { train, radio, a, b, warnings, setReachable } = await setup(t, true);
     setReachable(false);
+    const requested = connectionRequested(train);
+    let settled = false;
+    const opening = radio.open(a, { connectTimeoutMs: 600_000 }).finally(() => {
+      settled = true;
+    });
+    await requested;
     radio.forget(b);
     let heard = false;
     void sightingOf(radio, b).then(() => {
       heard = true;
     });
-    let settled = false;
-    const opening = radio.open(a, { connectTimeoutMs: 600_000 }).finally(() => {
-      settled = true;
-    });
-    // B advertises every ~105 ms; a minute of simulated time is a net, not an expectation.
+    // B (sealed) advertises every 20–30 ms; a minute of simulated time is a net, not an expectation.
     const clock = train.world.clock;
     const until = clock.monotonic() + 60_000;
     while (!heard && clock.monotonic() < until) await new Promise((r) => setTimeout(r, 20));
@@ -88,13 +108,15 @@ t.test(
   async (t) => {
     const { train, radio, a, b, warnings, setReachable } = await setup(t, false);
     setReachable(false);
+    const requested = connectionRequested(train);
+    const listenedBefore = radio.listenedMs();
+    const opening = radio.open(a, { connectTimeoutMs: 600_000 });
+    await requested;
     radio.forget(b);
     let heard = false;
     const heardB = sightingOf(radio, b).then(() => {
       heard = true;
     });
-    const listenedBefore = radio.listenedMs();
-    const opening = radio.open(a, { connectTimeoutMs: 600_000 });
     // A second of simulated time with the attempt pending: nothing can be heard.
     const clock = train.world.clock;
     const until = clock.monotonic() + 1000;
