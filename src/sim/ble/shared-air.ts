@@ -259,7 +259,11 @@ export class SharedAir {
             continue;
           }
         }
-        const usedUs = link.playEvent(start, (endMs - start) * 1000);
+        // Links with nothing to send keep their events: an empty exchange at each of their
+        // anchors inside this event's span takes that air from it (the events tile the air;
+        // one full exchange still goes, as for a share too short for one).
+        const idleUs = this.#idleAirUs(link, start, endMs);
+        const usedUs = link.playEvent(start, Math.max(oneExchangeMs * 1000, (endMs - start) * 1000 - idleUs));
         // Owed at most one share more, and only while it has data: an idle link is owed nothing;
         // nor is one whose event a scan window cut (the controller does not make that up).
         if (link.busy && cut === undefined) {
@@ -269,7 +273,9 @@ export class SharedAir {
         this.stats.events++;
         this.#account(start, usedUs);
         const scannerTurnUs = listening ? usedUs / links : 0;
-        this.#freeAt = start + (usedUs + scannerTurnUs) / 1000;
+        // The empty exchanges within what the event took (it may have run out of data early).
+        const idleTakenUs = idleUs && this.#idleAirUs(link, start, start + (usedUs + idleUs) / 1000);
+        this.#freeAt = start + (usedUs + idleTakenUs + scannerTurnUs) / 1000;
         if (cut) this.#freeAt = Math.max(this.#freeAt, this.#windowEnd(cut, link, plannedEndMs));
         if (!link.busy) this.#busy.delete(link);
         else if (this.#busy.has(link)) this.#busy.set(link, start);
@@ -279,6 +285,22 @@ export class SharedAir {
     }
     for (const link of played) link.flush();
     this.#schedule();
+  }
+
+  /**
+   * The air the open links with nothing to send take between `fromMs` and `toMs`, µs: one
+   * empty exchange at each of their anchors from their next event on (the phase holds while
+   * a link is idle; before that event it was busy and played its own, or not yet connected).
+   */
+  #idleAirUs(playing: AirUser, fromMs: number, toMs: number): number {
+    let us = 0;
+    for (const link of this.#open) {
+      if (link === playing || this.#busy.has(link)) continue;
+      const first = Math.max(0, Math.ceil((fromMs - link.nextEventMs) / link.intervalMs));
+      const end = Math.ceil((toMs - link.nextEventMs) / link.intervalMs);
+      if (end > first) us += (end - first) * idleEventUs(link.phy);
+    }
+    return us;
   }
 
   /** `preempt`: the first listener window to start after `startMs` and before `endMs`. */

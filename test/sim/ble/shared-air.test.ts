@@ -217,3 +217,27 @@ t.test('at the edge of range packets are lost and repeated, none corrupted or dr
   );
   t.ok(d! < PER_SECOND_ALONE * 0.8, `slower than in the clear: ${d!.toFixed(0)} packets/s`);
 });
+
+t.test('links with nothing to send keep their empty events, and a busy link loses that air', async (t) => {
+  // Packets per simulated second of link 0, the only one with data, among `count` open links.
+  const rateOfFirst = async (count: number) => {
+    const r = radio(count);
+    for (let k = 0; k < 4; k++) r.links[0]!.fromPeripheral(Buffer.alloc(251), false);
+    const start = r.clock.monotonic();
+    await r.clock.sleep(3000);
+    const rate = r.delivered[0]! / ((r.air.playedUntilMs - start) / 1000);
+    for (const link of r.links) link.stop();
+    return { rate, others: r.delivered.slice(1) };
+  };
+  const alone = await rateOfFirst(1);
+  t.ok(alone.rate > PER_SECOND_ALONE * 0.97, `alone ${alone.rate.toFixed(0)} packets/s`);
+  // Six full exchanges (6 × 2468 µs) fill 14 808 µs of a 15 ms event's 14 850: an idle link's
+  // empty exchange (460 µs) at its anchor leaves room for five.
+  const beside = await rateOfFirst(2);
+  t.same(beside.others, [0], 'the second link sent nothing');
+  const five = (PER_SECOND_ALONE * 5) / 6;
+  t.ok(
+    beside.rate > five * 0.97 && beside.rate < five * 1.03,
+    `beside an idle link ${beside.rate.toFixed(0)} packets/s: five full exchanges of six per event`,
+  );
+});
