@@ -49,16 +49,21 @@ async function setup(t: Test, scanWhileInitiating: boolean) {
  * the completion of the reset noble sends first, which follows every advertising report of
  * the scan before: a lock forgotten from then on and heard again was heard during the attempt.
  */
-function connectionRequested(train: SimulatedTrain): Promise<void> {
+function connectionRequested(train: SimulatedTrain): () => Promise<boolean> {
   const controller = train.radio.emulator.controller;
-  return new Promise((resolve) => {
-    const on = (op: number) => {
-      if (op !== Op.LeCreateConnection) return;
-      controller.off('command', on);
-      resolve();
-    };
-    controller.on('command', on);
-  });
+  let requested = false;
+  const on = (op: number) => {
+    if (op !== Op.LeCreateConnection) return;
+    controller.off('command', on);
+    requested = true;
+  };
+  controller.on('command', on);
+  // A minute of simulated time is a net: the request follows open() at once.
+  return async () => {
+    const until = train.world.clock.monotonic() + 60_000;
+    while (!requested && train.world.clock.monotonic() < until) await new Promise((r) => setTimeout(r, 5));
+    return requested;
+  };
 }
 
 /** Resolves when the radio reports a sighting of `address`. */
@@ -83,7 +88,7 @@ t.test(
     const opening = radio.open(a, { connectTimeoutMs: 600_000 }).finally(() => {
       settled = true;
     });
-    await requested;
+    t.ok(await requested(), 'the controller received the LE Create Connection');
     radio.forget(b);
     let heard = false;
     void sightingOf(radio, b).then(() => {
@@ -111,7 +116,7 @@ t.test(
     const requested = connectionRequested(train);
     const listenedBefore = radio.listenedMs();
     const opening = radio.open(a, { connectTimeoutMs: 600_000 });
-    await requested;
+    t.ok(await requested(), 'the controller received the LE Create Connection');
     radio.forget(b);
     let heard = false;
     const heardB = sightingOf(radio, b).then(() => {
